@@ -1,0 +1,62 @@
+/* edgelens engine: load a TensorFlow graph, prepare a session for a set of
+ * feeds and fetches, run it.
+ *
+ *   el_model_graph *g;  el_session *s;
+ *   el_graph_load("frozen_inference_graph.pb", &g);
+ *   const char *feeds[] = {"image_tensor"};
+ *   const char *fetches[] = {"detection_boxes", "num_detections:0"};
+ *   el_session_create(g, 1, feeds, 2, fetches, NULL, &s);
+ *   el_tensor in = ..., out[2];
+ *   el_session_run(s, &in, out);          // out[i] owned by the caller
+ *   el_tensor_release(&out[0]); ...
+ *   el_session_free(s); el_graph_free(g);
+ *
+ * Thread safety: a session runs one el_session_run at a time; several
+ * sessions may share one graph (read-only). */
+#ifndef EDGELENS_ENGINE_H
+#define EDGELENS_ENGINE_H
+
+#include "edgelens/status.h"
+#include "edgelens/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct el_graph el_graph;
+typedef struct el_session el_session;
+
+/* Load a graph. A .pb file is a binary GraphDef (frozen graph). The file is
+ * mapped, not copied; the returned graph owns the mapping. Errors name the
+ * file and, where it applies, the node and the field. */
+el_status el_graph_load(const char *path, el_graph **out);
+/* Parse a GraphDef held in memory (copied as needed; `data` may be freed
+ * after return). `source` names it in messages. */
+el_status el_graph_parse(const void *data, size_t size, const char *source, el_graph **out);
+void el_graph_free(el_graph *g);
+
+typedef struct el_session_opts {
+    int threads;          /* 0: one per core */
+    int max_iterations;   /* bound on any while-loop's iterations; 0: 1<<20 */
+} el_session_opts;
+
+/* Prepare a session computing `fetches` ("node" or "node:k") from `feeds`
+ * (same form). Only the nodes the fetches need are kept (TensorFlow's
+ * pruning). Fails when a name is unknown, an op has no kernel, or the graph
+ * has a cycle outside a while-loop frame. The graph must outlive the
+ * session. Names are copied. */
+el_status el_session_create(const el_graph *g, int nfeeds, const char *const *feeds, int nfetches,
+                            const char *const *fetches, const el_session_opts *opts, el_session **out);
+
+/* Run once. feeds[i] matches the i-th feed name (borrowed, not modified);
+ * outputs[i] receives a reference to the i-th fetch (release each with
+ * el_tensor_release). On failure no output is set and el_last_error() says
+ * which node failed and why. */
+el_status el_session_run(el_session *s, const el_tensor *feeds, el_tensor *outputs);
+
+void el_session_free(el_session *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

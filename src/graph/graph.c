@@ -1,0 +1,332 @@
+/* Graph storage (one arena per graph), name index, attr getters. */
+#include "graph/graph.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+struct el_graph_chunk {
+    el_graph_chunk *next;
+    size_t used, cap;
+    _Alignas(64) unsigned char data[];
+};
+
+#define EL_CHUNK_SIZE ((size_t)64 << 10)
+
+el_status el_graph_new(const char *source, el_graph **out)
+{
+    el_graph *g = calloc(1, sizeof *g);
+    if (!g) return el_error(EL_ERR_NOMEM, "out of memory");
+    *out = g;
+    if (source) {
+        el_status s = el_graph_strdup(g, source, strlen(source), &g->source);
+        if (s != EL_OK) {
+            el_graph_free(g);
+            *out = NULL;
+            return s;
+        }
+    }
+    return EL_OK;
+}
+
+el_status el_graph_alloc(el_graph *g, size_t size, void *out_ptr)
+{
+    size = (size + 15) & ~(size_t)15;
+    el_graph_chunk *c = g->chunks;
+    if (!c || c->cap - c->used < size) {
+        size_t cap = size > EL_CHUNK_SIZE / 2 ? size : EL_CHUNK_SIZE;
+        el_graph_chunk *n = malloc(sizeof *n + cap);
+        if (!n) return el_error(EL_ERR_NOMEM, "out of memory allocating %zu bytes for the graph", size);
+        n->used = 0;
+        n->cap = cap;
+        if (size > EL_CHUNK_SIZE / 2 && c) {
+            /* Big blocks go behind the current chunk so its free space stays usable. */
+            n->next = c->next;
+            c->next = n;
+        } else {
+            n->next = c;
+            g->chunks = n;
+        }
+        c = n;
+    }
+    void *p = c->data + c->used;
+    c->used += size;
+    memset(p, 0, size);
+    *(void **)out_ptr = p;
+    return EL_OK;
+}
+
+el_status el_graph_strdup(el_graph *g, const char *s, size_t len, const char **out)
+{
+    char *p;
+    EL_TRY(el_graph_alloc(g, len + 1, &p));
+    if (len) memcpy(p, s, len);
+    p[len] = '\0';
+    *out = p;
+    return EL_OK;
+}
+
+static uint64_t el_hash(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static int el_graph_find_n(const el_graph *g, const char *name, size_t len)
+{
+    if (!g->name_index) return -1;
+    uint64_t mask = (uint64_t)g->name_cap - 1;
+    for (uint64_t i = el_hash(name, len) & mask;; i = (i + 1) & mask) {
+        int idx = g->name_index[i];
+        if (idx < 0) return -1;
+        const char *nn = g->nodes[idx].name;
+        if (strncmp(nn, name, len) == 0 && nn[len] == '\0') return idx;
+    }
+}
+
+int el_graph_find(const el_graph *g, const char *name)
+{
+    return el_graph_find_n(g, name, strlen(name));
+}
+
+bool el_parse_input_name(const char *s, size_t *name_len, int *slot)
+{
+    size_t len = strlen(s);
+    if (len == 0) return false;
+    if (s[0] == '^') {
+        if (len == 1) return false;
+        *name_len = len - 1;
+        *slot = -1;
+        return true;
+    }
+    const char *colon = strrchr(s, ':');
+    if (colon) {
+        const char *d = colon + 1;
+        if (*d == '\0' || colon == s) return false;
+        long v = 0;
+        for (; *d; d++) {
+            if (*d < '0' || *d > '9') return false;
+            v = v * 10 + (*d - '0');
+            if (v > 1000000) return false;
+        }
+        *name_len = (size_t)(colon - s);
+        *slot = (int)v;
+        return true;
+    }
+    *name_len = len;
+    *slot = 0;
+    return true;
+}
+
+el_status el_graph_index(el_graph *g)
+{
+    int cap = 16;
+    while (cap < 2 * g->nnodes + 16) cap *= 2;
+    free(g->name_index);
+    g->name_index = malloc(sizeof(int) * (size_t)cap);
+    if (!g->name_index) return el_error(EL_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < cap; i++) g->name_index[i] = -1;
+    g->name_cap = cap;
+    uint64_t mask = (uint64_t)cap - 1;
+    for (int n = 0; n < g->nnodes; n++) {
+        el_node *node = &g->nodes[n];
+        if (!node->name || !node->name[0])
+            return el_error(EL_ERR_FORMAT, "%s: node #%d has no name", g->source ? g->source : "graph", n);
+        if (!node->op || !node->op[0])
+            return el_error(EL_ERR_FORMAT, "%s: node '%s' has no op", g->source ? g->source : "graph", node->name);
+        size_t len = strlen(node->name);
+        uint64_t i = el_hash(node->name, len) & mask;
+        for (; g->name_index[i] >= 0; i = (i + 1) & mask) {
+            if (strcmp(g->nodes[g->name_index[i]].name, node->name) == 0)
+                return el_error(EL_ERR_FORMAT, "%s: two nodes are named '%s'",
+                                g->source ? g->source : "graph", node->name);
+        }
+        g->name_index[i] = n;
+        node->noutputs = 1;
+    }
+    for (int n = 0; n < g->nnodes; n++) {
+        el_node *node = &g->nodes[n];
+        if (node->ninputs && !node->inputs)
+            EL_TRY(el_graph_alloc(g, sizeof(el_input) * (size_t)node->ninputs, &node->inputs));
+        bool seen_control = false;
+        node->ndata = 0;
+        for (int k = 0; k < node->ninputs; k++) {
+            const char *in = node->input_names[k];
+            size_t len;
+            int slot;
+            if (!el_parse_input_name(in, &len, &slot))
+                return el_error(EL_ERR_FORMAT, "%s: node '%s' (op %s): malformed input name '%s'",
+                                g->source ? g->source : "graph", node->name, node->op, in);
+            const char *nm = slot < 0 ? in + 1 : in;
+            int src = el_graph_find_n(g, nm, len);
+            if (src < 0)
+                return el_error(EL_ERR_FORMAT, "%s: node '%s' (op %s): input '%s' refers to a node that does not exist",
+                                g->source ? g->source : "graph", node->name, node->op, in);
+            if (slot < 0) {
+                seen_control = true;
+            } else {
+                if (seen_control)
+                    return el_error(EL_ERR_FORMAT, "%s: node '%s' (op %s): data input '%s' follows a control input",
+                                    g->source ? g->source : "graph", node->name, node->op, in);
+                node->ndata++;
+                if (slot + 1 > g->nodes[src].noutputs) g->nodes[src].noutputs = slot + 1;
+            }
+            node->inputs[k].node = src;
+            node->inputs[k].slot = slot;
+        }
+    }
+    return EL_OK;
+}
+
+void el_graph_free(el_graph *g)
+{
+    if (!g) return;
+    /* Const tensors wrap arena or mapped memory; their buffers are released here. */
+    for (int n = 0; n < g->nnodes && g->nodes; n++) {
+        el_node *node = &g->nodes[n];
+        for (int a = 0; a < node->nattrs; a++) {
+            el_attr *at = &node->attrs[a];
+            if (at->type == EL_ATTR_TENSOR) el_tensor_release(&at->v.tensor);
+            if (at->type == EL_ATTR_LIST && at->v.list.elem == EL_ATTR_TENSOR)
+                for (int i = 0; i < at->v.list.n; i++) el_tensor_release(&at->v.list.v.tensor[i]);
+        }
+    }
+    el_graph_chunk *c = g->chunks;
+    while (c) {
+        el_graph_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    if (g->mapping) munmap(g->mapping, g->mapping_size);
+    free(g->name_index);
+    free(g);
+}
+
+/* ---- attrs ---- */
+
+const el_attr *el_node_attr(const el_node *n, const char *name)
+{
+    for (int i = 0; i < n->nattrs; i++)
+        if (strcmp(n->attrs[i].name, name) == 0) return &n->attrs[i];
+    return NULL;
+}
+
+static const char *el_attr_type_name(el_attr_type t)
+{
+    switch (t) {
+    case EL_ATTR_S: return "string";
+    case EL_ATTR_I: return "int";
+    case EL_ATTR_F: return "float";
+    case EL_ATTR_B: return "bool";
+    case EL_ATTR_TYPE: return "type";
+    case EL_ATTR_SHAPE: return "shape";
+    case EL_ATTR_TENSOR: return "tensor";
+    case EL_ATTR_LIST: return "list";
+    case EL_ATTR_FUNC: return "func";
+    case EL_ATTR_PLACEHOLDER: return "placeholder";
+    default: return "none";
+    }
+}
+
+static el_status el_attr_kind(const el_node *n, const el_attr *a, el_attr_type want)
+{
+    if (a->type == want) return EL_OK;
+    return el_error(EL_ERR_FORMAT, "node '%s' (op %s): attr '%s' should be of type %s, found %s",
+                    n->name, n->op, a->name, el_attr_type_name(want), el_attr_type_name(a->type));
+}
+
+el_status el_attr_int(const el_node *n, const char *name, int64_t def, int64_t *out)
+{
+    const el_attr *a = el_node_attr(n, name);
+    if (!a) { *out = def; return EL_OK; }
+    EL_TRY(el_attr_kind(n, a, EL_ATTR_I));
+    *out = a->v.i;
+    return EL_OK;
+}
+
+el_status el_attr_float(const el_node *n, const char *name, float def, float *out)
+{
+    const el_attr *a = el_node_attr(n, name);
+    if (!a) { *out = def; return EL_OK; }
+    EL_TRY(el_attr_kind(n, a, EL_ATTR_F));
+    *out = a->v.f;
+    return EL_OK;
+}
+
+el_status el_attr_bool(const el_node *n, const char *name, bool def, bool *out)
+{
+    const el_attr *a = el_node_attr(n, name);
+    if (!a) { *out = def; return EL_OK; }
+    EL_TRY(el_attr_kind(n, a, EL_ATTR_B));
+    *out = a->v.b;
+    return EL_OK;
+}
+
+el_status el_attr_dtype(const el_node *n, const char *name, el_dtype def, el_dtype *out)
+{
+    const el_attr *a = el_node_attr(n, name);
+    if (!a) { *out = def; return EL_OK; }
+    EL_TRY(el_attr_kind(n, a, EL_ATTR_TYPE));
+    *out = a->v.type;
+    return EL_OK;
+}
+
+el_status el_attr_str(const el_node *n, const char *name, const char *def, el_string *out)
+{
+    const el_attr *a = el_node_attr(n, name);
+    if (!a) {
+        out->data = def;
+        out->len = def ? strlen(def) : 0;
+        return EL_OK;
+    }
+    EL_TRY(el_attr_kind(n, a, EL_ATTR_S));
+    *out = a->v.s;
+    return EL_OK;
+}
+
+el_status el_attr_str_eq(const el_node *n, const char *name, const char *def, const char *value, bool *out)
+{
+    el_string s;
+    EL_TRY(el_attr_str(n, name, def, &s));
+    *out = s.data && s.len == strlen(value) && memcmp(s.data, value, s.len) == 0;
+    return EL_OK;
+}
+
+el_status el_attr_ints(const el_node *n, const char *name, const int64_t **out, int *n_out)
+{
+    const el_attr *a = el_node_attr(n, name);
+    *out = NULL;
+    *n_out = 0;
+    if (!a) return EL_OK;
+    EL_TRY(el_attr_kind(n, a, EL_ATTR_LIST));
+    if (a->v.list.n == 0) return EL_OK;
+    if (a->v.list.elem != EL_ATTR_I)
+        return el_error(EL_ERR_FORMAT, "node '%s' (op %s): attr '%s' should be a list of ints, found a list of %s",
+                        n->name, n->op, name, el_attr_type_name(a->v.list.elem));
+    *out = a->v.list.v.i;
+    *n_out = a->v.list.n;
+    return EL_OK;
+}
+
+el_status el_attr_shape(const el_node *n, const char *name, el_shape *out, bool *present)
+{
+    const el_attr *a = el_node_attr(n, name);
+    *present = a != NULL;
+    out->rank = -1;
+    if (!a) return EL_OK;
+    EL_TRY(el_attr_kind(n, a, EL_ATTR_SHAPE));
+    *out = a->v.shape;
+    return EL_OK;
+}
+
+el_status el_attr_tensor(const el_node *n, const char *name, const el_tensor **out)
+{
+    const el_attr *a = el_node_attr(n, name);
+    *out = NULL;
+    if (!a) return el_error(EL_ERR_FORMAT, "node '%s' (op %s): missing attr '%s'", n->name, n->op, name);
+    EL_TRY(el_attr_kind(n, a, EL_ATTR_TENSOR));
+    *out = &a->v.tensor;
+    return EL_OK;
+}

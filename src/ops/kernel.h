@@ -1,0 +1,60 @@
+/* The contract between the executor and op kernels.
+ *
+ * A kernel reads its data inputs (already computed, never dead: the executor
+ * handles deadness and the control-flow ops itself), and fills its outputs,
+ * either with new tensors (el_kctx_output) or by sharing an input's buffer
+ * (el_kctx_forward). Outputs start empty; a kernel that fails leaves the
+ * executor to release whatever it did fill. Kernels never keep pointers to
+ * inputs or outputs after returning, except by retaining a tensor (e.g. a
+ * TensorArray storing an element). */
+#ifndef EL_OPS_KERNEL_H
+#define EL_OPS_KERNEL_H
+
+#include "edgelens/status.h"
+#include "edgelens/tensor.h"
+#include "graph/graph.h"
+
+typedef struct el_kctx {
+    const el_node *node;
+    int ninputs;
+    const el_tensor *inputs;  /* data inputs, in order */
+    int noutputs;             /* as the op table says for this node */
+    el_tensor *outputs;       /* zero-initialised, to fill */
+} el_kctx;
+
+typedef el_status (*el_kernel_fn)(el_kctx *ctx);
+
+/* One row per op. `noutputs` gives the output count for a node (NULL means 1);
+ * it may read attrs (Split's num_split) and must return -1 with an error set
+ * when they are invalid. */
+typedef struct el_op {
+    const char *name;
+    el_kernel_fn run;
+    int (*noutputs)(const el_node *n);
+} el_op;
+
+/* Every op family exports a table ending with a {NULL} row; registry.c lists
+ * the tables. */
+const el_op *el_op_find(const char *name);
+
+/* Error "node 'X' (op Y): <message>" with `code`. */
+el_status el_kerr(const el_kctx *ctx, el_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Allocate output `idx`. */
+el_status el_kctx_output(el_kctx *ctx, int idx, el_dtype dt, int ndim, const int64_t *dims, el_tensor **out);
+/* Output `idx` shares input `in`'s buffer, viewed with shape (ndim, dims). */
+el_status el_kctx_forward(el_kctx *ctx, int idx, int in, int ndim, const int64_t *dims);
+
+/* Checks: input count at least `n`, input `i` of dtype `dt`. */
+el_status el_kctx_need_inputs(const el_kctx *ctx, int n);
+el_status el_kctx_need_dtype(const el_kctx *ctx, int i, el_dtype dt);
+
+/* Reads element `i` of an int32 or int64 tensor as int64 (for shape and index
+ * inputs). Errors for other dtypes. */
+el_status el_kctx_index_value(const el_kctx *ctx, int input, int64_t i, int64_t *out);
+/* Reads a whole int32/int64 vector (or scalar) input into out[0..*n). At most
+ * `cap` values; more is an error. */
+el_status el_kctx_index_vector(const el_kctx *ctx, int input, int64_t *out, int cap, int *n);
+
+#endif

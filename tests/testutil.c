@@ -1,0 +1,130 @@
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *el_test_path(const char *env, const char *rel, char *buf, size_t cap)
+{
+    const char *root = getenv(env);
+    struct stat st;
+    if (!root || !*root) return NULL;
+    snprintf(buf, cap, "%s/%s", root, rel);
+    return stat(buf, &st) == 0 ? buf : NULL;
+}
+
+const char *el_test_shared(const char *rel, char *buf, size_t cap)
+{
+    return el_test_path("EL_SHARED_DIR", rel, buf, cap);
+}
+
+const char *el_test_data(const char *rel, char *buf, size_t cap)
+{
+    return el_test_path("EL_DATA_DIR", rel, buf, cap);
+}
+
+const char *el_test_tmpdir(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "/tmp/el-test-XXXXXX");
+    return mkdtemp(buf);
+}
+
+int el_test_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(data, 1, len, f);
+    return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+static el_tensor el_test_make(el_dtype dt, int ndim, const int64_t *dims, const void *vals)
+{
+    el_tensor t;
+    assert_int_equal(el_tensor_alloc(&t, dt, ndim, dims), EL_OK);
+    if (vals) memcpy(t.data, vals, el_tensor_nbytes(&t));
+    return t;
+}
+
+el_tensor el_test_f32(int ndim, const int64_t *dims, const float *vals) { return el_test_make(EL_DT_FLOAT, ndim, dims, vals); }
+el_tensor el_test_i32(int ndim, const int64_t *dims, const int32_t *vals) { return el_test_make(EL_DT_INT32, ndim, dims, vals); }
+el_tensor el_test_i64(int ndim, const int64_t *dims, const int64_t *vals) { return el_test_make(EL_DT_INT64, ndim, dims, vals); }
+el_tensor el_test_u8(int ndim, const int64_t *dims, const uint8_t *vals) { return el_test_make(EL_DT_UINT8, ndim, dims, vals); }
+el_tensor el_test_bool(int ndim, const int64_t *dims, const uint8_t *vals) { return el_test_make(EL_DT_BOOL, ndim, dims, vals); }
+
+void el_test_assert_shape(const el_tensor *t, int ndim, const int64_t *dims)
+{
+    assert_int_equal(t->ndim, ndim);
+    for (int i = 0; i < ndim; i++) assert_int_equal(t->dims[i], dims[i]);
+}
+
+void el_test_assert_f32(const el_tensor *t, const float *want, int64_t n, float tol)
+{
+    assert_int_equal(t->dtype, EL_DT_FLOAT);
+    assert_int_equal(el_tensor_numel(t), n);
+    const float *got = t->data;
+    for (int64_t i = 0; i < n; i++) {
+        float d = got[i] - want[i];
+        if (d < 0) d = -d;
+        if (!(d <= tol)) fail_msg("element %lld: got %.9g, want %.9g", (long long)i, got[i], want[i]);
+    }
+}
+
+#include "ops/kernel.h"
+
+void el_test_node_init(el_test_node *tn, const char *op)
+{
+    memset(tn, 0, sizeof *tn);
+    tn->node.name = "test_node";
+    tn->node.op = op;
+    tn->node.attrs = tn->attrs;
+}
+
+static el_attr *el_test_attr_add(el_test_node *tn, const char *name, el_attr_type type)
+{
+    assert_true(tn->node.nattrs < 16);
+    el_attr *a = &tn->attrs[tn->node.nattrs++];
+    a->name = name;
+    a->type = type;
+    return a;
+}
+
+void el_test_attr_int(el_test_node *tn, const char *name, int64_t v) { el_test_attr_add(tn, name, EL_ATTR_I)->v.i = v; }
+void el_test_attr_float(el_test_node *tn, const char *name, float v) { el_test_attr_add(tn, name, EL_ATTR_F)->v.f = v; }
+void el_test_attr_bool(el_test_node *tn, const char *name, bool v) { el_test_attr_add(tn, name, EL_ATTR_B)->v.b = v; }
+void el_test_attr_type(el_test_node *tn, const char *name, el_dtype v) { el_test_attr_add(tn, name, EL_ATTR_TYPE)->v.type = v; }
+
+void el_test_attr_str(el_test_node *tn, const char *name, const char *v)
+{
+    el_attr *a = el_test_attr_add(tn, name, EL_ATTR_S);
+    a->v.s.data = v;
+    a->v.s.len = strlen(v);
+}
+
+void el_test_attr_ints(el_test_node *tn, const char *name, int n, const int64_t *v)
+{
+    assert_true(n <= EL_MAX_DIMS);
+    int slot = tn->node.nattrs;
+    el_attr *a = el_test_attr_add(tn, name, EL_ATTR_LIST);
+    memcpy(tn->ints[slot], v, sizeof(int64_t) * (size_t)n);
+    a->v.list.elem = n ? EL_ATTR_I : EL_ATTR_NONE;
+    a->v.list.n = n;
+    a->v.list.v.i = tn->ints[slot];
+}
+
+el_status el_test_run(el_test_node *tn, int nin, const el_tensor *in, int nout, el_tensor *out)
+{
+    const el_op *op = el_op_find(tn->node.op);
+    if (!op) fail_msg("op %s is not registered", tn->node.op);
+    tn->node.ninputs = nin;
+    tn->node.ndata = nin;
+    memset(out, 0, sizeof(el_tensor) * (size_t)nout);
+    el_kctx ctx = {.node = &tn->node, .ninputs = nin, .inputs = in, .noutputs = nout, .outputs = out};
+    return op->run(&ctx);
+}
+
+void el_test_release_all(int n, el_tensor *t)
+{
+    for (int i = 0; i < n; i++) el_tensor_release(&t[i]);
+}

@@ -1,0 +1,57 @@
+/* Shared test helpers: fixture paths and skipping. */
+#ifndef EL_TESTUTIL_H
+#define EL_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "edgelens/tensor.h"
+
+/* $EL_SHARED_DIR/<rel> or NULL when that file does not exist. */
+const char *el_test_shared(const char *rel, char *buf, size_t cap);
+/* $EL_DATA_DIR/<rel> (fetched by scripts/setup) or NULL when absent. */
+const char *el_test_data(const char *rel, char *buf, size_t cap);
+/* A fresh temporary directory (removed at exit is not attempted). */
+const char *el_test_tmpdir(char *buf, size_t cap);
+/* Write bytes to a file; returns 0 on success. */
+int el_test_write_file(const char *path, const void *data, size_t len);
+
+/* Exit 77 (CTest: skipped) when a whole test program lacks its fixtures. */
+#define EL_TEST_SKIP_ALL(why)                                                \
+    do {                                                                     \
+        fprintf(stderr, "SKIPPED: %s\n", why);                               \
+        return 77;                                                           \
+    } while (0)
+
+/* Tensor builders for op tests (abort the test on failure). */
+el_tensor el_test_f32(int ndim, const int64_t *dims, const float *vals);
+el_tensor el_test_i32(int ndim, const int64_t *dims, const int32_t *vals);
+el_tensor el_test_i64(int ndim, const int64_t *dims, const int64_t *vals);
+el_tensor el_test_u8(int ndim, const int64_t *dims, const uint8_t *vals);
+el_tensor el_test_bool(int ndim, const int64_t *dims, const uint8_t *vals);
+void el_test_assert_shape(const el_tensor *t, int ndim, const int64_t *dims);
+void el_test_assert_f32(const el_tensor *t, const float *want, int64_t n, float tol);
+
+#endif
+
+/* Running one kernel in isolation (op tests). */
+#include "graph/graph.h"
+typedef struct el_test_node {
+    el_node node;
+    el_attr attrs[16];
+    int64_t ints[16][EL_MAX_DIMS];
+} el_test_node;
+void el_test_node_init(el_test_node *tn, const char *op);
+void el_test_attr_int(el_test_node *tn, const char *name, int64_t v);
+void el_test_attr_float(el_test_node *tn, const char *name, float v);
+void el_test_attr_bool(el_test_node *tn, const char *name, bool v);
+void el_test_attr_type(el_test_node *tn, const char *name, el_dtype v);
+void el_test_attr_str(el_test_node *tn, const char *name, const char *v);
+void el_test_attr_ints(el_test_node *tn, const char *name, int n, const int64_t *v);
+/* Runs the node's kernel; outputs (nout of them) must be released by the caller
+ * (also after a failure). Returns the kernel's status. */
+el_status el_test_run(el_test_node *tn, int nin, const el_tensor *in, int nout, el_tensor *out);
+void el_test_release_all(int n, el_tensor *t);
