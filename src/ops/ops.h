@@ -6,7 +6,22 @@
 #include "ops/kernel.h"
 
 #define EL_OP_TABLES \
-    EL_OP_TABLE(control)
+    EL_OP_TABLE(control) \
+    EL_OP_TABLE(elementwise) \
+    EL_OP_TABLE(reduce) \
+    EL_OP_TABLE(cast) \
+    EL_OP_TABLE(shape) \
+    EL_OP_TABLE(slice) \
+    EL_OP_TABLE(concat) \
+    EL_OP_TABLE(gather) \
+    EL_OP_TABLE(transpose) \
+    EL_OP_TABLE(conv) \
+    EL_OP_TABLE(norm) \
+    EL_OP_TABLE(pool) \
+    EL_OP_TABLE(resize) \
+    EL_OP_TABLE(nms) \
+    EL_OP_TABLE(topk) \
+    EL_OP_TABLE(tensor_array)
 
 #define EL_OP_TABLE(name) extern const el_op el_ops_##name[];
 EL_OP_TABLES
