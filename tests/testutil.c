@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 static const char *el_test_path(const char *env, const char *rel, char *buf, size_t cap)
 {
     const char *root = getenv(env);
@@ -127,4 +129,12 @@ el_status el_test_run(el_test_node *tn, int nin, const el_tensor *in, int nout, 
 void el_test_release_all(int n, el_tensor *t)
 {
     for (int i = 0; i < n; i++) el_tensor_release(&t[i]);
+}
+
+void el_test_sha256_hex(const void *data, size_t len, char *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    assert_true(EVP_Digest(data, len, md, &n, EVP_sha256(), NULL));
+    for (unsigned i = 0; i < n; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
 }

@@ -19,6 +19,9 @@ const char *el_test_tmpdir(char *buf, size_t cap);
 /* Write bytes to a file; returns 0 on success. */
 int el_test_write_file(const char *path, const void *data, size_t len);
 
+/* SHA-256 of bytes as 64 lowercase hex chars (out has room for 65). */
+void el_test_sha256_hex(const void *data, size_t len, char *out);
+
 /* Exit 77 (CTest: skipped) when a whole test program lacks its fixtures. */
 #define EL_TEST_SKIP_ALL(why)                                                \
     do {                                                                     \
