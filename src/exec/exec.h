@@ -1,0 +1,90 @@
+/* Executor internals: the prepared plan of a session (exec/plan.c) and its
+ * dataflow run with TensorFlow's TF1 control-flow rules (exec/run.c). */
+#ifndef EL_EXEC_EXEC_H
+#define EL_EXEC_EXEC_H
+
+#include "edgelens/engine.h"
+#include "graph/graph.h"
+#include "ops/kernel.h"
+
+/* How the executor treats a node. Control-flow primitives are executed here,
+ * not by kernels, because they decide which tensors are live. */
+typedef enum el_node_kind {
+    EL_KIND_KERNEL = 0,
+    EL_KIND_FEED,          /* value supplied by the caller */
+    EL_KIND_SWITCH,
+    EL_KIND_MERGE,
+    EL_KIND_ENTER,
+    EL_KIND_EXIT,
+    EL_KIND_NEXT_ITERATION
+} el_node_kind;
+
+/* An out-edge: output `src_slot` of a node goes to input `dst_input` of
+ * `dst` (-1: a control edge). */
+typedef struct el_edge {
+    int dst;
+    int dst_input;
+    int src_slot;
+} el_edge;
+
+/* Per needed node. Indices are graph node indices. */
+typedef struct el_plan_node {
+    el_node_kind kind;
+    const el_op *op;        /* EL_KIND_KERNEL */
+    int noutputs;
+    int frame;              /* static frame the node runs in (0: root) */
+    int child_frame;        /* Enter: the frame it enters */
+    bool is_constant;       /* Enter: is_constant attr */
+    int local;              /* index among its frame's members */
+    int slot_base;          /* first input slot in its frame's slot array */
+    int ninputs;            /* data + control, counting needed sources only */
+    int ndata;
+    int merge_enter_inputs; /* Merge: data inputs not from NextIteration */
+    int merge_next_inputs;  /* Merge: data inputs from NextIteration */
+    int merge_controls;
+    int exit_index;         /* Exit: index among its frame's exits */
+    int first_edge, nedges; /* into plan.edges */
+    int feed_first;         /* FEED: index of the feed of slot 0.. (see feed_of_slot) */
+    int fetch_first;        /* first fetch index reading this node, -1 none */
+} el_plan_node;
+
+/* A static frame: the root, or one while loop (by frame_name). */
+typedef struct el_plan_frame {
+    const char *name;
+    int parent;
+    int nslots;       /* input slots of all nodes in the frame */
+    int nnodes;       /* nodes whose `frame` is this one */
+    int nenters;      /* Enter nodes that target this frame */
+    int nexits;
+    int *exits;       /* graph indices of its Exit nodes */
+    int *members;     /* graph indices of its nodes, by `local` */
+} el_plan_frame;
+
+typedef struct el_plan {
+    const el_graph *g;
+    int nnodes;             /* = g->nnodes; entries for unneeded nodes unused */
+    bool *needed;
+    el_plan_node *nodes;
+    el_edge *edges;
+    int nedges;
+    el_plan_frame *frames;
+    int nframes;
+    int *sources;           /* root nodes with no needed inputs */
+    int nsources;
+    int nfeeds;
+    int *feed_node, *feed_slot;
+    int nfetches;
+    int *fetch_node, *fetch_slot;
+    int *fetch_next;        /* next fetch index of the same node, -1 end */
+    int max_iterations;
+    int max_slots;
+} el_plan;
+
+el_status el_plan_build(el_plan *p, const el_graph *g, int nfeeds, const char *const *feeds, int nfetches,
+                        const char *const *fetches, const el_session_opts *opts);
+void el_plan_free(el_plan *p);
+
+/* Runs the plan once. */
+el_status el_plan_run(const el_plan *p, const el_tensor *feeds, el_tensor *outputs);
+
+#endif

@@ -1,0 +1,509 @@
+/* One run of a plan with TensorFlow's dataflow rules (executor.cc):
+ * - a node runs once per iteration of its frame, when all its inputs
+ *   (data and control) have arrived; if any arrived dead, it does not run and
+ *   all its outputs are dead;
+ * - Switch forwards its data to output `pred` and a dead tensor to the other;
+ * - Merge runs on the first live data input, or dead once every data input
+ *   that can reach it in this iteration is dead (the Enter side in iteration
+ *   0, the NextIteration side after);
+ * - Enter starts (or joins) a child frame instance per parent iteration;
+ *   is_constant Enters reach every iteration; NextIteration starts the next
+ *   iteration (a dead one stops the loop); Exit leaves to the parent frame. An
+ *   Exit that never received a live value is dead once its frame is done.
+ * The run is single-threaded with a FIFO ready queue, so results do not
+ * depend on timing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/exec.h"
+
+enum { EL_SLOT_EMPTY = 0, EL_SLOT_LIVE = 1, EL_SLOT_DEAD = 2 };
+
+typedef struct el_slot {
+    el_tensor t;
+    uint8_t state;
+} el_slot;
+
+typedef struct el_nstate {
+    int32_t pending;     /* inputs still to come (Merge: control inputs) */
+    int32_t merge_dead;  /* Merge: dead data inputs so far */
+    uint8_t dead;        /* some input arrived dead */
+    uint8_t fired;
+    uint8_t merge_live;  /* Merge: a live data input arrived */
+} el_nstate;
+
+typedef struct el_iter {
+    el_slot *slots;
+    el_nstate *ns;
+    int outstanding;     /* queued tasks of this iteration */
+    int children;        /* child frame instances started from it */
+} el_iter;
+
+typedef struct el_const_enter {
+    int node;
+    el_tensor t;
+    bool dead;
+} el_const_enter;
+
+typedef struct el_finst el_finst;
+struct el_finst {
+    int sframe;
+    el_finst *parent;
+    int64_t parent_iter;
+    el_iter **iters;
+    int64_t iters_cap;
+    int64_t first_live;       /* oldest iteration not yet retired */
+    int64_t iteration_count;  /* newest iteration created */
+    int pending_enters;
+    el_const_enter *consts;
+    int nconsts, consts_cap;
+    uint8_t *exit_live;
+    el_finst *next;           /* list of live instances */
+    el_finst *prev;
+};
+
+typedef struct el_task {
+    int node;
+    el_finst *f;
+    int64_t iter;
+} el_task;
+
+typedef struct el_run {
+    const el_plan *p;
+    const el_tensor *feeds;
+    el_tensor *results;
+    uint8_t *result_state;
+    el_task *queue;
+    size_t qhead, qlen, qcap;
+    el_finst *frames;
+} el_run;
+
+static el_status el_run_oom(void) { return el_error(EL_ERR_NOMEM, "out of memory in the executor"); }
+
+static el_status el_enqueue(el_run *r, int node, el_finst *f, int64_t iter)
+{
+    if (r->qlen == r->qcap) {
+        size_t cap = r->qcap ? r->qcap * 2 : 256;
+        el_task *q = malloc(sizeof *q * cap);
+        if (!q) return el_run_oom();
+        for (size_t i = 0; i < r->qlen; i++) q[i] = r->queue[(r->qhead + i) % r->qcap];
+        free(r->queue);
+        r->queue = q;
+        r->qhead = 0;
+        r->qcap = cap;
+    }
+    r->queue[(r->qhead + r->qlen) % r->qcap] = (el_task){node, f, iter};
+    r->qlen++;
+    f->iters[iter]->outstanding++;
+    return EL_OK;
+}
+
+static void el_iter_free(const el_plan *p, el_finst *f, int64_t i)
+{
+    el_iter *it = f->iters[i];
+    if (!it) return;
+    int nslots = p->frames[f->sframe].nslots;
+    for (int s = 0; s < nslots; s++) el_tensor_release(&it->slots[s].t);
+    free(it->slots);
+    free(it->ns);
+    free(it);
+    f->iters[i] = NULL;
+}
+
+static void el_finst_free(const el_plan *p, el_finst *f)
+{
+    for (int64_t i = 0; i < f->iters_cap; i++) el_iter_free(p, f, i);
+    for (int c = 0; c < f->nconsts; c++) el_tensor_release(&f->consts[c].t);
+    free(f->consts);
+    free(f->iters);
+    free(f->exit_live);
+    free(f);
+}
+
+static void el_finst_unlink(el_run *r, el_finst *f)
+{
+    if (f->prev) f->prev->next = f->next;
+    else r->frames = f->next;
+    if (f->next) f->next->prev = f->prev;
+}
+
+static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, int dst, int k, el_tensor *t, bool dead);
+
+/* Creates iteration `iter` of f and hands it the loop invariants. */
+static el_status el_iter_create(el_run *r, el_finst *f, int64_t iter)
+{
+    const el_plan *p = r->p;
+    const el_plan_frame *fr = &p->frames[f->sframe];
+    if (iter >= p->max_iterations)
+        return el_error(EL_ERR_LIMIT, "while loop '%s' exceeded %d iterations", fr->name ? fr->name : "root",
+                        p->max_iterations);
+    if (iter >= f->iters_cap) {
+        int64_t cap = f->iters_cap ? f->iters_cap * 2 : 4;
+        while (cap <= iter) cap *= 2;
+        el_iter **n = realloc(f->iters, sizeof *n * (size_t)cap);
+        if (!n) return el_run_oom();
+        memset(n + f->iters_cap, 0, sizeof *n * (size_t)(cap - f->iters_cap));
+        f->iters = n;
+        f->iters_cap = cap;
+    }
+    el_iter *it = calloc(1, sizeof *it);
+    if (!it) return el_run_oom();
+    it->slots = calloc((size_t)fr->nslots + 1, sizeof(el_slot));
+    it->ns = calloc((size_t)fr->nnodes + 1, sizeof(el_nstate));
+    f->iters[iter] = it;
+    if (!it->slots || !it->ns) return el_run_oom();
+    for (int m = 0; m < fr->nnodes; m++) {
+        const el_plan_node *pn = &p->nodes[fr->members[m]];
+        it->ns[m].pending = pn->kind == EL_KIND_MERGE ? pn->merge_controls : pn->ninputs;
+    }
+    if (iter > f->iteration_count) f->iteration_count = iter;
+    for (int c = 0; c < f->nconsts; c++) {
+        const el_plan_node *en = &p->nodes[f->consts[c].node];
+        for (int e = en->first_edge; e < en->first_edge + en->nedges; e++) {
+            const el_edge *ed = &p->edges[e];
+            el_tensor t = f->consts[c].t;
+            el_tensor_retain(&t);
+            EL_TRY(el_deliver(r, f, iter, ed->dst, ed->dst_input, &t, f->consts[c].dead));
+        }
+    }
+    return EL_OK;
+}
+
+/* Input k (-1: control) of node dst in (f, iter) arrives; takes *t. */
+static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, int dst, int k, el_tensor *t, bool dead)
+{
+    const el_plan *p = r->p;
+    const el_plan_node *pn = &p->nodes[dst];
+    if (iter >= f->iters_cap || !f->iters[iter]) {
+        el_status s = el_iter_create(r, f, iter);
+        if (s != EL_OK) {
+            el_tensor_release(t);
+            return s;
+        }
+    }
+    el_iter *it = f->iters[iter];
+    el_nstate *ns = &it->ns[pn->local];
+    bool ready;
+    if (pn->kind == EL_KIND_MERGE) {
+        if (ns->fired) {
+            el_tensor_release(t);
+            return EL_OK;
+        }
+        if (k < 0) {
+            ns->pending--;
+        } else if (!dead) {
+            el_slot *sl = &it->slots[pn->slot_base + k];
+            el_tensor_release(&sl->t);
+            sl->t = *t;
+            sl->state = EL_SLOT_LIVE;
+            ns->merge_live = 1;
+            memset(t, 0, sizeof *t);
+        } else {
+            ns->merge_dead++;
+        }
+        int reachable = iter == 0 ? pn->merge_enter_inputs : pn->merge_next_inputs;
+        ready = ns->pending <= 0 && (ns->merge_live || ns->merge_dead >= reachable);
+    } else {
+        if (k >= 0) {
+            el_slot *sl = &it->slots[pn->slot_base + k];
+            el_tensor_release(&sl->t);
+            sl->t = *t;
+            sl->state = dead ? EL_SLOT_DEAD : EL_SLOT_LIVE;
+            memset(t, 0, sizeof *t);
+        }
+        if (dead) ns->dead = 1;
+        ready = --ns->pending == 0;
+    }
+    el_tensor_release(t);
+    if (ready && !ns->fired) {
+        ns->fired = 1;
+        return el_enqueue(r, dst, f, iter);
+    }
+    return EL_OK;
+}
+
+/* Sends node n's outputs along its out-edges into (f, iter). */
+static el_status el_propagate(el_run *r, int n, el_finst *f, int64_t iter, el_tensor *outs, const bool *out_dead,
+                              bool node_dead)
+{
+    const el_plan *p = r->p;
+    const el_plan_node *pn = &p->nodes[n];
+    for (int e = pn->first_edge; e < pn->first_edge + pn->nedges; e++) {
+        const el_edge *ed = &p->edges[e];
+        el_tensor t = {0};
+        bool dead = node_dead;
+        if (ed->dst_input >= 0) {
+            dead = out_dead[ed->src_slot];
+            if (!dead) {
+                if (!outs[ed->src_slot].buf)
+                    return el_error(EL_ERR_RUNTIME, "node '%s' (op %s) produced no output %d, which '%s' reads",
+                                    p->g->nodes[n].name, p->g->nodes[n].op, ed->src_slot, p->g->nodes[ed->dst].name);
+                t = outs[ed->src_slot];
+                el_tensor_retain(&t);
+            }
+        }
+        EL_TRY(el_deliver(r, f, iter, ed->dst, ed->dst_input, &t, dead));
+    }
+    return EL_OK;
+}
+
+static el_finst *el_child_find(el_run *r, el_finst *parent, int64_t parent_iter, int sframe)
+{
+    for (el_finst *c = r->frames; c; c = c->next)
+        if (c->parent == parent && c->parent_iter == parent_iter && c->sframe == sframe) return c;
+    return NULL;
+}
+
+static el_status el_finst_new(el_run *r, int sframe, el_finst *parent, int64_t parent_iter, el_finst **out)
+{
+    const el_plan_frame *fr = &r->p->frames[sframe];
+    el_finst *f = calloc(1, sizeof *f);
+    if (!f) return el_run_oom();
+    f->sframe = sframe;
+    f->parent = parent;
+    f->parent_iter = parent_iter;
+    f->pending_enters = fr->nenters;
+    f->iteration_count = -1;
+    f->exit_live = calloc((size_t)fr->nexits + 1, 1);
+    f->next = r->frames;
+    if (r->frames) r->frames->prev = f;
+    r->frames = f;
+    if (!f->exit_live) return el_run_oom();
+    if (parent) parent->iters[parent_iter]->children++;
+    *out = f;
+    return el_iter_create(r, f, 0);
+}
+
+/* Retires finished iterations from the oldest; a frame whose iterations are
+ * all retired is done: its never-live Exits become dead in the parent. */
+static el_status el_cleanup(el_run *r, el_finst *f)
+{
+    const el_plan *p = r->p;
+    while (f) {
+        while (f->first_live <= f->iteration_count) {
+            el_iter *it = f->iters[f->first_live];
+            if (it && (it->outstanding || it->children || f->pending_enters)) return EL_OK;
+            el_iter_free(p, f, f->first_live);
+            f->first_live++;
+        }
+        el_finst *parent = f->parent;
+        if (!parent) return EL_OK;
+        const el_plan_frame *fr = &p->frames[f->sframe];
+        /* The parent iteration stays alive (children > 0) while dead exits go out. */
+        for (int x = 0; x < fr->nexits; x++) {
+            if (f->exit_live[x]) continue;
+            const el_plan_node *xn = &p->nodes[fr->exits[x]];
+            for (int e = xn->first_edge; e < xn->first_edge + xn->nedges; e++) {
+                el_tensor t = {0};
+                EL_TRY(el_deliver(r, parent, f->parent_iter, p->edges[e].dst, p->edges[e].dst_input, &t, true));
+            }
+        }
+        parent->iters[f->parent_iter]->children--;
+        el_finst_unlink(r, f);
+        el_finst_free(p, f);
+        f = parent;
+    }
+    return EL_OK;
+}
+
+static el_status el_run_enter(el_run *r, int n, el_finst *f, int64_t iter, el_tensor *in, bool dead)
+{
+    const el_plan *p = r->p;
+    const el_plan_node *pn = &p->nodes[n];
+    el_finst *child = el_child_find(r, f, iter, pn->child_frame);
+    if (!child) EL_TRY(el_finst_new(r, pn->child_frame, f, iter, &child));
+    if (child->pending_enters <= 0)
+        return el_error(EL_ERR_RUNTIME, "node '%s' (op Enter): frame '%s' entered more often than it has Enter nodes",
+                        p->g->nodes[n].name, p->frames[pn->child_frame].name);
+    if (pn->is_constant) {
+        if (child->nconsts == child->consts_cap) {
+            int cap = child->consts_cap ? child->consts_cap * 2 : 8;
+            el_const_enter *c = realloc(child->consts, sizeof *c * (size_t)cap);
+            if (!c) return el_run_oom();
+            child->consts = c;
+            child->consts_cap = cap;
+        }
+        el_const_enter *ce = &child->consts[child->nconsts++];
+        ce->node = n;
+        ce->t = *in;
+        ce->dead = dead;
+        memset(in, 0, sizeof *in);
+        for (int64_t j = child->first_live; j <= child->iteration_count; j++) {
+            if (!child->iters[j]) continue;
+            for (int e = pn->first_edge; e < pn->first_edge + pn->nedges; e++) {
+                el_tensor t = ce->t;
+                el_tensor_retain(&t);
+                EL_TRY(el_deliver(r, child, j, p->edges[e].dst, p->edges[e].dst_input, &t, dead));
+            }
+        }
+    } else {
+        bool od[1] = {dead};
+        EL_TRY(el_propagate(r, n, child, 0, in, od, dead));
+    }
+    child->pending_enters--;
+    return el_cleanup(r, child);
+}
+
+static el_status el_run_task(el_run *r, const el_task *task)
+{
+    const el_plan *p = r->p;
+    const el_graph *g = p->g;
+    int n = task->node;
+    el_finst *f = task->f;
+    int64_t iter = task->iter;
+    const el_plan_node *pn = &p->nodes[n];
+    const el_node *node = &g->nodes[n];
+    el_iter *it = f->iters[iter];
+    el_nstate *ns = &it->ns[pn->local];
+
+    el_tensor in_stack[16], out_stack[16];
+    bool dead_stack[16];
+    el_tensor *in = pn->ndata <= 16 ? in_stack : calloc((size_t)pn->ndata, sizeof(el_tensor));
+    el_tensor *out = pn->noutputs <= 16 ? out_stack : calloc((size_t)pn->noutputs, sizeof(el_tensor));
+    bool *od = pn->noutputs <= 16 ? dead_stack : calloc((size_t)pn->noutputs, sizeof(bool));
+    el_status st = EL_OK;
+    if (!in || !out || !od) {
+        st = el_run_oom();
+        goto done;
+    }
+    memset(out, 0, sizeof(el_tensor) * (size_t)pn->noutputs);
+    int live_input = -1;
+    for (int k = 0; k < pn->ndata; k++) {
+        el_slot *sl = &it->slots[pn->slot_base + k];
+        in[k] = sl->t;
+        if (sl->state == EL_SLOT_LIVE && live_input < 0) live_input = k;
+        memset(&sl->t, 0, sizeof sl->t);
+        sl->state = EL_SLOT_EMPTY;
+    }
+    bool dead = pn->kind == EL_KIND_MERGE ? !ns->merge_live : ns->dead;
+    for (int o = 0; o < pn->noutputs; o++) od[o] = dead;
+
+    switch (pn->kind) {
+    case EL_KIND_FEED:
+        for (int i = 0; i < p->nfeeds; i++) {
+            if (p->feed_node[i] != n) continue;
+            out[p->feed_slot[i]] = r->feeds[i];
+            el_tensor_retain(&out[p->feed_slot[i]]);
+        }
+        break;
+    case EL_KIND_KERNEL:
+        if (!dead) {
+            el_kctx ctx = {.node = node, .ninputs = pn->ndata, .inputs = in, .noutputs = pn->noutputs, .outputs = out};
+            st = pn->op->run(&ctx);
+        }
+        break;
+    case EL_KIND_SWITCH:
+        if (!dead) {
+            const el_tensor *pred = &in[1];
+            if (pred->dtype != EL_DT_BOOL || el_tensor_numel(pred) != 1 || pred->ndim != 0) {
+                char s[64];
+                st = el_error(EL_ERR_RUNTIME, "node '%s' (op Switch): predicate must be a bool scalar, found %s %s",
+                              node->name, el_dtype_name(pred->dtype), el_shape_str(pred->ndim, pred->dims, s, sizeof s));
+                break;
+            }
+            int take = *(const uint8_t *)pred->data ? 1 : 0;
+            out[take] = in[0];
+            el_tensor_retain(&out[take]);
+            od[take] = false;
+            od[1 - take] = true;
+        }
+        break;
+    case EL_KIND_MERGE:
+        if (!dead) {
+            out[0] = in[live_input];
+            el_tensor_retain(&out[0]);
+            st = el_tensor_alloc(&out[1], EL_DT_INT32, 0, NULL);
+            if (st == EL_OK) *(int32_t *)out[1].data = live_input;
+        }
+        break;
+    case EL_KIND_ENTER:
+        st = el_run_enter(r, n, f, iter, &in[0], dead);
+        goto done;
+    case EL_KIND_EXIT:
+        if (!dead) {
+            f->exit_live[pn->exit_index] = 1;
+            st = el_propagate(r, n, f->parent, f->parent_iter, in, od, false);
+        }
+        goto done;
+    case EL_KIND_NEXT_ITERATION:
+        /* A dead NextIteration ends the loop: deadness does not cross it. */
+        if (!dead) st = el_propagate(r, n, f, iter + 1, in, od, false);
+        goto done;
+    }
+    if (st != EL_OK) goto done;
+    if (pn->fetch_first >= 0) {
+        for (int j = pn->fetch_first; j >= 0; j = p->fetch_next[j]) {
+            int s = p->fetch_slot[j];
+            el_tensor_release(&r->results[j]);
+            r->result_state[j] = od[s] ? EL_SLOT_DEAD : EL_SLOT_LIVE;
+            if (!od[s]) {
+                if (!out[s].buf) {
+                    st = el_error(EL_ERR_RUNTIME, "node '%s' (op %s) produced no output %d", node->name, node->op, s);
+                    goto done;
+                }
+                r->results[j] = out[s];
+                el_tensor_retain(&r->results[j]);
+            }
+        }
+    }
+    st = el_propagate(r, n, f, iter, out, od, dead);
+done:
+    if (in) for (int k = 0; k < pn->ndata; k++) el_tensor_release(&in[k]);
+    if (out) for (int o = 0; o < pn->noutputs; o++) el_tensor_release(&out[o]);
+    if (in != in_stack) free(in);
+    if (out != out_stack) free(out);
+    if (od != dead_stack) free(od);
+    if (st != EL_OK) return st;
+    f->iters[iter]->outstanding--;
+    return el_cleanup(r, f);
+}
+
+el_status el_plan_run(const el_plan *p, const el_tensor *feeds, el_tensor *outputs)
+{
+    el_run r = {.p = p, .feeds = feeds};
+    r.results = calloc((size_t)p->nfetches + 1, sizeof(el_tensor));
+    r.result_state = calloc((size_t)p->nfetches + 1, 1);
+    el_status st = EL_OK;
+    el_finst *root = NULL;
+    if (!r.results || !r.result_state) {
+        st = el_run_oom();
+        goto out;
+    }
+    for (int i = 0; i < p->nfeeds; i++) {
+        if (!feeds[i].buf && feeds[i].dtype != EL_DT_INVALID) {
+            st = el_error(EL_ERR_INVALID_ARG, "feed %d has no data", i);
+            goto out;
+        }
+    }
+    st = el_finst_new(&r, 0, NULL, 0, &root);
+    for (int s = 0; s < p->nsources && st == EL_OK; s++) st = el_enqueue(&r, p->sources[s], root, 0);
+    while (st == EL_OK && r.qlen > 0) {
+        el_task t = r.queue[r.qhead];
+        r.qhead = (r.qhead + 1) % r.qcap;
+        r.qlen--;
+        st = el_run_task(&r, &t);
+    }
+    for (int j = 0; j < p->nfetches && st == EL_OK; j++) {
+        const char *name = p->g->nodes[p->fetch_node[j]].name;
+        if (r.result_state[j] == EL_SLOT_DEAD)
+            st = el_error(EL_ERR_RUNTIME, "fetch '%s:%d' is dead: it is computed only in a branch that was not taken",
+                          name, p->fetch_slot[j]);
+        else if (r.result_state[j] != EL_SLOT_LIVE)
+            st = el_error(EL_ERR_RUNTIME, "fetch '%s:%d' was never computed: some node it depends on never received all its inputs",
+                          name, p->fetch_slot[j]);
+    }
+out:
+    while (r.frames) {
+        el_finst *f = r.frames;
+        el_finst_unlink(&r, f);
+        el_finst_free(p, f);
+    }
+    free(r.queue);
+    for (int j = 0; j < p->nfetches && r.results; j++) {
+        if (st == EL_OK) outputs[j] = r.results[j];
+        else el_tensor_release(&r.results[j]);
+    }
+    free(r.results);
+    free(r.result_state);
+    return st;
+}

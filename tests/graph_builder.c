@@ -1,0 +1,116 @@
+#include "graph_builder.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+void el_gb_init(el_gb *b)
+{
+    b->cap = 0;
+    assert_int_equal(el_graph_new("test graph", &b->g), EL_OK);
+}
+
+int el_gb_node(el_gb *b, const char *name, const char *op, const char *const *inputs)
+{
+    el_graph *g = b->g;
+    if (g->nnodes == b->cap) {
+        int cap = b->cap ? b->cap * 2 : 16;
+        el_node *nodes;
+        assert_int_equal(el_graph_alloc(g, sizeof(el_node) * (size_t)cap, &nodes), EL_OK);
+        if (g->nnodes) memcpy(nodes, g->nodes, sizeof(el_node) * (size_t)g->nnodes);
+        g->nodes = nodes;
+        b->cap = cap;
+    }
+    el_node *n = &g->nodes[g->nnodes];
+    memset(n, 0, sizeof *n);
+    assert_int_equal(el_graph_strdup(g, name, strlen(name), &n->name), EL_OK);
+    assert_int_equal(el_graph_strdup(g, op, strlen(op), &n->op), EL_OK);
+    int k = 0;
+    while (inputs && inputs[k]) k++;
+    n->ninputs = k;
+    if (k) {
+        assert_int_equal(el_graph_alloc(g, sizeof(char *) * (size_t)k, &n->input_names), EL_OK);
+        for (int i = 0; i < k; i++)
+            assert_int_equal(el_graph_strdup(g, inputs[i], strlen(inputs[i]), &n->input_names[i]), EL_OK);
+    }
+    assert_int_equal(el_graph_alloc(g, sizeof(el_attr) * 16, &n->attrs), EL_OK);
+    return g->nnodes++;
+}
+
+static el_attr *el_gb_attr(el_gb *b, int node, const char *name, el_attr_type t)
+{
+    el_node *n = &b->g->nodes[node];
+    assert_true(n->nattrs < 16);
+    el_attr *a = &n->attrs[n->nattrs++];
+    assert_int_equal(el_graph_strdup(b->g, name, strlen(name), &a->name), EL_OK);
+    a->type = t;
+    return a;
+}
+
+void el_gb_attr_int(el_gb *b, int node, const char *name, int64_t v) { el_gb_attr(b, node, name, EL_ATTR_I)->v.i = v; }
+void el_gb_attr_bool(el_gb *b, int node, const char *name, bool v) { el_gb_attr(b, node, name, EL_ATTR_B)->v.b = v; }
+void el_gb_attr_type(el_gb *b, int node, const char *name, el_dtype v) { el_gb_attr(b, node, name, EL_ATTR_TYPE)->v.type = v; }
+
+void el_gb_attr_str(el_gb *b, int node, const char *name, const char *v)
+{
+    el_attr *a = el_gb_attr(b, node, name, EL_ATTR_S);
+    assert_int_equal(el_graph_strdup(b->g, v, strlen(v), &a->v.s.data), EL_OK);
+    a->v.s.len = strlen(v);
+}
+
+void el_gb_attr_ints(el_gb *b, int node, const char *name, int n, const int64_t *v)
+{
+    el_attr *a = el_gb_attr(b, node, name, EL_ATTR_LIST);
+    a->v.list.elem = n ? EL_ATTR_I : EL_ATTR_NONE;
+    a->v.list.n = n;
+    assert_int_equal(el_graph_alloc(b->g, sizeof(int64_t) * (size_t)(n + 1), &a->v.list.v.i), EL_OK);
+    if (n) memcpy(a->v.list.v.i, v, sizeof(int64_t) * (size_t)n);
+}
+
+void el_gb_attr_shape(el_gb *b, int node, const char *name, int rank, const int64_t *dims)
+{
+    el_attr *a = el_gb_attr(b, node, name, EL_ATTR_SHAPE);
+    a->v.shape.rank = rank;
+    for (int i = 0; i < rank; i++) a->v.shape.dims[i] = dims[i];
+}
+
+static int el_gb_const(el_gb *b, const char *name, el_dtype dt, int ndim, const int64_t *dims, const void *vals,
+                       const char *const *ctrl)
+{
+    int n = el_gb_node(b, name, "Const", ctrl);
+    el_gb_attr_type(b, n, "dtype", dt);
+    el_attr *a = el_gb_attr(b, n, "value", EL_ATTR_TENSOR);
+    assert_int_equal(el_tensor_alloc(&a->v.tensor, dt, ndim, dims), EL_OK);
+    memcpy(a->v.tensor.data, vals, el_tensor_nbytes(&a->v.tensor));
+    return n;
+}
+
+int el_gb_const_i32(el_gb *b, const char *name, int n, const int32_t *vals, const char *const *ctrl)
+{
+    int64_t d[1] = {n};
+    return el_gb_const(b, name, EL_DT_INT32, 1, d, vals, ctrl);
+}
+
+int el_gb_scalar_i32(el_gb *b, const char *name, int32_t v, const char *const *ctrl)
+{
+    return el_gb_const(b, name, EL_DT_INT32, 0, NULL, &v, ctrl);
+}
+
+int el_gb_scalar_f32(el_gb *b, const char *name, float v, const char *const *ctrl)
+{
+    return el_gb_const(b, name, EL_DT_FLOAT, 0, NULL, &v, ctrl);
+}
+
+int el_gb_scalar_bool(el_gb *b, const char *name, bool v)
+{
+    uint8_t x = v;
+    return el_gb_const(b, name, EL_DT_BOOL, 0, NULL, &x, NULL);
+}
+
+el_status el_gb_finish(el_gb *b, el_graph **out)
+{
+    *out = b->g;
+    return el_graph_index(b->g);
+}
