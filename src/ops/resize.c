@@ -1,6 +1,276 @@
-/* Op family 'resize': not yet implemented. */
+/* Op family 'resize': ResizeBilinear and ResizeNearestNeighbor, plus the
+ * core routines el_image_resize_bilinear shares (see ops/resize.h). */
+#include "ops/resize.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "ops/kernel.h"
 
+/* One output coordinate's source rows/columns and weight (TF's
+ * CachedInterpolation). */
+typedef struct el_interp {
+    int64_t lo, hi;
+    float lerp;
+} el_interp;
+
+/* TF's CalculateResizeScale: in float32, (in-1)/(out-1) when aligning corners
+ * of an output larger than one pixel, else in/out. */
+static float el_resize_scale(int64_t in, int64_t out, bool align_corners)
+{
+    return (align_corners && out > 1) ? (float)(in - 1) / (float)(out - 1) : (float)in / (float)out;
+}
+
+/* TF's compute_interpolation_weights with LegacyScaler (x * scale) or
+ * HalfPixelScaler ((x + 0.5) * scale - 0.5). The lerp keeps the unclamped
+ * floor, as TF does; when lo == hi it has no effect. lo is also clamped to
+ * in-1 (TF relies on float luck there; we do not read out of bounds). */
+static void el_resize_weights(int64_t out, int64_t in, float scale, bool half_pixel, el_interp *w)
+{
+    for (int64_t i = 0; i < out; i++) {
+        float src = half_pixel ? ((float)i + 0.5f) * scale - 0.5f : (float)i * scale;
+        float fl = floorf(src);
+        int64_t lo = (int64_t)fl;
+        int64_t hi = (int64_t)ceilf(src);
+        if (lo < 0) lo = 0;
+        if (lo > in - 1) lo = in - 1;
+        if (hi > in - 1) hi = in - 1;
+        if (hi < 0) hi = 0;
+        w[i].lo = lo;
+        w[i].hi = hi;
+        w[i].lerp = src - fl;
+    }
+}
+
+/* One output row of one image, for each input element type. Values become
+ * float before interpolating (TF casts each corner with static_cast<float>). */
+#define EL_RESIZE_ROW(T, name)                                                                   \
+    static void name(const void *top_v, const void *bot_v, const el_interp *xs, int64_t out_w,  \
+                     int64_t ch, float y_lerp, float *dst)                                      \
+    {                                                                                            \
+        const T *top = top_v, *bot = bot_v;                                                      \
+        for (int64_t x = 0; x < out_w; x++) {                                                    \
+            const T *tl = top + xs[x].lo * ch, *tr = top + xs[x].hi * ch;                        \
+            const T *bl = bot + xs[x].lo * ch, *br = bot + xs[x].hi * ch;                        \
+            float x_lerp = xs[x].lerp;                                                           \
+            for (int64_t c = 0; c < ch; c++) {                                                   \
+                float t = (float)tl[c] + ((float)tr[c] - (float)tl[c]) * x_lerp;                 \
+                float b = (float)bl[c] + ((float)br[c] - (float)bl[c]) * x_lerp;                 \
+                *dst++ = t + (b - t) * y_lerp;                                                   \
+            }                                                                                    \
+        }                                                                                        \
+    }
+
+EL_RESIZE_ROW(uint8_t, el_resize_row_u8)
+EL_RESIZE_ROW(int8_t, el_resize_row_i8)
+EL_RESIZE_ROW(int16_t, el_resize_row_i16)
+EL_RESIZE_ROW(int32_t, el_resize_row_i32)
+EL_RESIZE_ROW(int64_t, el_resize_row_i64)
+EL_RESIZE_ROW(float, el_resize_row_f32)
+EL_RESIZE_ROW(double, el_resize_row_f64)
+
+typedef void (*el_resize_row_fn)(const void *, const void *, const el_interp *, int64_t, int64_t, float, float *);
+
+static el_resize_row_fn el_resize_row_for(el_dtype dt)
+{
+    switch (dt) {
+    case EL_DT_UINT8: return el_resize_row_u8;
+    case EL_DT_INT8: return el_resize_row_i8;
+    case EL_DT_INT16: return el_resize_row_i16;
+    case EL_DT_INT32: return el_resize_row_i32;
+    case EL_DT_INT64: return el_resize_row_i64;
+    case EL_DT_FLOAT: return el_resize_row_f32;
+    case EL_DT_DOUBLE: return el_resize_row_f64;
+    default: return NULL;
+    }
+}
+
+/* Rounding as std::round (half away from zero), then saturating: what the
+ * image path's tf.round + cast to uint8 yields for in-range values. */
+static uint8_t el_round_u8(float v)
+{
+    float r = roundf(v);
+    if (!(r >= 0.0f)) return 0; /* also NaN */
+    if (r >= 255.0f) return 255;
+    return (uint8_t)r;
+}
+
+static el_status el_resize_check(int64_t batch, int64_t in_h, int64_t in_w, int64_t ch, int64_t out_h,
+                                 int64_t out_w, bool align_corners, bool half_pixel_centers)
+{
+    if (align_corners && half_pixel_centers)
+        return el_error(EL_ERR_INVALID_ARG, "if half_pixel_centers is true, align_corners must be false");
+    if (batch < 0 || ch < 0 || in_h <= 0 || in_w <= 0)
+        return el_error(EL_ERR_INVALID_ARG, "input image must be of non-zero size, found %lldx%lld",
+                        (long long)in_h, (long long)in_w);
+    if (out_h <= 0 || out_w <= 0)
+        return el_error(EL_ERR_INVALID_ARG, "output dimensions must be positive, found %lldx%lld",
+                        (long long)out_h, (long long)out_w);
+    return EL_OK;
+}
+
+el_status el_resize_bilinear_core(const el_resize_args *a)
+{
+    EL_TRY(el_resize_check(a->batch, a->in_h, a->in_w, a->channels, a->out_h, a->out_w, a->align_corners,
+                           a->half_pixel_centers));
+    if ((a->out_f32 == NULL) == (a->out_u8 == NULL))
+        return el_error(EL_ERR_INVALID_ARG, "resize: exactly one of the float and uint8 outputs must be given");
+    el_resize_row_fn row = el_resize_row_for(a->in_dtype);
+    if (!row)
+        return el_error(EL_ERR_UNSUPPORTED, "ResizeBilinear does not support %s images",
+                        el_dtype_name(a->in_dtype));
+    if (a->batch == 0 || a->channels == 0) return EL_OK; /* empty output */
+
+    el_interp *ys = malloc(sizeof *ys * (size_t)a->out_h);
+    el_interp *xs = malloc(sizeof *xs * (size_t)a->out_w);
+    float *scratch = a->out_u8 ? malloc(sizeof(float) * (size_t)(a->out_w * a->channels)) : NULL;
+    if (!ys || !xs || (a->out_u8 && !scratch)) {
+        free(ys);
+        free(xs);
+        free(scratch);
+        return el_error(EL_ERR_NOMEM, "resize: no memory for %lldx%lld interpolation tables",
+                        (long long)a->out_h, (long long)a->out_w);
+    }
+    el_resize_weights(a->out_h, a->in_h, el_resize_scale(a->in_h, a->out_h, a->align_corners),
+                      a->half_pixel_centers, ys);
+    el_resize_weights(a->out_w, a->in_w, el_resize_scale(a->in_w, a->out_w, a->align_corners),
+                      a->half_pixel_centers, xs);
+
+    size_t esize = el_dtype_size(a->in_dtype);
+    size_t in_row = (size_t)(a->in_w * a->channels) * esize;
+    size_t out_row = (size_t)(a->out_w * a->channels);
+    const unsigned char *in = a->in;
+    for (int64_t b = 0; b < a->batch; b++) {
+        const unsigned char *img = in + (size_t)(b * a->in_h) * in_row;
+        for (int64_t y = 0; y < a->out_h; y++) {
+            size_t o = (size_t)(b * a->out_h + y) * out_row;
+            float *dst = a->out_f32 ? a->out_f32 + o : scratch;
+            row(img + (size_t)ys[y].lo * in_row, img + (size_t)ys[y].hi * in_row, xs, a->out_w, a->channels,
+                ys[y].lerp, dst);
+            if (a->out_u8)
+                for (size_t i = 0; i < out_row; i++) a->out_u8[o + i] = el_round_u8(scratch[i]);
+        }
+    }
+    free(ys);
+    free(xs);
+    free(scratch);
+    return EL_OK;
+}
+
+/* TF's ResizeNearestNeighbor index: floor(x * scale), or round(x * scale)
+ * when aligning corners; half-pixel centres use (x + 0.5) * scale (no -0.5,
+ * unlike the bilinear scaler) and clamp at 0. Always clamped to in-1. */
+static int64_t el_nearest_index(int64_t i, int64_t in, float scale, bool align_corners, bool half_pixel)
+{
+    float src = half_pixel ? ((float)i + 0.5f) * scale : (float)i * scale;
+    int64_t k = align_corners ? (int64_t)roundf(src) : (int64_t)floorf(src);
+    if (k > in - 1) k = in - 1;
+    if (k < 0) k = 0;
+    return k;
+}
+
+el_status el_resize_nearest_core(const void *in, void *out, size_t elem_size, int64_t batch, int64_t in_h,
+                                 int64_t in_w, int64_t channels, int64_t out_h, int64_t out_w,
+                                 bool align_corners, bool half_pixel_centers)
+{
+    EL_TRY(el_resize_check(batch, in_h, in_w, channels, out_h, out_w, align_corners, half_pixel_centers));
+    if (batch == 0 || channels == 0) return EL_OK;
+    int64_t *xs = malloc(sizeof *xs * (size_t)out_w);
+    if (!xs)
+        return el_error(EL_ERR_NOMEM, "resize: no memory for a %lld-entry index table", (long long)out_w);
+    float hs = el_resize_scale(in_h, out_h, align_corners), ws = el_resize_scale(in_w, out_w, align_corners);
+    for (int64_t x = 0; x < out_w; x++) xs[x] = el_nearest_index(x, in_w, ws, align_corners, half_pixel_centers);
+    size_t pix = (size_t)channels * elem_size;
+    const unsigned char *src = in;
+    unsigned char *dst = out;
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t y = 0; y < out_h; y++) {
+            int64_t sy = el_nearest_index(y, in_h, hs, align_corners, half_pixel_centers);
+            const unsigned char *row = src + (size_t)((b * in_h + sy) * in_w) * pix;
+            for (int64_t x = 0; x < out_w; x++, dst += pix) memcpy(dst, row + (size_t)xs[x] * pix, pix);
+        }
+    free(xs);
+    return EL_OK;
+}
+
+/* Inputs shared by both ops: images [batch, h, w, c] and size int32 [2]
+ * (new_height, new_width); attrs align_corners / half_pixel_centers default
+ * to false (old exports omit half_pixel_centers). */
+static el_status el_resize_prepare(el_kctx *ctx, int64_t out_dims[4], bool *align, bool *half)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, 2));
+    const el_tensor *img = &ctx->inputs[0];
+    if (img->ndim != 4)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "images must be 4-dimensional [batch,height,width,channels], found rank %d",
+                       img->ndim);
+    const el_tensor *size = &ctx->inputs[1];
+    if (size->ndim != 1)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "size must be 1-dimensional, found rank %d", size->ndim);
+    int64_t hw[2];
+    int n = 0;
+    EL_TRY(el_kctx_index_vector(ctx, 1, hw, 2, &n));
+    if (n != 2) return el_kerr(ctx, EL_ERR_RUNTIME, "size must have two elements, found %d", n);
+    EL_TRY(el_attr_bool(ctx->node, "align_corners", false, align));
+    EL_TRY(el_attr_bool(ctx->node, "half_pixel_centers", false, half));
+    if (*align && *half)
+        return el_kerr(ctx, EL_ERR_INVALID_ARG, "if half_pixel_centers is true, align_corners must be false");
+    if (hw[0] <= 0 || hw[1] <= 0 || hw[0] > INT32_MAX || hw[1] > INT32_MAX)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "output dimensions must be positive, found %lldx%lld", (long long)hw[0],
+                       (long long)hw[1]);
+    if (img->dims[1] <= 0 || img->dims[2] <= 0)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "input image must be of non-zero size, found %lldx%lld",
+                       (long long)img->dims[1], (long long)img->dims[2]);
+    out_dims[0] = img->dims[0];
+    out_dims[1] = hw[0];
+    out_dims[2] = hw[1];
+    out_dims[3] = img->dims[3];
+    return EL_OK;
+}
+
+static el_status el_resize_bilinear_run(el_kctx *ctx)
+{
+    int64_t od[4];
+    bool align, half;
+    EL_TRY(el_resize_prepare(ctx, od, &align, &half));
+    const el_tensor *img = &ctx->inputs[0];
+    if (!el_resize_row_for(img->dtype))
+        return el_kerr(ctx, EL_ERR_UNSUPPORTED, "images of type %s are not supported", el_dtype_name(img->dtype));
+    el_tensor *out;
+    EL_TRY(el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, od, &out));
+    el_resize_args a = {
+        .in_dtype = img->dtype, .in = img->data,
+        .batch = img->dims[0], .in_h = img->dims[1], .in_w = img->dims[2], .channels = img->dims[3],
+        .out_h = od[1], .out_w = od[2],
+        .align_corners = align, .half_pixel_centers = half,
+        .out_f32 = out->data,
+    };
+    if (el_tensor_numel(out) == 0) return EL_OK;
+    el_status s = el_resize_bilinear_core(&a);
+    if (s != EL_OK) return el_error_prefix(s, "node '%s' (op %s): ", ctx->node->name, ctx->node->op);
+    return EL_OK;
+}
+
+static el_status el_resize_nearest_run(el_kctx *ctx)
+{
+    int64_t od[4];
+    bool align, half;
+    EL_TRY(el_resize_prepare(ctx, od, &align, &half));
+    const el_tensor *img = &ctx->inputs[0];
+    size_t es = el_dtype_size(img->dtype);
+    if (es == 0 || img->dtype == EL_DT_STRING || img->dtype == EL_DT_RESOURCE || img->dtype == EL_DT_VARIANT)
+        return el_kerr(ctx, EL_ERR_UNSUPPORTED, "images of type %s are not supported", el_dtype_name(img->dtype));
+    el_tensor *out;
+    EL_TRY(el_kctx_output(ctx, 0, img->dtype, 4, od, &out));
+    if (el_tensor_numel(out) == 0) return EL_OK;
+    el_status s = el_resize_nearest_core(img->data, out->data, es, od[0], img->dims[1], img->dims[2], od[3], od[1],
+                                         od[2], align, half);
+    if (s != EL_OK) return el_error_prefix(s, "node '%s' (op %s): ", ctx->node->name, ctx->node->op);
+    return EL_OK;
+}
+
 const el_op el_ops_resize[] = {
+    {"ResizeBilinear", el_resize_bilinear_run, NULL},
+    {"ResizeNearestNeighbor", el_resize_nearest_run, NULL},
     {NULL, NULL, NULL},
 };

@@ -1,0 +1,245 @@
+/* ResizeBilinear / ResizeNearestNeighbor against hand-computed values for
+ * every (align_corners, half_pixel_centers) combination. */
+#include "testutil.h"
+
+#include <string.h>
+
+enum { LEGACY, ALIGN, HALF, NOATTR };
+
+static void set_mode(el_test_node *tn, int mode)
+{
+    if (mode == NOATTR) return; /* old exports: both attrs absent = false */
+    el_test_attr_bool(tn, "align_corners", mode == ALIGN);
+    if (mode != LEGACY) el_test_attr_bool(tn, "half_pixel_centers", mode == HALF);
+}
+
+static el_status run(const char *op, int mode, el_tensor img, int32_t oh, int32_t ow, el_tensor *out)
+{
+    el_test_node tn;
+    el_test_node_init(&tn, op);
+    set_mode(&tn, mode);
+    int64_t two[1] = {2};
+    int32_t hw[2] = {oh, ow};
+    el_tensor in[2] = {img, el_test_i32(1, two, hw)};
+    el_status s = el_test_run(&tn, 2, in, 1, out);
+    el_test_release_all(2, in);
+    return s;
+}
+
+/* Row [1, 2] (1x1x2x1) widened to 4. */
+static void check_bilinear_row(int mode, const float *want)
+{
+    int64_t d[4] = {1, 1, 2, 1};
+    float v[2] = {1, 2};
+    el_tensor out;
+    assert_int_equal(run("ResizeBilinear", mode, el_test_f32(4, d, v), 1, 4, &out), EL_OK);
+    int64_t od[4] = {1, 1, 4, 1};
+    el_test_assert_shape(&out, 4, od);
+    el_test_assert_f32(&out, want, 4, 1e-6f);
+    el_tensor_release(&out);
+}
+
+static void test_bilinear_modes(void **state)
+{
+    (void)state;
+    /* legacy: x = i*0.5 -> 0, .5, 1, 1.5 (clamped to the last column) */
+    check_bilinear_row(LEGACY, (const float[]){1, 1.5f, 2, 2});
+    check_bilinear_row(NOATTR, (const float[]){1, 1.5f, 2, 2});
+    /* align_corners: scale (2-1)/(4-1) -> 0, 1/3, 2/3, 1 */
+    check_bilinear_row(ALIGN, (const float[]){1, 4.0f / 3, 5.0f / 3, 2});
+    /* half_pixel_centers: (i+.5)*.5-.5 -> -.25 (clamped), .25, .75, 1.25 */
+    check_bilinear_row(HALF, (const float[]){1, 1.25f, 1.75f, 2});
+}
+
+static void test_bilinear_2d_batch_channels(void **state)
+{
+    (void)state;
+    /* Two images, two channels; f(y,x) = 1 + 2y + x in channel 0 and 10x that
+     * in channel 1 (image 1 is image 0 + 100). Bilinear reproduces a linear
+     * function at the clamped source coordinates: rows/cols at 0, 2/3, 1. */
+    int64_t d[4] = {2, 2, 2, 2};
+    float v[16];
+    for (int b = 0; b < 2; b++)
+        for (int y = 0; y < 2; y++)
+            for (int x = 0; x < 2; x++) {
+                float f = 1 + 2 * y + x + 100 * b;
+                v[((b * 2 + y) * 2 + x) * 2 + 0] = f;
+                v[((b * 2 + y) * 2 + x) * 2 + 1] = 10 * f;
+            }
+    el_tensor out;
+    assert_int_equal(run("ResizeBilinear", LEGACY, el_test_f32(4, d, v), 3, 3, &out), EL_OK);
+    int64_t od[4] = {2, 3, 3, 2};
+    el_test_assert_shape(&out, 4, od);
+    const float src[3] = {0, 2.0f / 3, 1};
+    float want[36];
+    for (int b = 0; b < 2; b++)
+        for (int y = 0; y < 3; y++)
+            for (int x = 0; x < 3; x++) {
+                float f = 1 + 2 * src[y] + src[x] + 100 * b;
+                want[((b * 3 + y) * 3 + x) * 2 + 0] = f;
+                want[((b * 3 + y) * 3 + x) * 2 + 1] = 10 * f;
+            }
+    el_test_assert_f32(&out, want, 36, 1e-4f);
+    el_tensor_release(&out);
+
+    /* align_corners on the same images: 0, .5, 1. */
+    assert_int_equal(run("ResizeBilinear", ALIGN, el_test_f32(4, d, v), 3, 3, &out), EL_OK);
+    const float src2[3] = {0, 0.5f, 1};
+    for (int b = 0; b < 2; b++)
+        for (int y = 0; y < 3; y++)
+            for (int x = 0; x < 3; x++) {
+                float f = 1 + 2 * src2[y] + src2[x] + 100 * b;
+                want[((b * 3 + y) * 3 + x) * 2 + 0] = f;
+                want[((b * 3 + y) * 3 + x) * 2 + 1] = 10 * f;
+            }
+    el_test_assert_f32(&out, want, 36, 1e-4f);
+    el_tensor_release(&out);
+}
+
+static void test_bilinear_integer_inputs(void **state)
+{
+    (void)state;
+    int64_t d[4] = {1, 1, 2, 1};
+    uint8_t u[2] = {0, 255};
+    el_tensor out;
+    assert_int_equal(run("ResizeBilinear", LEGACY, el_test_u8(4, d, u), 1, 4, &out), EL_OK);
+    el_test_assert_f32(&out, (const float[]){0, 127.5f, 255, 255}, 4, 0);
+    el_tensor_release(&out);
+
+    int32_t i[2] = {-10, 10};
+    assert_int_equal(run("ResizeBilinear", HALF, el_test_i32(4, d, i), 1, 4, &out), EL_OK);
+    el_test_assert_f32(&out, (const float[]){-10, -5, 5, 10}, 4, 0);
+    el_tensor_release(&out);
+
+    /* Downscale 4 -> 2 (legacy): x = 0, 2. */
+    int64_t d4[4] = {1, 1, 4, 1};
+    float f4[4] = {1, 2, 3, 4};
+    assert_int_equal(run("ResizeBilinear", LEGACY, el_test_f32(4, d4, f4), 1, 2, &out), EL_OK);
+    el_test_assert_f32(&out, (const float[]){1, 3}, 2, 0);
+    el_tensor_release(&out);
+    /* ... and half-pixel: (i+.5)*2-.5 = .5, 2.5. */
+    assert_int_equal(run("ResizeBilinear", HALF, el_test_f32(4, d4, f4), 1, 2, &out), EL_OK);
+    el_test_assert_f32(&out, (const float[]){1.5f, 3.5f}, 2, 0);
+    el_tensor_release(&out);
+}
+
+/* Row [10, 20, 30] (int32) resized to width `w`; nearest keeps the dtype. */
+static void check_nearest_row(int mode, int w, const int32_t *want)
+{
+    int64_t d[4] = {1, 1, 3, 1};
+    int32_t v[3] = {10, 20, 30};
+    el_tensor out;
+    assert_int_equal(run("ResizeNearestNeighbor", mode, el_test_i32(4, d, v), 1, w, &out), EL_OK);
+    assert_int_equal(out.dtype, EL_DT_INT32);
+    int64_t od[4] = {1, 1, w, 1};
+    el_test_assert_shape(&out, 4, od);
+    const int32_t *got = out.data;
+    for (int i = 0; i < w; i++)
+        if (got[i] != want[i]) fail_msg("mode %d width %d: element %d is %d, want %d", mode, w, i, got[i], want[i]);
+    el_tensor_release(&out);
+}
+
+static void test_nearest_modes(void **state)
+{
+    (void)state;
+    /* legacy: floor(i*.6) = 0,0,1,1,2 */
+    check_nearest_row(LEGACY, 5, (const int32_t[]){10, 10, 20, 20, 30});
+    check_nearest_row(NOATTR, 5, (const int32_t[]){10, 10, 20, 20, 30});
+    /* align: round(i*.5) half away from zero = 0,1,1,2,2 */
+    check_nearest_row(ALIGN, 5, (const int32_t[]){10, 20, 20, 30, 30});
+    /* half: floor((i+.5)*.6) = 0,0,1,2,2 */
+    check_nearest_row(HALF, 5, (const int32_t[]){10, 10, 20, 30, 30});
+    /* downscale to 2: legacy floor(0, 1.5); align round(0, 2); half floor(.75, 2.25) */
+    check_nearest_row(LEGACY, 2, (const int32_t[]){10, 20});
+    check_nearest_row(ALIGN, 2, (const int32_t[]){10, 30});
+    check_nearest_row(HALF, 2, (const int32_t[]){10, 30});
+}
+
+static void test_nearest_2d_uint8(void **state)
+{
+    (void)state;
+    /* 2x2 RGB-ish (3 channels) to 4x4 legacy: each pixel doubled both ways. */
+    int64_t d[4] = {1, 2, 2, 3};
+    uint8_t v[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    el_tensor out;
+    assert_int_equal(run("ResizeNearestNeighbor", LEGACY, el_test_u8(4, d, v), 4, 4, &out), EL_OK);
+    assert_int_equal(out.dtype, EL_DT_UINT8);
+    const uint8_t *g = out.data;
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++)
+            for (int c = 0; c < 3; c++)
+                assert_int_equal(g[(y * 4 + x) * 3 + c], v[((y / 2) * 2 + x / 2) * 3 + c]);
+    el_tensor_release(&out);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    int64_t d[4] = {1, 1, 2, 1};
+    float v[2] = {1, 2};
+    el_tensor out[1];
+    const char *ops[2] = {"ResizeBilinear", "ResizeNearestNeighbor"};
+    for (int k = 0; k < 2; k++) {
+        /* Both attrs true. */
+        el_test_node tn;
+        el_test_node_init(&tn, ops[k]);
+        el_test_attr_bool(&tn, "align_corners", true);
+        el_test_attr_bool(&tn, "half_pixel_centers", true);
+        int64_t two[1] = {2};
+        int32_t hw[2] = {2, 2};
+        el_tensor in[2] = {el_test_f32(4, d, v), el_test_i32(1, two, hw)};
+        assert_int_not_equal(el_test_run(&tn, 2, in, 1, out), EL_OK);
+        assert_non_null(strstr(el_last_error(), "align_corners must be false"));
+        assert_non_null(strstr(el_last_error(), "test_node"));
+        el_test_release_all(1, out);
+        el_test_release_all(2, in);
+
+        /* Non-positive size. */
+        assert_int_not_equal(run(ops[k], LEGACY, el_test_f32(4, d, v), 0, 3, out), EL_OK);
+        assert_non_null(strstr(el_last_error(), "must be positive"));
+        el_test_release_all(1, out);
+
+        /* Rank 3 images. */
+        int64_t d3[3] = {1, 2, 1};
+        assert_int_not_equal(run(ops[k], LEGACY, el_test_f32(3, d3, v), 2, 2, out), EL_OK);
+        assert_non_null(strstr(el_last_error(), "4-dimensional"));
+        el_test_release_all(1, out);
+
+        /* Size with three elements. */
+        el_test_node_init(&tn, ops[k]);
+        int64_t three[1] = {3};
+        int32_t hw3[3] = {2, 2, 2};
+        el_tensor in3[2] = {el_test_f32(4, d, v), el_test_i32(1, three, hw3)};
+        assert_int_not_equal(el_test_run(&tn, 2, in3, 1, out), EL_OK);
+        el_test_release_all(1, out);
+        el_test_release_all(2, in3);
+
+        /* Empty input image. */
+        int64_t d0[4] = {1, 0, 2, 1};
+        assert_int_not_equal(run(ops[k], LEGACY, el_test_f32(4, d0, NULL), 2, 2, out), EL_OK);
+        assert_non_null(strstr(el_last_error(), "non-zero size"));
+        el_test_release_all(1, out);
+    }
+    /* Unsupported dtype for bilinear. */
+    uint8_t b[2] = {0, 1};
+    assert_int_equal(run("ResizeBilinear", LEGACY, el_test_bool(4, d, b), 2, 2, out), EL_ERR_UNSUPPORTED);
+    el_test_release_all(1, out);
+    /* Empty batch is fine: empty output. */
+    int64_t db[4] = {0, 1, 2, 1};
+    assert_int_equal(run("ResizeBilinear", LEGACY, el_test_f32(4, db, NULL), 5, 5, out), EL_OK);
+    assert_int_equal(el_tensor_numel(&out[0]), 0);
+    el_test_release_all(1, out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bilinear_modes),
+        cmocka_unit_test(test_bilinear_2d_batch_channels),
+        cmocka_unit_test(test_bilinear_integer_inputs),
+        cmocka_unit_test(test_nearest_modes),
+        cmocka_unit_test(test_nearest_2d_uint8),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
