@@ -598,6 +598,8 @@ el_status el_labels_parse(const char *text, size_t len, const char *source, el_l
     el_labels *l = calloc(1, sizeof *l);
     if (!l) return el_error(EL_ERR_NOMEM, "%s: out of memory", source);
     el_lex lx = {.src = source, .text = text ? text : "", .len = len, .line = 1};
+    /* Editors on some systems start UTF-8 files with a byte order mark. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) lx.pos = 3;
     el_status s = el_parse_top(&lx, l);
     free(lx.sbuf);
     if (s == EL_OK && l->n > 1) {

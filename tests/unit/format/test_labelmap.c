@@ -51,7 +51,12 @@ static void test_basic(void **state)
 static void test_empty_and_odd_forms(void **state)
 {
     (void)state;
-    el_labels *l = parse_ok("  # nothing but a comment");
+    el_labels *l = parse_ok("\xEF\xBB\xBFitem { id: 5 name: 'bom' }");
+    assert_string_equal(el_labels_name(l, 5), "bom");
+    el_labels_free(l);
+    FAILS("item { id: 5 }\xEF\xBB\xBF", EL_ERR_FORMAT, "unexpected byte 0xef");
+
+    l = parse_ok("  # nothing but a comment");
     assert_int_equal(el_labels_count(l), 0);
     assert_int_equal(el_labels_max_id(l), 0);
     assert_null(el_labels_name(l, 1));
