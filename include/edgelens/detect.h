@@ -17,6 +17,32 @@ typedef struct el_detection {
     float box[4];          /* ymin, xmin, ymax, xmax, normalized to [0,1] */
 } el_detection;
 
+typedef struct el_detector el_detector;
+
+typedef struct el_detector_opts {
+    int threads;           /* 0: one per core */
+} el_detector_opts;
+
+/* Open a detection model. `model` is a directory holding
+ * frozen_inference_graph.pb and one .pbtxt label map, a .pb file, or a
+ * .tar.gz package of those; `labels` (may be NULL) overrides the label map.
+ * The signature is discovered from the graph (TF1 OD API: image_tensor ->
+ * detection_boxes, detection_scores, detection_classes, num_detections). */
+el_status el_detector_open(const char *model, const char *labels, const el_detector_opts *opts, el_detector **out);
+
+/* Detect objects in an RGB image. Detections with score >= threshold are
+ * returned sorted by score, descending, in *dets (malloc'd, free with free()).
+ * Boxes are normalized to the image as the graph outputs them. The image is
+ * resized first when the graph's input has a static size.
+ * *inference_ms (may be NULL) receives the graph execution time. */
+el_status el_detector_run(el_detector *d, const el_image *img, float threshold, el_detection **dets, int *n,
+                          double *inference_ms);
+
+/* The graph's input size, 0 when dynamic. */
+void el_detector_input_size(const el_detector *d, int *width, int *height);
+const el_labels *el_detector_labels(const el_detector *d);
+void el_detector_free(el_detector *d);
+
 #ifdef __cplusplus
 }
 #endif

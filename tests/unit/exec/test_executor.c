@@ -1,4 +1,5 @@
 /* Executor: TF1 control flow (frames, dead tensors), pruning, validation. */
+#include <stdio.h>
 #include <string.h>
 
 #include "edgelens/engine.h"
