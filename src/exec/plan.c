@@ -381,7 +381,9 @@ static el_status el_plan_layout(el_plan *p)
     }
     for (int i = p->nfetches - 1; i >= 0; i--) {
         el_plan_node *pn = &p->nodes[p->fetch_node[i]];
-        if (pn->frame != 0)
+        /* An Exit runs in its loop's frame but its output lives in the parent. */
+        int out_frame = pn->kind == EL_KIND_EXIT ? p->frames[pn->frame].parent : pn->frame;
+        if (out_frame != 0 || pn->kind == EL_KIND_ENTER)
             return el_error(EL_ERR_INVALID_ARG, "fetch '%s' is inside while loop '%s'; only tensors outside loops can be fetched",
                             g->nodes[p->fetch_node[i]].name, p->frames[pn->frame].name);
         p->fetch_next[i] = pn->fetch_first;

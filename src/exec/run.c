@@ -247,6 +247,24 @@ static el_status el_propagate(el_run *r, int n, el_finst *f, int64_t iter, el_te
     return EL_OK;
 }
 
+/* Keeps the outputs of node n that are fetched (only root-frame values are). */
+static el_status el_record_fetches(el_run *r, int n, const el_tensor *outs, const bool *out_dead)
+{
+    const el_plan *p = r->p;
+    for (int j = p->nodes[n].fetch_first; j >= 0; j = p->fetch_next[j]) {
+        int s = p->fetch_slot[j];
+        el_tensor_release(&r->results[j]);
+        r->result_state[j] = out_dead[s] ? EL_SLOT_DEAD : EL_SLOT_LIVE;
+        if (out_dead[s]) continue;
+        if (!outs[s].buf)
+            return el_error(EL_ERR_RUNTIME, "node '%s' (op %s) produced no output %d", p->g->nodes[n].name,
+                            p->g->nodes[n].op, s);
+        r->results[j] = outs[s];
+        el_tensor_retain(&r->results[j]);
+    }
+    return EL_OK;
+}
+
 static el_finst *el_child_find(el_run *r, el_finst *parent, int64_t parent_iter, int sframe)
 {
     for (el_finst *c = r->frames; c; c = c->next)
@@ -293,6 +311,10 @@ static el_status el_cleanup(el_run *r, el_finst *f)
         for (int x = 0; x < fr->nexits; x++) {
             if (f->exit_live[x]) continue;
             const el_plan_node *xn = &p->nodes[fr->exits[x]];
+            if (!parent->parent) {
+                static const bool dead[1] = {true};
+                EL_TRY(el_record_fetches(r, fr->exits[x], NULL, dead));
+            }
             for (int e = xn->first_edge; e < xn->first_edge + xn->nedges; e++) {
                 el_tensor t = {0};
                 EL_TRY(el_deliver(r, parent, f->parent_iter, p->edges[e].dst, p->edges[e].dst_input, &t, true));
@@ -422,7 +444,8 @@ static el_status el_run_task(el_run *r, const el_task *task)
     case EL_KIND_EXIT:
         if (!dead) {
             f->exit_live[pn->exit_index] = 1;
-            st = el_propagate(r, n, f->parent, f->parent_iter, in, od, false);
+            if (!f->parent->parent) st = el_record_fetches(r, n, in, od);
+            if (st == EL_OK) st = el_propagate(r, n, f->parent, f->parent_iter, in, od, false);
         }
         goto done;
     case EL_KIND_NEXT_ITERATION:
@@ -431,22 +454,8 @@ static el_status el_run_task(el_run *r, const el_task *task)
         goto done;
     }
     if (st != EL_OK) goto done;
-    if (pn->fetch_first >= 0) {
-        for (int j = pn->fetch_first; j >= 0; j = p->fetch_next[j]) {
-            int s = p->fetch_slot[j];
-            el_tensor_release(&r->results[j]);
-            r->result_state[j] = od[s] ? EL_SLOT_DEAD : EL_SLOT_LIVE;
-            if (!od[s]) {
-                if (!out[s].buf) {
-                    st = el_error(EL_ERR_RUNTIME, "node '%s' (op %s) produced no output %d", node->name, node->op, s);
-                    goto done;
-                }
-                r->results[j] = out[s];
-                el_tensor_retain(&r->results[j]);
-            }
-        }
-    }
-    st = el_propagate(r, n, f, iter, out, od, dead);
+    st = el_record_fetches(r, n, out, od);
+    if (st == EL_OK) st = el_propagate(r, n, f, iter, out, od, dead);
 done:
     if (in) for (int k = 0; k < pn->ndata; k++) el_tensor_release(&in[k]);
     if (out) for (int o = 0; o < pn->noutputs; o++) el_tensor_release(&out[o]);
