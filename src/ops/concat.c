@@ -1,6 +1,163 @@
-/* Op family 'concat': not yet implemented. */
+/* Op family 'concat': ConcatV2, Concat (TF1), Pack, Tile. Copies go through
+ * el_copy_axis_range / el_copy_strided (array_util.h); checks and messages
+ * follow TensorFlow's concat_op.cc, pack_op.cc and tile_ops.cc. */
+#include "ops/array_util.h"
 #include "ops/kernel.h"
 
+/* Concatenates inputs [first, first+n) along the axis held by input
+ * `axis_input` (ConcatV2: last input; Concat: first input). */
+static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, const char *axis_name)
+{
+    if (n < 1) return el_kerr(ctx, EL_ERR_FORMAT, "expected at least 1 value to concatenate, found %d", n);
+    int64_t concat_dim;
+    EL_TRY(el_array_scalar_index(ctx, axis_input, axis_name, false, &concat_dim));
+    const el_tensor *in0 = &ctx->inputs[first];
+    const int r = in0->ndim;
+    size_t es;
+    EL_TRY(el_array_elsize(ctx, first, &es));
+    /* Concatenating scalars was legacy behaviour TF no longer allows. */
+    const int64_t axis = concat_dim < 0 ? concat_dim + r : concat_dim;
+    if (axis < 0 || axis >= r)
+        return el_kerr(ctx, EL_ERR_RUNTIME,
+                       "ConcatOp : Expected concatenating dimensions in the range [%d, %d), but got %lld", -r, r,
+                       (long long)concat_dim);
+    char a[160], b[160];
+    int64_t out_axis = 0;
+    for (int i = 0; i < n; i++) {
+        const el_tensor *t = &ctx->inputs[first + i];
+        if (t->ndim != r)
+            return el_kerr(ctx, EL_ERR_RUNTIME,
+                           "ConcatOp : Ranks of all input tensors should match: shape[0] = %s vs. shape[%d] = %s",
+                           el_array_shape_str(in0, a, sizeof a), i, el_array_shape_str(t, b, sizeof b));
+        for (int j = 0; j < r; j++)
+            if (j != axis && t->dims[j] != in0->dims[j])
+                return el_kerr(ctx, EL_ERR_RUNTIME,
+                               "ConcatOp : Dimension %d in both shapes must be equal: shape[0] = %s vs. shape[%d] = %s",
+                               j, el_array_shape_str(in0, a, sizeof a), i, el_array_shape_str(t, b, sizeof b));
+        if (t->dtype != in0->dtype)
+            return el_kerr(ctx, EL_ERR_RUNTIME, "value %d is %s, value 0 is %s", i, el_dtype_name(t->dtype),
+                           el_dtype_name(in0->dtype));
+        /* Zero-element inputs may carry huge dims: keep the sum bounded. */
+        if (__builtin_add_overflow(out_axis, t->dims[axis], &out_axis))
+            return el_kerr(ctx, EL_ERR_RUNTIME, "ConcatOp : concatenated dimension overflows int64");
+    }
+    int64_t dims[EL_MAX_DIMS];
+    for (int j = 0; j < r; j++) dims[j] = j == axis ? out_axis : in0->dims[j];
+    el_tensor *out;
+    EL_TRY(el_kctx_output(ctx, 0, in0->dtype, r, dims, &out));
+    const int64_t outer = el_dims_prod(dims, 0, (int)axis), inner = el_dims_prod(dims, (int)axis + 1, r);
+    int64_t pos = 0;
+    for (int i = 0; i < n; i++) {
+        const el_tensor *t = &ctx->inputs[first + i];
+        el_copy_axis_range(out->data, out_axis, pos, t->data, t->dims[axis], 0, outer, t->dims[axis], inner, es);
+        pos += t->dims[axis];
+    }
+    return EL_OK;
+}
+
+/* ConcatV2(values..., axis): axis int32 or int64, may be negative. */
+static el_status el_concat_v2(el_kctx *ctx)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, 2));
+    return el_concat_impl(ctx, 0, ctx->ninputs - 1, ctx->ninputs - 1, "axis");
+}
+
+/* Concat(concat_dim, values...): the TF1 argument order. */
+static el_status el_concat_v1(el_kctx *ctx)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, 2));
+    return el_concat_impl(ctx, 1, ctx->ninputs - 1, 0, "concat_dim");
+}
+
+/* Pack (tf.stack): N equal shapes stacked on a new axis. */
+static el_status el_pack(el_kctx *ctx)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, 1));
+    const el_tensor *in0 = &ctx->inputs[0];
+    const int n = ctx->ninputs, er = in0->ndim + 1;
+    int64_t axis_attr;
+    EL_TRY(el_attr_int(ctx->node, "axis", 0, &axis_attr));
+    const int64_t axis = axis_attr < 0 ? axis_attr + er : axis_attr;
+    if (axis < 0 || axis >= er)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "axis = %lld not in [%d, %d)", (long long)axis_attr, -er, er);
+    if (er > EL_MAX_DIMS)
+        return el_kerr(ctx, EL_ERR_UNSUPPORTED, "result would have rank %d, at most %d supported", er, EL_MAX_DIMS);
+    int64_t dims[EL_MAX_DIMS];
+    for (int i = 0, j = 0; i < er; i++) dims[i] = i == axis ? n : in0->dims[j++];
+    /* TF forwards a single value under the expanded shape. */
+    if (n == 1) return el_kctx_forward(ctx, 0, 0, er, dims);
+    size_t es;
+    EL_TRY(el_array_elsize(ctx, 0, &es));
+    for (int i = 1; i < n; i++) {
+        const el_tensor *t = &ctx->inputs[i];
+        if (t->dtype != in0->dtype)
+            return el_kerr(ctx, EL_ERR_RUNTIME, "values[%d] is %s, values[0] is %s", i, el_dtype_name(t->dtype),
+                           el_dtype_name(in0->dtype));
+        bool same = t->ndim == in0->ndim;
+        for (int j = 0; same && j < t->ndim; j++) same = t->dims[j] == in0->dims[j];
+        if (!same) {
+            char a[160], b[160];
+            return el_kerr(ctx, EL_ERR_RUNTIME, "Shapes of all inputs must match: values[0].shape = %s != values[%d].shape = %s",
+                           el_array_shape_str(in0, a, sizeof a), i, el_array_shape_str(t, b, sizeof b));
+        }
+    }
+    el_tensor *out;
+    EL_TRY(el_kctx_output(ctx, 0, in0->dtype, er, dims, &out));
+    const int64_t outer = el_dims_prod(dims, 0, (int)axis), inner = el_dims_prod(dims, (int)axis + 1, er);
+    for (int i = 0; i < n; i++)
+        el_copy_axis_range(out->data, n, i, ctx->inputs[i].data, 1, 0, outer, 1, inner, es);
+    return EL_OK;
+}
+
+/* Tile: output dim i is dims[i] * multiples[i]. The copy views the output as
+ * [m0,d0,m1,d1,...] and reads the input with stride 0 along each mi. */
+static el_status el_tile(el_kctx *ctx)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, 2));
+    const el_tensor *in = &ctx->inputs[0], *mt = &ctx->inputs[1];
+    const int r = in->ndim;
+    if (mt->ndim != 1 || mt->dims[0] != r)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "Expected multiples argument to be a vector of length %d but got length %lld",
+                       r, (long long)(mt->ndim == 1 ? mt->dims[0] : mt->ndim));
+    int64_t mult[EL_MAX_DIMS];
+    int nm;
+    EL_TRY(el_kctx_index_vector(ctx, 1, mult, EL_MAX_DIMS, &nm));
+    int64_t dims[EL_MAX_DIMS];
+    bool identity = true;
+    for (int i = 0; i < r; i++) {
+        if (mult[i] < 0)
+            return el_kerr(ctx, EL_ERR_RUNTIME, "Expected multiples[%d] >= 0, but got %lld", i, (long long)mult[i]);
+        if (!el_array_mul(in->dims[i], mult[i], &dims[i]))
+            return el_kerr(ctx, EL_ERR_RUNTIME, "tiled dimension %d (%lld * %lld) overflows int64", i,
+                           (long long)in->dims[i], (long long)mult[i]);
+        identity &= dims[i] == in->dims[i];
+    }
+    /* TF hands the input back when nothing changes (also for scalars). */
+    if (identity) return el_kctx_forward(ctx, 0, 0, r, in->dims);
+    size_t es;
+    EL_TRY(el_array_elsize(ctx, 0, &es));
+    el_tensor *out;
+    EL_TRY(el_kctx_output(ctx, 0, in->dtype, r, dims, &out));
+    int64_t is[EL_MAX_DIMS], os[EL_MAX_DIMS];
+    el_strides_of(r, in->dims, is);
+    el_strides_of(r, dims, os);
+    int64_t bd[EL_STRIDED_MAX_DIMS], bds[EL_STRIDED_MAX_DIMS], bss[EL_STRIDED_MAX_DIMS];
+    for (int i = 0; i < r; i++) {
+        bd[2 * i] = mult[i];
+        bds[2 * i] = in->dims[i] * os[i];
+        bss[2 * i] = 0;
+        bd[2 * i + 1] = in->dims[i];
+        bds[2 * i + 1] = os[i];
+        bss[2 * i + 1] = is[i];
+    }
+    el_copy_strided(out->data, 0, bds, in->data, 0, bss, es, 2 * r, bd);
+    return EL_OK;
+}
+
 const el_op el_ops_concat[] = {
+    {"ConcatV2", el_concat_v2, NULL},
+    {"Concat", el_concat_v1, NULL},
+    {"Pack", el_pack, NULL},
+    {"Tile", el_tile, NULL},
     {NULL, NULL, NULL},
 };

@@ -1,0 +1,146 @@
+/* Shared machinery of the array ops: the strided block copy and common
+ * checks. See array_util.h. */
+#include "ops/array_util.h"
+
+#include <string.h>
+
+void el_strides_of(int ndim, const int64_t *dims, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int i = ndim - 1; i >= 0; i--) {
+        strides[i] = s;
+        s *= dims[i];
+    }
+}
+
+int64_t el_dims_prod(const int64_t *dims, int from, int to)
+{
+    int64_t p = 1;
+    for (int i = from; i < to; i++) p *= dims[i];
+    return p;
+}
+
+bool el_array_mul(int64_t a, int64_t b, int64_t *out)
+{
+    if (a != 0 && b > INT64_MAX / a) return false;
+    *out = a * b;
+    return true;
+}
+
+/* Copies `n` elements with strides (in elements) ds/ss. Fixed-size memcpy
+ * compiles to a single move for the common element sizes. */
+static void el_copy_run(char *d, int64_t ds, const char *s, int64_t ss, int64_t n, size_t es)
+{
+    switch (es) {
+    case 1: for (int64_t i = 0; i < n; i++) memcpy(d + i * ds, s + i * ss, 1); break;
+    case 2: for (int64_t i = 0; i < n; i++) memcpy(d + i * ds * 2, s + i * ss * 2, 2); break;
+    case 4: for (int64_t i = 0; i < n; i++) memcpy(d + i * ds * 4, s + i * ss * 4, 4); break;
+    case 8: for (int64_t i = 0; i < n; i++) memcpy(d + i * ds * 8, s + i * ss * 8, 8); break;
+    default:
+        for (int64_t i = 0; i < n; i++)
+            memcpy(d + i * ds * (int64_t)es, s + i * ss * (int64_t)es, es);
+        break;
+    }
+}
+
+void el_copy_strided(void *dst, int64_t dst_off, const int64_t *dst_strides, const void *src, int64_t src_off,
+                     const int64_t *src_strides, size_t elsize, int ndim, const int64_t *dims)
+{
+    int64_t d[EL_STRIDED_MAX_DIMS], ds[EL_STRIDED_MAX_DIMS], ss[EL_STRIDED_MAX_DIMS];
+    int n = 0;
+    /* Drop size-1 dims and merge a dim into the previous one when together
+     * they walk both sides as one longer dim; this turns most slices,
+     * concats and partial transposes into a few long memcpy runs. */
+    for (int i = 0; i < ndim; i++) {
+        if (dims[i] == 0) return;
+        if (dims[i] == 1) continue;
+        if (n > 0 && ds[n - 1] == dst_strides[i] * dims[i] && ss[n - 1] == src_strides[i] * dims[i]) {
+            d[n - 1] *= dims[i];
+            ds[n - 1] = dst_strides[i];
+            ss[n - 1] = src_strides[i];
+        } else {
+            d[n] = dims[i];
+            ds[n] = dst_strides[i];
+            ss[n] = src_strides[i];
+            n++;
+        }
+    }
+    char *D = dst;
+    const char *S = src;
+    const int64_t es = (int64_t)elsize;
+    if (n == 0) {
+        memcpy(D + dst_off * es, S + src_off * es, elsize);
+        return;
+    }
+    const bool contiguous = ds[n - 1] == 1 && ss[n - 1] == 1;
+    const int m = n - 1; /* dims walked by the counter; dim m is the run */
+    int64_t idx[EL_STRIDED_MAX_DIMS] = {0};
+    int64_t doff = dst_off, soff = src_off;
+    for (;;) {
+        if (contiguous) memcpy(D + doff * es, S + soff * es, (size_t)(d[m] * es));
+        else el_copy_run(D + doff * es, ds[m], S + soff * es, ss[m], d[m], elsize);
+        int k = m - 1;
+        for (; k >= 0; k--) {
+            doff += ds[k];
+            soff += ss[k];
+            if (++idx[k] < d[k]) break;
+            doff -= ds[k] * d[k];
+            soff -= ss[k] * d[k];
+            idx[k] = 0;
+        }
+        if (k < 0) return;
+    }
+}
+
+void el_copy_axis_range(void *dst, int64_t dst_axis, int64_t dst_pos, const void *src, int64_t src_axis,
+                        int64_t src_pos, int64_t outer, int64_t len, int64_t inner, size_t elsize)
+{
+    const int64_t dims[3] = {outer, len, inner};
+    const int64_t dst_strides[3] = {dst_axis * inner, inner, 1};
+    const int64_t src_strides[3] = {src_axis * inner, inner, 1};
+    el_copy_strided(dst, dst_pos * inner, dst_strides, src, src_pos * inner, src_strides, elsize, 3, dims);
+}
+
+el_status el_array_elsize(const el_kctx *ctx, int input, size_t *out)
+{
+    el_dtype dt = ctx->inputs[input].dtype;
+    size_t es = el_dtype_size(dt);
+    if (es == 0 || dt == EL_DT_RESOURCE || dt == EL_DT_VARIANT)
+        return el_kerr(ctx, EL_ERR_UNSUPPORTED, "input %d: dtype %s cannot be copied by value", input,
+                       el_dtype_name(dt));
+    *out = es;
+    return EL_OK;
+}
+
+const char *el_array_shape_str(const el_tensor *t, char *buf, size_t cap)
+{
+    return el_shape_str(t->ndim, t->dims, buf, cap);
+}
+
+el_status el_array_scalar_index(const el_kctx *ctx, int input, const char *what, bool allow_vec1, int64_t *out)
+{
+    const el_tensor *t = &ctx->inputs[input];
+    if (!(t->ndim == 0 || (allow_vec1 && t->ndim == 1 && t->dims[0] == 1))) {
+        char s[160];
+        return el_kerr(ctx, EL_ERR_RUNTIME, "%s tensor should be a scalar integer, but got shape %s", what,
+                       el_array_shape_str(t, s, sizeof s));
+    }
+    return el_kctx_index_value(ctx, input, 0, out);
+}
+
+int el_array_count_attr(const el_node *n, const char *attr, int64_t def, int64_t min)
+{
+    int64_t v;
+    if (el_attr_int(n, attr, def, &v) != EL_OK) return -1;
+    if (!el_node_attr(n, attr) && def < min) {
+        el_error(EL_ERR_FORMAT, "node '%s' (op %s): missing attr '%s'", n->name, n->op, attr);
+        return -1;
+    }
+    /* 1<<16 bounds the output array the executor allocates for the node. */
+    if (v < min || v > (1 << 16)) {
+        el_error(EL_ERR_FORMAT, "node '%s' (op %s): attr '%s' = %lld, expected %lld..%d", n->name, n->op, attr,
+                 (long long)v, (long long)min, 1 << 16);
+        return -1;
+    }
+    return (int)v;
+}
