@@ -1,6 +1,514 @@
-/* Op family 'conv': not yet implemented. */
+/* Convolutions and matrix products: Conv2D, DepthwiseConv2dNative, MatMul,
+ * and the fused forms (_FusedConv2D, FusedDepthwiseConv2dNative,
+ * _FusedMatMul: TensorFlow's grappler and the TF.js converter emit them,
+ * and our own fusion pass may too).
+ *
+ * These are the reference kernels: every output element is accumulated in
+ * float, starting from 0, in one fixed order -- filter row, filter column,
+ * input channel, ascending (for MatMul: the inner dimension, ascending) --
+ * whatever the code path (the 1x1 GEMM path adds in the same order as the
+ * general path), so results are deterministic and a fast kernel can be
+ * checked against them. TensorFlow's own Eigen contraction sums in another
+ * order, so agreement with TF is to rounding, not bit-exact.
+ *
+ * Loop order keeps the output channel innermost over contiguous HWIO filter
+ * rows and NHWC output rows, which the compiler vectorizes. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "ops/kernel.h"
+#include "ops/window.h"
+
+/* GCC's -O2 vectorizes only loops with no epilogue; these loops run over
+ * channels of any count. Vectorizing never reorders an element's sum. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__OPTIMIZE__)
+#pragma GCC optimize("tree-loop-vectorize", "vect-cost-model=dynamic")
+#endif
+
+/* Convolution geometry in NHWC / HWIO terms. For a depthwise convolution
+ * `fic` is 1 per group, groups = ic, and oc = ic * multiplier. */
+typedef struct el_conv_geom {
+    int64_t n, ic;
+    int64_t fic, oc, groups;
+    el_window_axis h, w;
+} el_conv_geom;
+
+/* ---- Epilogue of the fused ops: bias / batch norm, then activation ---- */
+
+typedef enum el_act {
+    EL_ACT_NONE,
+    EL_ACT_RELU,
+    EL_ACT_RELU6,
+    EL_ACT_ELU,
+    EL_ACT_LEAKY,
+    EL_ACT_PRELU,
+    EL_ACT_SIGMOID,
+    EL_ACT_TANH
+} el_act;
+
+typedef struct el_epilogue {
+    const float *bias;     /* [oc] or NULL */
+    const float *bn_mean;  /* [oc] with bn_factor, bn_offset, or NULL */
+    float *bn_factor;      /* owned: rsqrt(var + eps) * scale */
+    const float *bn_offset;
+    el_act act;
+    float alpha;           /* LeakyRelu */
+    const float *prelu;    /* PRelu alphas */
+    int64_t prelu_n;       /* 1 (broadcast) or oc */
+} el_epilogue;
+
+static void el_epilogue_free(el_epilogue *e) { free(e->bn_factor); }
+
+static inline float el_act_apply(const el_epilogue *e, float v, int64_t c)
+{
+    switch (e->act) {
+    case EL_ACT_NONE: return v;
+    case EL_ACT_RELU: return v > 0.0f ? v : 0.0f;
+    case EL_ACT_RELU6: return v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
+    /* TF's Elu: exp(x) - 1 below zero (not expm1). */
+    case EL_ACT_ELU: return v < 0.0f ? expf(v) - 1.0f : v;
+    /* TF's LeakyRelu selects x where x > 0, else x * alpha. */
+    case EL_ACT_LEAKY: return v > 0.0f ? v : v * e->alpha;
+    /* TF.js prelu: x where x >= 0, else alpha * x. */
+    case EL_ACT_PRELU: return v < 0.0f ? e->prelu[e->prelu_n == 1 ? 0 : c] * v : v;
+    case EL_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
+    case EL_ACT_TANH: return tanhf(v);
+    }
+    return v;
+}
+
+/* Applies the epilogue in place on `rows` rows of `oc` channels. Bias is
+ * added after the whole sum, as the unfused Conv2D + BiasAdd would. */
+static void el_epilogue_run(const el_epilogue *e, float *y, int64_t rows, int64_t oc)
+{
+    if (!e || (!e->bias && !e->bn_mean && e->act == EL_ACT_NONE)) return;
+    for (int64_t r = 0; r < rows; r++) {
+        float *restrict row = y + r * oc;
+        if (e->bias) {
+            const float *restrict b = e->bias;
+            for (int64_t c = 0; c < oc; c++) row[c] += b[c];
+        }
+        if (e->bn_mean) {
+            /* FusedBatchNorm's inference formula: (x - mean) * factor + offset. */
+            for (int64_t c = 0; c < oc; c++) row[c] = (row[c] - e->bn_mean[c]) * e->bn_factor[c] + e->bn_offset[c];
+        }
+        switch (e->act) {
+        case EL_ACT_NONE: break;
+        case EL_ACT_RELU:
+            for (int64_t c = 0; c < oc; c++) row[c] = row[c] > 0.0f ? row[c] : 0.0f;
+            break;
+        case EL_ACT_RELU6:
+            for (int64_t c = 0; c < oc; c++) row[c] = row[c] > 0.0f ? (row[c] < 6.0f ? row[c] : 6.0f) : 0.0f;
+            break;
+        default:
+            for (int64_t c = 0; c < oc; c++) row[c] = el_act_apply(e, row[c], c);
+            break;
+        }
+    }
+}
+
+static bool el_str_is(el_string s, const char *lit)
+{
+    return s.len == strlen(lit) && memcmp(s.data, lit, s.len) == 0;
+}
+
+/* Reads a fused op's `fused_ops` (e.g. ["BiasAdd", "Relu"]) and its extra
+ * inputs (from index `first_arg`: bias; or scale, offset, mean, variance for
+ * FusedBatchNorm; then the PRelu alphas). `oc` is the output depth. */
+static el_status el_epilogue_parse(const el_kctx *ctx, int first_arg, int64_t oc, el_epilogue *e)
+{
+    memset(e, 0, sizeof *e);
+    const el_attr *a = el_node_attr(ctx->node, "fused_ops");
+    int nops = 0;
+    const el_string *ops = NULL;
+    if (a) {
+        if (a->type != EL_ATTR_LIST || (a->v.list.n > 0 && a->v.list.elem != EL_ATTR_S))
+            return el_kerr(ctx, EL_ERR_FORMAT, "attr 'fused_ops' should be a list of strings");
+        nops = a->v.list.n;
+        ops = a->v.list.v.s;
+    }
+    int arg = first_arg;
+    for (int i = 0; i < nops; i++) {
+        el_string op = ops[i];
+        if (i == 0 && el_str_is(op, "BiasAdd")) {
+            EL_TRY(el_kctx_need_inputs(ctx, arg + 1));
+            EL_TRY(el_kctx_need_dtype(ctx, arg, EL_DT_FLOAT));
+            if (el_tensor_numel(&ctx->inputs[arg]) != oc)
+                return el_kerr(ctx, EL_ERR_RUNTIME, "bias has %lld values, expected %lld (the output depth)",
+                               (long long)el_tensor_numel(&ctx->inputs[arg]), (long long)oc);
+            e->bias = ctx->inputs[arg++].data;
+        } else if (i == 0 && el_str_is(op, "FusedBatchNorm")) {
+            EL_TRY(el_kctx_need_inputs(ctx, arg + 4));
+            for (int j = 0; j < 4; j++) {
+                EL_TRY(el_kctx_need_dtype(ctx, arg + j, EL_DT_FLOAT));
+                if (el_tensor_numel(&ctx->inputs[arg + j]) != oc)
+                    return el_kerr(ctx, EL_ERR_RUNTIME, "batch-norm argument %d has %lld values, expected %lld", j,
+                                   (long long)el_tensor_numel(&ctx->inputs[arg + j]), (long long)oc);
+            }
+            float eps;
+            EL_TRY(el_attr_float(ctx->node, "epsilon", 0.0001f, &eps));
+            const float *scale = ctx->inputs[arg].data, *var = ctx->inputs[arg + 3].data;
+            e->bn_offset = ctx->inputs[arg + 1].data;
+            e->bn_mean = ctx->inputs[arg + 2].data;
+            e->bn_factor = malloc(sizeof(float) * (size_t)(oc > 0 ? oc : 1));
+            if (!e->bn_factor) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
+            for (int64_t c = 0; c < oc; c++) e->bn_factor[c] = 1.0f / sqrtf(var[c] + eps) * scale[c];
+            arg += 4;
+        } else if (i == nops - 1 && e->act == EL_ACT_NONE) {
+            if (el_str_is(op, "Relu")) e->act = EL_ACT_RELU;
+            else if (el_str_is(op, "Relu6")) e->act = EL_ACT_RELU6;
+            else if (el_str_is(op, "Elu")) e->act = EL_ACT_ELU;
+            else if (el_str_is(op, "Sigmoid")) e->act = EL_ACT_SIGMOID;
+            else if (el_str_is(op, "Tanh")) e->act = EL_ACT_TANH;
+            else if (el_str_is(op, "LeakyRelu")) {
+                e->act = EL_ACT_LEAKY;
+                el_status s = el_attr_float(ctx->node, "leakyrelu_alpha", 0.2f, &e->alpha);
+                if (s != EL_OK) { el_epilogue_free(e); return s; }
+            } else if (el_str_is(op, "Prelu")) {
+                e->act = EL_ACT_PRELU;
+                el_status s = el_kctx_need_inputs(ctx, arg + 1);
+                if (s == EL_OK) s = el_kctx_need_dtype(ctx, arg, EL_DT_FLOAT);
+                if (s != EL_OK) { el_epilogue_free(e); return s; }
+                e->prelu = ctx->inputs[arg].data;
+                e->prelu_n = el_tensor_numel(&ctx->inputs[arg]);
+                arg++;
+                if (e->prelu_n != 1 && e->prelu_n != oc) {
+                    el_epilogue_free(e);
+                    return el_kerr(ctx, EL_ERR_RUNTIME, "PRelu alpha has %lld values, expected 1 or %lld",
+                                   (long long)e->prelu_n, (long long)oc);
+                }
+            } else {
+                el_epilogue_free(e);
+                return el_kerr(ctx, EL_ERR_UNSUPPORTED, "fused op '%.*s' is not supported",
+                               (int)(op.len > 64 ? 64 : op.len), op.data);
+            }
+        } else {
+            el_epilogue_free(e);
+            return el_kerr(ctx, EL_ERR_UNSUPPORTED, "fused op '%.*s' at position %d is not supported",
+                           (int)(op.len > 64 ? 64 : op.len), op.data, i);
+        }
+    }
+    return EL_OK;
+}
+
+/* ---- Conv2D ---- */
+
+/* The GEMM works on tiles of 4 rows x 8 columns kept in local
+ * accumulators (registers, once the fixed-size loops are unrolled); each
+ * tile still sums its k terms in ascending order from 0, so the result is
+ * the same as the plain loop's. Column blocks of 64 keep the filter slice
+ * in cache across row tiles. */
+#define EL_GEMM_ROWS 4
+#define EL_GEMM_TILE 8
+#define EL_GEMM_COLS 64
+
+/* One 4x8 tile: y[r][j] = sum_k x_r[k] * w[k * ws + j]. GCC/Clang vector
+ * types keep the 8 accumulators in SIMD registers (lane-wise arithmetic:
+ * the same operations as the scalar loop). */
+#if defined(__GNUC__)
+typedef float el_v4f __attribute__((vector_size(16)));
+static inline el_v4f el_v4f_load(const float *p)
+{
+    el_v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void el_gemm_tile(int64_t kdim, const float *x0, const float *x1, const float *x2, const float *x3,
+                                const float *w, int64_t ws, float *y, int64_t ys)
+{
+    el_v4f a0 = {0}, b0 = {0}, a1 = {0}, b1 = {0}, a2 = {0}, b2 = {0}, a3 = {0}, b3 = {0};
+    for (int64_t k = 0; k < kdim; k++) {
+        el_v4f wl = el_v4f_load(w + k * ws), wh = el_v4f_load(w + k * ws + 4);
+        el_v4f v0 = {x0[k], x0[k], x0[k], x0[k]}, v1 = {x1[k], x1[k], x1[k], x1[k]};
+        el_v4f v2 = {x2[k], x2[k], x2[k], x2[k]}, v3 = {x3[k], x3[k], x3[k], x3[k]};
+        a0 += v0 * wl;
+        b0 += v0 * wh;
+        a1 += v1 * wl;
+        b1 += v1 * wh;
+        a2 += v2 * wl;
+        b2 += v2 * wh;
+        a3 += v3 * wl;
+        b3 += v3 * wh;
+    }
+    memcpy(y, &a0, 16);
+    memcpy(y + 4, &b0, 16);
+    memcpy(y + ys, &a1, 16);
+    memcpy(y + ys + 4, &b1, 16);
+    memcpy(y + 2 * ys, &a2, 16);
+    memcpy(y + 2 * ys + 4, &b2, 16);
+    memcpy(y + 3 * ys, &a3, 16);
+    memcpy(y + 3 * ys + 4, &b3, 16);
+}
+#else
+static inline void el_gemm_tile(int64_t kdim, const float *x0, const float *x1, const float *x2, const float *x3,
+                                const float *w, int64_t ws, float *y, int64_t ys)
+{
+    float acc[EL_GEMM_ROWS][EL_GEMM_TILE] = {{0}};
+    for (int64_t k = 0; k < kdim; k++) {
+        const float *wr = w + k * ws;
+        const float a[EL_GEMM_ROWS] = {x0[k], x1[k], x2[k], x3[k]};
+        for (int r = 0; r < EL_GEMM_ROWS; r++)
+            for (int j = 0; j < EL_GEMM_TILE; j++) acc[r][j] += a[r] * wr[j];
+    }
+    for (int r = 0; r < EL_GEMM_ROWS; r++)
+        for (int j = 0; j < EL_GEMM_TILE; j++) y[r * ys + j] = acc[r][j];
+}
+#endif
+
+/* y[p, :] = sum over k of x[p, k] * w[k, :], k ascending, for p < rows;
+ * x rows are `xs` apart. Used by the 1x1 stride-1 convolution and MatMul. */
+static void el_gemm_f32(int64_t rows, int64_t kdim, int64_t cols, const float *x, int64_t xs, const float *w,
+                        float *y)
+{
+    for (int64_t c0 = 0; c0 < cols; c0 += EL_GEMM_COLS) {
+        int64_t cn = cols - c0 < EL_GEMM_COLS ? cols - c0 : EL_GEMM_COLS;
+        int64_t full = cn / EL_GEMM_TILE * EL_GEMM_TILE;
+        int64_t p = 0;
+        for (; p + EL_GEMM_ROWS <= rows; p += EL_GEMM_ROWS) {
+            const float *x0 = x + (p + 0) * xs, *x1 = x + (p + 1) * xs;
+            const float *x2 = x + (p + 2) * xs, *x3 = x + (p + 3) * xs;
+            for (int64_t c = 0; c < full; c += EL_GEMM_TILE)
+                el_gemm_tile(kdim, x0, x1, x2, x3, w + c0 + c, cols, y + p * cols + c0 + c, cols);
+            for (int r = 0; r < EL_GEMM_ROWS; r++) {
+                const float *xr = x + (p + r) * xs;
+                float *restrict yr = y + (p + r) * cols + c0;
+                for (int64_t c = full; c < cn; c++) yr[c] = 0.0f;
+                for (int64_t k = 0; k < kdim; k++) {
+                    const float *restrict wr = w + k * cols + c0;
+                    float a = xr[k];
+                    for (int64_t c = full; c < cn; c++) yr[c] += a * wr[c];
+                }
+            }
+        }
+        for (; p < rows; p++) {
+            float *restrict y0 = y + p * cols + c0;
+            const float *x0 = x + p * xs;
+            for (int64_t c = 0; c < cn; c++) y0[c] = 0.0f;
+            for (int64_t k = 0; k < kdim; k++) {
+                const float *restrict wr = w + k * cols + c0;
+                float a0 = x0[k];
+                for (int64_t c = 0; c < cn; c++) y0[c] += a0 * wr[c];
+            }
+        }
+    }
+}
+
+static void el_conv2d_f32(const el_conv_geom *g, const float *x, const float *w, float *y)
+{
+    const el_window_axis *H = &g->h, *W = &g->w;
+    const int64_t ic = g->ic, oc = g->oc, fic = g->fic, ocg = oc / g->groups;
+    if (H->k == 1 && W->k == 1 && H->stride == 1 && W->stride == 1 && H->pad_before == 0 && W->pad_before == 0 &&
+        H->out == H->in && W->out == W->in && g->groups == 1) {
+        el_gemm_f32(g->n * H->in * W->in, ic, oc, x, ic, w, y);
+        return;
+    }
+    for (int64_t b = 0; b < g->n; b++)
+        for (int64_t oy = 0; oy < H->out; oy++)
+            for (int64_t ox = 0; ox < W->out; ox++) {
+                float *yrow = y + ((b * H->out + oy) * W->out + ox) * oc;
+                memset(yrow, 0, sizeof(float) * (size_t)oc);
+                for (int64_t ky = 0; ky < H->k; ky++) {
+                    int64_t iy = oy * H->stride - H->pad_before + ky * H->dilation;
+                    if (iy < 0 || iy >= H->in) continue;
+                    for (int64_t kx = 0; kx < W->k; kx++) {
+                        int64_t ix = ox * W->stride - W->pad_before + kx * W->dilation;
+                        if (ix < 0 || ix >= W->in) continue;
+                        const float *xrow = x + ((b * H->in + iy) * W->in + ix) * ic;
+                        const float *wk = w + (ky * W->k + kx) * fic * oc;
+                        for (int64_t grp = 0; grp < g->groups; grp++) {
+                            float *restrict yg = yrow + grp * ocg;
+                            const float *xg = xrow + grp * fic;
+                            for (int64_t ci = 0; ci < fic; ci++) {
+                                const float *restrict wr = wk + ci * oc + grp * ocg;
+                                float a = xg[ci];
+                                for (int64_t co = 0; co < ocg; co++) yg[co] += a * wr[co];
+                            }
+                        }
+                    }
+                }
+            }
+}
+
+static void el_depthwise_f32(const el_conv_geom *g, const float *x, const float *w, float *y)
+{
+    const el_window_axis *H = &g->h, *W = &g->w;
+    const int64_t ic = g->ic, oc = g->oc, mult = oc / (ic ? ic : 1);
+    for (int64_t b = 0; b < g->n; b++)
+        for (int64_t oy = 0; oy < H->out; oy++)
+            for (int64_t ox = 0; ox < W->out; ox++) {
+                float *restrict yrow = y + ((b * H->out + oy) * W->out + ox) * oc;
+                memset(yrow, 0, sizeof(float) * (size_t)oc);
+                for (int64_t ky = 0; ky < H->k; ky++) {
+                    int64_t iy = oy * H->stride - H->pad_before + ky * H->dilation;
+                    if (iy < 0 || iy >= H->in) continue;
+                    for (int64_t kx = 0; kx < W->k; kx++) {
+                        int64_t ix = ox * W->stride - W->pad_before + kx * W->dilation;
+                        if (ix < 0 || ix >= W->in) continue;
+                        const float *restrict xrow = x + ((b * H->in + iy) * W->in + ix) * ic;
+                        const float *restrict wk = w + (ky * W->k + kx) * oc;
+                        if (mult == 1) {
+                            for (int64_t c = 0; c < ic; c++) yrow[c] += xrow[c] * wk[c];
+                        } else {
+                            for (int64_t c = 0; c < ic; c++) {
+                                float a = xrow[c];
+                                for (int64_t m = 0; m < mult; m++) yrow[c * mult + m] += a * wk[c * mult + m];
+                            }
+                        }
+                    }
+                }
+            }
+}
+
+/* Checks inputs and attrs shared by Conv2D and DepthwiseConv2dNative and
+ * fills the geometry. TF: strides and dilations in the batch and depth
+ * dimensions must be 1; `dilations` and `data_format` default to 1 and
+ * NHWC when an old export omits them. */
+static el_status el_conv_prepare(const el_kctx *ctx, bool depthwise, el_conv_geom *g)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, 2));
+    EL_TRY(el_kctx_need_dtype(ctx, 0, EL_DT_FLOAT));
+    EL_TRY(el_kctx_need_dtype(ctx, 1, EL_DT_FLOAT));
+    const el_tensor *x = &ctx->inputs[0], *f = &ctx->inputs[1];
+    char s1[160], s2[160];
+    if (x->ndim != 4)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "input must be 4-dimensional (NHWC), found %s",
+                       el_shape_str(x->ndim, x->dims, s1, sizeof s1));
+    if (f->ndim != 4)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "filter must be 4-dimensional, found %s",
+                       el_shape_str(f->ndim, f->dims, s1, sizeof s1));
+    EL_TRY(el_window_nhwc(ctx));
+    el_padding pad = EL_PAD_VALID;
+    EL_TRY(el_window_padding(ctx, true, &pad));
+    memset(g, 0, sizeof *g);
+    EL_TRY(el_window_hw(ctx, "strides", 0, &g->h.stride, &g->w.stride));
+    EL_TRY(el_window_hw(ctx, "dilations", 1, &g->h.dilation, &g->w.dilation));
+    if (pad == EL_PAD_EXPLICIT) EL_TRY(el_window_explicit(ctx, &g->h, &g->w));
+    g->n = x->dims[0];
+    g->h.in = x->dims[1];
+    g->w.in = x->dims[2];
+    g->ic = x->dims[3];
+    g->h.k = f->dims[0];
+    g->w.k = f->dims[1];
+    if (depthwise) {
+        if (f->dims[2] != g->ic)
+            return el_kerr(ctx, EL_ERR_RUNTIME, "filter %s does not match the input depth of %s (filter dim 2 must be %lld)",
+                           el_shape_str(f->ndim, f->dims, s1, sizeof s1), el_shape_str(x->ndim, x->dims, s2, sizeof s2),
+                           (long long)g->ic);
+        g->fic = 1;
+        g->groups = g->ic;
+        g->oc = g->ic * f->dims[3];
+    } else {
+        g->fic = f->dims[2];
+        g->oc = f->dims[3];
+        /* TF: the input depth must be a multiple of the filter's (grouped
+         * convolution), and the output depth a multiple of the groups. */
+        if (g->fic <= 0 || g->ic % g->fic != 0)
+            return el_kerr(ctx, EL_ERR_RUNTIME, "input depth %lld is not a multiple of the filter depth of filter %s",
+                           (long long)g->ic, el_shape_str(f->ndim, f->dims, s1, sizeof s1));
+        g->groups = g->ic / g->fic;
+        if (g->oc % g->groups != 0)
+            return el_kerr(ctx, EL_ERR_RUNTIME, "output depth %lld is not a multiple of the %lld groups",
+                           (long long)g->oc, (long long)g->groups);
+    }
+    EL_TRY(el_window_axis_size(ctx, "row", pad, &g->h));
+    EL_TRY(el_window_axis_size(ctx, "column", pad, &g->w));
+    return EL_OK;
+}
+
+static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
+{
+    el_conv_geom g;
+    EL_TRY(el_conv_prepare(ctx, depthwise, &g));
+    el_epilogue e;
+    if (fused) EL_TRY(el_epilogue_parse(ctx, 2, g.oc, &e));
+    int64_t dims[4] = {g.n, g.h.out, g.w.out, g.oc};
+    el_tensor *y;
+    el_status s = el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y);
+    if (s == EL_OK && el_tensor_numel(y) > 0) {
+        if (depthwise) el_depthwise_f32(&g, ctx->inputs[0].data, ctx->inputs[1].data, y->data);
+        else el_conv2d_f32(&g, ctx->inputs[0].data, ctx->inputs[1].data, y->data);
+        if (fused) el_epilogue_run(&e, y->data, g.n * g.h.out * g.w.out, g.oc);
+    }
+    if (fused) el_epilogue_free(&e);
+    return s;
+}
+
+static el_status el_op_conv2d(el_kctx *ctx) { return el_conv_common(ctx, false, false); }
+static el_status el_op_depthwise(el_kctx *ctx) { return el_conv_common(ctx, true, false); }
+static el_status el_op_fused_conv2d(el_kctx *ctx) { return el_conv_common(ctx, false, true); }
+static el_status el_op_fused_depthwise(el_kctx *ctx) { return el_conv_common(ctx, true, true); }
+
+/* ---- MatMul ---- */
+
+static el_status el_matmul_common(el_kctx *ctx, bool fused)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, 2));
+    EL_TRY(el_kctx_need_dtype(ctx, 0, EL_DT_FLOAT));
+    EL_TRY(el_kctx_need_dtype(ctx, 1, EL_DT_FLOAT));
+    const el_tensor *a = &ctx->inputs[0], *b = &ctx->inputs[1];
+    char s1[160], s2[160];
+    if (a->ndim != 2 || b->ndim != 2)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "inputs must be matrices, found %s and %s",
+                       el_shape_str(a->ndim, a->dims, s1, sizeof s1), el_shape_str(b->ndim, b->dims, s2, sizeof s2));
+    bool ta, tb;
+    EL_TRY(el_attr_bool(ctx->node, "transpose_a", false, &ta));
+    EL_TRY(el_attr_bool(ctx->node, "transpose_b", false, &tb));
+    int64_t m = ta ? a->dims[1] : a->dims[0], k = ta ? a->dims[0] : a->dims[1];
+    int64_t kb = tb ? b->dims[1] : b->dims[0], n = tb ? b->dims[0] : b->dims[1];
+    if (k != kb)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "matrix size-incompatible: In[0]: %s, In[1]: %s (transpose_a %d, transpose_b %d)",
+                       el_shape_str(a->ndim, a->dims, s1, sizeof s1), el_shape_str(b->ndim, b->dims, s2, sizeof s2),
+                       (int)ta, (int)tb);
+    el_epilogue e;
+    if (fused) EL_TRY(el_epilogue_parse(ctx, 2, n, &e));
+    int64_t dims[2] = {m, n};
+    el_tensor *y;
+    el_status s = el_kctx_output(ctx, 0, EL_DT_FLOAT, 2, dims, &y);
+    float *at = NULL, *bt = NULL;
+    if (s == EL_OK && m * n > 0) {
+        /* Transposed operands are copied to row-major [m,k] and [k,n] so the
+         * product runs the same loop (and adds in the same order). */
+        const float *ap = a->data, *bp = b->data;
+        if (ta && m * k > 0) {
+            at = malloc(sizeof(float) * (size_t)(m * k));
+            if (!at) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
+            else {
+                for (int64_t i = 0; i < k; i++)
+                    for (int64_t j = 0; j < m; j++) at[j * k + i] = ap[i * m + j];
+                ap = at;
+            }
+        }
+        if (s == EL_OK && tb && k * n > 0) {
+            bt = malloc(sizeof(float) * (size_t)(k * n));
+            if (!bt) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
+            else {
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t j = 0; j < k; j++) bt[j * n + i] = bp[i * k + j];
+                bp = bt;
+            }
+        }
+        if (s == EL_OK) {
+            el_gemm_f32(m, k, n, ap, k, bp, y->data);
+            if (fused) el_epilogue_run(&e, y->data, m, n);
+        }
+    }
+    free(at);
+    free(bt);
+    if (fused) el_epilogue_free(&e);
+    return s;
+}
+
+static el_status el_op_matmul(el_kctx *ctx) { return el_matmul_common(ctx, false); }
+static el_status el_op_fused_matmul(el_kctx *ctx) { return el_matmul_common(ctx, true); }
 
 const el_op el_ops_conv[] = {
+    {"Conv2D", el_op_conv2d, NULL},
+    {"DepthwiseConv2dNative", el_op_depthwise, NULL},
+    {"MatMul", el_op_matmul, NULL},
+    {"_FusedConv2D", el_op_fused_conv2d, NULL},
+    {"FusedDepthwiseConv2dNative", el_op_fused_depthwise, NULL},
+    {"_FusedDepthwiseConv2dNative", el_op_fused_depthwise, NULL},
+    {"_FusedMatMul", el_op_fused_matmul, NULL},
     {NULL, NULL, NULL},
 };
