@@ -1,6 +1,124 @@
-/* Op family 'pool': not yet implemented. */
+/* Pooling: MaxPool, MaxPoolV2, AvgPool (NHWC, float).
+ *
+ * TF rules matched: padded positions take no part in the window (MaxPool
+ * starts from the lowest float; AvgPool divides the sum by the number of
+ * real input elements in the window, not by the window size); the sum runs
+ * over the window in row-major order from 0, then one division, as TF's
+ * SpatialAvgPool accumulates input pixels in order and divides by the
+ * count. */
+#include <float.h>
+
 #include "ops/kernel.h"
+#include "ops/window.h"
+
+/* GCC's -O2 vectorizes only loops with no epilogue; these loops run over
+ * channels of any count. Vectorizing never reorders an element's sum. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__OPTIMIZE__)
+#pragma GCC optimize("tree-loop-vectorize", "vect-cost-model=dynamic")
+#endif
+
+typedef struct el_pool_geom {
+    int64_t n, c;
+    el_window_axis h, w;
+} el_pool_geom;
+
+static void el_pool_run(const el_pool_geom *g, bool is_max, const float *x, float *y)
+{
+    const el_window_axis *H = &g->h, *W = &g->w;
+    const int64_t c = g->c;
+    for (int64_t b = 0; b < g->n; b++)
+        for (int64_t oy = 0; oy < H->out; oy++) {
+            int64_t y0 = oy * H->stride - H->pad_before, y1 = y0 + H->k;
+            if (y0 < 0) y0 = 0;
+            if (y1 > H->in) y1 = H->in;
+            for (int64_t ox = 0; ox < W->out; ox++) {
+                int64_t x0 = ox * W->stride - W->pad_before, x1 = x0 + W->k;
+                if (x0 < 0) x0 = 0;
+                if (x1 > W->in) x1 = W->in;
+                float *restrict yrow = y + ((b * H->out + oy) * W->out + ox) * c;
+                for (int64_t ch = 0; ch < c; ch++) yrow[ch] = is_max ? -FLT_MAX : 0.0f;
+                for (int64_t iy = y0; iy < y1; iy++)
+                    for (int64_t ix = x0; ix < x1; ix++) {
+                        const float *restrict xrow = x + ((b * H->in + iy) * W->in + ix) * c;
+                        if (is_max) {
+                            for (int64_t ch = 0; ch < c; ch++) yrow[ch] = xrow[ch] > yrow[ch] ? xrow[ch] : yrow[ch];
+                        } else {
+                            for (int64_t ch = 0; ch < c; ch++) yrow[ch] += xrow[ch];
+                        }
+                    }
+                if (!is_max) {
+                    int64_t count = (y1 - y0) * (x1 - x0);
+                    /* An all-padding window (only possible with EXPLICIT
+                     * padding) has no elements: TF leaves such outputs 0. */
+                    if (count > 0) {
+                        float fc = (float)count;
+                        for (int64_t ch = 0; ch < c; ch++) yrow[ch] /= fc;
+                    }
+                }
+            }
+        }
+}
+
+/* ksize/strides from attrs (MaxPool, AvgPool) or from inputs 1 and 2
+ * (MaxPoolV2). */
+static el_status el_pool_hw(el_kctx *ctx, bool from_inputs, const char *name, int input, int64_t *h, int64_t *w)
+{
+    if (!from_inputs) return el_window_hw(ctx, name, 0, h, w);
+    int64_t v[4];
+    int n;
+    EL_TRY(el_kctx_index_vector(ctx, input, v, 4, &n));
+    if (n != 4) return el_kerr(ctx, EL_ERR_RUNTIME, "%s should have 4 values, found %d", name, n);
+    if (v[0] != 1 || v[3] != 1)
+        return el_kerr(ctx, EL_ERR_UNSUPPORTED, "%s = [%lld,%lld,%lld,%lld]: pooling over batch or depth is not supported",
+                       name, (long long)v[0], (long long)v[1], (long long)v[2], (long long)v[3]);
+    *h = v[1];
+    *w = v[2];
+    return EL_OK;
+}
+
+static el_status el_pool_common(el_kctx *ctx, bool is_max, bool v2)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, v2 ? 3 : 1));
+    EL_TRY(el_kctx_need_dtype(ctx, 0, EL_DT_FLOAT));
+    const el_tensor *x = &ctx->inputs[0];
+    if (x->ndim != 4) {
+        char s[160];
+        return el_kerr(ctx, EL_ERR_RUNTIME, "input must be 4-dimensional (NHWC), found %s",
+                       el_shape_str(x->ndim, x->dims, s, sizeof s));
+    }
+    EL_TRY(el_window_nhwc(ctx));
+    /* MaxPool's definition allows EXPLICIT padding; AvgPool's and
+     * MaxPoolV2's do not. */
+    el_padding pad = EL_PAD_VALID;
+    EL_TRY(el_window_padding(ctx, is_max && !v2, &pad));
+    el_pool_geom g = {0};
+    EL_TRY(el_pool_hw(ctx, v2, "ksize", 1, &g.h.k, &g.w.k));
+    EL_TRY(el_pool_hw(ctx, v2, "strides", 2, &g.h.stride, &g.w.stride));
+    if (g.h.k <= 0 || g.w.k <= 0)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "ksize must be positive, found %lldx%lld", (long long)g.h.k,
+                       (long long)g.w.k);
+    if (pad == EL_PAD_EXPLICIT) EL_TRY(el_window_explicit(ctx, &g.h, &g.w));
+    g.h.dilation = g.w.dilation = 1;
+    g.n = x->dims[0];
+    g.h.in = x->dims[1];
+    g.w.in = x->dims[2];
+    g.c = x->dims[3];
+    EL_TRY(el_window_axis_size(ctx, "row", pad, &g.h));
+    EL_TRY(el_window_axis_size(ctx, "column", pad, &g.w));
+    int64_t dims[4] = {g.n, g.h.out, g.w.out, g.c};
+    el_tensor *y;
+    EL_TRY(el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y));
+    if (el_tensor_numel(y) > 0) el_pool_run(&g, is_max, x->data, y->data);
+    return EL_OK;
+}
+
+static el_status el_op_maxpool(el_kctx *ctx) { return el_pool_common(ctx, true, false); }
+static el_status el_op_maxpool_v2(el_kctx *ctx) { return el_pool_common(ctx, true, true); }
+static el_status el_op_avgpool(el_kctx *ctx) { return el_pool_common(ctx, false, false); }
 
 const el_op el_ops_pool[] = {
+    {"MaxPool", el_op_maxpool, NULL},
+    {"MaxPoolV2", el_op_maxpool_v2, NULL},
+    {"AvgPool", el_op_avgpool, NULL},
     {NULL, NULL, NULL},
 };
