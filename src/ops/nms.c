@@ -1,6 +1,246 @@
-/* Op family 'nms': not yet implemented. */
+/* Non-maximum suppression: NonMaxSuppression (V1) to NonMaxSuppressionV5,
+ * with TensorFlow's algorithm (core/kernels/image/non_max_suppression_op.cc):
+ *
+ * - candidates are the boxes with score > score_threshold (strictly; V1/V2
+ *   use the lowest float, so every non-NaN score), taken greatest score
+ *   first, equal scores by lower box index first (TF's priority queue
+ *   comparator; a total order, so any heap gives TF's sequence);
+ * - a box is any two opposite corners (y1, x1, y2, x2): min/max per axis;
+ *   IoU is 0 when either area is <= 0;
+ * - the candidate is compared with the selected boxes newest first; hard
+ *   NMS drops it when IoU > iou_threshold (strictly); soft-NMS (V5 with
+ *   soft_nms_sigma > 0) multiplies its score by exp(-0.5 * iou^2 / sigma)
+ *   for each selected box not seen before, ignores iou_threshold, and puts
+ *   it back in the queue while its score stays > score_threshold;
+ * - at most max_output_size boxes; V4/V5 can pad the indices (and V5 the
+ *   scores) with zeros to max_output_size and report the valid count. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "ops/kernel.h"
 
+typedef struct el_nms_cand {
+    int idx;
+    float score;
+    int begin; /* selected boxes before this one were already applied */
+} el_nms_cand;
+
+/* The order of TF's priority queue: greater score first, then lower index. */
+static inline bool el_nms_before(const el_nms_cand *a, const el_nms_cand *b)
+{
+    return a->score > b->score || (a->score == b->score && a->idx < b->idx);
+}
+
+static void el_nms_sift_down(el_nms_cand *h, int n, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, top = i;
+        if (l < n && el_nms_before(&h[l], &h[top])) top = l;
+        if (r < n && el_nms_before(&h[r], &h[top])) top = r;
+        if (top == i) return;
+        el_nms_cand t = h[i];
+        h[i] = h[top];
+        h[top] = t;
+        i = top;
+    }
+}
+
+static void el_nms_push(el_nms_cand *h, int *n, el_nms_cand c)
+{
+    int i = (*n)++;
+    h[i] = c;
+    while (i > 0) {
+        int p = (i - 1) / 2;
+        if (!el_nms_before(&h[i], &h[p])) break;
+        el_nms_cand t = h[i];
+        h[i] = h[p];
+        h[p] = t;
+        i = p;
+    }
+}
+
+static el_nms_cand el_nms_pop(el_nms_cand *h, int *n)
+{
+    el_nms_cand top = h[0];
+    h[0] = h[--(*n)];
+    el_nms_sift_down(h, *n, 0);
+    return top;
+}
+
+/* Eigen's numext::mini/maxi (std::min/max), NaN behaviour included. */
+static inline float el_mini(float a, float b) { return b < a ? b : a; }
+static inline float el_maxi(float a, float b) { return a < b ? b : a; }
+
+/* TF's IOU(boxes, i, j), in float, same operations in the same order. */
+static float el_nms_iou(const float *boxes, int i, int j)
+{
+    const float *a = boxes + 4 * (int64_t)i, *b = boxes + 4 * (int64_t)j;
+    float ymin_i = el_mini(a[0], a[2]), xmin_i = el_mini(a[1], a[3]);
+    float ymax_i = el_maxi(a[0], a[2]), xmax_i = el_maxi(a[1], a[3]);
+    float ymin_j = el_mini(b[0], b[2]), xmin_j = el_mini(b[1], b[3]);
+    float ymax_j = el_maxi(b[0], b[2]), xmax_j = el_maxi(b[1], b[3]);
+    float area_i = (ymax_i - ymin_i) * (xmax_i - xmin_i);
+    float area_j = (ymax_j - ymin_j) * (xmax_j - xmin_j);
+    if (area_i <= 0 || area_j <= 0) return 0.0f;
+    float iy0 = el_maxi(ymin_i, ymin_j), ix0 = el_maxi(xmin_i, xmin_j);
+    float iy1 = el_mini(ymax_i, ymax_j), ix1 = el_mini(xmax_i, xmax_j);
+    float inter = el_maxi(iy1 - iy0, 0.0f) * el_maxi(ix1 - ix0, 0.0f);
+    return inter / (area_i + area_j - inter);
+}
+
+/* IEEE half to float (for threshold scalars fed as float16). */
+static float el_half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+    float v;
+    if (exp == 0) v = ldexpf((float)man, -24);
+    else if (exp == 31) v = man ? NAN : INFINITY;
+    else v = ldexpf((float)(man | 0x400), (int)exp - 25);
+    return sign ? -v : v;
+}
+
+/* A scalar threshold input: float, double or half (TF's GetScalar). */
+static el_status el_nms_scalar(const el_kctx *ctx, int input, const char *name, float *out)
+{
+    const el_tensor *t = &ctx->inputs[input];
+    char s[160];
+    if (t->ndim != 0)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "%s must be 0-D, got shape %s", name, el_shape_str(t->ndim, t->dims, s, sizeof s));
+    switch (t->dtype) {
+    case EL_DT_FLOAT: *out = *(const float *)t->data; return EL_OK;
+    case EL_DT_DOUBLE: *out = (float)*(const double *)t->data; return EL_OK;
+    case EL_DT_HALF: *out = el_half_to_float(*(const uint16_t *)t->data); return EL_OK;
+    default:
+        return el_kerr(ctx, EL_ERR_UNSUPPORTED, "%s should be float32, float64 or float16, found %s", name,
+                       el_dtype_name(t->dtype));
+    }
+}
+
+static el_status el_nms_run(el_kctx *ctx, int version)
+{
+    static const int nin[6] = {0, 3, 4, 5, 5, 6};
+    EL_TRY(el_kctx_need_inputs(ctx, nin[version]));
+    const el_tensor *boxes = &ctx->inputs[0], *scores = &ctx->inputs[1], *maxo = &ctx->inputs[2];
+    char s1[160];
+    EL_TRY(el_kctx_need_dtype(ctx, 0, EL_DT_FLOAT));
+    EL_TRY(el_kctx_need_dtype(ctx, 1, EL_DT_FLOAT));
+    if (maxo->ndim != 0)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "max_output_size must be 0-D, got shape %s",
+                       el_shape_str(maxo->ndim, maxo->dims, s1, sizeof s1));
+    int64_t max_out;
+    EL_TRY(el_kctx_index_value(ctx, 2, 0, &max_out));
+
+    float iou_thr = 0.5f, score_thr = -3.40282347e38f /* lowest float */, sigma = 0.0f;
+    if (version == 1) EL_TRY(el_attr_float(ctx->node, "iou_threshold", 0.5f, &iou_thr));
+    else EL_TRY(el_nms_scalar(ctx, 3, "iou_threshold", &iou_thr));
+    if (!(iou_thr >= 0.0f && iou_thr <= 1.0f))
+        return el_kerr(ctx, EL_ERR_RUNTIME, "iou_threshold must be in [0, 1], found %g", (double)iou_thr);
+    if (version >= 3) EL_TRY(el_nms_scalar(ctx, 4, "score_threshold", &score_thr));
+    if (version >= 5) {
+        EL_TRY(el_nms_scalar(ctx, 5, "soft_nms_sigma", &sigma));
+        if (!(sigma >= 0.0f)) return el_kerr(ctx, EL_ERR_RUNTIME, "soft_nms_sigma must be >= 0, found %g", (double)sigma);
+    }
+    bool pad = false;
+    if (version >= 4) EL_TRY(el_attr_bool(ctx->node, "pad_to_max_output_size", false, &pad));
+
+    if (boxes->ndim != 2)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "boxes must be 2-D, got shape %s",
+                       el_shape_str(boxes->ndim, boxes->dims, s1, sizeof s1));
+    if (boxes->dims[1] != 4)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "boxes must have 4 columns, found %lld", (long long)boxes->dims[1]);
+    int64_t nboxes = boxes->dims[0];
+    if (scores->ndim != 1 || scores->dims[0] != nboxes)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "scores must be 1-D with %lld values (one per box), got shape %s",
+                       (long long)nboxes, el_shape_str(scores->ndim, scores->dims, s1, sizeof s1));
+    if (nboxes > INT32_MAX) return el_kerr(ctx, EL_ERR_LIMIT, "%lld boxes: at most 2^31-1 supported", (long long)nboxes);
+    if (max_out < 0) return el_kerr(ctx, EL_ERR_RUNTIME, "output size must be non-negative, found %lld", (long long)max_out);
+    if (max_out > INT32_MAX) return el_kerr(ctx, EL_ERR_RUNTIME, "max_output_size %lld exceeds int32", (long long)max_out);
+
+    const float *bd = boxes->data, *sd = scores->data;
+    int64_t cap = max_out < nboxes ? max_out : nboxes;
+    el_nms_cand *heap = malloc(sizeof *heap * (size_t)(nboxes > 0 ? nboxes : 1));
+    int *sel = malloc(sizeof *sel * (size_t)(cap > 0 ? cap : 1));
+    float *sel_scores = malloc(sizeof *sel_scores * (size_t)(cap > 0 ? cap : 1));
+    if (!heap || !sel || !sel_scores) {
+        free(heap);
+        free(sel);
+        free(sel_scores);
+        return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for %lld boxes", (long long)nboxes);
+    }
+    int nheap = 0;
+    for (int64_t i = 0; i < nboxes; i++)
+        if (sd[i] > score_thr) heap[nheap++] = (el_nms_cand){(int)i, sd[i], 0};
+    for (int i = nheap / 2 - 1; i >= 0; i--) el_nms_sift_down(heap, nheap, i);
+
+    const bool soft = sigma > 0.0f;
+    const float scale = soft ? -0.5f / sigma : 0.0f;
+    int nsel = 0;
+    while (nsel < max_out && nheap > 0) {
+        el_nms_cand c = el_nms_pop(heap, &nheap);
+        const float original = c.score;
+        bool hard = false;
+        for (int j = nsel - 1; j >= c.begin; j--) {
+            float sim = el_nms_iou(bd, c.idx, sel[j]);
+            if (soft) {
+                c.score *= expf(scale * sim * sim);
+            } else {
+                /* TF's hard-NMS weight: exp(0) = 1 when iou <= threshold,
+                 * else 0 -- which only a NaN IoU reaches without the
+                 * suppression below. */
+                if (sim > iou_thr) {
+                    hard = true;
+                    break;
+                }
+                if (!(sim <= iou_thr)) c.score *= 0.0f;
+            }
+            if (c.score <= score_thr) break;
+        }
+        c.begin = nsel;
+        if (hard) continue;
+        if (c.score == original) {
+            sel[nsel] = c.idx;
+            sel_scores[nsel] = c.score;
+            nsel++;
+        } else if (c.score > score_thr) {
+            el_nms_push(heap, &nheap, c);
+        }
+    }
+    free(heap);
+
+    int64_t nout = pad ? max_out : nsel;
+    el_tensor *ti = NULL, *ts = NULL, *tv = NULL;
+    el_status s = el_kctx_output(ctx, 0, EL_DT_INT32, 1, &nout, &ti);
+    if (s == EL_OK && version == 5) s = el_kctx_output(ctx, 1, EL_DT_FLOAT, 1, &nout, &ts);
+    if (s == EL_OK && version >= 4) s = el_kctx_output(ctx, version == 5 ? 2 : 1, EL_DT_INT32, 0, NULL, &tv);
+    if (s == EL_OK) {
+        int32_t *oi = ti->data;
+        for (int64_t i = 0; i < nout; i++) oi[i] = i < nsel ? sel[i] : 0;
+        if (ts) {
+            float *os = ts->data;
+            for (int64_t i = 0; i < nout; i++) os[i] = i < nsel ? sel_scores[i] : 0.0f;
+        }
+        if (tv) *(int32_t *)tv->data = nsel;
+    }
+    free(sel);
+    free(sel_scores);
+    return s;
+}
+
+static el_status el_op_nms_v1(el_kctx *ctx) { return el_nms_run(ctx, 1); }
+static el_status el_op_nms_v2(el_kctx *ctx) { return el_nms_run(ctx, 2); }
+static el_status el_op_nms_v3(el_kctx *ctx) { return el_nms_run(ctx, 3); }
+static el_status el_op_nms_v4(el_kctx *ctx) { return el_nms_run(ctx, 4); }
+static el_status el_op_nms_v5(el_kctx *ctx) { return el_nms_run(ctx, 5); }
+
+static int el_nms_two(const el_node *n) { (void)n; return 2; }
+static int el_nms_three(const el_node *n) { (void)n; return 3; }
+
 const el_op el_ops_nms[] = {
+    {"NonMaxSuppression", el_op_nms_v1, NULL},
+    {"NonMaxSuppressionV2", el_op_nms_v2, NULL},
+    {"NonMaxSuppressionV3", el_op_nms_v3, NULL},
+    {"NonMaxSuppressionV4", el_op_nms_v4, el_nms_two},
+    {"NonMaxSuppressionV5", el_op_nms_v5, el_nms_three},
     {NULL, NULL, NULL},
 };
