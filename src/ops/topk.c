@@ -1,6 +1,146 @@
-/* Op family 'topk': not yet implemented. */
+/* TopKV2 (k as an input) and TopK (k as an attr): the k largest entries of
+ * each row of the last dimension, with their int32 indices.
+ *
+ * TF's order (topk_op.cc): greater value first, equal values by lower
+ * index first -- its comparator treats values neither < nor > each other
+ * (NaN included) as ties. With sorted=false TF's order is unspecified
+ * (its heap's internal order); we return the sorted order, which is one of
+ * the allowed answers. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "ops/kernel.h"
 
+/* For each dtype: a heap of the k best indices seen so far with the worst
+ * at the root (O(n log k) per row), then emptied from the back to give the
+ * descending order. */
+#define EL_TOPK_IMPL(NAME, T)                                                                       \
+    static inline bool NAME##_better(const T *v, int32_t a, int32_t b)                               \
+    {                                                                                               \
+        if (v[b] < v[a]) return true;                                                               \
+        if (v[b] > v[a]) return false;                                                              \
+        return a < b;                                                                               \
+    }                                                                                               \
+    static void NAME##_sift(const T *v, int32_t *h, int64_t n, int64_t i)                            \
+    {                                                                                               \
+        for (;;) {                                                                                  \
+            int64_t l = 2 * i + 1, r = l + 1, w = i;                                                \
+            if (l < n && NAME##_better(v, h[w], h[l])) w = l;                                       \
+            if (r < n && NAME##_better(v, h[w], h[r])) w = r;                                       \
+            if (w == i) return;                                                                     \
+            int32_t t = h[i];                                                                       \
+            h[i] = h[w];                                                                            \
+            h[w] = t;                                                                               \
+            i = w;                                                                                  \
+        }                                                                                           \
+    }                                                                                               \
+    static void NAME(const void *in, int64_t rows, int64_t n, int64_t k, void *vals, int32_t *idx)  \
+    {                                                                                               \
+        for (int64_t r = 0; r < rows; r++) {                                                        \
+            const T *v = (const T *)in + r * n;                                                     \
+            int32_t *h = idx + r * k;                                                               \
+            T *ov = (T *)vals + r * k;                                                              \
+            int64_t size = 0;                                                                       \
+            for (int64_t i = 0; i < n; i++) {                                                       \
+                if (size < k) {                                                                     \
+                    int64_t j = size++;                                                             \
+                    h[j] = (int32_t)i;                                                              \
+                    while (j > 0) {                                                                 \
+                        int64_t p = (j - 1) / 2;                                                    \
+                        if (!NAME##_better(v, h[p], h[j])) break;                                   \
+                        int32_t t = h[p];                                                           \
+                        h[p] = h[j];                                                                \
+                        h[j] = t;                                                                   \
+                        j = p;                                                                      \
+                    }                                                                               \
+                } else if (k > 0 && NAME##_better(v, (int32_t)i, h[0])) {                           \
+                    h[0] = (int32_t)i;                                                              \
+                    NAME##_sift(v, h, size, 0);                                                     \
+                }                                                                                   \
+            }                                                                                       \
+            while (size > 1) {                                                                      \
+                int32_t t = h[0];                                                                   \
+                h[0] = h[--size];                                                                   \
+                h[size] = t;                                                                        \
+                NAME##_sift(v, h, size, 0);                                                         \
+            }                                                                                       \
+            for (int64_t j = 0; j < k; j++) ov[j] = v[h[j]];                                        \
+        }                                                                                           \
+    }
+
+EL_TOPK_IMPL(el_topk_f32, float)
+EL_TOPK_IMPL(el_topk_f64, double)
+EL_TOPK_IMPL(el_topk_i32, int32_t)
+EL_TOPK_IMPL(el_topk_i64, int64_t)
+EL_TOPK_IMPL(el_topk_u8, uint8_t)
+EL_TOPK_IMPL(el_topk_i8, int8_t)
+EL_TOPK_IMPL(el_topk_i16, int16_t)
+
+static el_status el_topk_common(el_kctx *ctx, bool k_input)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, k_input ? 2 : 1));
+    const el_tensor *x = &ctx->inputs[0];
+    char s[160];
+    int64_t k;
+    if (k_input) {
+        const el_tensor *kt = &ctx->inputs[1];
+        if (kt->ndim != 0)
+            return el_kerr(ctx, EL_ERR_RUNTIME, "k must be 0-D, got shape %s", el_shape_str(kt->ndim, kt->dims, s, sizeof s));
+        if (kt->dtype == EL_DT_INT16) k = *(const int16_t *)kt->data;
+        else EL_TRY(el_kctx_index_value(ctx, 1, 0, &k));
+    } else {
+        EL_TRY(el_attr_int(ctx->node, "k", -1, &k));
+    }
+    bool sorted;
+    EL_TRY(el_attr_bool(ctx->node, "sorted", true, &sorted));
+    (void)sorted; /* sorted output is also a valid unsorted answer */
+    if (k < 0) return el_kerr(ctx, EL_ERR_RUNTIME, "need k >= 0, got %lld", (long long)k);
+    if (x->ndim < 1)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "input must be >= 1-D, got shape %s", el_shape_str(x->ndim, x->dims, s, sizeof s));
+    int64_t n = x->dims[x->ndim - 1];
+    if (n < k)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "input must have at least k columns: %lld < %lld", (long long)n, (long long)k);
+    if (n > INT32_MAX) return el_kerr(ctx, EL_ERR_LIMIT, "last dimension %lld exceeds int32 indices", (long long)n);
+
+    void (*fn)(const void *, int64_t, int64_t, int64_t, void *, int32_t *);
+    switch (x->dtype) {
+    case EL_DT_FLOAT: fn = el_topk_f32; break;
+    case EL_DT_DOUBLE: fn = el_topk_f64; break;
+    case EL_DT_INT32: fn = el_topk_i32; break;
+    case EL_DT_INT64: fn = el_topk_i64; break;
+    case EL_DT_UINT8: fn = el_topk_u8; break;
+    case EL_DT_INT8: fn = el_topk_i8; break;
+    case EL_DT_INT16: fn = el_topk_i16; break;
+    default: return el_kerr(ctx, EL_ERR_UNSUPPORTED, "input dtype %s is not supported", el_dtype_name(x->dtype));
+    }
+    int64_t dims[EL_MAX_DIMS], rows = 1;
+    for (int i = 0; i < x->ndim - 1; i++) {
+        dims[i] = x->dims[i];
+        rows *= x->dims[i];
+    }
+    dims[x->ndim - 1] = k;
+    el_tensor *tv, *ti;
+    EL_TRY(el_kctx_output(ctx, 0, x->dtype, x->ndim, dims, &tv));
+    if (ctx->noutputs > 1) {
+        EL_TRY(el_kctx_output(ctx, 1, EL_DT_INT32, x->ndim, dims, &ti));
+        if (rows * k > 0) fn(x->data, rows, n, k, tv->data, ti->data);
+    } else if (rows * k > 0) {
+        /* Only the values are wanted: indices go to scratch memory. */
+        int32_t *scratch = malloc(sizeof(int32_t) * (size_t)(rows * k));
+        if (!scratch) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
+        fn(x->data, rows, n, k, tv->data, scratch);
+        free(scratch);
+    }
+    return EL_OK;
+}
+
+static el_status el_op_topk_v2(el_kctx *ctx) { return el_topk_common(ctx, true); }
+static el_status el_op_topk(el_kctx *ctx) { return el_topk_common(ctx, false); }
+
+static int el_topk_noutputs(const el_node *n) { (void)n; return 2; }
+
 const el_op el_ops_topk[] = {
+    {"TopKV2", el_op_topk_v2, el_topk_noutputs},
+    {"TopK", el_op_topk, el_topk_noutputs},
     {NULL, NULL, NULL},
 };

@@ -1,0 +1,132 @@
+/* TopKV2 / TopK: values and int32 indices over the last dimension, equal
+ * values by lower index first. */
+#include "testutil.h"
+
+#include <string.h>
+
+static void el_topk_run(const el_tensor *x, int32_t k, el_status want_status, el_tensor out[2])
+{
+    el_tensor in[2] = {*x, el_test_i32(0, NULL, &k)};
+    el_test_node tn;
+    el_test_node_init(&tn, "TopKV2");
+    el_test_attr_bool(&tn, "sorted", true);
+    assert_int_equal(el_test_run(&tn, 2, in, 2, out), want_status);
+    el_tensor_release(&in[1]);
+}
+
+static void el_assert_i32(const el_tensor *t, const int32_t *want, int64_t n)
+{
+    assert_int_equal(t->dtype, EL_DT_INT32);
+    assert_int_equal(el_tensor_numel(t), n);
+    for (int64_t i = 0; i < n; i++)
+        if (((int32_t *)t->data)[i] != want[i])
+            fail_msg("index %lld: got %d, want %d", (long long)i, ((int32_t *)t->data)[i], want[i]);
+}
+
+static void test_basic_and_ties(void **state)
+{
+    (void)state;
+    int64_t d[2] = {2, 5};
+    float v[10] = {1, 3, 2, 3, 0, /* row 2 */ -1, -1, 5, -1, 4};
+    el_tensor x = el_test_f32(2, d, v), out[2];
+    el_topk_run(&x, 2, EL_OK, out);
+    int64_t od[2] = {2, 2};
+    el_test_assert_shape(&out[0], 2, od);
+    float wv[4] = {3, 3, 5, 4};
+    int32_t wi[4] = {1, 3, 2, 4};
+    el_test_assert_f32(&out[0], wv, 4, 0);
+    el_assert_i32(&out[1], wi, 4);
+    el_test_release_all(2, out);
+
+    /* k = n: a full sort, ties in index order. */
+    el_topk_run(&x, 5, EL_OK, out);
+    float wv5[10] = {3, 3, 2, 1, 0, 5, 4, -1, -1, -1};
+    int32_t wi5[10] = {1, 3, 2, 0, 4, 2, 4, 0, 1, 3};
+    el_test_assert_f32(&out[0], wv5, 10, 0);
+    el_assert_i32(&out[1], wi5, 10);
+    el_test_release_all(2, out);
+
+    /* k = 0: empty last dimension. */
+    el_topk_run(&x, 0, EL_OK, out);
+    int64_t od0[2] = {2, 0};
+    el_test_assert_shape(&out[0], 2, od0);
+    el_test_assert_shape(&out[1], 2, od0);
+    el_test_release_all(2, out);
+
+    /* k > n, k < 0. */
+    el_topk_run(&x, 6, EL_ERR_RUNTIME, out);
+    assert_non_null(strstr(el_last_error(), "at least k"));
+    el_test_release_all(2, out);
+    el_topk_run(&x, -1, EL_ERR_RUNTIME, out);
+    el_test_release_all(2, out);
+    el_tensor_release(&x);
+
+    /* A scalar input has no last dimension. */
+    float one = 1;
+    el_tensor s = el_test_f32(0, NULL, &one);
+    el_topk_run(&s, 1, EL_ERR_RUNTIME, out);
+    el_test_release_all(2, out);
+    el_tensor_release(&s);
+}
+
+static void test_int32_and_topk_v1(void **state)
+{
+    (void)state;
+    int64_t d[1] = {6};
+    int32_t v[6] = {4, -7, 4, 9, 4, 0};
+    el_tensor x = el_test_i32(1, d, v), out[2];
+    el_test_node tn;
+    el_test_node_init(&tn, "TopK");
+    el_test_attr_int(&tn, "k", 3);
+    assert_int_equal(el_test_run(&tn, 1, &x, 2, out), EL_OK);
+    int32_t wv[3] = {9, 4, 4}, wi[3] = {3, 0, 2};
+    el_assert_i32(&out[0], wv, 3);
+    el_assert_i32(&out[1], wi, 3);
+    el_test_release_all(2, out);
+    el_tensor_release(&x);
+}
+
+static void test_random_vs_stable_sort(void **state)
+{
+    (void)state;
+    enum { R = 3, N = 257 };
+    int64_t d[2] = {R, N};
+    el_tensor x = el_test_f32(2, d, NULL);
+    float *v = x.data;
+    uint32_t r = 99;
+    for (int i = 0; i < R * N; i++) {
+        r = r * 1664525u + 1013904223u;
+        v[i] = (float)((r >> 12) % 23) - 11.0f; /* many ties */
+    }
+    const int ks[4] = {1, 17, 100, N};
+    for (int t = 0; t < 4; t++) {
+        int k = ks[t];
+        el_tensor out[2];
+        el_topk_run(&x, k, EL_OK, out);
+        for (int row = 0; row < R; row++) {
+            /* Stable selection: repeatedly the largest remaining value,
+             * first occurrence. */
+            bool used[N] = {false};
+            for (int j = 0; j < k; j++) {
+                int best = -1;
+                for (int i = 0; i < N; i++)
+                    if (!used[i] && (best < 0 || v[row * N + i] > v[row * N + best])) best = i;
+                used[best] = true;
+                assert_int_equal(((int32_t *)out[1].data)[row * k + j], best);
+                assert_true(((float *)out[0].data)[row * k + j] == v[row * N + best]);
+            }
+        }
+        el_test_release_all(2, out);
+    }
+    el_tensor_release(&x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic_and_ties),
+        cmocka_unit_test(test_int32_and_topk_v1),
+        cmocka_unit_test(test_random_vs_stable_sort),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
