@@ -109,7 +109,7 @@ void el_test_attr_ints(el_test_node *tn, const char *name, int n, const int64_t 
     assert_true(n <= EL_MAX_DIMS);
     int slot = tn->node.nattrs;
     el_attr *a = el_test_attr_add(tn, name, EL_ATTR_LIST);
-    memcpy(tn->ints[slot], v, sizeof(int64_t) * (size_t)n);
+    if (n) memcpy(tn->ints[slot], v, sizeof(int64_t) * (size_t)n);
     a->v.list.elem = n ? EL_ATTR_I : EL_ATTR_NONE;
     a->v.list.n = n;
     a->v.list.v.i = tn->ints[slot];

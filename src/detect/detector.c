@@ -55,7 +55,7 @@ static el_status el_find_input(const el_graph *g, int *node)
 static el_status el_detector_init(el_detector *d, const el_detector_opts *opts)
 {
     const el_graph *g = d->graph;
-    int in;
+    int in = -1;
     EL_TRY(el_find_input(g, &in));
     const el_node *nd = &g->nodes[in];
     el_dtype dt;
@@ -125,7 +125,7 @@ static el_status el_out_f32(const el_tensor *t, const char *name, int64_t n, con
 
 static el_status el_decode(el_detector *d, const el_tensor *outs, float threshold, el_detection **dets, int *ndets)
 {
-    const float *boxes, *scores, *classes, *num;
+    const float *boxes = NULL, *scores = NULL, *classes = NULL, *num = NULL;
     EL_TRY(el_out_f32(&outs[3], "num_detections", 1, &num));
     if (!(num[0] >= 0) || num[0] > 1e6)
         return el_error(EL_ERR_RUNTIME, "num_detections is %g", (double)num[0]);

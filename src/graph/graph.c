@@ -59,7 +59,7 @@ el_status el_graph_alloc(el_graph *g, size_t size, void *out_ptr)
 
 el_status el_graph_strdup(el_graph *g, const char *s, size_t len, const char **out)
 {
-    char *p;
+    char *p = NULL;
     EL_TRY(el_graph_alloc(g, len + 1, &p));
     if (len) memcpy(p, s, len);
     p[len] = '\0';

@@ -296,7 +296,7 @@ static el_status el_split(el_kctx *ctx)
     EL_TRY(el_kctx_need_inputs(ctx, 2));
     const el_tensor *in = &ctx->inputs[1];
     const int num = ctx->noutputs;
-    int axis;
+    int axis = 0;
     EL_TRY(el_split_dim(ctx, 0, false, in->ndim, &axis));
     if (num <= 0) return el_kerr(ctx, EL_ERR_RUNTIME, "Number of ways to split should be > 0, but got %d", num);
     if (in->dims[axis] % num != 0)
@@ -321,7 +321,7 @@ static el_status el_split_v(el_kctx *ctx)
                        "elements",
                        st->ndim, (long long)el_tensor_numel(st));
     if (num <= 0) return el_kerr(ctx, EL_ERR_RUNTIME, "Number of ways to split should be > 0, but got %d", num);
-    int axis;
+    int axis = 0;
     /* SplitV reads the first element of split_dim without a rank check. */
     EL_TRY(el_split_dim(ctx, 2, true, in->ndim, &axis));
     const int64_t total = in->dims[axis];
