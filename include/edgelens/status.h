@@ -20,7 +20,9 @@ typedef enum el_status {
     EL_ERR_NOMEM,        /* allocation failed or a declared size is too big */
     EL_ERR_NOT_FOUND,    /* a named node, file or key does not exist */
     EL_ERR_RUNTIME,      /* a kernel failed at run time (shapes, Assert, ...) */
-    EL_ERR_LIMIT         /* a safety bound was hit (depth, loop count, size) */
+    EL_ERR_LIMIT,        /* a safety bound was hit (depth, loop count, size) */
+    EL_ERR_END,          /* a stream ended (end of file without --loop) */
+    EL_ERR_TIMEOUT       /* nothing arrived within the time allowed */
 } el_status;
 
 /* Short name of a status, e.g. "format error". Never NULL. */

@@ -21,6 +21,8 @@ const char *el_status_str(el_status s)
     case EL_ERR_NOT_FOUND: return "not found";
     case EL_ERR_RUNTIME: return "runtime error";
     case EL_ERR_LIMIT: return "limit exceeded";
+    case EL_ERR_END: return "end of stream";
+    case EL_ERR_TIMEOUT: return "timed out";
     }
     return "unknown error";
 }
