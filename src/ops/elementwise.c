@@ -76,7 +76,8 @@ static inline int64_t el_ipow(int64_t x, int64_t y, int *err)
 
 /* google_floor_fmod, and Eigen's max/min with PropagateNaN (TF's Maximum and
  * Minimum since 2.x): NaN in either operand gives NaN; otherwise std::max /
- * std::min, whose operand order decides the sign of a zero result. */
+ * std::min, whose operand order decides the sign of a zero result. Sign of
+ * NaN is 0 ("Zero is returned for NaN inputs", tf.sign's documentation). */
 #define EL_FLOAT_HELPERS(SUF, T)                                                      \
     static inline T el_floormod_##SUF(T x, T y)                                       \
     {                                                                                 \
@@ -85,7 +86,7 @@ static inline int64_t el_ipow(int64_t x, int64_t y, int *err)
     }                                                                                 \
     static inline T el_max_##SUF(T x, T y) { return isnan(x) ? x : isnan(y) ? y : (x < y ? y : x); } \
     static inline T el_min_##SUF(T x, T y) { return isnan(x) ? x : isnan(y) ? y : (y < x ? y : x); } \
-    static inline T el_sign_##SUF(T x) { return isnan(x) ? x : (T)((x > 0) - (x < 0)); }
+    static inline T el_sign_##SUF(T x) { return (T)((x > 0) - (x < 0)); }
 EL_FLOAT_HELPERS(f32, float)
 EL_FLOAT_HELPERS(f64, double)
 
