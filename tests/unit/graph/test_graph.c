@@ -1,0 +1,112 @@
+/* Graph IR: input names, indexing errors, typed attr getters. */
+#include <string.h>
+
+#include "graph_builder.h"
+#include "testutil.h"
+
+static void test_input_names(void **state)
+{
+    (void)state;
+    size_t len;
+    int slot;
+    assert_true(el_parse_input_name("a/b", &len, &slot));
+    assert_int_equal(len, 3);
+    assert_int_equal(slot, 0);
+    assert_true(el_parse_input_name("a/b:12", &len, &slot));
+    assert_int_equal(len, 3);
+    assert_int_equal(slot, 12);
+    assert_true(el_parse_input_name("^ctl", &len, &slot));
+    assert_int_equal(slot, -1);
+    assert_false(el_parse_input_name("", &len, &slot));
+    assert_false(el_parse_input_name("^", &len, &slot));
+    assert_false(el_parse_input_name("x:", &len, &slot));
+    assert_false(el_parse_input_name(":1", &len, &slot));
+    assert_false(el_parse_input_name("x:1a", &len, &slot));
+    assert_false(el_parse_input_name("x:99999999999", &len, &slot));
+}
+
+static void test_index_errors(void **state)
+{
+    (void)state;
+    el_gb b;
+    el_graph *g;
+    /* Data input after a control input. */
+    el_gb_init(&b);
+    el_gb_scalar_i32(&b, "c", 1, NULL);
+    el_gb_node(&b, "x", "Add", EL_IN("^c", "c"));
+    assert_int_equal(el_gb_finish(&b, &g), EL_ERR_FORMAT);
+    assert_non_null(strstr(el_last_error(), "follows a control input"));
+    el_graph_free(g);
+    /* Duplicate names. */
+    el_gb_init(&b);
+    el_gb_scalar_i32(&b, "c", 1, NULL);
+    el_gb_scalar_i32(&b, "c", 2, NULL);
+    assert_int_equal(el_gb_finish(&b, &g), EL_ERR_FORMAT);
+    assert_non_null(strstr(el_last_error(), "two nodes are named 'c'"));
+    el_graph_free(g);
+    /* Output counts are derived from readers. */
+    el_gb_init(&b);
+    el_gb_scalar_i32(&b, "c", 1, NULL);
+    el_gb_node(&b, "s", "Split", EL_IN("c", "c"));
+    el_gb_node(&b, "r", "Identity", EL_IN("s:2"));
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    assert_int_equal(g->nodes[1].noutputs, 3);
+    assert_int_equal(el_graph_find(g, "r"), 2);
+    assert_int_equal(el_graph_find(g, "nope"), -1);
+    el_graph_free(g);
+}
+
+static void test_attr_types(void **state)
+{
+    (void)state;
+    el_gb b;
+    el_graph *g;
+    el_gb_init(&b);
+    int n = el_gb_node(&b, "conv", "Conv2D", EL_NOIN);
+    el_gb_attr_str(&b, n, "padding", "SAME");
+    el_gb_attr_int(&b, n, "axis", -1);
+    el_gb_attr_bool(&b, n, "flag", true);
+    int64_t strides[4] = {1, 2, 2, 1};
+    el_gb_attr_ints(&b, n, "strides", 4, strides);
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    const el_node *node = &g->nodes[n];
+    int64_t i;
+    bool bv, eq;
+    float f;
+    el_dtype dt;
+    const int64_t *list;
+    int nl;
+    assert_int_equal(el_attr_int(node, "axis", 0, &i), EL_OK);
+    assert_int_equal(i, -1);
+    assert_int_equal(el_attr_int(node, "missing", 7, &i), EL_OK);
+    assert_int_equal(i, 7);
+    assert_int_equal(el_attr_bool(node, "flag", false, &bv), EL_OK);
+    assert_true(bv);
+    assert_int_equal(el_attr_str_eq(node, "padding", "VALID", "SAME", &eq), EL_OK);
+    assert_true(eq);
+    assert_int_equal(el_attr_str_eq(node, "data_format", "NHWC", "NHWC", &eq), EL_OK);
+    assert_true(eq);
+    assert_int_equal(el_attr_ints(node, "strides", &list, &nl), EL_OK);
+    assert_int_equal(nl, 4);
+    assert_int_equal(list[1], 2);
+    /* Wrong kinds are errors naming node, op and attr. */
+    assert_int_equal(el_attr_int(node, "padding", 0, &i), EL_ERR_FORMAT);
+    assert_non_null(strstr(el_last_error(), "node 'conv' (op Conv2D): attr 'padding' should be of type int, found string"));
+    assert_int_equal(el_attr_float(node, "axis", 0, &f), EL_ERR_FORMAT);
+    assert_int_equal(el_attr_dtype(node, "flag", EL_DT_FLOAT, &dt), EL_ERR_FORMAT);
+    assert_int_equal(el_attr_ints(node, "axis", &list, &nl), EL_ERR_FORMAT);
+    const el_tensor *t;
+    assert_int_equal(el_attr_tensor(node, "value", &t), EL_ERR_FORMAT);
+    assert_non_null(strstr(el_last_error(), "missing attr 'value'"));
+    el_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_input_names),
+        cmocka_unit_test(test_index_errors),
+        cmocka_unit_test(test_attr_types),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
