@@ -10,6 +10,8 @@
  * nesting depth, item count, name length. */
 #include "edgelens/labels.h"
 
+#include "core/file.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -626,31 +628,9 @@ el_status el_labels_load(const char *path, el_labels **out)
     if (!out) return el_error(EL_ERR_INVALID_ARG, "el_labels_load: out is NULL");
     *out = NULL;
     if (!path) return el_error(EL_ERR_INVALID_ARG, "el_labels_load: path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f) return el_error(errno == ENOENT ? EL_ERR_NOT_FOUND : EL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return el_error(EL_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)st.st_size > EL_LABELS_FILE_MAX) {
-        fclose(f);
-        return el_error(EL_ERR_LIMIT, "%s: %lld bytes, more than the %zu a label map may have", path,
-                        (long long)st.st_size, EL_LABELS_FILE_MAX);
-    }
-    size_t size = (size_t)st.st_size;
-    char *text = malloc(size ? size : 1);
-    if (!text) {
-        fclose(f);
-        return el_error(EL_ERR_NOMEM, "%s: out of memory", path);
-    }
-    size_t got = fread(text, 1, size, f);
-    int err = ferror(f);
-    fclose(f);
-    if (got != size || err) {
-        free(text);
-        return el_error(EL_ERR_IO, "%s: read %zu of %zu bytes", path, got, size);
-    }
+    void *text;
+    size_t size;
+    EL_TRY(el_file_read(path, EL_LABELS_FILE_MAX, "a label map", &text, &size));
     el_status s = el_labels_parse(text, size, path, out);
     free(text);
     return s;

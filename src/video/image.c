@@ -6,6 +6,8 @@
  * reference pixels use; any other setting changes pixel values. */
 #include "edgelens/image.h"
 
+#include "core/file.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -406,34 +408,9 @@ el_status el_image_load(const char *path, el_image *out)
     if (!path || !out) return el_error(EL_ERR_INVALID_ARG, "el_image_load: NULL path or output");
     out->width = out->height = 0;
     out->rgb = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        return el_error(e == ENOENT ? EL_ERR_NOT_FOUND : EL_ERR_IO, "%s: cannot open: %s", path, strerror(e));
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return el_error(EL_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)st.st_size > EL_IMAGE_MAX_FILE) {
-        fclose(f);
-        return el_error(EL_ERR_LIMIT, "%s: file of %lld bytes exceeds the image file limit of %zu bytes", path,
-                        (long long)st.st_size, EL_IMAGE_MAX_FILE);
-    }
-    size_t len = (size_t)st.st_size;
-    unsigned char *buf = malloc(len ? len : 1);
-    if (!buf) {
-        fclose(f);
-        return el_error(EL_ERR_NOMEM, "%s: no memory to read %zu bytes", path, len);
-    }
-    size_t got = fread(buf, 1, len, f);
-    int e = errno;
-    fclose(f);
-    if (got != len) {
-        free(buf);
-        return el_error(EL_ERR_IO, "%s: read %zu of %zu bytes: %s", path, got, len, strerror(e));
-    }
+    void *buf;
+    size_t len;
+    EL_TRY(el_file_read(path, EL_IMAGE_MAX_FILE, "an image file", &buf, &len));
     el_status s = el_image_decode(buf, len, path, out);
     free(buf);
     return s;
