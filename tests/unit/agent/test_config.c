@@ -389,6 +389,54 @@ static void test_fuzz(void **state)
     }
 }
 
+/* packaging/edgelens.yaml loads as shipped, and still loads with every
+ * commented-out key ("#key: value") switched on, so the example never
+ * documents a key the agent refuses. */
+static void test_packaged_example(void **state)
+{
+    (void)state;
+    const char *root = getenv("EL_SOURCE_DIR");
+    if (!root) skip();
+    char path[1024];
+    snprintf(path, sizeof path, "%s/packaging/edgelens.yaml", root);
+    el_agent_config c;
+    el_agent_config_init(&c);
+    el_status st = el_agent_config_load_yaml(&c, path);
+    if (st != EL_OK) fail_msg("%s", el_last_error());
+    assert_non_null(c.model);
+    assert_string_equal(c.source, "/dev/video0");
+    assert_string_equal(c.mqtt.url, "mqtt://localhost:1883");
+    assert_int_equal(el_agent_config_validate(&c), EL_OK);
+    el_agent_config_free(&c);
+
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *out = calloc(1, 1 << 16), line[512];
+    assert_non_null(out);
+    size_t n = 0;
+    int enabled = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p = line;
+        while (*p == ' ') p++;
+        /* "#key: value" with no space after '#' is a commented-out key. */
+        if (p[0] == '#' && ((p[1] >= 'a' && p[1] <= 'z') || p[1] == '_') && strchr(p, ':')) {
+            memmove(p, p + 1, strlen(p));
+            enabled++;
+        }
+        n += (size_t)snprintf(out + n, (1 << 16) - n, "%s", line);
+    }
+    fclose(f);
+    assert_true(enabled >= 10);
+    el_agent_config_init(&c);
+    st = el_agent_config_load_yaml_mem(&c, out, n, "edgelens.yaml (all keys)");
+    if (st != EL_OK) fail_msg("%s", el_last_error());
+    assert_non_null(c.labels);
+    assert_non_null(c.http);
+    assert_non_null(c.mqtt.key_file);
+    el_agent_config_free(&c);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_aliases_refused),
         cmocka_unit_test(test_huge_documents),
         cmocka_unit_test(test_fuzz),
+        cmocka_unit_test(test_packaged_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
