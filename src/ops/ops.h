@@ -21,7 +21,11 @@
     EL_OP_TABLE(resize) \
     EL_OP_TABLE(nms) \
     EL_OP_TABLE(topk) \
-    EL_OP_TABLE(tensor_array)
+    EL_OP_TABLE(tensor_array) \
+    EL_OP_TABLE(tensor_list) \
+    EL_OP_TABLE(pad) \
+    EL_OP_TABLE(softmax) \
+    EL_OP_TABLE(broadcast_to)
 
 #define EL_OP_TABLE(name) extern const el_op el_ops_##name[];
 EL_OP_TABLES
