@@ -1,5 +1,7 @@
-/* Model path resolution: directory, frozen .pb, or tar(.gz) package. */
+/* Model path resolution: directory, frozen .pb, TF.js model.json, or tar(.gz)
+ * package. */
 #include "format/package.h"
+#include "format/tfjs.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -84,10 +86,17 @@ static el_status el_open_dir(const char *dir, const char *labels_path, el_graph 
 {
     char gpath[PATH_MAX];
     struct stat st;
+    bool tfjs = false;
     if (snprintf(gpath, sizeof gpath, "%s/%s", dir, EL_PKG_GRAPH_NAME) >= (int)sizeof gpath)
         return el_error(EL_ERR_INVALID_ARG, "%s: path too long", dir);
-    if (stat(gpath, &st) != 0 || !S_ISREG(st.st_mode))
-        return el_error(EL_ERR_NOT_FOUND, "%s: no %s in this model directory", dir, EL_PKG_GRAPH_NAME);
+    if (stat(gpath, &st) != 0 || !S_ISREG(st.st_mode)) {
+        /* No frozen graph: a TF.js graph model (model.json, or the only
+         * *.json with a modelTopology) is the model. */
+        EL_TRY(el_tfjs_find_in_dir(dir, gpath, sizeof gpath, &tfjs));
+        if (!tfjs)
+            return el_error(EL_ERR_NOT_FOUND, "%s: no %s or TF.js model.json in this model directory", dir,
+                            EL_PKG_GRAPH_NAME);
+    }
 
     char lpath[PATH_MAX] = "";
     if (labels && !labels_path) {
@@ -133,7 +142,7 @@ static el_status el_open_dir(const char *dir, const char *labels_path, el_graph 
 
     el_graph *g = NULL;
     el_labels *l = NULL;
-    el_status s = el_graph_load(gpath, &g);
+    el_status s = tfjs ? el_tfjs_load(gpath, &g) : el_graph_load(gpath, &g);
     if (s == EL_OK && labels && (labels_path || lpath[0])) s = el_labels_load(labels_path ? labels_path : lpath, &l);
     return el_finish(s, graph, labels, g, l);
 }
@@ -316,12 +325,13 @@ el_status el_model_open(const char *path, const char *labels_path, el_graph **gr
     }
     if (S_ISDIR(st.st_mode)) return el_open_dir(path, labels_path, graph, labels);
     if (!S_ISREG(st.st_mode))
-        return el_error(EL_ERR_INVALID_ARG, "%s: not a model directory, .pb file or .tar.gz package", path);
-    if (el_is_archive(path)) return el_open_archive(path, labels_path, graph, labels);
+        return el_error(EL_ERR_INVALID_ARG, "%s: not a model directory, .pb file, model.json or .tar.gz package", path);
+    bool tfjs = el_tfjs_is_json_path(path);
+    if (!tfjs && el_is_archive(path)) return el_open_archive(path, labels_path, graph, labels);
 
     el_graph *g = NULL;
     el_labels *l = NULL;
-    el_status s = el_graph_load(path, &g);
+    el_status s = tfjs ? el_tfjs_load(path, &g) : el_graph_load(path, &g);
     if (s == EL_OK && labels && labels_path) s = el_labels_load(labels_path, &l);
     return el_finish(s, graph, labels, g, l);
 }
