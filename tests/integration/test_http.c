@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -690,6 +693,50 @@ static void test_stop_while_waiting_for_first_frame(void **state)
     free(v.s.buf.data);
 }
 
+/* A viewer that stopped reading (a phone on bad Wi-Fi) blocks its
+ * connection's send, not stop(): big frames fill the socket buffers first. */
+static void test_stop_with_stalled_viewer(void **state)
+{
+    (void)state;
+    el_http *h = NULL;
+    assert_int_equal(el_http_start("127.0.0.1:0", NULL, NULL, &h), EL_OK);
+    /* Noise compresses badly: a few hundred KB per frame. */
+    el_image img = {640, 480, malloc(640 * 480 * 3)};
+    assert_non_null(img.rgb);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < (size_t)640 * 480 * 3; i++) {
+        x = x * 1103515245u + 12345u;
+        img.rgb[i] = (uint8_t)(x >> 24);
+    }
+    unsigned char *jpeg;
+    size_t len;
+    assert_int_equal(el_image_encode_jpeg(&img, 95, &jpeg, &len), EL_OK);
+    el_image_free(&img);
+    el_http_set_frame(h, jpeg, len);
+
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)el_http_port(h))};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    static const char req[] = "GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    /* Keep new frames coming while the server's sends pile up. */
+    for (int i = 0; i < 20; i++) {
+        jpeg[len / 2] ^= 1;  /* entropy-coded byte: still a frame to send */
+        el_http_set_frame(h, jpeg, len);
+        el_sleep_ms(20);
+    }
+    double t0 = el_now();
+    el_http_stop(h);
+    double dt = el_now() - t0;
+    close(fd);
+    free(jpeg);
+    if (dt > 3.0) fail_msg("el_http_stop took %.2f s with a stalled viewer", dt);
+}
+
 /* ---- the page in a real browser --------------------------------------------------- */
 
 static void test_page_screenshot(void **state)
@@ -775,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_stream_newest_only),
         cmocka_unit_test(test_many_viewers_then_stop),
         cmocka_unit_test(test_stop_while_waiting_for_first_frame),
+        cmocka_unit_test(test_stop_with_stalled_viewer),
         cmocka_unit_test(test_page_screenshot),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
