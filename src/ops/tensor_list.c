@@ -333,7 +333,7 @@ static el_status el_op_empty_list(el_kctx *ctx)
     if (max < -1)
         return el_kerr(ctx, EL_ERR_RUNTIME, "max_num_elements must be -1 or non-negative, got %lld", (long long)max);
     EL_TRY(el_attr_dtype(ctx->node, "element_dtype", EL_DT_INVALID, &dt));
-    el_tensor_list *l;
+    el_tensor_list *l = NULL;
     EL_TRY(el_tl_new(ctx, dt, &es, 0, &l));
     l->max_elements = max;
     return el_tl_output(ctx, 0, l);
@@ -352,7 +352,7 @@ static el_status el_op_reserve(el_kctx *ctx)
         return el_kerr(ctx, EL_ERR_RUNTIME, "The num_elements to reserve must be a non negative number, but got %lld",
                        (long long)n);
     EL_TRY(el_attr_dtype(ctx->node, "element_dtype", EL_DT_INVALID, &dt));
-    el_tensor_list *l;
+    el_tensor_list *l = NULL;
     EL_TRY(el_tl_new(ctx, dt, &es, n, &l));
     return el_tl_output(ctx, 0, l);
 }
@@ -374,7 +374,7 @@ static el_status el_op_from_tensor(el_kctx *ctx)
         return el_kerr(ctx, EL_ERR_RUNTIME, "Specified a list with shape %s from a tensor with shape %s",
                        el_pshape_str(&es, a, sizeof a), el_pshape_str(&rs, b, sizeof b));
     }
-    el_tensor_list *l;
+    el_tensor_list *l = NULL;
     EL_TRY(el_tl_new(ctx, t->dtype, &es, t->dims[0], &l));
     for (int64_t i = 0; i < l->size; i++) {
         el_status s = el_tl_slice(ctx, t, i, &l->elems[i]);
@@ -389,7 +389,7 @@ static el_status el_op_from_tensor(el_kctx *ctx)
 /* TensorListLength(input_handle) */
 static el_status el_op_length(el_kctx *ctx)
 {
-    const el_tensor_list *l;
+    const el_tensor_list *l = NULL;
     el_tensor *t;
     EL_TRY(el_tl_input(ctx, 0, &l));
     EL_TRY(el_kctx_output(ctx, 0, EL_DT_INT32, 0, NULL, &t));
@@ -400,7 +400,7 @@ static el_status el_op_length(el_kctx *ctx)
 /* TensorListElementShape(input_handle): -1 scalar for an unknown rank. */
 static el_status el_op_element_shape(el_kctx *ctx)
 {
-    const el_tensor_list *l;
+    const el_tensor_list *l = NULL;
     el_dtype st;
     el_tensor *t;
     EL_TRY(el_tl_input(ctx, 0, &l));
@@ -421,7 +421,7 @@ static el_status el_op_element_shape(el_kctx *ctx)
 /* TensorListGetItem(input_handle, index, element_shape) */
 static el_status el_op_get_item(el_kctx *ctx)
 {
-    const el_tensor_list *l;
+    const el_tensor_list *l = NULL;
     int64_t i;
     EL_TRY(el_kctx_need_inputs(ctx, 3));
     EL_TRY(el_tl_input(ctx, 0, &l));
@@ -439,7 +439,7 @@ static el_status el_op_get_item(el_kctx *ctx)
 /* TensorListSetItem(input_handle, index, item): a new list. */
 static el_status el_op_set_item(el_kctx *ctx)
 {
-    const el_tensor_list *l;
+    const el_tensor_list *l = NULL;
     int64_t i;
     bool resize;
     EL_TRY(el_kctx_need_inputs(ctx, 3));
@@ -472,7 +472,7 @@ static el_status el_op_set_item(el_kctx *ctx)
 /* TensorListPushBack(input_handle, tensor): a new list one longer. */
 static el_status el_op_push_back(el_kctx *ctx)
 {
-    const el_tensor_list *l;
+    const el_tensor_list *l = NULL;
     EL_TRY(el_kctx_need_inputs(ctx, 2));
     EL_TRY(el_tl_input(ctx, 0, &l));
     EL_TRY(el_tl_check_dtype(ctx, l));
@@ -499,7 +499,7 @@ static el_status el_op_push_back(el_kctx *ctx)
 /* TensorListPopBack(input_handle, element_shape) -> (list, tensor) */
 static el_status el_op_pop_back(el_kctx *ctx)
 {
-    const el_tensor_list *l;
+    const el_tensor_list *l = NULL;
     EL_TRY(el_kctx_need_inputs(ctx, 2));
     EL_TRY(el_tl_input(ctx, 0, &l));
     EL_TRY(el_tl_check_dtype(ctx, l));
@@ -518,7 +518,7 @@ static int el_two_outputs(const el_node *n) { return 2; }
 /* TensorListStack(input_handle, element_shape); attr num_elements (-1: any). */
 static el_status el_op_stack(el_kctx *ctx)
 {
-    const el_tensor_list *l;
+    const el_tensor_list *l = NULL;
     int64_t want;
     EL_TRY(el_kctx_need_inputs(ctx, 2));
     EL_TRY(el_tl_input(ctx, 0, &l));
@@ -534,7 +534,7 @@ static el_status el_op_stack(el_kctx *ctx)
 /* TensorListGather(input_handle, indices, element_shape) */
 static el_status el_op_gather(el_kctx *ctx)
 {
-    const el_tensor_list *l;
+    const el_tensor_list *l = NULL;
     EL_TRY(el_kctx_need_inputs(ctx, 3));
     EL_TRY(el_tl_input(ctx, 0, &l));
     EL_TRY(el_tl_check_dtype(ctx, l));
@@ -589,7 +589,7 @@ static el_status el_op_scatter(el_kctx *ctx)
     const el_tensor *t = &ctx->inputs[0];
     EL_TRY(el_tl_plain_dtype(ctx, t->dtype));
     el_shape es;
-    int64_t size, num = -1;
+    int64_t size = 0, num = -1;
     EL_TRY(el_tl_shape_input(ctx, 2, &es));
     EL_TRY(el_tl_index_extent(ctx, 1, &size));
     if (ctx->ninputs >= 4) {
@@ -604,7 +604,7 @@ static el_status el_op_scatter(el_kctx *ctx)
         memcpy(row.dims, t->dims + 1, sizeof(int64_t) * (size_t)row.ndim);
         if (!el_pshape_compatible(&es, &row)) return el_kerr(ctx, EL_ERR_RUNTIME, "tensor rows do not match element_shape");
     }
-    el_tensor_list *l;
+    el_tensor_list *l = NULL;
     EL_TRY(el_tl_new(ctx, t->dtype, &es, size, &l));
     el_status s = el_tl_scatter_into(ctx, l, t, 1);
     if (s != EL_OK) {
@@ -617,7 +617,7 @@ static el_status el_op_scatter(el_kctx *ctx)
 /* TensorListScatterIntoExistingList(input_handle, tensor, indices) */
 static el_status el_op_scatter_existing(el_kctx *ctx)
 {
-    const el_tensor_list *l;
+    const el_tensor_list *l = NULL;
     EL_TRY(el_kctx_need_inputs(ctx, 3));
     EL_TRY(el_tl_input(ctx, 0, &l));
     EL_TRY(el_tl_check_dtype(ctx, l));
@@ -625,7 +625,7 @@ static el_status el_op_scatter_existing(el_kctx *ctx)
     if (t->dtype != l->dtype)
         return el_kerr(ctx, EL_ERR_RUNTIME, "Invalid data types; list elements %s but tried to scatter %s",
                        el_dtype_name(l->dtype), el_dtype_name(t->dtype));
-    int64_t size;
+    int64_t size = 0;
     EL_TRY(el_tl_index_extent(ctx, 2, &size));
     el_tensor_list *r;
     EL_TRY(el_tl_clone(ctx, l, size > l->size ? size : l->size, &r));
@@ -640,8 +640,8 @@ static el_status el_op_scatter_existing(el_kctx *ctx)
 /* TensorListResize(input_handle, size) */
 static el_status el_op_resize(el_kctx *ctx)
 {
-    const el_tensor_list *l;
-    int64_t size;
+    const el_tensor_list *l = NULL;
+    int64_t size = 0;
     EL_TRY(el_kctx_need_inputs(ctx, 2));
     EL_TRY(el_tl_input(ctx, 0, &l));
     EL_TRY(el_tl_index(ctx, 1, &size));
