@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Table and ratios from bench/run.sh's results (one JSON object a line);
+with --readme, replaces the results section of bench/README.md (between
+the <!-- results:begin --> and <!-- results:end --> markers) with the date,
+the machine, the table and the exact commands."""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+# Issue 5's targets: edgelens time / peer time at most this.
+TARGETS = {
+    ("aiy", "opencv"): 0.5,
+    ("aiy", "tfjs-wasm"): 0.05,
+    ("coco", "onnxruntime-convs"): 1.0,
+    ("handtrack", "tfjs-wasm"): 0.1,
+    ("centernet", "tfjs-wasm"): 0.1,
+    ("faceboxes", "tfjs-wasm"): 0.1,
+}
+MODEL_ORDER = ["aiy", "voc", "coco", "handtrack", "centernet", "faceboxes"]
+PEER_NAMES = {
+    "opencv": "OpenCV DNN forward()",
+    "tfjs-wasm": "TF.js wasm",
+    "onnxruntime-convs": "ONNX Runtime, 47 convs only",
+}
+MODEL_NAMES = {
+    "aiy": "aiy person/cat/dog (TF1, 0.25, 256)",
+    "voc": "voc (TF1, 20 classes, resize 256 in graph)",
+    "coco": "generated coco (TF1, 1.0, 300, 91 classes)",
+    "handtrack": "human-models handtrack (TF.js, 320)",
+    "centernet": "human-models centernet (TF.js, 512)",
+    "faceboxes": "human-models faceboxes (TF.js, photo size)",
+}
+
+
+def machine():
+    model = "?"
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name") and model == "?":
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    isa = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16") if f in flags]
+    load = os.getloadavg()
+    return "%d CPUs (nproc), %s [%s], Linux %s, load average %.2f %.2f %.2f at the end of the run" % (
+        os.cpu_count() or 0, model, " ".join(isa), platform.release(), *load)
+
+
+def git_rev():
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def fmt(v):
+    return "%.2f" % v if v < 100 else "%.1f" % v
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--readme")
+    ap.add_argument("--image", default="")
+    ap.add_argument("--bin", default="")
+    a = ap.parse_args()
+    rows, skips = [], []
+    with open(a.results) as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            r = json.loads(line)
+            (skips if "skip" in r else rows).append(r)
+    ours = {(r["model"], r["threads"]): r for r in rows if r["runtime"] == "edgelens"}
+    table = []
+    for r in rows:
+        if r["runtime"] == "edgelens":
+            continue
+        e = ours.get((r["model"], r["threads"]))
+        ratio = e["median_ms"] / r["median_ms"] if e and r["median_ms"] > 0 else None
+        target = TARGETS.get((r["model"], r["runtime"]))
+        verdict = "" if ratio is None or target is None else ("ok" if ratio <= target else "MISS")
+        table.append((r["model"], r["threads"], e["median_ms"] if e else None, r["runtime"],
+                      r.get("version", ""), r["median_ms"], ratio, target, verdict))
+    # edgelens runs with no peer timed still show up
+    for (m, t), e in ours.items():
+        if not any(x[0] == m and x[1] == t for x in table):
+            table.append((m, t, e["median_ms"], "-", "", None, None, None, ""))
+    order = {m: i for i, m in enumerate(MODEL_ORDER)}
+    table.sort(key=lambda x: (order.get(x[0], 99), x[1], x[3]))
+
+    head = ("model", "thr", "edgelens ms", "peer", "peer ms", "edgelens/peer", "target")
+    lines = []
+    for m, t, e, peer, ver, p, ratio, target, verdict in table:
+        lines.append((m, str(t), fmt(e) if e is not None else "-",
+                      ("%s %s" % (PEER_NAMES.get(peer, peer), ver)).strip(), fmt(p) if p is not None else "-",
+                      ("%.3f" % ratio) if ratio is not None else "-",
+                      ("<= %g %s" % (target, verdict)) if target is not None else ""))
+    widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h) for i, h in enumerate(head)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
+    out += ["  ".join(c.ljust(w) for c, w in zip(l, widths)) for l in lines]
+    print("\n".join(out))
+    for s in skips:
+        print("skipped: " + s["skip"])
+
+    if not a.readme:
+        return 0
+    md = []
+    md.append("Run of %s, edgelens %s (`%s`), image `%s`." % (
+        datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), git_rev(), a.bin, a.image))
+    md.append("")
+    md.append("Machine: " + machine() + ".")
+    md.append("")
+    md.append("Medians in milliseconds; ratio = edgelens median / peer median (lower is better for edgelens).")
+    md.append("")
+    md.append("| model | threads | edgelens ms | peer | peer ms | edgelens/peer | target (issue 5) |")
+    md.append("|---|---|---|---|---|---|---|")
+    for m, t, e, peer, ver, p, ratio, target, verdict in table:
+        md.append("| %s | %d | %s | %s | %s | %s | %s |" % (
+            MODEL_NAMES.get(m, m), t, fmt(e) if e is not None else "-",
+            ("%s %s" % (PEER_NAMES.get(peer, peer), ver)).strip(), fmt(p) if p is not None else "-",
+            ("%.3f" % ratio) if ratio is not None else "-",
+            ("<= %g: %s" % (target, verdict)) if target is not None else ""))
+    if skips:
+        md.append("")
+        md.append("Skipped:")
+        md.append("")
+        md += ["- " + s["skip"] for s in skips]
+    md.append("")
+    md.append("Commands, in the order run (each under `flock /tmp/el-bench.lock`):")
+    md.append("")
+    md.append("```")
+    md += [r["cmd"] for r in rows]
+    md.append("```")
+    with open(a.readme) as fh:
+        text = fh.read()
+    b, e = "<!-- results:begin -->", "<!-- results:end -->"
+    if b not in text or e not in text:
+        print("report: %s has no results markers" % a.readme, file=sys.stderr)
+        return 1
+    pre, rest = text.split(b, 1)
+    _, post = rest.split(e, 1)
+    with open(a.readme, "w") as fh:
+        fh.write(pre + b + "\n" + "\n".join(md) + "\n" + e + post)
+    print("results written to %s" % a.readme)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
