@@ -13,6 +13,7 @@ static const struct {
     {"detect", el_cmd_detect, "run a detection model on images"},
     {"inspect", el_cmd_inspect, "show a graph's inputs, outputs, ops, parameters and loops"},
     {"eval", el_cmd_eval, "run any graph on .npy inputs and write the fetched tensors as .npy"},
+    {"convert", el_cmd_convert, "convert a model between frozen GraphDef (.pb) and TF.js (model.json)"},
 };
 
 int el_cli_fail(const char *cmd)
