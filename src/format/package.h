@@ -1,6 +1,7 @@
 /* Model path resolution: one call that turns what a user points at (a model
  * directory, a frozen graph, or the DeepLens guide's tfmodel.tar.gz) into a
- * graph and, when there is one, a label map. */
+ * graph and, when there is one, a label map. TF.js graph models are
+ * accepted wherever a frozen graph is. */
 #ifndef EL_FORMAT_PACKAGE_H
 #define EL_FORMAT_PACKAGE_H
 
@@ -18,6 +19,10 @@
 #define EL_PKG_GRAPH_NAME "frozen_inference_graph.pb"
 
 /* Opens a model:
+ *  - a TF.js graph model: a path ending in .json (model.json plus its weight
+ *    shards, see format/tfjs.h), or a directory without
+ *    frozen_inference_graph.pb holding model.json or exactly one other *.json
+ *    graph model; labels as for a directory;
  *  - a directory: must hold frozen_inference_graph.pb; labels from
  *    labels_path if given, else from the directory's only *.pbtxt (none:
  *    *labels = NULL, not an error; several: an error listing them);
