@@ -22,7 +22,8 @@ el_status el_capture_start(el_source *src, el_capture **out);
 
 /* Waits up to timeout_ms for a frame newer than the last one taken and
  * swaps it into *frame (start with a zeroed el_image). *seq (may be NULL)
- * receives its 1-based capture number. Returns EL_ERR_TIMEOUT when none came,
+ * receives its 1-based capture number. timeout_ms < 0 waits without limit,
+ * 0 only polls. Returns EL_ERR_TIMEOUT when none came,
  * EL_ERR_END once the source ended and every frame was taken, or the
  * source's own error (with its message) once it failed. */
 el_status el_capture_next(el_capture *c, el_image *frame, uint64_t *seq, int timeout_ms);
