@@ -21,6 +21,21 @@ function arg(name, def) {
   return i > 0 ? process.argv[i + 1] : def;
 }
 
+// TensorFlow fills the attrs an old GraphDef lacks with its op
+// definitions' defaults when it loads a graph, so TF.js models converted
+// with TensorFlow always carry them; TF.js itself has no defaults for these
+// and fails on the aiy graph (an old export without `dilations`).
+function fillDefaultAttrs(topology) {
+  const b64 = (str) => Buffer.from(str).toString('base64');
+  for (const node of (topology && topology.node) || []) {
+    if (['Conv2D', 'DepthwiseConv2dNative', '_FusedConv2D', 'FusedDepthwiseConv2dNative'].includes(node.op)) {
+      node.attr = node.attr || {};
+      if (!node.attr.dilations) node.attr.dilations = { list: { i: ['1', '1', '1', '1'] } };
+      if (!node.attr.data_format) node.attr.data_format = { s: b64('NHWC') };
+    }
+  }
+}
+
 function fileHandler(jsonPath) {
   return {
     load: async () => {
@@ -31,6 +46,7 @@ function fileHandler(jsonPath) {
         for (const p of group.paths) bufs.push(fs.readFileSync(path.join(path.dirname(jsonPath), p)));
         specs.push(...group.weights);
       }
+      fillDefaultAttrs(j.modelTopology);
       const all = Buffer.concat(bufs);
       return {
         modelTopology: j.modelTopology, weightSpecs: specs,
@@ -112,6 +128,10 @@ async function main() {
   wasm.setThreadsCount(threads);
   await tf.setBackend('wasm');
   await tf.ready();
+  // TF.js has no Assert kernel (its Python converter drops the asserts of
+  // TF1 graphs); the graphs edgelens convert writes keep them, so they run
+  // here as no-ops, as in a converted model.
+  tfconv.registerOp('Assert', (node) => [tf.scalar(true, 'bool')]);
   let t0 = process.hrtime.bigint();
   const m = await tfconv.loadGraphModel(fileHandler(model));
   const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
