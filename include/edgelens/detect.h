@@ -24,11 +24,23 @@ typedef struct el_detector_opts {
 } el_detector_opts;
 
 /* Open a detection model. `model` is a directory holding
- * frozen_inference_graph.pb and one .pbtxt label map, a .pb file, or a
- * .tar.gz package of those; `labels` (may be NULL) overrides the label map.
- * The signature is discovered from the graph (TF1 OD API: image_tensor ->
- * detection_boxes, detection_scores, detection_classes, num_detections). */
+ * frozen_inference_graph.pb (or a TF.js model.json) and one .pbtxt label
+ * map, a .pb file, a TF.js model.json, or a .tar.gz package; NULL means the
+ * default model (el_detector_default_model). `labels` (may be NULL)
+ * overrides the label map. The detection head is discovered from the graph
+ * (and the TF.js signature): the TF OD API signature (TF1 image_tensor ->
+ * detection_boxes, detection_scores, detection_classes, num_detections;
+ * TF2 input_tensor -> its Identity outputs), CenterNet (tower_0/images ->
+ * tower_0/detections, 0-based COCO-80 class ids) or FaceBoxes
+ * (image_tensor -> boxes, scores, num_boxes; class 1 "face"). */
 el_status el_detector_open(const char *model, const char *labels, const el_detector_opts *opts, el_detector **out);
+
+/* The default model's path into buf: $EDGELENS_MODEL when set, else the
+ * COCO CenterNet that scripts/setup installs in <repo>/.data/models/centernet
+ * (looked for next to the executable, in the source tree edgelens was built
+ * from, and in <prefix>/share/edgelens/models/centernet).
+ * EL_ERR_NOT_FOUND, saying how to install it, when there is none. */
+el_status el_detector_default_model(char *buf, size_t cap);
 
 /* Detect objects in an RGB image. Detections with score >= threshold are
  * returned sorted by score, descending, in *dets (malloc'd, free with free()).
