@@ -1,4 +1,4 @@
-/* edgelens detect --model PATH [--labels FILE] [--threshold T] [--json]
+/* edgelens detect [--model PATH] [--labels FILE] [--threshold T] [--json]
  *                 [--annotate OUT.jpg] IMAGE... */
 #include <getopt.h>
 #include <math.h>
@@ -16,10 +16,12 @@
 static void el_detect_usage(FILE *f)
 {
     fprintf(f,
-            "usage: edgelens detect --model PATH [--labels FILE] [--threshold T] [--json]\n"
+            "usage: edgelens detect [--model PATH] [--labels FILE] [--threshold T] [--json]\n"
             "                       [--annotate OUT.jpg] [--threads N] IMAGE...\n"
-            "  --model PATH      directory with frozen_inference_graph.pb and a .pbtxt label map,\n"
-            "                    a .pb file, or a .tar.gz package of those\n"
+            "  --model PATH      directory with frozen_inference_graph.pb (or a TF.js model.json)\n"
+            "                    and a .pbtxt label map, a .pb file, a model.json, or a .tar.gz\n"
+            "                    package; default: the COCO CenterNet scripts/setup installs\n"
+            "                    (.data/models/centernet, or $EDGELENS_MODEL)\n"
             "  --labels FILE     label map (.pbtxt) overriding the model's\n"
             "  --threshold T     keep detections with score >= T (default 0.5)\n"
             "  --json            one JSON object per image per line\n"
@@ -110,8 +112,8 @@ int el_cmd_detect(int argc, char **argv)
         default: el_detect_usage(stderr); return 2;
         }
     }
-    if (!model || optind >= argc) {
-        fprintf(stderr, "edgelens detect: %s\n", !model ? "--model is required" : "no image given");
+    if (optind >= argc) {
+        fprintf(stderr, "edgelens detect: no image given\n");
         el_detect_usage(stderr);
         return 2;
     }
