@@ -126,8 +126,18 @@ static void test_errors(void **state)
     assert_non_null(strstr(out, "random.pb"));
     free(out);
     /* Usage errors. */
-    rc = el_sh(&out, "%s detect %s", el_bin(), el_dog);
+    rc = el_sh(&out, "%s detect", el_bin());
     assert_int_equal(rc, 2);
+    free(out);
+    /* Without --model: the default model once scripts/setup installed it
+     * (CenterNet, COCO-80: a car in dog.jpg), else a message saying how. */
+    rc = el_sh(&out, "%s detect --json %s", el_bin(), el_dog);
+    if (rc == 0) {
+        assert_non_null(strstr(out, "\"label\":\"car\""));
+    } else {
+        assert_int_equal(rc, 1);
+        assert_non_null(strstr(out, "scripts/setup"));
+    }
     free(out);
     rc = el_sh(&out, "%s nosuchcommand", el_bin());
     assert_int_equal(rc, 2);
