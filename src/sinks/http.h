@@ -4,7 +4,9 @@
  *   /latest.json  the newest result document
  *   /healthz      200 "ok" while healthy, 503 with the reason otherwise
  *   /metrics      Prometheus text produced by the metrics callback
- * The producer hands over frames and documents; the server copies them. */
+ * The producer hands over frames and documents; the server copies them.
+ * The setters are thread-safe (not during or after el_http_stop); the
+ * metrics callback runs on a server thread, never twice at once. */
 #ifndef EL_SINKS_HTTP_H
 #define EL_SINKS_HTTP_H
 
