@@ -35,9 +35,33 @@ el_status el_graph_load(const char *path, el_graph **out);
 el_status el_graph_parse(const void *data, size_t size, const char *source, el_graph **out);
 void el_graph_free(el_graph *g);
 
+/* What a node hook sees after each kernel node ran (control-flow nodes are
+ * not reported). Everything is borrowed for the duration of the call. */
+typedef struct el_node_event {
+    const char *node;            /* node name (after graph passes: may be a fused node) */
+    const char *op;              /* op type, e.g. "_FusedConv2D" */
+    int ninputs;
+    const el_tensor *inputs;     /* data inputs */
+    int noutputs;
+    const el_tensor *outputs;    /* outputs as the kernel filled them */
+    double ms;                   /* wall time of the kernel */
+} el_node_event;
+
+/* Called on the thread running el_session_run, once per executed kernel
+ * node. Must not call back into the session. */
+typedef void (*el_node_hook)(void *user, const el_node_event *ev);
+
 typedef struct el_session_opts {
     int threads;          /* 0: one per core */
     int max_iterations;   /* bound on any while-loop's iterations; 0: 1<<20 */
+    /* Profiling: when set, every kernel node is timed and reported. NULL
+     * (the default) costs nothing. */
+    el_node_hook node_hook;
+    void *node_hook_user;
+    /* Graph passes (constant folding, batch-norm folding, bias/activation
+     * fusion, Identity removal) run at session creation unless this is set;
+     * results then differ from the unoptimized graph by float rounding only. */
+    int no_optimize;
 } el_session_opts;
 
 /* Prepare a session computing `fetches` ("node" or "node:k") from `feeds`

@@ -78,6 +78,8 @@ typedef struct el_plan {
     int *fetch_next;        /* next fetch index of the same node, -1 end */
     int max_iterations;
     int max_slots;
+    el_node_hook hook;      /* profiling, NULL when off */
+    void *hook_user;
 } el_plan;
 
 el_status el_plan_build(el_plan *p, const el_graph *g, int nfeeds, const char *const *feeds, int nfetches,

@@ -399,6 +399,8 @@ el_status el_plan_build(el_plan *p, const el_graph *g, int nfeeds, const char *c
     p->g = g;
     p->nnodes = g->nnodes;
     p->max_iterations = opts && opts->max_iterations > 0 ? opts->max_iterations : EL_DEFAULT_MAX_ITERATIONS;
+    p->hook = opts ? opts->node_hook : NULL;
+    p->hook_user = opts ? opts->node_hook_user : NULL;
     if (nfetches <= 0) return el_error(EL_ERR_INVALID_ARG, "a session needs at least one fetch");
     if (nfeeds < 0) return el_error(EL_ERR_INVALID_ARG, "negative feed count");
     p->needed = calloc((size_t)g->nnodes + 1, sizeof(bool));

@@ -14,6 +14,7 @@
  * depend on timing. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "exec/exec.h"
 
@@ -411,7 +412,21 @@ static el_status el_run_task(el_run *r, const el_task *task)
     case EL_KIND_KERNEL:
         if (!dead) {
             el_kctx ctx = {.node = node, .ninputs = pn->ndata, .inputs = in, .noutputs = pn->noutputs, .outputs = out};
-            st = pn->op->run(&ctx);
+            if (!p->hook) {
+                st = pn->op->run(&ctx);
+            } else {
+                struct timespec t0, t1;
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                st = pn->op->run(&ctx);
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                if (st == EL_OK) {
+                    el_node_event ev = {.node = node->name, .op = node->op, .ninputs = pn->ndata, .inputs = in,
+                                        .noutputs = pn->noutputs, .outputs = out,
+                                        .ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+                                              (double)(t1.tv_nsec - t0.tv_nsec) / 1e6};
+                    p->hook(p->hook_user, &ev);
+                }
+            }
         }
         break;
     case EL_KIND_SWITCH:

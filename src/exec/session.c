@@ -1,10 +1,16 @@
-/* The public session API over a plan. */
+/* The public session API over a plan: the graph passes (graph/optimize.c)
+ * run first on a private copy of the graph, and the session owns the thread
+ * pool its kernels use. */
 #include <stdlib.h>
 
+#include "core/threadpool.h"
 #include "exec/exec.h"
+#include "graph/optimize.h"
 
 struct el_session {
     el_plan plan;
+    el_graph *optimized;     /* owned; NULL when the graph runs as given */
+    el_threadpool *pool;
 };
 
 el_status el_session_create(const el_graph *g, int nfeeds, const char *const *feeds, int nfetches,
@@ -14,10 +20,16 @@ el_status el_session_create(const el_graph *g, int nfeeds, const char *const *fe
     if (!g) return el_error(EL_ERR_INVALID_ARG, "no graph");
     el_session *s = calloc(1, sizeof *s);
     if (!s) return el_error(EL_ERR_NOMEM, "out of memory");
-    el_status st = el_plan_build(&s->plan, g, nfeeds, feeds, nfetches, fetches, opts);
+    el_status st = EL_OK;
+    const el_graph *run = g;
+    if (!(opts && opts->no_optimize) && nfetches > 0 && nfeeds >= 0) {
+        st = el_graph_optimize(g, nfeeds, feeds, nfetches, fetches, NULL, &s->optimized);
+        if (st == EL_OK && s->optimized) run = s->optimized;
+    }
+    if (st == EL_OK) st = el_plan_build(&s->plan, run, nfeeds, feeds, nfetches, fetches, opts);
+    if (st == EL_OK) st = el_threadpool_create(opts ? opts->threads : 0, &s->pool);
     if (st != EL_OK) {
-        el_plan_free(&s->plan);
-        free(s);
+        el_session_free(s);
         return st;
     }
     *out = s;
@@ -26,12 +38,17 @@ el_status el_session_create(const el_graph *g, int nfeeds, const char *const *fe
 
 el_status el_session_run(el_session *s, const el_tensor *feeds, el_tensor *outputs)
 {
-    return el_plan_run(&s->plan, feeds, outputs);
+    el_threadpool *prev = el_threadpool_set_current(s->pool);
+    el_status st = el_plan_run(&s->plan, feeds, outputs);
+    el_threadpool_set_current(prev);
+    return st;
 }
 
 void el_session_free(el_session *s)
 {
     if (!s) return;
     el_plan_free(&s->plan);
+    el_graph_free(s->optimized);
+    el_threadpool_free(s->pool);
     free(s);
 }

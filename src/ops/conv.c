@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/conv_fast.h"
 #include "ops/kernel.h"
 #include "ops/window.h"
 
@@ -26,13 +27,6 @@
 #pragma GCC optimize("tree-loop-vectorize", "vect-cost-model=dynamic")
 #endif
 
-/* Convolution geometry in NHWC / HWIO terms. For a depthwise convolution
- * `fic` is 1 per group, groups = ic, and oc = ic * multiplier. */
-typedef struct el_conv_geom {
-    int64_t n, ic;
-    int64_t fic, oc, groups;
-    el_window_axis h, w;
-} el_conv_geom;
 
 /* ---- Epilogue of the fused ops: bias / batch norm, then activation ---- */
 
@@ -426,9 +420,22 @@ static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
     el_tensor *y;
     el_status s = el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y);
     if (s == EL_OK && el_tensor_numel(y) > 0) {
-        if (depthwise) el_depthwise_f32(&g, ctx->inputs[0].data, ctx->inputs[1].data, y->data);
-        else el_conv2d_f32(&g, ctx->inputs[0].data, ctx->inputs[1].data, y->data);
-        if (fused) el_epilogue_run(&e, y->data, g.n * g.h.out * g.w.out, g.oc);
+        const float *x = ctx->inputs[0].data, *w = ctx->inputs[1].data;
+        /* The fast kernels apply bias and Relu/Relu6 in registers; other
+         * epilogues run after them, as after the reference loops. */
+        bool in_kernel = !fused || (!e.bn_mean && (e.act == EL_ACT_NONE || e.act == EL_ACT_RELU || e.act == EL_ACT_RELU6));
+        el_conv_epi fe = {.bias = NULL, .clamp = false, .lo = 0.0f, .hi = INFINITY};
+        if (fused && in_kernel) {
+            fe.bias = e.bias;
+            fe.clamp = e.act != EL_ACT_NONE;
+            if (e.act == EL_ACT_RELU6) fe.hi = 6.0f;
+        }
+        bool done = depthwise ? el_depthwise_fast(&g, x, w, &fe, y->data) : el_conv2d_fast(&g, x, w, &fe, y->data);
+        if (!done) {
+            if (depthwise) el_depthwise_f32(&g, x, w, y->data);
+            else el_conv2d_f32(&g, x, w, y->data);
+        }
+        if (fused && (!done || !in_kernel)) el_epilogue_run(&e, y->data, g.n * g.h.out * g.w.out, g.oc);
     }
     if (fused) el_epilogue_free(&e);
     return s;

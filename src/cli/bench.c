@@ -1,0 +1,414 @@
+/* edgelens bench MODEL [--image IMG] [--threads N] [--iterations N]
+ *                      [--profile] [--json] [--no-optimize]
+ *
+ * Times a detection model the way the agent runs it: load (graph + session,
+ * graph passes included), the first inference, then N more; reports min /
+ * median / p90 and the peak RSS. --profile runs the same inferences again on
+ * a second session with the executor's node hook and prints where the time
+ * goes by op type (the timed runs themselves carry no profiling cost). */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli/cli.h"
+#include "core/threadpool.h"
+#include "edgelens/engine.h"
+#include "edgelens/image.h"
+#include "format/package.h"
+#include "graph/graph.h"
+
+/* Frame size fed to graphs whose input size is dynamic, when no --image is
+ * given: a VGA camera frame. */
+#define EL_BENCH_DEFAULT_W 640
+#define EL_BENCH_DEFAULT_H 480
+#define EL_BENCH_MAX_ITERATIONS 100000
+
+static const char *const el_bench_fetches[4] = {"detection_boxes", "detection_scores", "detection_classes",
+                                                "num_detections"};
+
+static void el_bench_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: edgelens bench MODEL [--image IMG] [--threads N] [--iterations N]\n"
+            "                      [--profile] [--json] [--no-optimize]\n"
+            "  MODEL             directory with frozen_inference_graph.pb, a .pb file or a .tar.gz package\n"
+            "  --image IMG       image to feed (default: a synthetic frame of the model's input size,\n"
+            "                    or %dx%d when the input size is dynamic)\n"
+            "  --threads N       threads (default: one per core)\n"
+            "  --iterations N    timed inferences after the first (default 30)\n"
+            "  --profile         time each op type (on a second session, after the timed runs)\n"
+            "  --json            one JSON line: model, threads, load_ms, first_ms, min_ms, median_ms,\n"
+            "                    p90_ms, peak_rss_kb (and \"profile\" with --profile)\n"
+            "  --no-optimize     run the graph as written (no folding or fusion)\n",
+            EL_BENCH_DEFAULT_W, EL_BENCH_DEFAULT_H);
+}
+
+static double el_bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static long el_bench_rss_kb(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return ru.ru_maxrss; /* kilobytes on Linux */
+}
+
+/* The image input: image_tensor (TF1) or input_tensor (TF2), else the only
+ * uint8 Placeholder. */
+static int el_bench_input(const el_graph *g)
+{
+    static const char *const names[2] = {"image_tensor", "input_tensor"};
+    for (int i = 0; i < 2; i++) {
+        int n = el_graph_find(g, names[i]);
+        if (n >= 0 && !strcmp(g->nodes[n].op, "Placeholder")) return n;
+    }
+    int found = -1;
+    for (int n = 0; n < g->nnodes; n++) {
+        el_dtype dt;
+        if (strcmp(g->nodes[n].op, "Placeholder") || el_attr_dtype(&g->nodes[n], "dtype", EL_DT_INVALID, &dt) != EL_OK ||
+            dt != EL_DT_UINT8)
+            continue;
+        if (found >= 0) return -2;
+        found = n;
+    }
+    return found;
+}
+
+/* ---- profile by op type ---- */
+
+typedef struct el_prof_row {
+    const char *op;
+    int64_t calls;
+    double ms;
+    double flops;
+} el_prof_row;
+
+typedef struct el_prof {
+    el_prof_row *rows;
+    int n, cap;
+    bool oom;
+} el_prof;
+
+/* Multiply-adds count 2 flops; only the convolution family is counted. */
+static double el_node_flops(const el_node_event *ev)
+{
+    const char *op = ev->op;
+    if (ev->noutputs < 1 || ev->ninputs < 2) return 0;
+    const el_tensor *y = &ev->outputs[0], *w = &ev->inputs[1];
+    double out = (double)el_tensor_numel(y);
+    if (strstr(op, "DepthwiseConv2d") && w->ndim == 4) return 2.0 * out * (double)(w->dims[0] * w->dims[1]);
+    if (strstr(op, "Conv2D") && w->ndim == 4) return 2.0 * out * (double)(w->dims[0] * w->dims[1] * w->dims[2]);
+    if (strstr(op, "MatMul") && ev->inputs[0].ndim == 2 && y->ndim == 2) {
+        bool ta = false;
+        (void)ta;
+        int64_t k = ev->inputs[0].dims[0] * ev->inputs[0].dims[1] / (y->dims[0] ? y->dims[0] : 1);
+        return 2.0 * out * (double)k;
+    }
+    return 0;
+}
+
+static void el_prof_hook(void *user, const el_node_event *ev)
+{
+    el_prof *p = user;
+    el_prof_row *r = NULL;
+    for (int i = 0; i < p->n; i++)
+        if (p->rows[i].op == ev->op || !strcmp(p->rows[i].op, ev->op)) {
+            r = &p->rows[i];
+            break;
+        }
+    if (!r) {
+        if (p->n == p->cap) {
+            int cap = p->cap ? p->cap * 2 : 32;
+            el_prof_row *nr = realloc(p->rows, sizeof *nr * (size_t)cap);
+            if (!nr) {
+                p->oom = true;
+                return;
+            }
+            p->rows = nr;
+            p->cap = cap;
+        }
+        r = &p->rows[p->n++];
+        memset(r, 0, sizeof *r);
+        r->op = ev->op;
+    }
+    r->calls++;
+    r->ms += ev->ms;
+    r->flops += el_node_flops(ev);
+}
+
+static int el_prof_cmp(const void *a, const void *b)
+{
+    const el_prof_row *x = a, *y = b;
+    return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : strcmp(x->op, y->op);
+}
+
+static int el_dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct el_bench_args {
+    const char *model, *image;
+    int threads, iterations;
+    bool profile, json, no_optimize;
+} el_bench_args;
+
+/* Runs the session `iters` times; times[i] in ms (times may be NULL). */
+static el_status el_bench_runs(el_session *s, const el_tensor *in, int iters, double *times)
+{
+    for (int i = 0; i < iters; i++) {
+        el_tensor outs[4];
+        double t0 = el_bench_now();
+        EL_TRY(el_session_run(s, in, outs));
+        double t1 = el_bench_now();
+        for (int k = 0; k < 4; k++) el_tensor_release(&outs[k]);
+        if (times) times[i] = t1 - t0;
+    }
+    return EL_OK;
+}
+
+static void el_bench_synthetic(el_image *img)
+{
+    /* Smooth gradients plus a little LCG noise: deterministic, and not flat
+     * (a flat frame makes the post-processing unrealistically cheap). */
+    uint32_t seed = 12345;
+    for (int y = 0; y < img->height; y++)
+        for (int x = 0; x < img->width; x++) {
+            uint8_t *p = img->rgb + ((size_t)y * (size_t)img->width + (size_t)x) * 3;
+            seed = seed * 1664525u + 1013904223u;
+            int noise = (int)(seed >> 27) - 16;
+            int v[3] = {x * 255 / img->width, y * 255 / img->height, (x + y) * 127 / (img->width + img->height) + 64};
+            for (int c = 0; c < 3; c++) {
+                int q = v[c] + noise;
+                p[c] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+            }
+        }
+}
+
+static int el_bench_main(const el_bench_args *a)
+{
+    int rc = 1;
+    el_graph *g = NULL;
+    el_session *s = NULL, *ps = NULL;
+    el_image img = {0}, resized = {0};
+    el_tensor in = {0};
+    double *times = NULL;
+    el_prof prof = {0};
+
+    double t0 = el_bench_now();
+    if (el_model_open(a->model, NULL, &g, NULL) != EL_OK) goto fail;
+    int node = el_bench_input(g);
+    if (node < 0) {
+        el_error(EL_ERR_UNSUPPORTED, "%s: %s", a->model,
+                 node == -2 ? "several uint8 placeholders; expected one named image_tensor"
+                            : "no image input (a Placeholder 'image_tensor', uint8 [1,H,W,3])");
+        goto fail;
+    }
+    for (int i = 0; i < 4; i++)
+        if (el_graph_find(g, el_bench_fetches[i]) < 0) {
+            el_error(EL_ERR_UNSUPPORTED, "%s: no node '%s': not a TF Object Detection API export", a->model,
+                     el_bench_fetches[i]);
+            goto fail;
+        }
+    const char *feeds[1] = {g->nodes[node].name};
+    el_session_opts so = {.threads = a->threads, .no_optimize = a->no_optimize};
+    if (el_session_create(g, 1, feeds, 4, el_bench_fetches, &so, &s) != EL_OK) goto fail;
+    double load_ms = el_bench_now() - t0;
+
+    int in_w = 0, in_h = 0;
+    el_shape sh;
+    bool present;
+    if (el_attr_shape(&g->nodes[node], "shape", &sh, &present) == EL_OK && present && sh.rank == 4 && sh.dims[1] > 0 &&
+        sh.dims[2] > 0) {
+        in_h = (int)sh.dims[1];
+        in_w = (int)sh.dims[2];
+    }
+    const el_image *src = &img;
+    if (a->image) {
+        if (el_image_load(a->image, &img) != EL_OK) goto fail;
+        if (in_w > 0 && (img.width != in_w || img.height != in_h)) {
+            if (el_image_resize_bilinear(&img, in_w, in_h, &resized) != EL_OK) goto fail;
+            src = &resized;
+        }
+    } else {
+        img.width = in_w > 0 ? in_w : EL_BENCH_DEFAULT_W;
+        img.height = in_h > 0 ? in_h : EL_BENCH_DEFAULT_H;
+        img.rgb = malloc((size_t)img.width * (size_t)img.height * 3);
+        if (!img.rgb) {
+            el_error(EL_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        el_bench_synthetic(&img);
+    }
+    int64_t dims[4] = {1, src->height, src->width, 3};
+    if (el_tensor_wrap(&in, EL_DT_UINT8, 4, dims, src->rgb) != EL_OK) goto fail;
+
+    double first_ms = 0;
+    times = malloc(sizeof(double) * (size_t)(a->iterations + 1));
+    if (!times) {
+        el_error(EL_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (el_bench_runs(s, &in, 1, &first_ms) != EL_OK) goto fail;
+    if (el_bench_runs(s, &in, a->iterations, times) != EL_OK) goto fail;
+    long rss = el_bench_rss_kb();
+    qsort(times, (size_t)a->iterations, sizeof *times, el_dbl_cmp);
+    int n = a->iterations;
+    double min_ms = times[0];
+    double median_ms = n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+    int p90i = (int)ceil(0.9 * n) - 1;
+    double p90_ms = times[p90i < 0 ? 0 : p90i];
+    int threads = a->threads > 0 ? a->threads : el_cpu_count();
+    if (threads > EL_THREADPOOL_MAX) threads = EL_THREADPOOL_MAX;
+
+    double prof_total = 0;
+    int prof_runs = 0;
+    if (a->profile) {
+        /* A separate session, so the timed runs above paid nothing. */
+        el_session_free(s);
+        s = NULL;
+        so.node_hook = el_prof_hook;
+        so.node_hook_user = &prof;
+        if (el_session_create(g, 1, feeds, 4, el_bench_fetches, &so, &ps) != EL_OK) goto fail;
+        if (el_bench_runs(ps, &in, 1, NULL) != EL_OK) goto fail; /* warm-up, not counted */
+        for (int i = 0; i < prof.n; i++) prof.rows[i].calls = 0, prof.rows[i].ms = 0, prof.rows[i].flops = 0;
+        prof_runs = n > 0 ? n : 1;
+        for (int i = 0; i < prof_runs; i++) {
+            double t;
+            if (el_bench_runs(ps, &in, 1, &t) != EL_OK) goto fail;
+            prof_total += t;
+        }
+        if (prof.oom) {
+            el_error(EL_ERR_NOMEM, "out of memory while profiling");
+            goto fail;
+        }
+        qsort(prof.rows, (size_t)prof.n, sizeof *prof.rows, el_prof_cmp);
+    }
+
+    double kernels_ms = 0;
+    for (int i = 0; i < prof.n; i++) kernels_ms += prof.rows[i].ms;
+    if (a->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "model", a->model);
+        cJSON_AddNumberToObject(o, "threads", threads);
+        cJSON_AddNumberToObject(o, "load_ms", round(load_ms * 1e3) / 1e3);
+        cJSON_AddNumberToObject(o, "first_ms", round(first_ms * 1e3) / 1e3);
+        cJSON_AddNumberToObject(o, "min_ms", round(min_ms * 1e3) / 1e3);
+        cJSON_AddNumberToObject(o, "median_ms", round(median_ms * 1e3) / 1e3);
+        cJSON_AddNumberToObject(o, "p90_ms", round(p90_ms * 1e3) / 1e3);
+        cJSON_AddNumberToObject(o, "peak_rss_kb", (double)rss);
+        if (a->profile) {
+            cJSON *arr = cJSON_AddArrayToObject(o, "profile");
+            for (int i = 0; i <= prof.n; i++) {
+                bool ex = i == prof.n; /* the executor's own time: total minus kernels */
+                double ms = ex ? prof_total - kernels_ms : prof.rows[i].ms;
+                cJSON *r = cJSON_CreateObject();
+                cJSON_AddStringToObject(r, "op", ex ? "(executor)" : prof.rows[i].op);
+                cJSON_AddNumberToObject(r, "calls", ex ? 0 : (double)prof.rows[i].calls / prof_runs);
+                cJSON_AddNumberToObject(r, "ms", round(ms / prof_runs * 1e4) / 1e4);
+                cJSON_AddNumberToObject(r, "share", prof_total > 0 ? round(ms / prof_total * 1e4) / 1e4 : 0);
+                double gf = !ex && prof.rows[i].flops > 0 && ms > 0 ? prof.rows[i].flops / (ms * 1e6) : 0;
+                cJSON_AddNumberToObject(r, "gflops", round(gf * 100) / 100);
+                cJSON_AddItemToArray(arr, r);
+            }
+        }
+        char *str = cJSON_PrintUnformatted(o);
+        if (str) puts(str);
+        free(str);
+        cJSON_Delete(o);
+    } else {
+        printf("model: %s (input %dx%d%s)\n", a->model, src->width, src->height, a->image ? "" : ", synthetic");
+        printf("threads: %d%s\n", threads, a->no_optimize ? ", graph passes off" : "");
+        printf("load: %.2f ms, first inference: %.2f ms\n", load_ms, first_ms);
+        printf("inference over %d runs: min %.3f ms, median %.3f ms, p90 %.3f ms\n", n, min_ms, median_ms, p90_ms);
+        printf("peak RSS: %ld kB\n", rss);
+        if (a->profile) {
+            printf("\nprofile over %d runs (%.3f ms per run with timing on):\n", prof_runs, prof_total / prof_runs);
+            printf("  %-28s %9s %10s %7s %9s\n", "op", "calls/run", "ms/run", "share", "GFLOP/s");
+            for (int i = 0; i <= prof.n; i++) {
+                bool ex = i == prof.n;
+                double ms = ex ? prof_total - kernels_ms : prof.rows[i].ms;
+                char gf[32] = "";
+                if (!ex && prof.rows[i].flops > 0 && ms > 0) snprintf(gf, sizeof gf, "%.2f", prof.rows[i].flops / (ms * 1e6));
+                char calls[32] = "";
+                if (!ex) snprintf(calls, sizeof calls, "%.1f", (double)prof.rows[i].calls / prof_runs);
+                printf("  %-28s %9s %10.4f %6.1f%% %9s\n", ex ? "(executor)" : prof.rows[i].op, calls, ms / prof_runs,
+                       prof_total > 0 ? 100.0 * ms / prof_total : 0.0, gf);
+            }
+        }
+    }
+    rc = 0;
+    goto done;
+fail:
+    rc = el_cli_fail("bench");
+done:
+    free(prof.rows);
+    free(times);
+    el_tensor_release(&in);
+    el_image_free(&resized);
+    el_image_free(&img);
+    el_session_free(ps);
+    el_session_free(s);
+    el_graph_free(g);
+    return rc;
+}
+
+int el_cmd_bench(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"image", required_argument, NULL, 'i'},   {"threads", required_argument, NULL, 'n'},
+        {"iterations", required_argument, NULL, 'r'}, {"profile", no_argument, NULL, 'p'},
+        {"json", no_argument, NULL, 'j'},          {"no-optimize", no_argument, NULL, 'O'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    el_bench_args a = {.iterations = 30};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "i:n:r:pjh", opts, NULL)) != -1) {
+        char *end;
+        long v;
+        switch (c) {
+        case 'i': a.image = optarg; break;
+        case 'n':
+            v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > EL_THREADPOOL_MAX) {
+                fprintf(stderr, "edgelens bench: --threads must be 1..%d, got '%s'\n", EL_THREADPOOL_MAX, optarg);
+                return 2;
+            }
+            a.threads = (int)v;
+            break;
+        case 'r':
+            v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > EL_BENCH_MAX_ITERATIONS) {
+                fprintf(stderr, "edgelens bench: --iterations must be 1..%d, got '%s'\n", EL_BENCH_MAX_ITERATIONS,
+                        optarg);
+                return 2;
+            }
+            a.iterations = (int)v;
+            break;
+        case 'p': a.profile = true; break;
+        case 'j': a.json = true; break;
+        case 'O': a.no_optimize = true; break;
+        case 'h': el_bench_usage(stdout); return 0;
+        default: el_bench_usage(stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "edgelens bench: %s\n", optind >= argc ? "no model given" : "one model at a time");
+        el_bench_usage(stderr);
+        return 2;
+    }
+    a.model = argv[optind];
+    return el_bench_main(&a);
+}

@@ -1,0 +1,204 @@
+/* Persistent worker threads for intra-op parallelism (see threadpool.h). */
+#include "core/threadpool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define EL_CPU_RELAX() _mm_pause()
+#else
+#define EL_CPU_RELAX() ((void)0)
+#endif
+
+/* How long an idle worker polls for the next job before sleeping: long
+ * enough to bridge the serial ops between two convolutions, short enough
+ * not to burn a core between inferences. */
+#define EL_SPIN_NS 200000
+
+struct el_threadpool {
+    int size;
+    pthread_t threads[EL_THREADPOOL_MAX];
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    /* The job; written by the caller before `state` publishes it, and
+     * stable until every chunk is done. */
+    el_parallel_fn fn;
+    void *ctx;
+    int64_t n;
+    /* generation << 32 | chunk count << 16 | next unclaimed chunk: one word,
+     * so a claim (CAS) can only succeed for the job it was read from. */
+    _Atomic uint64_t state;
+    _Atomic int done;      /* chunks finished in this job */
+    _Atomic int sleepers;
+    _Atomic bool stop;
+};
+
+#define EL_GEN(s) ((s) >> 32)
+#define EL_NCHUNKS(s) ((int)(((s) >> 16) & 0xFFFF))
+#define EL_NEXT(s) ((int)((s) & 0xFFFF))
+/* Chunks per thread: more than one, so a thread the OS did not schedule in
+ * time holds up nothing (others claim its share). Boundaries stay fixed for
+ * a given pool size and n. */
+#define EL_CHUNKS_PER_THREAD 4
+
+static _Thread_local el_threadpool *el_current_pool;
+static _Thread_local bool el_in_parallel;
+
+int el_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (n > EL_THREADPOOL_MAX ? EL_THREADPOOL_MAX : (int)n);
+}
+
+el_threadpool *el_threadpool_current(void) { return el_current_pool; }
+
+el_threadpool *el_threadpool_set_current(el_threadpool *pool)
+{
+    el_threadpool *prev = el_current_pool;
+    el_current_pool = pool;
+    return prev;
+}
+
+int el_threadpool_size(const el_threadpool *pool) { return pool ? pool->size : 1; }
+
+static void el_chunk(int64_t n, int nchunks, int i, int64_t *b, int64_t *e)
+{
+    /* The first n % nchunks chunks get one item more. */
+    int64_t q = n / nchunks, r = n % nchunks;
+    *b = i * q + (i < r ? i : r);
+    *e = *b + q + (i < r ? 1 : 0);
+}
+
+/* Claims and runs chunks of the job published as generation `gen` until
+ * none is left. */
+static void el_run_chunks(el_threadpool *p, uint64_t gen)
+{
+    uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
+    for (;;) {
+        if (EL_GEN(s) != gen || EL_NEXT(s) >= EL_NCHUNKS(s)) return;
+        if (!atomic_compare_exchange_weak_explicit(&p->state, &s, s + 1, memory_order_acq_rel, memory_order_acquire))
+            continue;
+        int64_t b, e;
+        el_chunk(p->n, EL_NCHUNKS(s), EL_NEXT(s), &b, &e);
+        p->fn(p->ctx, b, e);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        s = atomic_load_explicit(&p->state, memory_order_acquire);
+    }
+}
+
+static int64_t el_elapsed_ns(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000000 + (t.tv_nsec - t0->tv_nsec);
+}
+
+static void *el_worker_main(void *arg)
+{
+    el_threadpool *p = arg;
+    el_in_parallel = true;
+    uint64_t seen = 0; /* generation 0 is "no job yet" */
+    for (;;) {
+        uint64_t g = EL_GEN(atomic_load_explicit(&p->state, memory_order_acquire));
+        if (g == seen && !atomic_load(&p->stop)) {
+            struct timespec t0;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            for (int spins = 0;; spins++) {
+                g = EL_GEN(atomic_load_explicit(&p->state, memory_order_acquire));
+                if (g != seen || atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
+                EL_CPU_RELAX();
+                if ((spins & 63) == 63 && el_elapsed_ns(&t0) > EL_SPIN_NS) break;
+            }
+            if (g == seen && !atomic_load(&p->stop)) {
+                pthread_mutex_lock(&p->mu);
+                /* seq_cst pairing with el_parallel_for: either it sees us
+                 * sleeping and broadcasts under the mutex, or we see the new
+                 * generation here. */
+                atomic_fetch_add(&p->sleepers, 1);
+                while ((g = EL_GEN(atomic_load(&p->state))) == seen && !atomic_load(&p->stop))
+                    pthread_cond_wait(&p->wake, &p->mu);
+                atomic_fetch_sub(&p->sleepers, 1);
+                pthread_mutex_unlock(&p->mu);
+            }
+        }
+        if (atomic_load(&p->stop)) break;
+        seen = g;
+        el_run_chunks(p, g);
+    }
+    return NULL;
+}
+
+el_status el_threadpool_create(int threads, el_threadpool **out)
+{
+    *out = NULL;
+    if (threads <= 0) threads = el_cpu_count();
+    if (threads > EL_THREADPOOL_MAX) threads = EL_THREADPOOL_MAX;
+    el_threadpool *p = calloc(1, sizeof *p);
+    if (!p) return el_error(EL_ERR_NOMEM, "out of memory");
+    p->size = threads;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    for (int i = 1; i < threads; i++) {
+        int rc = pthread_create(&p->threads[i], NULL, el_worker_main, p);
+        if (rc != 0) {
+            el_threadpool_free(p);
+            return el_error(EL_ERR_RUNTIME, "cannot start thread %d of %d for the thread pool (error %d)", i, threads,
+                            rc);
+        }
+        p->started = i;
+    }
+    *out = p;
+    return EL_OK;
+}
+
+void el_threadpool_free(el_threadpool *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->stop, true);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 1; i <= p->started; i++) pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->wake);
+    free(p);
+}
+
+void el_parallel_for(el_threadpool *p, int64_t n, int64_t grain, el_parallel_fn fn, void *ctx)
+{
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    int64_t maxchunks = (n + grain - 1) / grain;
+    int64_t nchunks = p ? (int64_t)p->size * EL_CHUNKS_PER_THREAD : 1;
+    if (nchunks > maxchunks) nchunks = maxchunks;
+    if (nchunks <= 1 || p->size <= 1 || el_in_parallel) {
+        fn(ctx, 0, n);
+        return;
+    }
+    p->fn = fn;
+    p->ctx = ctx;
+    p->n = n;
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    uint64_t gen = EL_GEN(atomic_load_explicit(&p->state, memory_order_relaxed)) + 1;
+    atomic_store(&p->state, gen << 32 | (uint64_t)nchunks << 16); /* seq_cst: publishes the job */
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+    }
+    el_in_parallel = true;
+    el_run_chunks(p, gen);
+    el_in_parallel = false;
+    /* Only chunks a running worker claimed are left. */
+    for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) < (int)nchunks; spins++) {
+        EL_CPU_RELAX();
+        if (spins >= 1024) sched_yield();
+    }
+}

@@ -1,0 +1,985 @@
+/* Graph passes, run once per session on a private copy of the graph:
+ *
+ *  1. prune to what the fetches need (inputs of fed nodes are not needed);
+ *  2. constant folding: a node whose inputs (data and control) all come
+ *     from constants is evaluated once with its own kernel and becomes a
+ *     Const. Only nodes reachable from input-less Consts qualify, and those
+ *     all live in the root frame: a Const inside a while loop carries a
+ *     control input from the loop's pivot, so loop bodies are never folded
+ *     and TF1 control flow keeps its exact semantics. Stateful ops
+ *     (TensorArray, TensorList, Assert, placeholders, randomness) are never
+ *     folded; neither are results over EL_FOLD_MAX_BYTES (grappler's own
+ *     bound is 10 MB);
+ *  3. Identity removal: readers of an Identity read its input instead, when
+ *     the Identity has no control inputs or control readers, is neither fed
+ *     nor fetched, and its input does not come from a control-flow node (an
+ *     Identity after a Switch is a branch pivot: its control readers carry
+ *     the branch's deadness);
+ *  4. batch-norm folding: Conv2D / DepthwiseConv2dNative followed by an
+ *     inference FusedBatchNorm (is_training false, constant parameters)
+ *     becomes one fused convolution with scaled filter and a bias:
+ *     w' = w * f, b = offset - mean * f, f = scale / sqrt(var + epsilon);
+ *  5. bias fusion: convolution + BiasAdd (or Add of a constant [depth]
+ *     vector) becomes _FusedConv2D / FusedDepthwiseConv2dNative with
+ *     fused_ops [BiasAdd];
+ *  6. activation fusion: a following Relu / Relu6 is appended to fused_ops.
+ *
+ * A fused node takes the name of the last node it replaces, so readers and
+ * fetches resolve unchanged; a convolution is only absorbed when the fused
+ * node is its only reader. Numbers change by float rounding only (the
+ * reference conv kernel adds the bias after the whole sum, as BiasAdd did). */
+#include "graph/optimize.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/kernel.h"
+
+#define EL_FOLD_MAX_BYTES ((size_t)10 << 20)
+
+typedef struct el_oin {
+    int node;
+    int slot; /* -1: control */
+} el_oin;
+
+typedef struct el_onode {
+    const char *name;     /* borrowed from the source graph, or owned (name_owned) */
+    const char *op;       /* borrowed or a literal */
+    const el_node *orig;  /* node whose attrs are used, NULL when attrs is set */
+    el_attr *attrs;       /* owned override of the attrs (tensors retained) */
+    int nattrs;
+    el_oin *in;           /* owned */
+    int nin, ndata;
+    bool name_owned;
+    bool needed;          /* emitted (before the final prune) */
+    bool fed;
+    bool fetched;
+    bool fetched_nonzero; /* some fetch reads an output slot > 0 */
+    bool is_const;
+    el_tensor *val;       /* outputs of a constant node, owned */
+    int nval;
+    int ndata_readers, nctrl_readers;
+} el_onode;
+
+typedef struct el_opt {
+    const el_graph *g;
+    el_onode *n;
+    int nn, cap;
+    el_optimize_stats st;
+} el_opt;
+
+static el_status el_opt_oom(void) { return el_error(EL_ERR_NOMEM, "out of memory in the graph passes"); }
+
+static void el_attrs_free(el_attr *a, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (a[i].type == EL_ATTR_TENSOR) el_tensor_release(&a[i].v.tensor);
+    free(a);
+}
+
+static void el_onode_clear(el_onode *o)
+{
+    if (o->name_owned) free((char *)o->name);
+    el_attrs_free(o->attrs, o->nattrs);
+    free(o->in);
+    for (int i = 0; i < o->nval; i++) el_tensor_release(&o->val[i]);
+    free(o->val);
+    memset(o, 0, sizeof *o);
+}
+
+static el_status el_opt_new_node(el_opt *o, int *idx)
+{
+    if (o->nn == o->cap) {
+        int cap = o->cap * 2 + 16;
+        el_onode *n = realloc(o->n, sizeof *n * (size_t)cap);
+        if (!n) return el_opt_oom();
+        memset(n + o->cap, 0, sizeof *n * (size_t)(cap - o->cap));
+        o->n = n;
+        o->cap = cap;
+    }
+    *idx = o->nn++;
+    return EL_OK;
+}
+
+/* ---- attrs ---- */
+
+static const el_attr *el_onode_attr(const el_onode *n, const char *name)
+{
+    if (n->attrs) {
+        for (int i = 0; i < n->nattrs; i++)
+            if (!strcmp(n->attrs[i].name, name)) return &n->attrs[i];
+        return NULL;
+    }
+    return n->orig ? el_node_attr(n->orig, name) : NULL;
+}
+
+static bool el_onode_str_is(const el_onode *n, const char *name, const char *def, const char *want)
+{
+    const el_attr *a = el_onode_attr(n, name);
+    if (!a) return def && !strcmp(def, want);
+    return a->type == EL_ATTR_S && a->v.s.len == strlen(want) && !memcmp(a->v.s.data, want, a->v.s.len);
+}
+
+static bool el_onode_bool(const el_onode *n, const char *name, bool def)
+{
+    const el_attr *a = el_onode_attr(n, name);
+    if (!a) return def;
+    return a->type == EL_ATTR_B ? a->v.b : def; /* a malformed attr: the safe default */
+}
+
+static bool el_onode_float_ok(const el_onode *n)
+{
+    const el_attr *a = el_onode_attr(n, "T");
+    return !a || (a->type == EL_ATTR_TYPE && a->v.type == EL_DT_FLOAT);
+}
+
+/* A copy of n's attrs without those named in `drop`, with room for `extra`
+ * more; tensors are retained. */
+static el_status el_attrs_copy(const el_onode *n, const char *const *drop, int ndrop, int extra, el_attr **out,
+                               int *nout)
+{
+    const el_attr *src = n->attrs ? n->attrs : (n->orig ? n->orig->attrs : NULL);
+    int ns = n->attrs ? n->nattrs : (n->orig ? n->orig->nattrs : 0);
+    el_attr *a = calloc((size_t)(ns + extra + 1), sizeof *a);
+    if (!a) return el_opt_oom();
+    int k = 0;
+    for (int i = 0; i < ns; i++) {
+        bool skip = false;
+        for (int d = 0; d < ndrop; d++)
+            if (!strcmp(src[i].name, drop[d])) skip = true;
+        if (skip) continue;
+        a[k] = src[i];
+        if (a[k].type == EL_ATTR_TENSOR) el_tensor_retain(&a[k].v.tensor);
+        k++;
+    }
+    *out = a;
+    *nout = k;
+    return EL_OK;
+}
+
+/* fused_ops of a fused convolution ([] when absent). */
+static int el_fused_ops(const el_onode *n, const el_string **ops)
+{
+    const el_attr *a = el_onode_attr(n, "fused_ops");
+    *ops = NULL;
+    if (!a || a->type != EL_ATTR_LIST || a->v.list.n == 0) return 0;
+    if (a->v.list.elem != EL_ATTR_S) return -1;
+    *ops = a->v.list.v.s;
+    return a->v.list.n;
+}
+
+static bool el_estr_is(el_string s, const char *lit) { return s.len == strlen(lit) && !memcmp(s.data, lit, s.len); }
+
+/* Replaces n's attrs with `base` (owned, nbase used, room for 2 more) plus
+ * fused_ops = ops and num_args. */
+static el_status el_set_fused(el_onode *n, el_attr *base, int nbase, const char *const *ops, int nops, int num_args)
+{
+    el_string *s = calloc((size_t)nops + 1, sizeof *s);
+    if (!s) {
+        el_attrs_free(base, nbase);
+        return el_opt_oom();
+    }
+    for (int i = 0; i < nops; i++) {
+        s[i].data = ops[i];
+        s[i].len = strlen(ops[i]);
+    }
+    el_attr *fo = &base[nbase++];
+    fo->name = "fused_ops";
+    fo->type = EL_ATTR_LIST;
+    fo->v.list.elem = nops ? EL_ATTR_S : EL_ATTR_NONE;
+    fo->v.list.n = nops;
+    fo->v.list.v.s = s;
+    el_attr *na = &base[nbase++];
+    na->name = "num_args";
+    na->type = EL_ATTR_I;
+    na->v.i = num_args;
+    el_attrs_free(n->attrs, n->nattrs);
+    n->attrs = base;
+    n->nattrs = nbase;
+    n->orig = NULL;
+    return EL_OK;
+}
+
+/* ---- names ---- */
+
+static el_status el_opt_name(el_opt *o, const char *base, const char *suffix, char **out)
+{
+    size_t len = strlen(base) + strlen(suffix) + 16;
+    char *s = malloc(len);
+    if (!s) return el_opt_oom();
+    snprintf(s, len, "%s%s", base, suffix);
+    /* Names must stay unique: avoid the source graph's and our own. */
+    for (int k = 1;; k++) {
+        bool clash = el_graph_find(o->g, s) >= 0;
+        for (int i = o->g->nnodes; i < o->nn && !clash; i++)
+            if (o->n[i].name && !strcmp(o->n[i].name, s)) clash = true;
+        if (!clash) break;
+        snprintf(s, len, "%s%s_%d", base, suffix, k);
+    }
+    *out = s;
+    return EL_OK;
+}
+
+/* A new Const node holding t (reference taken). */
+static el_status el_opt_const(el_opt *o, const char *base, const char *suffix, const el_tensor *t, int *idx)
+{
+    char *name = NULL;
+    EL_TRY(el_opt_name(o, base, suffix, &name));
+    int i = -1;
+    el_status s = el_opt_new_node(o, &i);
+    if (s != EL_OK) {
+        free(name);
+        return s;
+    }
+    el_onode *n = &o->n[i];
+    n->name = name;
+    n->name_owned = true;
+    n->op = "Const";
+    n->needed = true;
+    n->is_const = true;
+    n->attrs = calloc(3, sizeof(el_attr));
+    n->val = calloc(1, sizeof(el_tensor));
+    if (!n->attrs || !n->val) return el_opt_oom();
+    n->nval = 1;
+    n->val[0] = *t;
+    el_tensor_retain(&n->val[0]);
+    n->nattrs = 2;
+    n->attrs[0].name = "dtype";
+    n->attrs[0].type = EL_ATTR_TYPE;
+    n->attrs[0].v.type = t->dtype;
+    n->attrs[1].name = "value";
+    n->attrs[1].type = EL_ATTR_TENSOR;
+    n->attrs[1].v.tensor = *t;
+    el_tensor_retain(&n->attrs[1].v.tensor);
+    *idx = i;
+    return EL_OK;
+}
+
+/* Turns node i into a Const of its own output 0 (already in val). */
+static el_status el_opt_make_const(el_opt *o, int i)
+{
+    el_onode *n = &o->n[i];
+    el_attr *a = calloc(3, sizeof *a);
+    if (!a) return el_opt_oom();
+    a[0].name = "dtype";
+    a[0].type = EL_ATTR_TYPE;
+    a[0].v.type = n->val[0].dtype;
+    a[1].name = "value";
+    a[1].type = EL_ATTR_TENSOR;
+    a[1].v.tensor = n->val[0];
+    el_tensor_retain(&a[1].v.tensor);
+    el_attrs_free(n->attrs, n->nattrs);
+    n->attrs = a;
+    n->nattrs = 2;
+    n->orig = NULL;
+    n->op = "Const";
+    free(n->in);
+    n->in = NULL;
+    n->nin = n->ndata = 0;
+    return EL_OK;
+}
+
+/* ---- setup ---- */
+
+static bool el_opt_resolve(const el_graph *g, const char *name, int *node, int *slot)
+{
+    size_t len;
+    if (!name || !el_parse_input_name(name, &len, slot) || *slot < 0) return false;
+    char buf[1024];
+    if (len >= sizeof buf) return false;
+    memcpy(buf, name, len);
+    buf[len] = '\0';
+    *node = el_graph_find(g, buf);
+    return *node >= 0;
+}
+
+static el_status el_opt_load(el_opt *o, int nfeeds, const char *const *feeds, int nfetches,
+                             const char *const *fetches, bool *ok)
+{
+    const el_graph *g = o->g;
+    *ok = false;
+    o->cap = g->nnodes + 64;
+    o->nn = g->nnodes;
+    o->n = calloc((size_t)o->cap, sizeof *o->n);
+    if (!o->n) return el_opt_oom();
+    for (int i = 0; i < nfeeds; i++) {
+        int n = -1, s = 0;
+        if (!el_opt_resolve(g, feeds[i], &n, &s)) return EL_OK;
+        o->n[n].fed = true;
+    }
+    int *stack = malloc(sizeof(int) * (size_t)(g->nnodes + 1));
+    if (!stack) return el_opt_oom();
+    int sp = 0;
+    for (int i = 0; i < nfetches; i++) {
+        int n = -1, s = 0;
+        if (!el_opt_resolve(g, fetches[i], &n, &s)) {
+            free(stack);
+            return EL_OK;
+        }
+        o->n[n].fetched = true;
+        if (s > 0) o->n[n].fetched_nonzero = true;
+        if (!o->n[n].needed) {
+            o->n[n].needed = true;
+            stack[sp++] = n;
+        }
+    }
+    while (sp > 0) {
+        int n = stack[--sp];
+        if (o->n[n].fed) continue;
+        const el_node *nd = &g->nodes[n];
+        for (int k = 0; k < nd->ninputs; k++) {
+            int s = nd->inputs[k].node;
+            if (!o->n[s].needed) {
+                o->n[s].needed = true;
+                stack[sp++] = s;
+            }
+        }
+    }
+    free(stack);
+    for (int n = 0; n < g->nnodes; n++) {
+        el_onode *on = &o->n[n];
+        const el_node *nd = &g->nodes[n];
+        on->name = nd->name;
+        on->op = nd->op;
+        on->orig = nd;
+        if (!on->needed) continue;
+        o->st.nodes_before++;
+        if (on->fed) continue; /* a fed node's inputs are never read */
+        on->nin = nd->ninputs;
+        on->ndata = nd->ndata;
+        on->in = malloc(sizeof(el_oin) * (size_t)(nd->ninputs + 1));
+        if (!on->in) return el_opt_oom();
+        for (int k = 0; k < nd->ninputs; k++) {
+            on->in[k].node = nd->inputs[k].node;
+            on->in[k].slot = k < nd->ndata ? nd->inputs[k].slot : -1;
+        }
+    }
+    *ok = true;
+    return EL_OK;
+}
+
+/* ---- constant folding ---- */
+
+static bool el_foldable_op(const char *op)
+{
+    static const char *const prefixes[] = {"TensorArray", "TensorList", "EmptyTensorList", "Placeholder", "Random",
+                                           "Stateful", "Variable", "Queue", "Iterator", "Print"};
+    static const char *const exact[] = {"Const", "Assert", "NoOp", "LoopCond", "ControlTrigger", "Switch", "RefSwitch",
+                                        "Merge", "RefMerge", "Enter", "RefEnter", "Exit", "RefExit", "NextIteration",
+                                        "RefNextIteration", "Identity"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (!strncmp(op, prefixes[i], strlen(prefixes[i]))) return false;
+    for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+        if (!strcmp(op, exact[i])) return false;
+    return true;
+}
+
+/* Topological order of the needed source nodes, without NextIteration's
+ * back edges; nodes on any other cycle are left out (the plan reports
+ * them). */
+static el_status el_opt_topo(el_opt *o, int **order, int *norder)
+{
+    int nn = o->g->nnodes;
+    int *indeg = calloc((size_t)nn + 1, sizeof(int));
+    int *head = malloc(sizeof(int) * (size_t)(nn + 1));
+    int *q = malloc(sizeof(int) * (size_t)(nn + 1));
+    int total = 0;
+    for (int n = 0; n < nn; n++) total += o->n[n].needed ? o->n[n].nin : 0;
+    int *next = malloc(sizeof(int) * (size_t)(total + 1)), *dst = malloc(sizeof(int) * (size_t)(total + 1));
+    if (!indeg || !head || !q || !next || !dst) {
+        free(indeg), free(head), free(q), free(next), free(dst);
+        return el_opt_oom();
+    }
+    for (int n = 0; n < nn; n++) head[n] = -1;
+    int e = 0;
+    for (int n = 0; n < nn; n++) {
+        if (!o->n[n].needed) continue;
+        for (int k = 0; k < o->n[n].nin; k++) {
+            int s = o->n[n].in[k].node;
+            if (!strcmp(o->n[s].op, "NextIteration") || !strcmp(o->n[s].op, "RefNextIteration")) continue;
+            indeg[n]++;
+            dst[e] = n;
+            next[e] = head[s];
+            head[s] = e++;
+        }
+    }
+    int qh = 0, qt = 0;
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed && indeg[n] == 0) q[qt++] = n;
+    while (qh < qt) {
+        int n = q[qh++];
+        for (int x = head[n]; x >= 0; x = next[x])
+            if (--indeg[dst[x]] == 0) q[qt++] = dst[x];
+    }
+    free(indeg), free(head), free(next), free(dst);
+    *order = q;
+    *norder = qt;
+    return EL_OK;
+}
+
+/* Evaluates node i if all its inputs are constants. */
+static el_status el_opt_try_fold(el_opt *o, int i)
+{
+    el_onode *n = &o->n[i];
+    if (n->fed) return EL_OK;
+    if (!strcmp(n->op, "Const")) {
+        if (n->nin != 0) return EL_OK;
+        const el_attr *a = el_node_attr(n->orig, "value");
+        if (!a || a->type != EL_ATTR_TENSOR || !a->v.tensor.buf) return EL_OK;
+        el_dtype want = a->v.tensor.dtype;
+        const el_attr *d = el_node_attr(n->orig, "dtype");
+        if (d && (d->type != EL_ATTR_TYPE || d->v.type != want)) return EL_OK; /* the kernel reports it */
+        n->val = calloc(1, sizeof(el_tensor));
+        if (!n->val) return el_opt_oom();
+        n->val[0] = a->v.tensor;
+        el_tensor_retain(&n->val[0]);
+        n->nval = 1;
+        n->is_const = true;
+        return EL_OK;
+    }
+    if (n->nin == 0 || n->fetched_nonzero || !el_foldable_op(n->op)) return EL_OK;
+    for (int k = 0; k < n->nin; k++) {
+        const el_onode *s = &o->n[n->in[k].node];
+        if (!s->is_const || (n->in[k].slot >= 0 && n->in[k].slot >= s->nval)) return EL_OK;
+    }
+    const el_op *op = el_op_find(n->op);
+    if (!op) return EL_OK;
+    int nout = op->noutputs ? op->noutputs(n->orig) : 1;
+    if (nout < 1 || nout > 64) {
+        el_error_clear();
+        return EL_OK;
+    }
+    el_tensor in[64];
+    if (n->ndata > 64) return EL_OK;
+    for (int k = 0; k < n->ndata; k++) in[k] = o->n[n->in[k].node].val[n->in[k].slot];
+    el_tensor *out = calloc((size_t)nout, sizeof *out);
+    if (!out) return el_opt_oom();
+    el_kctx ctx = {.node = n->orig, .ninputs = n->ndata, .inputs = in, .noutputs = nout, .outputs = out};
+    el_status s = op->run(&ctx);
+    bool ok = s == EL_OK;
+    size_t bytes = 0;
+    for (int k = 0; k < nout && ok; k++) {
+        el_dtype dt = out[k].dtype;
+        if (!out[k].buf || dt == EL_DT_RESOURCE || dt == EL_DT_VARIANT || dt == EL_DT_STRING) ok = false;
+        else bytes += el_tensor_nbytes(&out[k]);
+    }
+    if (!ok || bytes > EL_FOLD_MAX_BYTES) {
+        /* Left to run (and fail, if it does) at run time, as written. */
+        el_error_clear();
+        for (int k = 0; k < nout; k++) el_tensor_release(&out[k]);
+        free(out);
+        return EL_OK;
+    }
+    n->val = out;
+    n->nval = nout;
+    n->is_const = true;
+    return EL_OK;
+}
+
+static el_status el_opt_fold(el_opt *o)
+{
+    int *order = NULL, norder = 0;
+    EL_TRY(el_opt_topo(o, &order, &norder));
+    el_status s = EL_OK;
+    for (int i = 0; i < norder && s == EL_OK; i++) s = el_opt_try_fold(o, order[i]);
+    free(order);
+    if (s != EL_OK) return s;
+    /* Materialize: constants read by non-constant nodes or fetched. */
+    int nn = o->g->nnodes;
+    uint8_t *use0 = calloc((size_t)nn + 1, 1);
+    if (!use0) return el_opt_oom();
+    for (int n = 0; n < nn; n++) {
+        el_onode *on = &o->n[n];
+        if (!on->needed || on->is_const) continue;
+        for (int k = 0; k < on->nin; k++) {
+            el_oin *in = &on->in[k];
+            el_onode *src = &o->n[in->node];
+            if (!src->is_const || !strcmp(src->op, "Const")) continue;
+            if (in->slot <= 0) {
+                use0[in->node] = 1;
+                continue;
+            }
+            /* Output k > 0 of a folded node: its own Const. */
+            char suffix[32];
+            snprintf(suffix, sizeof suffix, "/_el_folded_%d", in->slot);
+            int c = -1;
+            s = el_opt_const(o, src->name, suffix, &src->val[in->slot], &c);
+            if (s != EL_OK) break;
+            on = &o->n[n]; /* o->n may have moved */
+            on->in[k].node = c;
+            on->in[k].slot = 0;
+        }
+        if (s != EL_OK) break;
+    }
+    for (int n = 0; n < nn && s == EL_OK; n++) {
+        el_onode *on = &o->n[n];
+        if (!on->needed || !on->is_const || !strcmp(on->op, "Const")) continue;
+        if (use0[n] || on->fetched) {
+            s = el_opt_make_const(o, n);
+            o->st.folded++;
+        } else {
+            on->needed = false; /* only folded into other constants */
+            o->st.folded++;
+        }
+    }
+    free(use0);
+    return s;
+}
+
+/* ---- readers ---- */
+
+static void el_opt_count_readers(el_opt *o)
+{
+    for (int n = 0; n < o->nn; n++) o->n[n].ndata_readers = o->n[n].nctrl_readers = 0;
+    for (int n = 0; n < o->nn; n++) {
+        if (!o->n[n].needed) continue;
+        for (int k = 0; k < o->n[n].nin; k++) {
+            el_onode *s = &o->n[o->n[n].in[k].node];
+            if (o->n[n].in[k].slot < 0) s->nctrl_readers++;
+            else s->ndata_readers++;
+        }
+    }
+}
+
+static bool el_is_control_flow(const char *op)
+{
+    static const char *const cf[] = {"Switch", "RefSwitch", "Merge", "RefMerge", "Enter", "RefEnter", "Exit",
+                                     "RefExit", "NextIteration", "RefNextIteration", "LoopCond"};
+    for (size_t i = 0; i < sizeof cf / sizeof *cf; i++)
+        if (!strcmp(op, cf[i])) return true;
+    return false;
+}
+
+/* ---- Identity removal ---- */
+
+static bool el_identity_removable(const el_opt *o, int i)
+{
+    const el_onode *n = &o->n[i];
+    if (!n->needed || strcmp(n->op, "Identity") || n->fed || n->fetched) return false;
+    if (n->nin != 1 || n->ndata != 1 || n->nctrl_readers > 0) return false;
+    return !el_is_control_flow(o->n[n->in[0].node].op);
+}
+
+static void el_opt_identities(el_opt *o)
+{
+    el_opt_count_readers(o);
+    for (int n = 0; n < o->nn; n++) {
+        el_onode *on = &o->n[n];
+        if (!on->needed) continue;
+        for (int k = 0; k < on->ndata; k++) {
+            el_oin *in = &on->in[k];
+            /* Follow chains of Identities; bounded by the node count. */
+            for (int hops = 0; hops < o->nn && el_identity_removable(o, in->node); hops++) *in = o->n[in->node].in[0];
+        }
+    }
+    for (int n = 0; n < o->nn; n++)
+        if (el_identity_removable(o, n)) {
+            o->n[n].needed = false;
+            o->st.identities++;
+        }
+}
+
+/* ---- fusion ---- */
+
+static bool el_is_plain_conv(const char *op) { return !strcmp(op, "Conv2D") || !strcmp(op, "DepthwiseConv2dNative"); }
+
+static bool el_is_fused_conv(const char *op)
+{
+    return !strcmp(op, "_FusedConv2D") || !strcmp(op, "FusedDepthwiseConv2dNative") ||
+           !strcmp(op, "_FusedDepthwiseConv2dNative");
+}
+
+/* Node i's data input k comes from a node that only i reads (and only
+ * through that one input), which is neither fed nor fetched. */
+static bool el_sole_reader(const el_opt *o, int i, int k, int *src)
+{
+    const el_oin *in = &o->n[i].in[k];
+    const el_onode *s = &o->n[in->node];
+    if (in->slot != 0 || s->fed || s->fetched || s->ndata_readers != 1 || s->nctrl_readers != 0) return false;
+    *src = in->node;
+    return true;
+}
+
+static const el_tensor *el_const_input(const el_opt *o, const el_onode *n, int k)
+{
+    if (k >= n->ndata) return NULL;
+    const el_onode *s = &o->n[n->in[k].node];
+    if (!s->is_const || n->in[k].slot < 0 || n->in[k].slot >= s->nval) return NULL;
+    const el_tensor *t = &s->val[n->in[k].slot];
+    return t->dtype == EL_DT_FLOAT ? t : NULL;
+}
+
+/* Node r becomes the fusion: inputs = data (ndata of them) then the control
+ * inputs of c and r. Takes `data`. */
+static el_status el_opt_rewire(el_opt *o, int r, int c, el_oin *data, int ndata)
+{
+    el_onode *rn = &o->n[r], *cn = &o->n[c];
+    int nctrl = (cn->nin - cn->ndata) + (rn->nin - rn->ndata);
+    el_oin *in = malloc(sizeof *in * (size_t)(ndata + nctrl + 1));
+    if (!in) {
+        free(data);
+        return el_opt_oom();
+    }
+    memcpy(in, data, sizeof *in * (size_t)ndata);
+    free(data);
+    int k = ndata;
+    for (int j = cn->ndata; j < cn->nin; j++) in[k++] = cn->in[j];
+    for (int j = rn->ndata; j < rn->nin; j++) in[k++] = rn->in[j];
+    free(rn->in);
+    rn->in = in;
+    rn->nin = k;
+    rn->ndata = ndata;
+    cn->needed = false;
+    return EL_OK;
+}
+
+static el_status el_opt_fold_bn(el_opt *o, int b)
+{
+    el_onode *bn = &o->n[b];
+    if (bn->fed || bn->fetched_nonzero || bn->ndata != 5 || bn->ndata_readers == 0) return EL_OK;
+    if (el_onode_bool(bn, "is_training", true) || !el_onode_str_is(bn, "data_format", "NHWC", "NHWC")) return EL_OK;
+    if (!el_onode_float_ok(bn)) return EL_OK;
+    /* Only output 0 (y) may be read: the others are batch statistics. */
+    for (int n = 0; n < o->nn; n++) {
+        if (!o->n[n].needed) continue;
+        for (int k = 0; k < o->n[n].ndata; k++)
+            if (o->n[n].in[k].node == b && o->n[n].in[k].slot != 0) return EL_OK;
+    }
+    int c = -1;
+    if (!el_sole_reader(o, b, 0, &c)) return EL_OK;
+    el_onode *cn = &o->n[c];
+    if (!el_is_plain_conv(cn->op) || cn->ndata != 2 || !el_onode_float_ok(cn) ||
+        !el_onode_str_is(cn, "data_format", "NHWC", "NHWC"))
+        return EL_OK;
+    bool depthwise = !strcmp(cn->op, "DepthwiseConv2dNative");
+    const el_tensor *w = el_const_input(o, cn, 1);
+    const el_tensor *scale = el_const_input(o, bn, 1), *offset = el_const_input(o, bn, 2);
+    const el_tensor *mean = el_const_input(o, bn, 3), *var = el_const_input(o, bn, 4);
+    if (!w || !scale || !offset || !mean || !var || w->ndim != 4) return EL_OK;
+    int64_t oc = depthwise ? w->dims[2] * w->dims[3] : w->dims[3];
+    if (oc <= 0 || el_tensor_numel(scale) != oc || el_tensor_numel(offset) != oc || el_tensor_numel(mean) != oc ||
+        el_tensor_numel(var) != oc)
+        return EL_OK;
+    float eps = 0.0001f; /* FusedBatchNorm's default */
+    const el_attr *ea = el_onode_attr(bn, "epsilon");
+    if (ea) {
+        if (ea->type != EL_ATTR_F) return EL_OK;
+        eps = ea->v.f;
+    }
+    el_tensor nw = {0}, bias = {0};
+    EL_TRY(el_tensor_alloc(&nw, EL_DT_FLOAT, 4, w->dims));
+    int64_t bdim[1] = {oc};
+    el_status s = el_tensor_alloc(&bias, EL_DT_FLOAT, 1, bdim);
+    if (s != EL_OK) {
+        el_tensor_release(&nw);
+        return s;
+    }
+    const float *sc = scale->data, *of = offset->data, *mu = mean->data, *va = var->data, *wd = w->data;
+    float *f = malloc(sizeof(float) * (size_t)oc);
+    if (!f) {
+        el_tensor_release(&nw);
+        el_tensor_release(&bias);
+        return el_opt_oom();
+    }
+    /* The factor as FusedBatchNorm computes it: rsqrt(var + eps) * scale. */
+    for (int64_t j = 0; j < oc; j++) {
+        f[j] = 1.0f / sqrtf(va[j] + eps) * sc[j];
+        ((float *)bias.data)[j] = of[j] - mu[j] * f[j];
+    }
+    /* HWIO (or HW,C,M for depthwise: output channel c*M+m): the output
+     * channel is the fastest-varying index in both layouts. */
+    int64_t total = el_tensor_numel(w);
+    float *nd = nw.data;
+    for (int64_t j = 0; j < total; j++) nd[j] = wd[j] * f[j % oc];
+    free(f);
+    int cw = -1, cb = -1;
+    s = el_opt_const(o, bn->name, "/_el_folded_filter", &nw, &cw);
+    if (s == EL_OK) s = el_opt_const(o, o->n[b].name, "/_el_folded_bias", &bias, &cb);
+    el_tensor_release(&nw);
+    el_tensor_release(&bias);
+    if (s != EL_OK) return s;
+    bn = &o->n[b];
+    cn = &o->n[c];
+    static const char *const drop[] = {"fused_ops", "num_args", "epsilon"};
+    el_attr *attrs = NULL;
+    int na = 0;
+    EL_TRY(el_attrs_copy(cn, drop, 3, 2, &attrs, &na));
+    el_oin *data = malloc(sizeof *data * 3);
+    if (!data) {
+        el_attrs_free(attrs, na);
+        return el_opt_oom();
+    }
+    data[0] = cn->in[0];
+    data[1] = (el_oin){cw, 0};
+    data[2] = (el_oin){cb, 0};
+    static const char *const ops[] = {"BiasAdd"};
+    EL_TRY(el_set_fused(bn, attrs, na, ops, 1, 1));
+    bn->op = depthwise ? "FusedDepthwiseConv2dNative" : "_FusedConv2D";
+    EL_TRY(el_opt_rewire(o, b, c, data, 3));
+    o->st.bn_folded++;
+    return EL_OK;
+}
+
+/* BiasAdd(conv, b) or Add(conv, b) / Add(b, conv) with b a constant
+ * [depth] vector: the same additions as the fused op's bias. */
+static el_status el_opt_fuse_bias(el_opt *o, int a)
+{
+    el_onode *an = &o->n[a];
+    if (an->fed || an->fetched_nonzero || an->ndata != 2 || !el_onode_float_ok(an)) return EL_OK;
+    bool biasadd = !strcmp(an->op, "BiasAdd") || !strcmp(an->op, "BiasAddV1");
+    if (!biasadd && strcmp(an->op, "Add") && strcmp(an->op, "AddV2")) return EL_OK;
+    if (biasadd && !el_onode_str_is(an, "data_format", "NHWC", "NHWC")) return EL_OK;
+    int ck = -1, c = -1;
+    for (int k = 0; k < (biasadd ? 1 : 2) && ck < 0; k++) {
+        int s = -1;
+        if (el_sole_reader(o, a, k, &s) && el_is_plain_conv(o->n[s].op)) {
+            ck = k;
+            c = s;
+        }
+    }
+    if (ck < 0) return EL_OK;
+    el_onode *cn = &o->n[c];
+    const el_tensor *b = el_const_input(o, an, 1 - ck);
+    const el_tensor *w = el_const_input(o, cn, 1);
+    if (!b || b->ndim != 1 || !w || w->ndim != 4 || cn->ndata != 2 || !el_onode_float_ok(cn) ||
+        !el_onode_str_is(cn, "data_format", "NHWC", "NHWC"))
+        return EL_OK;
+    bool depthwise = !strcmp(cn->op, "DepthwiseConv2dNative");
+    int64_t oc = depthwise ? w->dims[2] * w->dims[3] : w->dims[3];
+    if (b->dims[0] != oc) return EL_OK;
+    static const char *const drop[] = {"fused_ops", "num_args"};
+    el_attr *attrs = NULL;
+    int na = 0;
+    EL_TRY(el_attrs_copy(cn, drop, 2, 2, &attrs, &na));
+    el_oin *data = malloc(sizeof *data * 3);
+    if (!data) {
+        el_attrs_free(attrs, na);
+        return el_opt_oom();
+    }
+    data[0] = cn->in[0];
+    data[1] = cn->in[1];
+    data[2] = an->in[1 - ck];
+    static const char *const ops[] = {"BiasAdd"};
+    EL_TRY(el_set_fused(an, attrs, na, ops, 1, 1));
+    an->op = depthwise ? "FusedDepthwiseConv2dNative" : "_FusedConv2D";
+    EL_TRY(el_opt_rewire(o, a, c, data, 3));
+    o->st.bias_fused++;
+    return EL_OK;
+}
+
+static el_status el_opt_fuse_act(el_opt *o, int r)
+{
+    el_onode *rn = &o->n[r];
+    if (rn->fed || rn->fetched_nonzero || rn->ndata != 1 || !el_onode_float_ok(rn)) return EL_OK;
+    const char *act = !strcmp(rn->op, "Relu") ? "Relu" : !strcmp(rn->op, "Relu6") ? "Relu6" : NULL;
+    if (!act) return EL_OK;
+    int c = -1;
+    if (!el_sole_reader(o, r, 0, &c)) return EL_OK;
+    el_onode *cn = &o->n[c];
+    bool plain = el_is_plain_conv(cn->op);
+    if (!plain && !el_is_fused_conv(cn->op)) return EL_OK;
+    if (!el_onode_float_ok(cn) || !el_onode_str_is(cn, "data_format", "NHWC", "NHWC")) return EL_OK;
+    const el_string *ops = NULL;
+    int nops = plain ? 0 : el_fused_ops(cn, &ops);
+    /* Only an epilogue without an activation yet: [], [BiasAdd], [FusedBatchNorm]. */
+    if (nops < 0 || nops > 1 || (nops == 1 && !el_estr_is(ops[0], "BiasAdd") && !el_estr_is(ops[0], "FusedBatchNorm")))
+        return EL_OK;
+    int want_args = nops == 0 ? 0 : el_estr_is(ops[0], "BiasAdd") ? 1 : 4;
+    if (cn->ndata != 2 + want_args) return EL_OK;
+    const char *names[2];
+    if (nops == 1) names[0] = el_estr_is(ops[0], "BiasAdd") ? "BiasAdd" : "FusedBatchNorm";
+    names[nops] = act;
+    static const char *const drop[] = {"fused_ops", "num_args"};
+    el_attr *attrs = NULL;
+    int na = 0;
+    EL_TRY(el_attrs_copy(cn, drop, 2, 2, &attrs, &na));
+    el_oin *data = malloc(sizeof *data * (size_t)cn->ndata);
+    if (!data) {
+        el_attrs_free(attrs, na);
+        return el_opt_oom();
+    }
+    memcpy(data, cn->in, sizeof *data * (size_t)cn->ndata);
+    int ndata = cn->ndata;
+    const char *op = plain ? (!strcmp(cn->op, "Conv2D") ? "_FusedConv2D" : "FusedDepthwiseConv2dNative") : cn->op;
+    EL_TRY(el_set_fused(rn, attrs, na, names, nops + 1, want_args));
+    rn->op = op;
+    EL_TRY(el_opt_rewire(o, r, c, data, ndata));
+    o->st.act_fused++;
+    return EL_OK;
+}
+
+static el_status el_opt_fuse(el_opt *o)
+{
+    el_opt_count_readers(o);
+    int nn = o->nn;
+    for (int n = 0; n < nn; n++) {
+        if (!o->n[n].needed) continue;
+        const char *op = o->n[n].op;
+        if (!strcmp(op, "FusedBatchNorm") || !strcmp(op, "FusedBatchNormV2") || !strcmp(op, "FusedBatchNormV3"))
+            EL_TRY(el_opt_fold_bn(o, n));
+    }
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_fuse_bias(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_fuse_act(o, n));
+    return EL_OK;
+}
+
+/* ---- output ---- */
+
+/* Final prune: what the fetches reach in the rewritten graph. */
+static el_status el_opt_reach(el_opt *o, bool **reach)
+{
+    bool *r = calloc((size_t)o->nn + 1, 1);
+    int *stack = malloc(sizeof(int) * (size_t)(o->nn + 1));
+    if (!r || !stack) {
+        free(r);
+        free(stack);
+        return el_opt_oom();
+    }
+    int sp = 0;
+    for (int n = 0; n < o->nn; n++)
+        if (o->n[n].needed && o->n[n].fetched) {
+            r[n] = true;
+            stack[sp++] = n;
+        }
+    while (sp > 0) {
+        int n = stack[--sp];
+        for (int k = 0; k < o->n[n].nin; k++) {
+            int s = o->n[n].in[k].node;
+            if (!r[s]) {
+                r[s] = true;
+                stack[sp++] = s;
+            }
+        }
+    }
+    free(stack);
+    *reach = r;
+    return EL_OK;
+}
+
+static el_status el_opt_emit(el_opt *o, const bool *reach, el_graph **out)
+{
+    const el_graph *g = o->g;
+    el_graph *ng = NULL;
+    EL_TRY(el_graph_new(g->source, &ng));
+    int count = 0;
+    for (int n = 0; n < o->nn; n++) count += reach[n];
+    el_status s = el_graph_alloc(ng, sizeof(el_node) * (size_t)(count + 1), &ng->nodes);
+    int k = 0;
+    for (int n = 0; n < o->nn && s == EL_OK; n++) {
+        if (!reach[n]) continue;
+        const el_onode *on = &o->n[n];
+        el_node *nd = &ng->nodes[k++];
+        ng->nnodes = k;
+        s = el_graph_strdup(ng, on->name, strlen(on->name), &nd->name);
+        if (s == EL_OK) s = el_graph_strdup(ng, on->op, strlen(on->op), &nd->op);
+        if (s == EL_OK && on->orig && on->orig->device)
+            s = el_graph_strdup(ng, on->orig->device, strlen(on->orig->device), &nd->device);
+        if (s != EL_OK) break;
+        nd->ninputs = on->nin;
+        if (on->nin) s = el_graph_alloc(ng, sizeof(char *) * (size_t)on->nin, &nd->input_names);
+        for (int j = 0; j < on->nin && s == EL_OK; j++) {
+            const el_oin *in = &on->in[j];
+            const char *src = o->n[in->node].name;
+            char buf[32] = "";
+            if (in->slot > 0) snprintf(buf, sizeof buf, ":%d", in->slot);
+            size_t len = strlen(src) + strlen(buf) + 1;
+            char *nm = NULL;
+            s = el_graph_alloc(ng, len + 1, &nm);
+            if (s != EL_OK) break;
+            snprintf(nm, len + 1, "%s%s%s", in->slot < 0 ? "^" : "", src, buf);
+            nd->input_names[j] = nm;
+        }
+        if (s != EL_OK) break;
+        const el_attr *src = on->attrs ? on->attrs : (on->orig ? on->orig->attrs : NULL);
+        int na = on->attrs ? on->nattrs : (on->orig ? on->orig->nattrs : 0);
+        if (na) s = el_graph_alloc(ng, sizeof(el_attr) * (size_t)na, &nd->attrs);
+        if (s != EL_OK) break;
+        for (int j = 0; j < na; j++) {
+            el_attr *a = &nd->attrs[j];
+            *a = src[j];
+            /* The new graph releases its tensors when freed: take references. */
+            if (a->type == EL_ATTR_TENSOR) el_tensor_retain(&a->v.tensor);
+            if (a->type == EL_ATTR_LIST && a->v.list.elem == EL_ATTR_TENSOR && a->v.list.n > 0) {
+                el_tensor *ts = NULL;
+                s = el_graph_alloc(ng, sizeof(el_tensor) * (size_t)a->v.list.n, &ts);
+                if (s != EL_OK) {
+                    a->type = EL_ATTR_NONE;
+                    break;
+                }
+                for (int t = 0; t < a->v.list.n; t++) {
+                    ts[t] = src[j].v.list.v.tensor[t];
+                    el_tensor_retain(&ts[t]);
+                }
+                a->v.list.v.tensor = ts;
+            }
+            nd->nattrs = j + 1;
+        }
+        if (on->attrs && s == EL_OK) {
+            /* Our own lists (fused_ops) live in malloc'd memory: copy them in. */
+            for (int j = 0; j < na && s == EL_OK; j++) {
+                el_attr *a = &nd->attrs[j];
+                if (a->type != EL_ATTR_LIST || a->v.list.elem != EL_ATTR_S || a->v.list.n == 0) continue;
+                el_string *ss = NULL;
+                s = el_graph_alloc(ng, sizeof(el_string) * (size_t)a->v.list.n, &ss);
+                if (s == EL_OK) {
+                    memcpy(ss, a->v.list.v.s, sizeof(el_string) * (size_t)a->v.list.n);
+                    a->v.list.v.s = ss;
+                }
+            }
+        }
+    }
+    if (s == EL_OK) s = el_graph_index(ng);
+    if (s != EL_OK) {
+        el_graph_free(ng);
+        return s;
+    }
+    o->st.nodes_after = ng->nnodes;
+    *out = ng;
+    return EL_OK;
+}
+
+/* fused_ops arrays we allocated (el_set_fused) are owned by the attrs. */
+static void el_opt_free(el_opt *o)
+{
+    for (int n = 0; n < o->nn; n++) {
+        el_onode *on = &o->n[n];
+        for (int j = 0; j < on->nattrs; j++)
+            if (on->attrs && on->attrs[j].type == EL_ATTR_LIST && on->attrs[j].v.list.elem == EL_ATTR_S &&
+                !strcmp(on->attrs[j].name, "fused_ops"))
+                free(on->attrs[j].v.list.v.s);
+        el_onode_clear(on);
+    }
+    free(o->n);
+}
+
+el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *feeds, int nfetches,
+                            const char *const *fetches, el_optimize_stats *stats, el_graph **out)
+{
+    *out = NULL;
+    if (stats) memset(stats, 0, sizeof *stats);
+    if (!g || nfetches <= 0 || nfeeds < 0 || (nfeeds > 0 && !feeds) || !fetches) return EL_OK;
+    el_opt o = {.g = g};
+    bool ok;
+    el_status s = el_opt_load(&o, nfeeds, feeds, nfetches, fetches, &ok);
+    if (s == EL_OK && ok) s = el_opt_fold(&o);
+    if (s == EL_OK && ok) el_opt_identities(&o);
+    if (s == EL_OK && ok) s = el_opt_fuse(&o);
+    bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused;
+    if (s == EL_OK && ok && changed) {
+        bool *reach = NULL;
+        s = el_opt_reach(&o, &reach);
+        if (s == EL_OK) {
+            s = el_opt_emit(&o, reach, out);
+            free(reach);
+        }
+    }
+    if (stats && s == EL_OK) *stats = o.st;
+    el_opt_free(&o);
+    return s;
+}

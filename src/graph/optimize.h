@@ -1,0 +1,31 @@
+/* Graph passes run when a session is created (see optimize.c): constant
+ * folding, batch-norm folding into convolutions, bias and activation fusion,
+ * Identity removal. */
+#ifndef EL_GRAPH_OPTIMIZE_H
+#define EL_GRAPH_OPTIMIZE_H
+
+#include "graph/graph.h"
+
+/* What the passes did (for tests and `inspect`-style reports). */
+typedef struct el_optimize_stats {
+    int folded;       /* nodes evaluated once at session creation */
+    int bn_folded;    /* FusedBatchNorm folded into a convolution */
+    int bias_fused;   /* BiasAdd / Add of a bias fused into a convolution */
+    int act_fused;    /* Relu / Relu6 fused into a convolution */
+    int identities;   /* Identity nodes bypassed */
+    int nodes_before; /* nodes the fetches need, before and after */
+    int nodes_after;
+} el_optimize_stats;
+
+/* Builds an optimized copy of `g` for computing `fetches` from `feeds`
+ * (names as el_session_create takes them). Fed and fetched nodes keep their
+ * names and output slots; a fused node takes the name of the last node it
+ * replaces, so later readers resolve unchanged. *out is NULL when nothing
+ * changed (run `g` as is). The copy borrows `g`'s constant data (which may
+ * be g's file mapping), so `g` must outlive it, as it outlives a session.
+ * Unknown or malformed names are left for the plan to report: the pass then
+ * returns EL_OK with *out NULL. stats may be NULL. */
+el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *feeds, int nfetches,
+                            const char *const *fetches, el_optimize_stats *stats, el_graph **out);
+
+#endif

@@ -1,0 +1,175 @@
+/* AVX2 + FMA convolution kernels: f32-igemm-6x16 and f32-dwconv rows (see
+ * conv_fast.h). Compiled for AVX2 whatever the build flags; only called
+ * after el_isa_available() found the CPU supports it. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(EL_NO_SIMD)
+#pragma GCC target("avx2,fma")
+#include <immintrin.h>
+
+#include "ops/conv_fast.h"
+
+#define MR EL_IGEMM_ROWS_AVX2
+
+/* Lanes [0, n) set (n clamped to 0..8). */
+static inline __m256i el_mask8(int64_t n)
+{
+    int k = n >= 8 ? 8 : (n < 0 ? 0 : (int)n);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline __m256 el_epi(__m256 v, __m256 b, const el_conv_epi *e, __m256 lo, __m256 hi)
+{
+    v = _mm256_add_ps(v, b);
+    /* max_ps returns its second operand for a NaN first: NaN -> lo, as the reference. */
+    if (e->clamp) v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+    return v;
+}
+
+/* MR rows x 16 columns (the second 8 masked by m1). */
+static inline __attribute__((always_inline)) void el_tile16(int rows, int taps, int64_t ic, const float *const *a,
+                                                            const float *w, int64_t oc, int64_t n0, __m256i m1,
+                                                            const el_conv_epi *e, float *y)
+{
+    __m256 c0[MR], c1[MR];
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+    const float *wp = w + n0;
+    for (int t = 0; t < taps; t++) {
+        const float *ap[MR];
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; r++) ap[r] = a[r * taps + t];
+        for (int64_t c = 0; c < ic; c++, wp += oc) {
+            __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_maskload_ps(wp + 8, m1);
+#pragma GCC unroll 6
+            for (int r = 0; r < MR; r++) {
+                __m256 av = _mm256_broadcast_ss(ap[r] + c);
+                c0[r] = _mm256_fmadd_ps(av, w0, c0[r]);
+                c1[r] = _mm256_fmadd_ps(av, w1, c1[r]);
+            }
+        }
+    }
+    __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+    if (e->bias) {
+        b0 = _mm256_loadu_ps(e->bias + n0);
+        b1 = _mm256_maskload_ps(e->bias + n0 + 8, m1);
+    }
+    __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+        if (r >= rows) break;
+        _mm256_storeu_ps(y + r * oc + n0, el_epi(c0[r], b0, e, lo, hi));
+        _mm256_maskstore_ps(y + r * oc + n0 + 8, m1, el_epi(c1[r], b1, e, lo, hi));
+    }
+}
+
+/* MR rows x 8 columns (masked by m0). */
+static inline __attribute__((always_inline)) void el_tile8(int rows, int taps, int64_t ic, const float *const *a,
+                                                           const float *w, int64_t oc, int64_t n0, __m256i m0,
+                                                           const el_conv_epi *e, float *y)
+{
+    __m256 c0[MR];
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) c0[r] = _mm256_setzero_ps();
+    const float *wp = w + n0;
+    for (int t = 0; t < taps; t++) {
+        const float *ap[MR];
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; r++) ap[r] = a[r * taps + t];
+        for (int64_t c = 0; c < ic; c++, wp += oc) {
+            __m256 w0 = _mm256_maskload_ps(wp, m0);
+#pragma GCC unroll 6
+            for (int r = 0; r < MR; r++) c0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(ap[r] + c), w0, c0[r]);
+        }
+    }
+    __m256 b0 = e->bias ? _mm256_maskload_ps(e->bias + n0, m0) : _mm256_setzero_ps();
+    __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+        if (r >= rows) break;
+        _mm256_maskstore_ps(y + r * oc + n0, m0, el_epi(c0[r], b0, e, lo, hi));
+    }
+}
+
+void el_igemm_f32_avx2(int rows, int taps, int64_t ic, const float *const *a, const float *w, int64_t oc,
+                       const el_conv_epi *e, float *y)
+{
+    for (int64_t n0 = 0; n0 < oc; n0 += 16) {
+        int64_t nc = oc - n0;
+        if (nc > 8) el_tile16(rows, taps, ic, a, w, oc, n0, el_mask8(nc - 8), e, y);
+        else el_tile8(rows, taps, ic, a, w, oc, n0, el_mask8(nc), e, y);
+    }
+}
+
+/* ---- depthwise ---- */
+
+static inline __m256 el_dw_pixel_checked(const el_conv_geom *g, const float *xb, const float *w, int64_t cb,
+                                         __m256i m, int64_t oy, int64_t ox)
+{
+    const el_window_axis *H = &g->h, *W = &g->w;
+    const int64_t C = g->ic;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t ky = 0; ky < H->k; ky++) {
+        int64_t iy = oy * H->stride - H->pad_before + ky * H->dilation;
+        if (iy < 0 || iy >= H->in) continue;
+        for (int64_t kx = 0; kx < W->k; kx++) {
+            int64_t ix = ox * W->stride - W->pad_before + kx * W->dilation;
+            if (ix < 0 || ix >= W->in) continue;
+            __m256 xv = _mm256_maskload_ps(xb + (iy * W->in + ix) * C + cb, m);
+            __m256 wv = _mm256_maskload_ps(w + (ky * W->k + kx) * C + cb, m);
+            acc = _mm256_fmadd_ps(xv, wv, acc);
+        }
+    }
+    return acc;
+}
+
+void el_depthwise_rows_f32_avx2(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e,
+                                float *y, int64_t b, int64_t oy0, int64_t oy1, int64_t c0, int64_t c1)
+{
+    const el_window_axis *H = &g->h, *W = &g->w;
+    const int64_t C = g->ic, sw = W->stride, dw = W->dilation;
+    const float *xb = x + b * H->in * W->in * C;
+    float *yb = y + b * H->out * W->out * C;
+    int64_t lo_x = (W->pad_before + sw - 1) / sw;
+    int64_t hi_x = W->in - 1 - (W->k - 1) * dw + W->pad_before;
+    hi_x = hi_x < 0 ? 0 : hi_x / sw + 1;
+    if (hi_x > W->out) hi_x = W->out;
+    if (lo_x > hi_x) lo_x = hi_x;
+    const __m256 vlo = _mm256_set1_ps(e->lo), vhi = _mm256_set1_ps(e->hi);
+    const bool k3 = H->k == 3 && W->k == 3;
+    for (int64_t cb = c0; cb < c1; cb += 8) {
+        __m256i m = el_mask8(c1 - cb);
+        __m256 bv = e->bias ? _mm256_maskload_ps(e->bias + cb, m) : _mm256_setzero_ps();
+        __m256 wk[9];
+        for (int t = 0; t < 9; t++) wk[t] = k3 ? _mm256_maskload_ps(w + t * C + cb, m) : _mm256_setzero_ps();
+        for (int64_t oy = oy0; oy < oy1; oy++) {
+            float *yr = yb + oy * W->out * C + cb;
+            int64_t iy0 = oy * H->stride - H->pad_before;
+            bool rows_in = iy0 >= 0 && iy0 + (H->k - 1) * H->dilation < H->in;
+            int64_t a = rows_in ? lo_x : W->out, z = rows_in ? hi_x : W->out;
+            for (int64_t ox = 0; ox < a; ox++)
+                _mm256_maskstore_ps(yr + ox * C, m, el_epi(el_dw_pixel_checked(g, xb, w, cb, m, oy, ox), bv, e, vlo, vhi));
+            if (k3 && a < z) {
+                const int64_t rs = H->dilation * W->in * C, ds = dw * C;
+                const float *r0 = xb + iy0 * W->in * C + cb;
+                for (int64_t ox = a; ox < z; ox++) {
+                    const float *p = r0 + (ox * sw - W->pad_before) * C;
+                    __m256 acc = _mm256_setzero_ps();
+#pragma GCC unroll 3
+                    for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+                        for (int kx = 0; kx < 3; kx++)
+                            acc = _mm256_fmadd_ps(_mm256_maskload_ps(p + ky * rs + kx * ds, m), wk[ky * 3 + kx], acc);
+                    _mm256_maskstore_ps(yr + ox * C, m, el_epi(acc, bv, e, vlo, vhi));
+                }
+            } else {
+                for (int64_t ox = a; ox < z; ox++)
+                    _mm256_maskstore_ps(yr + ox * C, m,
+                                        el_epi(el_dw_pixel_checked(g, xb, w, cb, m, oy, ox), bv, e, vlo, vhi));
+            }
+            for (int64_t ox = z; ox < W->out; ox++)
+                _mm256_maskstore_ps(yr + ox * C, m, el_epi(el_dw_pixel_checked(g, xb, w, cb, m, oy, ox), bv, e, vlo, vhi));
+        }
+    }
+}
+#else
+typedef int el_conv_avx2_unused;
+#endif

@@ -1,0 +1,193 @@
+/* AVX-512F convolution kernels: f32-igemm-12x32 and f32-dwconv rows (see
+ * conv_fast.h). Compiled for AVX-512 whatever the build flags; only called
+ * after el_isa_available() found the CPU and OS support it. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(EL_NO_SIMD)
+#pragma GCC target("avx512f")
+#include <immintrin.h>
+
+#include "ops/conv_fast.h"
+
+#define MR EL_IGEMM_ROWS_AVX512
+
+static inline __mmask16 el_mask16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
+
+static inline __m512 el_epi(__m512 v, __m512 b, const el_conv_epi *e, __m512 lo, __m512 hi)
+{
+    v = _mm512_add_ps(v, b);
+    if (e->clamp) v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+    return v;
+}
+
+/* MR rows x 32 columns (the second 16 masked by m1). */
+static inline __attribute__((always_inline)) void el_tile32(int rows, int taps, int64_t ic, const float *const *a,
+                                                            const float *w, int64_t oc, int64_t n0, __mmask16 m1,
+                                                            const el_conv_epi *e, float *y)
+{
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    const float *wp = w + n0;
+    for (int t = 0; t < taps; t++) {
+        const float *ap[MR];
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) ap[r] = a[r * taps + t];
+        for (int64_t c = 0; c < ic; c++, wp += oc) {
+            __m512 w0 = _mm512_loadu_ps(wp), w1 = _mm512_maskz_loadu_ps(m1, wp + 16);
+#pragma GCC unroll 12
+            for (int r = 0; r < MR; r++) {
+                __m512 av = _mm512_set1_ps(ap[r][c]);
+                c0[r] = _mm512_fmadd_ps(av, w0, c0[r]);
+                c1[r] = _mm512_fmadd_ps(av, w1, c1[r]);
+            }
+        }
+    }
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+    if (e->bias) {
+        b0 = _mm512_loadu_ps(e->bias + n0);
+        b1 = _mm512_maskz_loadu_ps(m1, e->bias + n0 + 16);
+    }
+    __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) {
+        if (r >= rows) break;
+        _mm512_storeu_ps(y + r * oc + n0, el_epi(c0[r], b0, e, lo, hi));
+        _mm512_mask_storeu_ps(y + r * oc + n0 + 16, m1, el_epi(c1[r], b1, e, lo, hi));
+    }
+}
+
+/* MR rows x 16 columns (masked by m0). */
+static inline __attribute__((always_inline)) void el_tile16(int rows, int taps, int64_t ic, const float *const *a,
+                                                            const float *w, int64_t oc, int64_t n0, __mmask16 m0,
+                                                            const el_conv_epi *e, float *y)
+{
+    __m512 c0[MR];
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) c0[r] = _mm512_setzero_ps();
+    const float *wp = w + n0;
+    for (int t = 0; t < taps; t++) {
+        const float *ap[MR];
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) ap[r] = a[r * taps + t];
+        for (int64_t c = 0; c < ic; c++, wp += oc) {
+            __m512 w0 = _mm512_maskz_loadu_ps(m0, wp);
+#pragma GCC unroll 12
+            for (int r = 0; r < MR; r++) c0[r] = _mm512_fmadd_ps(_mm512_set1_ps(ap[r][c]), w0, c0[r]);
+        }
+    }
+    __m512 b0 = e->bias ? _mm512_maskz_loadu_ps(m0, e->bias + n0) : _mm512_setzero_ps();
+    __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) {
+        if (r >= rows) break;
+        _mm512_mask_storeu_ps(y + r * oc + n0, m0, el_epi(c0[r], b0, e, lo, hi));
+    }
+}
+
+void el_igemm_f32_avx512(int rows, int taps, int64_t ic, const float *const *a, const float *w, int64_t oc,
+                         const el_conv_epi *e, float *y)
+{
+    for (int64_t n0 = 0; n0 < oc; n0 += 32) {
+        int64_t nc = oc - n0;
+        if (nc > 16) el_tile32(rows, taps, ic, a, w, oc, n0, el_mask16(nc - 16), e, y);
+        else el_tile16(rows, taps, ic, a, w, oc, n0, el_mask16(nc), e, y);
+    }
+}
+
+/* ---- depthwise ---- */
+
+/* One output pixel over the taps that fall inside the input (borders). */
+static inline __m512 el_dw_pixel_checked(const el_conv_geom *g, const float *xb, const float *w, int64_t cb,
+                                         __mmask16 m, int64_t oy, int64_t ox)
+{
+    const el_window_axis *H = &g->h, *W = &g->w;
+    const int64_t C = g->ic;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t ky = 0; ky < H->k; ky++) {
+        int64_t iy = oy * H->stride - H->pad_before + ky * H->dilation;
+        if (iy < 0 || iy >= H->in) continue;
+        for (int64_t kx = 0; kx < W->k; kx++) {
+            int64_t ix = ox * W->stride - W->pad_before + kx * W->dilation;
+            if (ix < 0 || ix >= W->in) continue;
+            __m512 xv = _mm512_maskz_loadu_ps(m, xb + (iy * W->in + ix) * C + cb);
+            __m512 wv = _mm512_maskz_loadu_ps(m, w + (ky * W->k + kx) * C + cb);
+            acc = _mm512_fmadd_ps(xv, wv, acc);
+        }
+    }
+    return acc;
+}
+
+void el_depthwise_rows_f32_avx512(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e,
+                                  float *y, int64_t b, int64_t oy0, int64_t oy1, int64_t c0, int64_t c1)
+{
+    const el_window_axis *H = &g->h, *W = &g->w;
+    const int64_t C = g->ic, sw = W->stride, dw = W->dilation;
+    const float *xb = x + b * H->in * W->in * C;
+    float *yb = y + b * H->out * W->out * C;
+    /* Output columns whose whole window is inside the input row. */
+    int64_t lo_x = (W->pad_before + sw - 1) / sw;
+    int64_t hi_x = W->in - 1 - (W->k - 1) * dw + W->pad_before;
+    hi_x = hi_x < 0 ? 0 : hi_x / sw + 1;
+    if (hi_x > W->out) hi_x = W->out;
+    if (lo_x > hi_x) lo_x = hi_x;
+    const __m512 vlo = _mm512_set1_ps(e->lo), vhi = _mm512_set1_ps(e->hi);
+    const bool k3 = H->k == 3 && W->k == 3;
+    for (int64_t cb = c0; cb < c1; cb += 16) {
+        __mmask16 m = el_mask16(c1 - cb);
+        __m512 bv = e->bias ? _mm512_maskz_loadu_ps(m, e->bias + cb) : _mm512_setzero_ps();
+        __m512 w00 = _mm512_setzero_ps(), w01 = w00, w02 = w00, w10 = w00, w11 = w00, w12 = w00, w20 = w00,
+               w21 = w00, w22 = w00;
+        if (k3) {
+            w00 = _mm512_maskz_loadu_ps(m, w + 0 * C + cb);
+            w01 = _mm512_maskz_loadu_ps(m, w + 1 * C + cb);
+            w02 = _mm512_maskz_loadu_ps(m, w + 2 * C + cb);
+            w10 = _mm512_maskz_loadu_ps(m, w + 3 * C + cb);
+            w11 = _mm512_maskz_loadu_ps(m, w + 4 * C + cb);
+            w12 = _mm512_maskz_loadu_ps(m, w + 5 * C + cb);
+            w20 = _mm512_maskz_loadu_ps(m, w + 6 * C + cb);
+            w21 = _mm512_maskz_loadu_ps(m, w + 7 * C + cb);
+            w22 = _mm512_maskz_loadu_ps(m, w + 8 * C + cb);
+        }
+        for (int64_t oy = oy0; oy < oy1; oy++) {
+            float *yr = yb + oy * W->out * C + cb;
+            int64_t iy0 = oy * H->stride - H->pad_before;
+            bool rows_in = iy0 >= 0 && iy0 + (H->k - 1) * H->dilation < H->in;
+            int64_t a = rows_in ? lo_x : W->out, z = rows_in ? hi_x : W->out;
+            for (int64_t ox = 0; ox < a; ox++) {
+                __m512 acc = el_dw_pixel_checked(g, xb, w, cb, m, oy, ox);
+                _mm512_mask_storeu_ps(yr + ox * C, m, el_epi(acc, bv, e, vlo, vhi));
+            }
+            if (k3 && a < z) {
+                const int64_t rs = H->dilation * W->in * C, ds = dw * C;
+                const float *r0 = xb + iy0 * W->in * C + cb, *r1 = r0 + rs, *r2 = r1 + rs;
+                for (int64_t ox = a; ox < z; ox++) {
+                    int64_t off = (ox * sw - W->pad_before) * C;
+                    const float *p0 = r0 + off, *p1 = r1 + off, *p2 = r2 + off;
+                    /* Same tap order as the reference: row by row, left to right. */
+                    __m512 acc = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p0), w00);
+                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, p0 + ds), w01, acc);
+                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, p0 + 2 * ds), w02, acc);
+                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, p1), w10, acc);
+                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, p1 + ds), w11, acc);
+                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, p1 + 2 * ds), w12, acc);
+                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, p2), w20, acc);
+                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, p2 + ds), w21, acc);
+                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, p2 + 2 * ds), w22, acc);
+                    _mm512_mask_storeu_ps(yr + ox * C, m, el_epi(acc, bv, e, vlo, vhi));
+                }
+            } else {
+                for (int64_t ox = a; ox < z; ox++) {
+                    __m512 acc = el_dw_pixel_checked(g, xb, w, cb, m, oy, ox);
+                    _mm512_mask_storeu_ps(yr + ox * C, m, el_epi(acc, bv, e, vlo, vhi));
+                }
+            }
+            for (int64_t ox = z; ox < W->out; ox++) {
+                __m512 acc = el_dw_pixel_checked(g, xb, w, cb, m, oy, ox);
+                _mm512_mask_storeu_ps(yr + ox * C, m, el_epi(acc, bv, e, vlo, vhi));
+            }
+        }
+    }
+}
+#else
+/* Not x86-64: the dispatcher never selects these kernels. */
+typedef int el_conv_avx512_unused;
+#endif

@@ -1,0 +1,80 @@
+/* Fast convolution kernels (SIMD, threaded) behind the reference kernels of
+ * ops/conv.c, which stay the oracle: tests/unit/ops/test_conv_fast.c checks
+ * every ISA against them on random shapes.
+ *
+ * Dispatch is at run time (__builtin_cpu_supports): AVX-512F, else
+ * AVX2+FMA, else the reference loops. Each ISA lives in its own file,
+ * compiled with a target pragma, so the library still builds and runs on
+ * any x86-64 (or other) CPU. The fast kernels use fused multiply-adds and
+ * their own summation order, so they agree with the reference to float
+ * rounding, not bit for bit; each output element's sum is still computed
+ * in one fixed order, whatever the thread count. */
+#ifndef EL_OPS_CONV_FAST_H
+#define EL_OPS_CONV_FAST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ops/window.h"
+
+/* Convolution geometry in NHWC / HWIO terms. For a depthwise convolution
+ * `fic` is 1 per group, groups = ic, and oc = ic * multiplier. */
+typedef struct el_conv_geom {
+    int64_t n, ic;
+    int64_t fic, oc, groups;
+    el_window_axis h, w;
+} el_conv_geom;
+
+/* What the fast kernels apply in registers before storing: y = sum + bias,
+ * then clamped (Relu: [0, inf), Relu6: [0, 6]). bias may be NULL. */
+typedef struct el_conv_epi {
+    const float *bias;
+    bool clamp;      /* false: no activation (NaN stays NaN) */
+    float lo, hi;    /* with clamp: max(v, lo) then min(v, hi); NaN -> lo, as the reference's v > 0 ? v : 0 */
+} el_conv_epi;
+
+typedef enum el_isa { EL_ISA_REF = 0, EL_ISA_AVX2 = 1, EL_ISA_AVX512 = 2 } el_isa;
+
+/* The best ISA this CPU supports. */
+el_isa el_isa_available(void);
+/* The ISA the kernels use: el_isa_available() unless forced (tests, and
+ * measuring one ISA against another). Forcing above what the CPU supports
+ * is clamped. el_conv_force_isa(-1) restores detection. */
+el_isa el_conv_isa(void);
+void el_conv_force_isa(int isa);
+
+/* Zero row used for padded taps; pointers of the indirect GEMM may point
+ * here, so no row is longer than this. */
+#define EL_CONV_ZERO_LEN 4096
+extern const float el_conv_zero[EL_CONV_ZERO_LEN];
+/* Bound on kh * kw for the indirect GEMM (pointers per row kept on the stack). */
+#define EL_CONV_MAX_TAPS 64
+
+/* Run when the geometry is supported by the chosen ISA, returning true;
+ * false means "use the reference kernel" (nothing was written). Threads
+ * come from el_threadpool_current(). */
+bool el_conv2d_fast(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *y);
+bool el_depthwise_fast(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *y);
+
+/* ---- per-ISA entry points (conv_avx512.c, conv_avx2.c) ---- */
+
+/* Indirect GEMM over `rows` output rows (<= the ISA's row tile): row r is
+ * the sum over tap t < taps and channel c < ic of a[r * taps + t][c] *
+ * w[(t * ic + c) * oc + j], for every column j < oc, then the epilogue,
+ * stored at y + r * oc. */
+void el_igemm_f32_avx512(int rows, int taps, int64_t ic, const float *const *a, const float *w, int64_t oc,
+                         const el_conv_epi *e, float *y);
+void el_igemm_f32_avx2(int rows, int taps, int64_t ic, const float *const *a, const float *w, int64_t oc,
+                       const el_conv_epi *e, float *y);
+#define EL_IGEMM_ROWS_AVX512 12
+#define EL_IGEMM_ROWS_AVX2 6
+#define EL_IGEMM_ROWS_MAX 12
+
+/* Depthwise convolution with multiplier 1: output rows [oy0, oy1) of batch
+ * b, channels [c0, c1) (any range; the callee walks it in vectors). */
+void el_depthwise_rows_f32_avx512(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e,
+                                  float *y, int64_t b, int64_t oy0, int64_t oy1, int64_t c0, int64_t c1);
+void el_depthwise_rows_f32_avx2(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e,
+                                float *y, int64_t b, int64_t oy0, int64_t oy1, int64_t c0, int64_t c1);
+
+#endif

@@ -1,0 +1,153 @@
+/* The thread pool: every index exactly once, chunk bounds, inline cases
+ * (no pool, one thread, nested calls), many back-to-back jobs (the lost
+ * wake-up and stale-claim races), the current-pool slot. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/threadpool.h"
+#include "testutil.h"
+
+typedef struct el_cover {
+    _Atomic int *hits;
+    _Atomic int calls;
+    int64_t min_len;
+    _Atomic int64_t sum;
+} el_cover;
+
+static void el_cover_fn(void *ctx, int64_t b, int64_t e)
+{
+    el_cover *c = ctx;
+    atomic_fetch_add(&c->calls, 1);
+    for (int64_t i = b; i < e; i++) atomic_fetch_add(&c->hits[i], 1);
+    atomic_fetch_add(&c->sum, e - b);
+}
+
+static void el_check_cover(el_threadpool *p, int64_t n, int64_t grain)
+{
+    el_cover c;
+    memset(&c, 0, sizeof c);
+    c.hits = calloc((size_t)n + 1, sizeof *c.hits);
+    assert_non_null(c.hits);
+    el_parallel_for(p, n, grain, el_cover_fn, &c);
+    for (int64_t i = 0; i < n; i++) assert_int_equal(atomic_load(&c.hits[i]), 1);
+    assert_int_equal(atomic_load(&c.sum), n);
+    int calls = atomic_load(&c.calls);
+    if (n > 0) {
+        assert_true(calls >= 1);
+        /* No chunk smaller than the grain, unless n itself is. */
+        assert_true(calls <= (n + grain - 1) / (grain > 0 ? grain : 1));
+    } else {
+        assert_int_equal(calls, 0);
+    }
+    free(c.hits);
+}
+
+static void test_cover(void **state)
+{
+    (void)state;
+    for (int threads = 1; threads <= 5; threads++) {
+        el_threadpool *p;
+        assert_int_equal(el_threadpool_create(threads, &p), EL_OK);
+        assert_int_equal(el_threadpool_size(p), threads);
+        const int64_t ns[] = {0, 1, 2, 3, 7, 64, 1000, 12345};
+        for (size_t i = 0; i < sizeof ns / sizeof *ns; i++)
+            for (int64_t grain = 1; grain <= 100; grain *= 10) el_check_cover(p, ns[i], grain);
+        el_threadpool_free(p);
+    }
+    el_check_cover(NULL, 100, 1);
+}
+
+static void el_sum_fn(void *ctx, int64_t b, int64_t e)
+{
+    _Atomic int64_t *s = ctx;
+    int64_t v = 0;
+    for (int64_t i = b; i < e; i++) v += i;
+    atomic_fetch_add(s, v);
+}
+
+/* Thousands of short jobs back to back: a worker still finishing (or
+ * waking for) job k must never run a chunk of job k+1 twice or miss it. */
+static void test_many_jobs(void **state)
+{
+    (void)state;
+    el_threadpool *p;
+    assert_int_equal(el_threadpool_create(3, &p), EL_OK);
+    for (int j = 0; j < 20000; j++) {
+        _Atomic int64_t s = 0;
+        int64_t n = 1 + j % 97;
+        el_parallel_for(p, n, 1, el_sum_fn, &s);
+        assert_int_equal(atomic_load(&s), n * (n - 1) / 2);
+    }
+    el_threadpool_free(p);
+}
+
+/* A job after the workers went to sleep (past their spin). */
+static void test_after_sleep(void **state)
+{
+    (void)state;
+    el_threadpool *p;
+    assert_int_equal(el_threadpool_create(2, &p), EL_OK);
+    for (int j = 0; j < 3; j++) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        _Atomic int64_t s = 0;
+        el_parallel_for(p, 1000, 1, el_sum_fn, &s);
+        assert_int_equal(atomic_load(&s), 1000 * 999 / 2);
+    }
+    el_threadpool_free(p);
+}
+
+typedef struct el_nest {
+    el_threadpool *p;
+    _Atomic int64_t sum;
+} el_nest;
+
+static void el_nest_fn(void *ctx, int64_t b, int64_t e)
+{
+    el_nest *n = ctx;
+    for (int64_t i = b; i < e; i++) el_parallel_for(n->p, 10, 1, el_sum_fn, &n->sum);
+}
+
+/* A parallel-for inside a chunk runs inline instead of deadlocking. */
+static void test_nested(void **state)
+{
+    (void)state;
+    el_nest n;
+    assert_int_equal(el_threadpool_create(2, &n.p), EL_OK);
+    atomic_store(&n.sum, 0);
+    el_parallel_for(n.p, 8, 1, el_nest_fn, &n);
+    assert_int_equal(atomic_load(&n.sum), 8 * 45);
+    el_threadpool_free(n.p);
+}
+
+static void test_current_and_defaults(void **state)
+{
+    (void)state;
+    assert_null(el_threadpool_current());
+    assert_int_equal(el_threadpool_size(NULL), 1);
+    assert_true(el_cpu_count() >= 1);
+    el_threadpool *p;
+    assert_int_equal(el_threadpool_create(0, &p), EL_OK);
+    assert_int_equal(el_threadpool_size(p), el_cpu_count());
+    assert_null(el_threadpool_set_current(p));
+    assert_ptr_equal(el_threadpool_current(), p);
+    assert_ptr_equal(el_threadpool_set_current(NULL), p);
+    el_threadpool_free(p);
+    assert_int_equal(el_threadpool_create(1000, &p), EL_OK);
+    assert_int_equal(el_threadpool_size(p), EL_THREADPOOL_MAX);
+    el_threadpool_free(p);
+    el_threadpool_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cover),          cmocka_unit_test(test_many_jobs),
+        cmocka_unit_test(test_after_sleep),    cmocka_unit_test(test_nested),
+        cmocka_unit_test(test_current_and_defaults),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
