@@ -1,7 +1,21 @@
 /* MQTT publishing through libmosquitto, built for an unreliable network:
  * connecting and reconnecting (with backoff) happen in the background, and
  * while the broker is away messages wait in a bounded queue (oldest dropped,
- * drops counted). Thread-safe: publish from any thread. */
+ * drops counted). Thread-safe: publish from any thread.
+ *
+ * Behaviour worth knowing:
+ * - after any reconnect, the latest retained message published on the will
+ *   topic is re-sent first (unless a newer one is queued), so a retained
+ *   "online" status survives a network blip that fired the will;
+ * - TLS files are checked at open (missing: EL_ERR_NOT_FOUND, unreadable or
+ *   mismatched: EL_ERR_FORMAT / EL_ERR_INVALID_ARG); TLS options with a plain
+ *   mqtt:// URL are refused; without ca_file the system store is used;
+ * - user and password in the URL may be percent-encoded; passwords print as
+ *   *** in messages;
+ * - stats: `published` counts QoS 0 once written and QoS 1/2 once
+ *   acknowledged; `queued` includes messages handed over but unacknowledged;
+ * - the network thread is our own (mosquitto_loop), reconnecting with
+ *   exponential backoff and jitter, so no error stops it for good. */
 #ifndef EL_SINKS_MQTT_H
 #define EL_SINKS_MQTT_H
 
