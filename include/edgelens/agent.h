@@ -56,7 +56,8 @@ typedef struct el_agent_mqtt_config {
 /* Every string is malloc'd and owned by the config (NULL when unset);
  * release with el_agent_config_free. */
 typedef struct el_agent_config {
-    char *model;        /* model directory, .pb or .tar.gz (required) */
+    char *model;        /* model directory, .pb, model.json or .tar.gz; NULL: the
+                           default model (el_detector_default_model) */
     char *labels;       /* label map overriding the model's; NULL: the model's */
     char *source;       /* /dev/videoN, file, URL, image or directory (required) */
     char *thing;        /* NULL: the host name */
@@ -104,7 +105,8 @@ el_status el_agent_config_load_yaml(el_agent_config *c, const char *path);
 /* The same from memory; `name` is used in messages (NULL: "<config>"). */
 el_status el_agent_config_load_yaml_mem(el_agent_config *c, const char *text, size_t len, const char *name);
 
-/* Checks the config is complete enough to run (model and source given). */
+/* Checks the config is complete enough to run (a source given, the MQTT
+ * URL's scheme). */
 el_status el_agent_config_validate(const el_agent_config *c);
 
 /* Called by the agent on a reload request (SIGHUP): fills *out (initialised
@@ -138,7 +140,8 @@ typedef struct el_agent_control {
  * clean stop. Failures while running (model, source, inference) are not
  * returned: they are reported and retried, as in the guide. Fails only when
  * the configuration itself cannot work (EL_ERR_INVALID_ARG: missing model or
- * source, a malformed MQTT URL or HTTP address). `cfg` is only read, and
+ * source, a malformed MQTT URL or HTTP address; EL_ERR_NOT_FOUND: no model
+given and no default model installed). `cfg` is only read, and
  * may be freed when this returns. */
 el_status el_agent_run(const el_agent_config *cfg, const el_agent_control *ctl);
 

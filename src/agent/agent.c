@@ -347,6 +347,13 @@ static el_status el_session_open(el_agent *a, const el_agent_config *cfg)
     EL_TRY(el_agent_config_validate(cfg));
     EL_TRY(el_agent_config_copy(&a->cfg, cfg));
     el_status st = EL_OK;
+    if (!a->cfg.model) {
+        /* The same default as `edgelens detect` without --model. */
+        char path[4096];
+        st = el_detector_default_model(path, sizeof path);
+        if (st == EL_OK) st = el_agent_config_set(&a->cfg, "model", path);
+        if (st != EL_OK) goto fail;
+    }
     if (a->cfg.thing) {
         snprintf(a->thing, sizeof a->thing, "%s", a->cfg.thing);
     } else if (gethostname(a->thing, sizeof a->thing) != 0 || !a->thing[0]) {

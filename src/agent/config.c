@@ -180,7 +180,6 @@ el_status el_agent_config_set(el_agent_config *c, const char *key, const char *v
 
 el_status el_agent_config_validate(const el_agent_config *c)
 {
-    if (!c->model) return el_error(EL_ERR_INVALID_ARG, "no model given (--model PATH or 'model:' in the config)");
     if (!c->source) return el_error(EL_ERR_INVALID_ARG, "no source given (--source SRC or 'source:' in the config)");
     if (c->mqtt.url && strncmp(c->mqtt.url, "mqtt://", 7) && strncmp(c->mqtt.url, "mqtts://", 8))
         return el_error(EL_ERR_INVALID_ARG, "MQTT URL '%s' must start with mqtt:// or mqtts://", c->mqtt.url);

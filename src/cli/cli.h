@@ -7,6 +7,7 @@ int el_cmd_detect(int argc, char **argv);
 int el_cmd_inspect(int argc, char **argv);
 int el_cmd_eval(int argc, char **argv);
 int el_cmd_convert(int argc, char **argv);
+int el_cmd_run(int argc, char **argv);
 int el_cmd_bench(int argc, char **argv);
 
 /* "edgelens <cmd>: <message of the last error>" on stderr; returns 1. */

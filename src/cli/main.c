@@ -14,6 +14,7 @@ static const struct {
     {"inspect", el_cmd_inspect, "show a graph's inputs, outputs, ops, parameters and loops"},
     {"eval", el_cmd_eval, "run any graph on .npy inputs and write the fetched tensors as .npy"},
     {"convert", el_cmd_convert, "convert a model between frozen GraphDef (.pb) and TF.js (model.json)"},
+    {"run", el_cmd_run, "the device agent: camera or video -> detector -> MQTT / JSON Lines / live view"},
     {"bench", el_cmd_bench, "time a detection model: load, first and steady-state inference, peak RSS, profile"},
 };
 
