@@ -67,31 +67,58 @@ typedef struct el_conv_job {
     float *y;
     el_igemm_fn fn;
     int mr, taps;
-    int64_t m; /* output pixels */
+    int64_t m;          /* output pixels */
+    bool pointwise;     /* 1x1, stride 1, no padding: pixel p reads input pixel p */
+    int64_t tap_off[EL_CONV_MAX_TAPS]; /* tap t's offset from the window's first input pixel */
 } el_conv_job;
+
+/* Row pointers for output pixel (b, oy, ox): base + tap offsets when the
+ * window lies inside the input (most pixels), else per-tap checks with the
+ * zero row for taps in the padding. */
+static inline void el_conv_row_ptrs(const el_conv_job *j, int64_t b, int64_t oy, int64_t ox, const float **ar)
+{
+    const el_conv_geom *g = j->g;
+    const el_window_axis *H = &g->h, *W = &g->w;
+    int64_t iy0 = oy * H->stride - H->pad_before, ix0 = ox * W->stride - W->pad_before;
+    if (iy0 >= 0 && ix0 >= 0 && iy0 + (H->k - 1) * H->dilation < H->in && ix0 + (W->k - 1) * W->dilation < W->in) {
+        const float *base = j->x + ((b * H->in + iy0) * W->in + ix0) * g->ic;
+        for (int t = 0; t < j->taps; t++) ar[t] = base + j->tap_off[t];
+        return;
+    }
+    int k = 0;
+    for (int64_t ky = 0; ky < H->k; ky++) {
+        int64_t iy = iy0 + ky * H->dilation;
+        for (int64_t kx = 0; kx < W->k; kx++, k++) {
+            int64_t ix = ix0 + kx * W->dilation;
+            ar[k] = iy >= 0 && iy < H->in && ix >= 0 && ix < W->in ? j->x + ((b * H->in + iy) * W->in + ix) * g->ic
+                                                                   : el_conv_zero;
+        }
+    }
+}
 
 static void el_conv_tiles(void *ctx, int64_t t0, int64_t t1)
 {
     const el_conv_job *j = ctx;
     const el_conv_geom *g = j->g;
-    const el_window_axis *H = &g->h, *W = &g->w;
     const float *a[EL_IGEMM_ROWS_MAX * EL_CONV_MAX_TAPS];
     const int taps = j->taps, mr = j->mr;
     for (int64_t t = t0; t < t1; t++) {
         int64_t p0 = t * mr;
         int rows = (int)(j->m - p0 < mr ? j->m - p0 : mr);
-        for (int r = 0; r < rows; r++) {
-            int64_t p = p0 + r;
-            int64_t ox = p % W->out, rest = p / W->out;
-            int64_t oy = rest % H->out, b = rest / H->out;
-            const float **ar = a + r * taps;
-            int k = 0;
-            for (int64_t ky = 0; ky < H->k; ky++) {
-                int64_t iy = oy * H->stride - H->pad_before + ky * H->dilation;
-                for (int64_t kx = 0; kx < W->k; kx++, k++) {
-                    int64_t ix = ox * W->stride - W->pad_before + kx * W->dilation;
-                    ar[k] = iy >= 0 && iy < H->in && ix >= 0 && ix < W->in ? j->x + ((b * H->in + iy) * W->in + ix) * g->ic
-                                                                           : el_conv_zero;
+        if (j->pointwise) {
+            for (int r = 0; r < rows; r++) a[r] = j->x + (p0 + r) * g->ic;
+        } else {
+            /* One division per tile; then step through the pixels. */
+            int64_t ox = p0 % g->w.out, rest = p0 / g->w.out;
+            int64_t oy = rest % g->h.out, b = rest / g->h.out;
+            for (int r = 0; r < rows; r++) {
+                el_conv_row_ptrs(j, b, oy, ox, a + r * taps);
+                if (++ox == g->w.out) {
+                    ox = 0;
+                    if (++oy == g->h.out) {
+                        oy = 0;
+                        b++;
+                    }
                 }
             }
         }
@@ -112,6 +139,11 @@ bool el_conv2d_fast(const el_conv_geom *g, const float *x, const float *w, const
     if (padded && g->ic > EL_CONV_ZERO_LEN) return false;
     el_conv_job j = {.g = g, .x = x, .w = w, .e = e, .y = y, .taps = (int)taps};
     j.m = g->n * g->h.out * g->w.out;
+    j.pointwise = taps == 1 && g->h.stride == 1 && g->w.stride == 1 && !padded && g->h.out == g->h.in &&
+                  g->w.out == g->w.in;
+    for (int64_t ky = 0, t = 0; ky < g->h.k; ky++)
+        for (int64_t kx = 0; kx < g->w.k; kx++, t++)
+            j.tap_off[t] = (ky * g->h.dilation * g->w.in + kx * g->w.dilation) * g->ic;
 #if defined(__x86_64__) && !defined(EL_NO_SIMD)
     if (isa == EL_ISA_AVX512) {
         j.fn = el_igemm_f32_avx512;
