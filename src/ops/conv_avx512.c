@@ -1,11 +1,10 @@
 /* AVX-512F convolution kernels: f32-igemm-12x32 and f32-dwconv rows (see
  * conv_fast.h). Compiled for AVX-512 whatever the build flags; only called
  * after el_isa_available() found the CPU and OS support it. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(EL_NO_SIMD)
+#include "ops/conv_fast.h"
+#if defined(EL_CONV_X86)
 #pragma GCC target("avx512f")
 #include <immintrin.h>
-
-#include "ops/conv_fast.h"
 
 #define MR EL_IGEMM_ROWS_AVX512
 

@@ -23,7 +23,7 @@ el_isa el_isa_available(void)
     int c = atomic_load_explicit(&el_isa_cached, memory_order_relaxed);
     if (c >= 0) return (el_isa)c;
     c = EL_ISA_REF;
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(EL_NO_SIMD)
+#if defined(EL_CONV_X86)
     /* libgcc's checks include the OS's XSAVE support for the wider
      * registers, not only the CPUID bits. */
     __builtin_cpu_init();
@@ -144,7 +144,7 @@ bool el_conv2d_fast(const el_conv_geom *g, const float *x, const float *w, const
     for (int64_t ky = 0, t = 0; ky < g->h.k; ky++)
         for (int64_t kx = 0; kx < g->w.k; kx++, t++)
             j.tap_off[t] = (ky * g->h.dilation * g->w.in + kx * g->w.dilation) * g->ic;
-#if defined(__x86_64__) && !defined(EL_NO_SIMD)
+#if defined(EL_CONV_X86)
     if (isa == EL_ISA_AVX512) {
         j.fn = el_igemm_f32_avx512;
         j.mr = EL_IGEMM_ROWS_AVX512;
@@ -192,7 +192,7 @@ bool el_depthwise_fast(const el_conv_geom *g, const float *x, const float *w, co
     el_isa isa = el_conv_isa();
     if (isa == EL_ISA_REF || g->oc != g->ic || g->ic < 1) return false; /* multiplier 1 only */
     el_dw_job j = {.g = g, .x = x, .w = w, .e = e, .y = y};
-#if defined(__x86_64__) && !defined(EL_NO_SIMD)
+#if defined(EL_CONV_X86)
     j.fn = isa == EL_ISA_AVX512 ? el_depthwise_rows_f32_avx512 : el_depthwise_rows_f32_avx2;
 #else
     return false;

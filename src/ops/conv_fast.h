@@ -17,6 +17,12 @@
 
 #include "ops/window.h"
 
+/* The SIMD kernels need GCC's target pragmas and x86-64; -DEL_NO_SIMD
+ * builds the portable engine only. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(EL_NO_SIMD)
+#define EL_CONV_X86 1
+#endif
+
 /* Convolution geometry in NHWC / HWIO terms. For a depthwise convolution
  * `fic` is 1 per group, groups = ic, and oc = ic * multiplier. */
 typedef struct el_conv_geom {

@@ -1,0 +1,169 @@
+/* `edgelens bench` end to end on the shared aiy graph: the JSON line's
+ * fields, the profile table, synthetic and real input, and usage errors. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cjson/cJSON.h>
+
+#include "testutil.h"
+
+static char el_model[1024], el_voc[1024], el_dog[1024];
+
+/* Runs a shell command; stdout (and stderr when `both`) into *out; returns
+ * the exit code. */
+static int el_sh(char **out, bool both, const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[4200];
+    snprintf(full, sizeof full, "%s %s", cmd, both ? "2>&1" : "2>/dev/null");
+    FILE *p = popen(full, "r");
+    assert_non_null(p);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    size_t r;
+    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+        n += r;
+        if (cap - n < 1024) buf = realloc(buf, cap *= 2);
+    }
+    buf[n] = '\0';
+    int st = pclose(p);
+    *out = buf;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *el_bin(void) { return getenv("EL_BIN"); }
+
+static double el_num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    if (!cJSON_IsNumber(v)) fail_msg("field '%s' missing or not a number", k);
+    return v->valuedouble;
+}
+
+static void test_json_line(void **state)
+{
+    (void)state;
+    char *out;
+    int rc = el_sh(&out, false, "%s bench %s --threads 2 --iterations 3 --json", el_bin(), el_model);
+    if (rc != 0) fail_msg("exit %d: %s", rc, out);
+    /* Exactly one line. */
+    char *nl = strchr(out, '\n');
+    assert_non_null(nl);
+    assert_int_equal(nl[1], '\0');
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "model")->valuestring, el_model);
+    assert_int_equal((int)el_num(j, "threads"), 2);
+    double load = el_num(j, "load_ms"), first = el_num(j, "first_ms");
+    double mn = el_num(j, "min_ms"), med = el_num(j, "median_ms"), p90 = el_num(j, "p90_ms");
+    assert_true(load > 0 && first > 0);
+    assert_true(mn > 0 && mn <= med && med <= p90);
+    assert_true(el_num(j, "peak_rss_kb") > 1000);
+    assert_null(cJSON_GetObjectItem(j, "profile"));
+    cJSON_Delete(j);
+    free(out);
+}
+
+static void test_profile(void **state)
+{
+    (void)state;
+    char *out;
+    int rc = el_sh(&out, false, "%s bench %s --image %s --threads 1 --iterations 2 --profile --json", el_bin(),
+                   el_model, el_dog);
+    if (rc != 0) fail_msg("exit %d: %s", rc, out);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    const cJSON *prof = cJSON_GetObjectItem(j, "profile"), *row;
+    assert_true(cJSON_IsArray(prof));
+    bool conv = false, executor = false;
+    double share = 0;
+    cJSON_ArrayForEach(row, prof)
+    {
+        const char *op = cJSON_GetObjectItem(row, "op")->valuestring;
+        share += el_num(row, "share");
+        /* The graph passes fused every batch norm and Relu6 into the convolutions. */
+        assert_string_not_equal(op, "FusedBatchNorm");
+        assert_string_not_equal(op, "Relu6");
+        if (!strcmp(op, "_FusedConv2D")) {
+            conv = true;
+            assert_true(el_num(row, "calls") >= 1);
+            assert_true(el_num(row, "gflops") > 0);
+        }
+        if (!strcmp(op, "(executor)")) executor = true;
+    }
+    assert_true(conv && executor);
+    assert_true(share > 0.95 && share < 1.05);
+    cJSON_Delete(j);
+    free(out);
+    /* The table form; --no-optimize runs the graph as written. */
+    rc = el_sh(&out, false, "%s bench %s --threads 1 --iterations 1 --profile --no-optimize", el_bin(), el_model);
+    if (rc != 0) fail_msg("exit %d: %s", rc, out);
+    assert_non_null(strstr(out, "median"));
+    assert_non_null(strstr(out, "GFLOP/s"));
+    assert_non_null(strstr(out, "FusedBatchNorm"));
+    assert_non_null(strstr(out, "graph passes off"));
+    free(out);
+}
+
+/* A graph with a dynamic input size gets a synthetic VGA frame. */
+static void test_dynamic_input(void **state)
+{
+    (void)state;
+    if (!el_voc[0]) skip();
+    char *out;
+    int rc = el_sh(&out, false, "%s bench %s --iterations 1", el_bin(), el_voc);
+    if (rc != 0) fail_msg("exit %d: %s", rc, out);
+    assert_non_null(strstr(out, "input 640x480, synthetic"));
+    free(out);
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    char *out;
+    assert_int_equal(el_sh(&out, true, "%s bench", el_bin()), 2);
+    assert_non_null(strstr(out, "no model given"));
+    free(out);
+    assert_int_equal(el_sh(&out, true, "%s bench %s --threads 0", el_bin(), el_model), 2);
+    assert_non_null(strstr(out, "--threads"));
+    free(out);
+    assert_int_equal(el_sh(&out, true, "%s bench %s --iterations x", el_bin(), el_model), 2);
+    assert_non_null(strstr(out, "--iterations"));
+    free(out);
+    assert_int_equal(el_sh(&out, true, "%s bench /nonexistent/model", el_bin()), 1);
+    assert_non_null(strstr(out, "edgelens bench:"));
+    free(out);
+    assert_int_equal(el_sh(&out, true, "%s bench --help", el_bin()), 0);
+    assert_non_null(strstr(out, "--iterations"));
+    free(out);
+}
+
+int main(void)
+{
+    if (!el_bin()) EL_TEST_SKIP_ALL("EL_BIN not set");
+    if (!el_test_shared("models/ssd_mobilenet_v1_aiy_person_cat_dog/frozen_inference_graph.pb", el_model,
+                        sizeof el_model))
+        EL_TEST_SKIP_ALL("shared aiy model absent");
+    /* The model directory, not the .pb inside it. */
+    char *slash = strrchr(el_model, '/');
+    *slash = '\0';
+    if (el_test_shared("models/ssd_mobilenet_v1_voc/frozen_inference_graph.pb", el_voc, sizeof el_voc))
+        *strrchr(el_voc, '/') = '\0';
+    else
+        el_voc[0] = '\0';
+    if (!el_test_data("darknet/dog.jpg", el_dog, sizeof el_dog)) EL_TEST_SKIP_ALL("darknet photos absent");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_line),
+        cmocka_unit_test(test_profile),
+        cmocka_unit_test(test_dynamic_input),
+        cmocka_unit_test(test_usage_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
