@@ -266,7 +266,7 @@ static el_status el_yaml_mapping(el_yaml *y, el_agent_config *c, const char *pre
         if (y->ev.type != YAML_SCALAR_EVENT)
             return el_error(EL_ERR_FORMAT, "%s:%zu: a key must be a plain name, found %s", y->name, el_ev_line(y),
                             el_ev_kind(y->ev.type));
-        const char *kt;
+        const char *kt = NULL;
         EL_TRY(el_ev_scalar_text(y, "a key", &kt));
         char key[64];
         size_t plen = strlen(prefix), klen = strlen(kt);
