@@ -18,8 +18,11 @@
 
 /* How long an idle worker polls for the next job before sleeping: long
  * enough to bridge the serial ops between two convolutions, short enough
- * not to burn a core between inferences. */
-#define EL_SPIN_NS 200000
+ * not to burn a core between inferences. Past EL_SPIN_YIELD_NS it yields
+ * while polling, so on a machine with more runnable threads than cores it
+ * does not take the core from the thread that runs the graph. */
+#define EL_SPIN_NS 100000
+#define EL_SPIN_YIELD_NS 10000
 
 struct el_threadpool {
     int size;
@@ -114,7 +117,11 @@ static void *el_worker_main(void *arg)
                 g = EL_GEN(atomic_load_explicit(&p->state, memory_order_acquire));
                 if (g != seen || atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
                 EL_CPU_RELAX();
-                if ((spins & 63) == 63 && el_elapsed_ns(&t0) > EL_SPIN_NS) break;
+                if ((spins & 63) == 63) {
+                    int64_t ns = el_elapsed_ns(&t0);
+                    if (ns > EL_SPIN_NS) break;
+                    if (ns > EL_SPIN_YIELD_NS) sched_yield();
+                }
             }
             if (g == seen && !atomic_load(&p->stop)) {
                 pthread_mutex_lock(&p->mu);
