@@ -55,6 +55,8 @@ def machine():
 
 
 def git_rev():
+    if os.environ.get("EL_BENCH_REV"):
+        return os.environ["EL_BENCH_REV"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except OSError:
@@ -104,7 +106,7 @@ def main():
         lines.append((m, str(t), fmt(e) if e is not None else "-",
                       ("%s %s" % (PEER_NAMES.get(peer, peer), ver)).strip(), fmt(p) if p is not None else "-",
                       ("%.3f" % ratio) if ratio is not None else "-",
-                      ("<= %g %s" % (target, verdict)) if target is not None else ""))
+                      ("<= %g %s" % (target, verdict)).strip() if target is not None else ""))
     widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h) for i, h in enumerate(head)]
     out = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
     out += ["  ".join(c.ljust(w) for c, w in zip(l, widths)) for l in lines]
@@ -129,7 +131,7 @@ def main():
             MODEL_NAMES.get(m, m), t, fmt(e) if e is not None else "-",
             ("%s %s" % (PEER_NAMES.get(peer, peer), ver)).strip(), fmt(p) if p is not None else "-",
             ("%.3f" % ratio) if ratio is not None else "-",
-            ("<= %g: %s" % (target, verdict)) if target is not None else ""))
+            ("<= %g%s" % (target, ": " + verdict if verdict else "")) if target is not None else ""))
     if skips:
         md.append("")
         md.append("Skipped:")

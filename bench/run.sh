@@ -13,6 +13,8 @@
 #
 # usage: bench/run.sh [--iterations N] [--threads "1 2"] [--image IMG]
 #                     [--only PATTERN] [--no-readme] [--bin EDGELENS]
+# (EL_BENCH_REV names the edgelens revision in the README when --bin is a
+# build of another tree)
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
