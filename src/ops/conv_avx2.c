@@ -23,29 +23,46 @@ static inline __m256 el_epi(__m256 v, __m256 b, const el_conv_epi *e, __m256 lo,
     return v;
 }
 
+/* The A side of a tile: see conv_avx512.c (same two forms, same order). */
+#define EL_TILE_LOOP(STEP)                                                                                             \
+    do {                                                                                                               \
+        const float *wp = w + n0;                                                                                      \
+        const float *ap[MR];                                                                                           \
+        if (koff) {                                                                                                    \
+            _Pragma("GCC unroll 6") for (int r = 0; r < MR; r++) ap[r] = a[r];                                         \
+            const int64_t kdim = taps * ic;                                                                            \
+            for (int64_t k = 0; k < kdim; k++, wp += oc) {                                                             \
+                const int64_t o = koff[k];                                                                             \
+                STEP(o);                                                                                               \
+            }                                                                                                          \
+        } else {                                                                                                       \
+            for (int t = 0; t < taps; t++) {                                                                           \
+                _Pragma("GCC unroll 6") for (int r = 0; r < MR; r++) ap[r] = a[r * taps + t];                          \
+                for (int64_t c = 0; c < ic; c++, wp += oc) STEP(c);                                                    \
+            }                                                                                                          \
+        }                                                                                                              \
+    } while (0)
+
 /* MR rows x 16 columns (the second 8 masked by m1). */
 static inline __attribute__((always_inline)) void el_tile16(int rows, int taps, int64_t ic, const float *const *a,
-                                                            const float *w, int64_t oc, int64_t n0, __m256i m1,
-                                                            const el_conv_epi *e, float *y)
+                                                            const int32_t *koff, const float *w, int64_t oc,
+                                                            int64_t n0, __m256i m1, const el_conv_epi *e, float *y)
 {
     __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
-    const float *wp = w + n0;
-    for (int t = 0; t < taps; t++) {
-        const float *ap[MR];
-#pragma GCC unroll 6
-        for (int r = 0; r < MR; r++) ap[r] = a[r * taps + t];
-        for (int64_t c = 0; c < ic; c++, wp += oc) {
-            __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_maskload_ps(wp + 8, m1);
-#pragma GCC unroll 6
-            for (int r = 0; r < MR; r++) {
-                __m256 av = _mm256_broadcast_ss(ap[r] + c);
-                c0[r] = _mm256_fmadd_ps(av, w0, c0[r]);
-                c1[r] = _mm256_fmadd_ps(av, w1, c1[r]);
-            }
-        }
-    }
+#define EL_STEP16(I)                                                                                                   \
+    do {                                                                                                               \
+        __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_maskload_ps(wp + 8, m1);                                          \
+        _Pragma("GCC unroll 6") for (int r = 0; r < MR; r++)                                                           \
+        {                                                                                                              \
+            __m256 av = _mm256_broadcast_ss(ap[r] + (I));                                                              \
+            c0[r] = _mm256_fmadd_ps(av, w0, c0[r]);                                                                    \
+            c1[r] = _mm256_fmadd_ps(av, w1, c1[r]);                                                                    \
+        }                                                                                                              \
+    } while (0)
+    EL_TILE_LOOP(EL_STEP16);
+#undef EL_STEP16
     __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
     if (e->bias) {
         b0 = _mm256_loadu_ps(e->bias + n0);
@@ -62,23 +79,20 @@ static inline __attribute__((always_inline)) void el_tile16(int rows, int taps, 
 
 /* MR rows x 8 columns (masked by m0). */
 static inline __attribute__((always_inline)) void el_tile8(int rows, int taps, int64_t ic, const float *const *a,
-                                                           const float *w, int64_t oc, int64_t n0, __m256i m0,
-                                                           const el_conv_epi *e, float *y)
+                                                           const int32_t *koff, const float *w, int64_t oc,
+                                                           int64_t n0, __m256i m0, const el_conv_epi *e, float *y)
 {
     __m256 c0[MR];
 #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) c0[r] = _mm256_setzero_ps();
-    const float *wp = w + n0;
-    for (int t = 0; t < taps; t++) {
-        const float *ap[MR];
-#pragma GCC unroll 6
-        for (int r = 0; r < MR; r++) ap[r] = a[r * taps + t];
-        for (int64_t c = 0; c < ic; c++, wp += oc) {
-            __m256 w0 = _mm256_maskload_ps(wp, m0);
-#pragma GCC unroll 6
-            for (int r = 0; r < MR; r++) c0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(ap[r] + c), w0, c0[r]);
-        }
-    }
+#define EL_STEP8(I)                                                                                                    \
+    do {                                                                                                               \
+        __m256 w0 = _mm256_maskload_ps(wp, m0);                                                                        \
+        _Pragma("GCC unroll 6") for (int r = 0; r < MR; r++) c0[r] =                                                   \
+            _mm256_fmadd_ps(_mm256_broadcast_ss(ap[r] + (I)), w0, c0[r]);                                              \
+    } while (0)
+    EL_TILE_LOOP(EL_STEP8);
+#undef EL_STEP8
     __m256 b0 = e->bias ? _mm256_maskload_ps(e->bias + n0, m0) : _mm256_setzero_ps();
     __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
 #pragma GCC unroll 6
@@ -88,13 +102,21 @@ static inline __attribute__((always_inline)) void el_tile8(int rows, int taps, i
     }
 }
 
-void el_igemm_f32_avx2(int rows, int taps, int64_t ic, const float *const *a, const float *w, int64_t oc,
-                       const el_conv_epi *e, float *y)
+void el_igemm_f32_avx2(int rows, int taps, int64_t ic, const float *const *a, const int32_t *koff, const float *w,
+                       int64_t oc, int64_t n0, int64_t n1, const el_conv_epi *e, float *y)
 {
-    for (int64_t n0 = 0; n0 < oc; n0 += 16) {
-        int64_t nc = oc - n0;
-        if (nc > 8) el_tile16(rows, taps, ic, a, w, oc, n0, el_mask8(nc - 8), e, y);
-        else el_tile8(rows, taps, ic, a, w, oc, n0, el_mask8(nc), e, y);
+    if (koff) {
+        for (; n0 < n1; n0 += 16) {
+            int64_t nc = n1 - n0;
+            if (nc > 8) el_tile16(rows, taps, ic, a, koff, w, oc, n0, el_mask8(nc - 8), e, y);
+            else el_tile8(rows, taps, ic, a, koff, w, oc, n0, el_mask8(nc), e, y);
+        }
+    } else {
+        for (; n0 < n1; n0 += 16) {
+            int64_t nc = n1 - n0;
+            if (nc > 8) el_tile16(rows, taps, ic, a, NULL, w, oc, n0, el_mask8(nc - 8), e, y);
+            else el_tile8(rows, taps, ic, a, NULL, w, oc, n0, el_mask8(nc), e, y);
+        }
     }
 }
 

@@ -44,6 +44,9 @@ el_isa el_conv_isa(void)
 
 void el_conv_force_isa(int isa) { atomic_store_explicit(&el_isa_forced, isa < 0 ? -1 : isa, memory_order_relaxed); }
 
+/* Filter bytes one column block may take (a part of L2). */
+#define EL_CONV_L2_FILTER (256 << 10)
+
 /* Work below this many multiply-adds per chunk is not worth waking a
  * thread for (a wake-up costs a few microseconds). */
 #define EL_PAR_MIN_MACS 100000
@@ -57,8 +60,8 @@ static int64_t el_grain(int64_t per_item_macs)
 
 /* ---- Conv2D ---- */
 
-typedef void (*el_igemm_fn)(int rows, int taps, int64_t ic, const float *const *a, const float *w, int64_t oc,
-                            const el_conv_epi *e, float *y);
+typedef void (*el_igemm_fn)(int rows, int taps, int64_t ic, const float *const *a, const int32_t *koff,
+                            const float *w, int64_t oc, int64_t n0, int64_t n1, const el_conv_epi *e, float *y);
 
 typedef struct el_conv_job {
     const el_conv_geom *g;
@@ -68,8 +71,12 @@ typedef struct el_conv_job {
     el_igemm_fn fn;
     int mr, taps;
     int64_t m;          /* output pixels */
+    int64_t tiles;      /* row tiles of mr pixels */
+    int64_t nb;         /* output channels per column block */
     bool pointwise;     /* 1x1, stride 1, no padding: pixel p reads input pixel p */
     int64_t tap_off[EL_CONV_MAX_TAPS]; /* tap t's offset from the window's first input pixel */
+    bool has_koff;
+    int32_t koff[EL_CONV_MAX_KOFF];     /* tap_off[t] + c at t * ic + c */
 } el_conv_job;
 
 /* Row pointers for output pixel (b, oy, ox): base + tap offsets when the
@@ -100,32 +107,99 @@ static void el_conv_tiles(void *ctx, int64_t t0, int64_t t1)
 {
     const el_conv_job *j = ctx;
     const el_conv_geom *g = j->g;
+    const el_window_axis *H = &g->h, *W = &g->w;
     const float *a[EL_IGEMM_ROWS_MAX * EL_CONV_MAX_TAPS];
     const int taps = j->taps, mr = j->mr;
-    for (int64_t t = t0; t < t1; t++) {
+    /* Items are column-block major, so a thread's run of items reuses one
+     * block of filter columns (in cache) across many row tiles. */
+    /* Divisions only at the start of the chunk (they cost as much as a
+     * small tile); then tile, column block and pixel coordinates step. */
+    int64_t t = t0 % j->tiles, n0 = t0 / j->tiles * j->nb;
+    int64_t tx = 0, ty = 0, tb = 0; /* first pixel of tile t */
+    if (!j->pointwise) {
+        int64_t p = t * mr;
+        tx = p % W->out;
+        ty = p / W->out % H->out;
+        tb = p / W->out / H->out;
+    }
+    for (int64_t item = t0; item < t1; item++) {
+        int64_t n1 = n0 + j->nb < g->oc ? n0 + j->nb : g->oc;
         int64_t p0 = t * mr;
         int rows = (int)(j->m - p0 < mr ? j->m - p0 : mr);
+        const int32_t *koff = NULL;
         if (j->pointwise) {
             for (int r = 0; r < rows; r++) a[r] = j->x + (p0 + r) * g->ic;
+            for (int r = rows; r < mr; r++) a[r] = a[0];
+            koff = j->has_koff ? j->koff : NULL; /* without it: taps = 1, a[r] is the tap's pointer */
         } else {
-            /* One division per tile; then step through the pixels. */
-            int64_t ox = p0 % g->w.out, rest = p0 / g->w.out;
-            int64_t oy = rest % g->h.out, b = rest / g->h.out;
-            for (int r = 0; r < rows; r++) {
-                el_conv_row_ptrs(j, b, oy, ox, a + r * taps);
-                if (++ox == g->w.out) {
+            /* While every window is inside the input, a row is one base
+             * pointer (the kernel adds the tap offsets); else all rows get
+             * a pointer per tap, the zero row standing for the padding. */
+            int64_t ox = tx, oy = ty, b = tb;
+            bool inside = j->has_koff;
+            int64_t iy0 = ty * H->stride - H->pad_before, ix0 = tx * W->stride - W->pad_before;
+            int64_t ixl = (tx + rows - 1) * W->stride - W->pad_before;
+            if (inside && tx + rows <= W->out && iy0 >= 0 && iy0 + (H->k - 1) * H->dilation < H->in && ix0 >= 0 &&
+                ixl + (W->k - 1) * W->dilation < W->in) {
+                /* The whole tile in one output row, all windows inside (the
+                 * common case): bases step by the stride. */
+                const float *base = j->x + ((tb * H->in + iy0) * W->in + ix0) * g->ic;
+                int64_t step = W->stride * g->ic;
+                for (int r = 0; r < rows; r++) a[r] = base + r * step;
+                rows = -rows; /* marks the rows as done */
+            }
+            for (int r = 0; r < rows && inside; r++) {
+                int64_t iy0 = oy * H->stride - H->pad_before, ix0 = ox * W->stride - W->pad_before;
+                if (iy0 >= 0 && ix0 >= 0 && iy0 + (H->k - 1) * H->dilation < H->in &&
+                    ix0 + (W->k - 1) * W->dilation < W->in)
+                    a[r] = j->x + ((b * H->in + iy0) * W->in + ix0) * g->ic;
+                else
+                    inside = false;
+                if (++ox == W->out) {
                     ox = 0;
-                    if (++oy == g->h.out) {
+                    if (++oy == H->out) {
                         oy = 0;
                         b++;
                     }
                 }
             }
+            if (rows < 0) rows = -rows;
+            if (inside) {
+                for (int r = rows; r < mr; r++) a[r] = a[0];
+                koff = j->koff;
+            } else {
+                ox = tx, oy = ty, b = tb;
+                for (int r = 0; r < rows; r++) {
+                    el_conv_row_ptrs(j, b, oy, ox, a + r * taps);
+                    if (++ox == W->out) {
+                        ox = 0;
+                        if (++oy == H->out) {
+                            oy = 0;
+                            b++;
+                        }
+                    }
+                }
+                /* Rows past the end read row 0 again; the kernel does not store them. */
+                for (int r = rows; r < mr; r++)
+                    for (int k = 0; k < taps; k++) a[r * taps + k] = a[k];
+            }
         }
-        /* Rows past the end read row 0 again; the kernel does not store them. */
-        for (int r = rows; r < mr; r++)
-            for (int k = 0; k < taps; k++) a[r * taps + k] = a[k];
-        j->fn(rows, taps, g->ic, a, j->w, g->oc, j->e, j->y + p0 * g->oc);
+        j->fn(rows, taps, g->ic, a, koff, j->w, g->oc, n0, n1, j->e, j->y + p0 * g->oc);
+        /* Next item: the next tile, or the first tile of the next block. */
+        if (++t == j->tiles) {
+            t = 0;
+            n0 += j->nb;
+            tx = ty = tb = 0;
+        } else if (!j->pointwise) {
+            tx += mr;
+            while (tx >= W->out) {
+                tx -= W->out;
+                if (++ty == H->out) {
+                    ty = 0;
+                    tb++;
+                }
+            }
+        }
     }
 }
 
@@ -144,6 +218,10 @@ bool el_conv2d_fast(const el_conv_geom *g, const float *x, const float *w, const
     for (int64_t ky = 0, t = 0; ky < g->h.k; ky++)
         for (int64_t kx = 0; kx < g->w.k; kx++, t++)
             j.tap_off[t] = (ky * g->h.dilation * g->w.in + kx * g->w.dilation) * g->ic;
+    int64_t kdim = taps * g->ic;
+    j.has_koff = kdim <= EL_CONV_MAX_KOFF && j.tap_off[taps - 1] + g->ic <= INT32_MAX;
+    for (int64_t t = 0; j.has_koff && t < taps; t++)
+        for (int64_t c = 0; c < g->ic; c++) j.koff[t * g->ic + c] = (int32_t)(j.tap_off[t] + c);
 #if defined(EL_CONV_X86)
     if (isa == EL_ISA_AVX512) {
         j.fn = el_igemm_f32_avx512;
@@ -155,8 +233,18 @@ bool el_conv2d_fast(const el_conv_geom *g, const float *x, const float *w, const
 #else
     return false;
 #endif
-    int64_t tiles = (j.m + j.mr - 1) / j.mr;
-    el_parallel_for(el_threadpool_current(), tiles, el_grain(j.mr * taps * g->ic * g->oc), el_conv_tiles, &j);
+    j.tiles = (j.m + j.mr - 1) / j.mr;
+    /* Filters over EL_CONV_L2_FILTER bytes are cut into column blocks, so
+     * the block a tile works on stays in L2 instead of being streamed from
+     * memory once per tile. */
+    j.nb = g->oc;
+    if (kdim * g->oc * (int64_t)sizeof(float) > EL_CONV_L2_FILTER) {
+        j.nb = EL_CONV_L2_FILTER / (kdim * (int64_t)sizeof(float)) / 32 * 32;
+        if (j.nb < 32) j.nb = 32;
+        if (j.nb > g->oc) j.nb = g->oc;
+    }
+    int64_t nblocks = (g->oc + j.nb - 1) / j.nb;
+    el_parallel_for(el_threadpool_current(), j.tiles * nblocks, el_grain(j.mr * kdim * j.nb), el_conv_tiles, &j);
     return true;
 }
 

@@ -65,13 +65,18 @@ bool el_depthwise_fast(const el_conv_geom *g, const float *x, const float *w, co
 /* ---- per-ISA entry points (conv_avx512.c, conv_avx2.c) ---- */
 
 /* Indirect GEMM over `rows` output rows (<= the ISA's row tile): row r is
- * the sum over tap t < taps and channel c < ic of a[r * taps + t][c] *
- * w[(t * ic + c) * oc + j], for every column j < oc, then the epilogue,
- * stored at y + r * oc. */
-void el_igemm_f32_avx512(int rows, int taps, int64_t ic, const float *const *a, const float *w, int64_t oc,
-                         const el_conv_epi *e, float *y);
-void el_igemm_f32_avx2(int rows, int taps, int64_t ic, const float *const *a, const float *w, int64_t oc,
-                       const el_conv_epi *e, float *y);
+ * the sum over tap t < taps and channel c < ic of A(r, t)[c] *
+ * w[(t * ic + c) * oc + j], for the columns n0 <= j < n1, then the
+ * epilogue, stored at y + r * oc + j. A(r, t)[c] is a[r * taps + t][c]
+ * when koff is NULL, else a[r][koff[t * ic + c]] (one base pointer per row:
+ * rows whose window lies inside the input). a has the ISA's full row tile
+ * of entries. */
+void el_igemm_f32_avx512(int rows, int taps, int64_t ic, const float *const *a, const int32_t *koff, const float *w,
+                         int64_t oc, int64_t n0, int64_t n1, const el_conv_epi *e, float *y);
+void el_igemm_f32_avx2(int rows, int taps, int64_t ic, const float *const *a, const int32_t *koff, const float *w,
+                       int64_t oc, int64_t n0, int64_t n1, const el_conv_epi *e, float *y);
+/* Bound on taps * ic for the koff form (its table lives in the job). */
+#define EL_CONV_MAX_KOFF 4096
 #define EL_IGEMM_ROWS_AVX512 12
 #define EL_IGEMM_ROWS_AVX2 6
 #define EL_IGEMM_ROWS_MAX 12
