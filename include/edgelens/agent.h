@@ -127,7 +127,9 @@ typedef struct el_agent_control {
     el_agent_reload_fn reload_fn;
     void *reload_ctx;
     /* Without MQTT, one JSON document per frame and line goes here (NULL:
-     * nowhere). */
+     * nowhere). When writing fails with EPIPE (the reader went away, as in
+     * `edgelens run | head`), the agent stops cleanly as if *stop were set;
+     * the caller should ignore SIGPIPE. */
     FILE *results;
     /* Log lines ("Model loaded", "Test failed: ...", reconnects) go here
      * (NULL: nowhere). */

@@ -180,12 +180,13 @@ typedef struct el_agent {
     el_view view;
     el_metrics metrics;
     bool mqtt_was_connected;
+    bool results_closed;     /* the reader of the results went away */
     double fps;
 } el_agent;
 
 static bool el_flag(volatile sig_atomic_t *f) { return f && *f; }
-static bool el_should_stop(const el_agent *a) { return el_flag(a->ctl->stop); }
-static bool el_should_break(const el_agent *a) { return el_flag(a->ctl->stop) || el_flag(a->ctl->reload); }
+static bool el_should_stop(const el_agent *a) { return el_flag(a->ctl->stop) || a->results_closed; }
+static bool el_should_break(const el_agent *a) { return el_should_stop(a) || el_flag(a->ctl->reload); }
 
 static double el_now_unix(void)
 {
@@ -426,9 +427,14 @@ static void el_emit(el_agent *a, const char *payload)
         if (el_mqtt_publish(a->mqtt, a->topic, payload, strlen(payload), -1, false) != EL_OK)
             el_log(a, "cannot publish to %s: %s", a->topic, el_last_error());
     } else if (a->ctl->results) {
-        fputs(payload, a->ctl->results);
-        fputc('\n', a->ctl->results);
-        fflush(a->ctl->results);
+        FILE *f = a->ctl->results;
+        errno = 0;
+        if ((fputs(payload, f) == EOF || fputc('\n', f) == EOF || fflush(f) == EOF) && errno == EPIPE) {
+            /* `edgelens run ... | head`: nobody reads the results any more,
+             * so stop as a command line tool would on SIGPIPE, but cleanly. */
+            el_log(a, "the results output was closed; stopping");
+            a->results_closed = true;
+        }
     }
 }
 

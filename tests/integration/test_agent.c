@@ -608,6 +608,55 @@ static void test_stdout_json_lines(void **state)
     free(err);
 }
 
+/* `edgelens run ... | head -n 3`: once the reader is gone, the agent stops
+ * cleanly (exit 0) instead of running on or dying of SIGPIPE. */
+static void test_stdout_reader_gone(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    el_child c;
+    memset(&c, 0, sizeof c);
+    assert_non_null(el_test_tmpdir(c.dir, sizeof c.dir));
+    snprintf(c.err, sizeof c.err, "%s/stderr", c.dir);
+    fflush(NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127);
+        int e = open(c.err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (e < 0) _exit(127);
+        dup2(fds[1], 1);
+        dup2(e, 2);
+        close(fds[0]);
+        close(fds[1]);
+        execl(getenv("EL_BIN"), "edgelens", "run", "--model", el_model, "--source", el_video, (char *)NULL);
+        _exit(127);
+    }
+    c.pid = pid;
+    close(fds[1]);
+    FILE *r = fdopen(fds[0], "r");
+    assert_non_null(r);
+    char line[8192];
+    for (int i = 0; i < 3; i++) {
+        if (!fgets(line, sizeof line, r)) {
+            el_child_dump(&c);
+            fail_msg("stdout ended after %d lines", i);
+        }
+        assert_non_null(strstr(line, "\"detections\""));
+    }
+    fclose(r);
+    double t0 = el_now();
+    el_child_stop(&c, 0, 20);
+    fprintf(stderr, "exited %.2f s after its reader went away\n", el_now() - t0);
+    el_child_assert_clean(&c);
+    char *err = el_slurp(c.err);
+    assert_non_null(strstr(err, "results output was closed"));
+    free(err);
+}
+
 /* Without --model, the default model of `edgelens detect` ($EDGELENS_MODEL
  * first); the image source ends without --loop, so "Test failed" follows. */
 static void test_default_model(void **state)
@@ -821,6 +870,7 @@ int main(void)
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_stdout_json_lines),
         cmocka_unit_test(test_default_model),
+        cmocka_unit_test(test_stdout_reader_gone),
         cmocka_unit_test(test_full_format_broker_restart_and_offline),
         cmocka_unit_test(test_seed_format),
         cmocka_unit_test(test_missing_source_retries),
