@@ -349,8 +349,9 @@ static int run_cli(const char *args)
 {
     const char *bin = getenv("EL_BIN");
     if (!bin) return -1;
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' convert %s >/dev/null 2>&1", bin, args);
+    char cmd[4400];
+    if (strlen(bin) > 2000 || strlen(args) > 2000) return -1;
+    snprintf(cmd, sizeof cmd, "'%.2000s' convert %.2000s >/dev/null 2>&1", bin, args);
     int rc = system(cmd);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
