@@ -67,6 +67,8 @@ typedef struct el_agent_config {
     char *http;         /* HOST:PORT of the live view; NULL: none */
     double retry_delay; /* seconds before a restart after a failure; default 15 */
     bool loop;          /* restart finite sources at their end */
+    bool pace;          /* play files at their native frame rate (default true);
+                           false: as fast as they decode (benchmarks) */
     int threads;        /* detector threads, 0: one per core */
     el_agent_mqtt_config mqtt;
 } el_agent_config;
@@ -85,7 +87,7 @@ el_status el_agent_config_copy(el_agent_config *dst, const el_agent_config *src)
 /* Sets one key from its text form, as a flag or a YAML scalar gives it;
  * type-checked (numbers, ranges, booleans true/false/yes/no/on/off, format
  * seed|full). Keys: model, labels, source, thing, topic, format, threshold,
- * http, retry-delay (also retry_delay), loop, threads, and mqtt.url,
+ * http, retry-delay (also retry_delay), loop, pace, threads, and mqtt.url,
  * mqtt.username, mqtt.password, mqtt.ca_file, mqtt.cert_file, mqtt.key_file,
  * mqtt.client_id, mqtt.qos, mqtt.keepalive ("mqtt" alone is mqtt.url).
  * An unknown key is EL_ERR_NOT_FOUND, a bad value EL_ERR_INVALID_ARG; on

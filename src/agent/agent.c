@@ -458,7 +458,7 @@ static el_status el_attempt(el_agent *a)
     el_say(a, "Start inferencing");
 
     el_source *src = NULL;
-    el_source_opts so = {.loop = a->cfg.loop, .realtime = true};
+    el_source_opts so = {.loop = a->cfg.loop, .realtime = a->cfg.pace};
     st = el_source_open(a->cfg.source, &so, &src);
     if (st == EL_OK) st = el_capture_start(src, &cap);
     if (st != EL_OK) {

@@ -46,6 +46,7 @@ static const el_key el_keys[] = {
     {"retry-delay", EL_K_DOUBLE, EL_OFF(retry_delay), 0, 86400, "seconds in [0,86400]"},
     {"retry_delay", EL_K_DOUBLE, EL_OFF(retry_delay), 0, 86400, "seconds in [0,86400]"},
     {"loop", EL_K_BOOL, EL_OFF(loop), 0, 0, "true or false"},
+    {"pace", EL_K_BOOL, EL_OFF(pace), 0, 0, "true or false"},
     {"threads", EL_K_INT, EL_OFF(threads), 0, 256, "an integer in [0,256]"},
     {"mqtt.url", EL_K_STR, EL_OFF(mqtt.url), 0, 0, "an mqtt:// or mqtts:// URL"},
     {"mqtt.username", EL_K_STR, EL_OFF(mqtt.username), 0, 0, "a name"},
@@ -74,6 +75,7 @@ void el_agent_config_init(el_agent_config *c)
     c->format = EL_AGENT_FORMAT_FULL;
     c->threshold = 0.5f;
     c->retry_delay = 15;
+    c->pace = true;
 }
 
 static char **el_str_field(el_agent_config *c, size_t off) { return (char **)((char *)c + off); }

@@ -17,7 +17,7 @@ static void el_run_usage(FILE *f)
     fprintf(f,
             "usage: edgelens run [--config FILE] [--model PATH] [--source SRC] [--thing NAME]\n"
             "                    [--mqtt URL] [--topic T] [--format seed|full] [--threshold T]\n"
-            "                    [--http HOST:PORT] [--retry-delay S] [--loop] [--labels FILE]\n"
+            "                    [--http HOST:PORT] [--retry-delay S] [--loop] [--no-pace] [--labels FILE]\n"
             "                    [--threads N]\n"
             "  --config FILE     YAML file whose keys mirror these flags (flags win); SIGHUP rereads it\n"
             "  --model PATH      model directory, .pb, model.json or .tar.gz package, as for\n"
@@ -34,6 +34,7 @@ static void el_run_usage(FILE *f)
             "  --http HOST:PORT  live view, /latest.json, /healthz and /metrics\n"
             "  --retry-delay S   seconds before restarting after a failure (default 15)\n"
             "  --loop            restart files and image directories at their end\n"
+            "  --no-pace         read files as fast as they decode, not at their frame rate\n"
             "  --labels FILE     label map overriding the model's\n"
             "  --threads N       inference threads (default: one per core)\n"
             "SIGTERM/SIGINT stop cleanly (offline status, queue flushed); SIGHUP reloads --config.\n");
@@ -85,12 +86,13 @@ int el_cmd_run(int argc, char **argv)
         {"http", required_argument, NULL, 'H'},     {"retry-delay", required_argument, NULL, 'r'},
         {"loop", no_argument, NULL, 'L'},           {"labels", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 'n'},  {"help", no_argument, NULL, 'h'},
+        {"no-pace", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     el_run_args args = {0};
     int c, idx;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:m:s:T:q:o:f:t:H:r:Ll:n:h", opts, &idx)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:m:s:T:q:o:f:t:H:r:Ll:n:hP", opts, &idx)) != -1) {
         switch (c) {
         case 'c': args.config = optarg; continue;
         case 'h': el_run_usage(stdout); return 0;
@@ -104,8 +106,9 @@ int el_cmd_run(int argc, char **argv)
         const char *key = NULL;
         for (const struct option *o = opts; o->name; o++)
             if (o->val == c) key = o->name;
+        if (c == 'P') key = "pace";
         args.key[args.n] = key;
-        args.value[args.n] = c == 'L' ? "true" : optarg;
+        args.value[args.n] = c == 'L' ? "true" : c == 'P' ? "false" : optarg;
         args.n++;
     }
     if (optind < argc) {

@@ -76,6 +76,15 @@ static void *el_capture_main(void *arg)
             pthread_mutex_unlock(&c->mu);
             break;
         }
+        /* An unpaced file (opts.realtime false) is processed frame by frame:
+         * wait for the consumer instead of dropping, so decoding the next
+         * frame overlaps the consumer's work on this one. */
+        while (!c->src->opts.realtime && c->slot_seq > c->taken_seq && !c->stopping)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->stopping) {
+            pthread_mutex_unlock(&c->mu);
+            break;
+        }
         if (c->slot_seq > c->taken_seq) c->stats.dropped++;
         el_image t = c->slot;
         c->slot = back;
@@ -163,6 +172,7 @@ el_status el_capture_next(el_capture *c, el_image *frame, uint64_t *seq, int tim
         c->taken_seq = c->slot_seq;
         c->stats.taken++;
         if (seq) *seq = c->slot_seq;
+        pthread_cond_broadcast(&c->cv); /* an unpaced source waits for this */
         rc = EL_OK;
     } else if (c->done) {
         rc = el_error(c->err, "%s", c->errmsg);
@@ -192,6 +202,7 @@ void el_capture_stop(el_capture *c)
     if (!c) return;
     pthread_mutex_lock(&c->mu);
     c->stopping = true;
+    pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
     el_source_interrupt(c->src);
 

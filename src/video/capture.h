@@ -1,6 +1,9 @@
 /* Capture in its own thread, keeping only the newest frame, so a slow model
  * never makes the stream lag: a frame that was not taken before the next one
- * arrived is dropped (and counted). */
+ * arrived is dropped (and counted). A source opened without pacing
+ * (el_source_opts.realtime false: a file read as fast as it decodes) drops
+ * nothing: the thread decodes the next frame while the consumer works on the
+ * current one, then waits for it to be taken. */
 #ifndef EL_VIDEO_CAPTURE_H
 #define EL_VIDEO_CAPTURE_H
 

@@ -111,7 +111,7 @@ static void test_end_after_last_frame(void **state)
         assert_int_equal(el_image_write_jpeg(p, &img, 90), EL_OK);
         el_image_free(&img);
     }
-    el_capture *c = start(dir, (el_source_opts){0});
+    el_capture *c = start(dir, (el_source_opts){.realtime = true, .fps = 1000});
     /* Let the thread read everything; only the last frame is kept. */
     el_capture_stats st;
     for (int i = 0; i < 200; i++) {
@@ -424,6 +424,38 @@ static void *fifo_main(void *arg)
     return NULL;
 }
 
+/* Unpaced (a file read as fast as it decodes): every frame reaches a slow
+ * consumer, in order, none dropped. */
+static void test_unpaced_drops_nothing(void **state)
+{
+    (void)state;
+    char dir[300], p[400];
+    snprintf(dir, sizeof dir, "%s/unpaced", g_dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%d.jpg", dir, i);
+        el_image img = solid(8 + 8 * i, 8, 255, 255, 255);
+        assert_int_equal(el_image_write_jpeg(p, &img, 90), EL_OK);
+        el_image_free(&img);
+    }
+    el_capture *c = start(dir, (el_source_opts){0});
+    el_image frame = {0, 0, NULL};
+    uint64_t seq = 0;
+    for (int i = 0; i < 4; i++) {
+        sleep_ms(50);
+        if (el_capture_next(c, &frame, &seq, 2000) != EL_OK) fail_msg("%s", el_last_error());
+        assert_int_equal(seq, (uint64_t)i + 1);
+        assert_int_equal(frame.width, 8 + 8 * i);
+    }
+    assert_int_equal(el_capture_next(c, &frame, &seq, 1000), EL_ERR_END);
+    el_capture_stats st;
+    el_capture_get_stats(c, &st);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(st.taken, 4);
+    el_image_free(&frame);
+    el_capture_stop(c);
+}
+
 static void test_stop_gives_up_on_stuck_read(void **state)
 {
     (void)state;
@@ -444,7 +476,7 @@ static void test_stop_gives_up_on_stuck_read(void **state)
     assert_true(w.fd >= 0);
     assert_int_equal(pthread_create(&w.th, NULL, fifo_main, &w), 0);
 
-    el_capture *c = start(path, (el_source_opts){0});
+    el_capture *c = start(path, (el_source_opts){.realtime = true});
     el_image frame = {0, 0, NULL};
     if (el_capture_next(c, &frame, NULL, 10000) != EL_OK) fail_msg("%s", el_last_error());
     assert_int_equal(frame.width, 160);
@@ -501,6 +533,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slow_consumer_gets_latest),
+        cmocka_unit_test(test_unpaced_drops_nothing),
         cmocka_unit_test(test_end_after_last_frame),
         cmocka_unit_test(test_source_error_reaches_consumer),
         cmocka_unit_test(test_timeout),
