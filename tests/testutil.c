@@ -6,6 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <math.h>
+#include <sys/wait.h>
+
+#include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
 static const char *el_test_path(const char *env, const char *rel, char *buf, size_t cap)
@@ -137,4 +141,56 @@ void el_test_sha256_hex(const void *data, size_t len, char *out)
     unsigned int n = 0;
     assert_true(EVP_Digest(data, len, md, &n, EVP_sha256(), NULL));
     for (unsigned i = 0; i < n; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+int el_test_sh(char **out, bool merge_stderr, const char *fmt, ...)
+{
+    char cmd[4096], full[4200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "%s %s", cmd, merge_stderr ? "2>&1" : "2>/dev/null");
+    FILE *p = popen(full, "r");
+    assert_non_null(p);
+    size_t cap = 1 << 16, n = 0, r;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+        n += r;
+        if (cap - n < 1024) {
+            buf = realloc(buf, cap *= 2);
+            assert_non_null(buf);
+        }
+    }
+    buf[n] = '\0';
+    int st = pclose(p);
+    *out = buf;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+cJSON *el_test_load_json(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    cJSON *j = cJSON_Parse(buf);
+    free(buf);
+    assert_non_null(j);
+    return j;
+}
+
+float el_test_iou(const float *a, const float *b)
+{
+    float ya = fmaxf(a[0], b[0]), xa = fmaxf(a[1], b[1]), yb = fminf(a[2], b[2]), xb = fminf(a[3], b[3]);
+    float inter = fmaxf(0, yb - ya) * fmaxf(0, xb - xa);
+    float ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    return ua > 0 ? inter / ua : (inter == 0 && ua == 0 ? 1.0f : 0.0f);
 }

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -18,6 +19,15 @@ const char *el_test_data(const char *rel, char *buf, size_t cap);
 const char *el_test_tmpdir(char *buf, size_t cap);
 /* Write bytes to a file; returns 0 on success. */
 int el_test_write_file(const char *path, const void *data, size_t len);
+
+/* Runs a shell command (printf-style); its stdout, and stderr too when
+ * merge_stderr, goes to *out (malloc'd, NUL-terminated). Returns the exit
+ * status, -1 when it did not exit normally. */
+int el_test_sh(char **out, bool merge_stderr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A JSON file parsed with cJSON (fails the test when unreadable). */
+struct cJSON *el_test_load_json(const char *path);
+/* Intersection over union of two (ymin, xmin, ymax, xmax) boxes. */
+float el_test_iou(const float *a, const float *b);
 
 /* SHA-256 of bytes as 64 lowercase hex chars (out has room for 65). */
 void el_test_sha256_hex(const void *data, size_t len, char *out);

@@ -53,31 +53,6 @@ static const el_tfjs_case el_cases[] = {
     {"faceboxes", "faceboxes"},
 };
 
-static cJSON *el_load_json(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    cJSON *j = cJSON_Parse(buf);
-    free(buf);
-    assert_non_null(j);
-    return j;
-}
-
-static float el_iou(const float *a, const float *b)
-{
-    float ya = fmaxf(a[0], b[0]), xa = fmaxf(a[1], b[1]), yb = fminf(a[2], b[2]), xb = fminf(a[3], b[3]);
-    float inter = fmaxf(0, yb - ya) * fmaxf(0, xb - xa);
-    float ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-    return ua > 0 ? inter / ua : (inter == 0 && ua == 0 ? 1.0f : 0.0f);
-}
-
 /* Match statistics of one input path. */
 typedef struct el_match {
     int runs, strict_ref, strict_matched, list_ref, list_matched;
@@ -131,7 +106,7 @@ static int el_find(int cls, float score, const float *box, const el_detection *d
     float bsd = INFINITY, biou = 0;
     for (int i = 0; i < n; i++) {
         if (d[i].class_id != cls) continue;
-        float s = fabsf(d[i].score - score), o = el_iou(box, d[i].box);
+        float s = fabsf(d[i].score - score), o = el_test_iou(box, d[i].box);
         bool ok = s <= 0.01f && o >= 0.98f;
         if (ok && (best < 0 || s < bsd)) {
             best = i;
@@ -255,7 +230,7 @@ static void el_check_model(const el_tfjs_case *c, const char *model_path, const 
         skip();
         return;
     }
-    cJSON *ref = el_load_json(jpath);
+    cJSON *ref = el_test_load_json(jpath);
     el_detector *det;
     if (el_detector_open(model_path, NULL, NULL, &det) != EL_OK) fail_msg("open %s: %s", model_path, el_last_error());
     assert_string_equal(el_detector_head_name(det), c->head);

@@ -12,32 +12,6 @@
 
 static char el_model[1024], el_voc[1024], el_dog[1024];
 
-/* Runs a shell command; stdout (and stderr when `both`) into *out; returns
- * the exit code. */
-static int el_sh(char **out, bool both, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    char full[4200];
-    snprintf(full, sizeof full, "%s %s", cmd, both ? "2>&1" : "2>/dev/null");
-    FILE *p = popen(full, "r");
-    assert_non_null(p);
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    size_t r;
-    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-        n += r;
-        if (cap - n < 1024) buf = realloc(buf, cap *= 2);
-    }
-    buf[n] = '\0';
-    int st = pclose(p);
-    *out = buf;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static const char *el_bin(void) { return getenv("EL_BIN"); }
 
 static double el_num(const cJSON *o, const char *k)
@@ -51,7 +25,7 @@ static void test_json_line(void **state)
 {
     (void)state;
     char *out;
-    int rc = el_sh(&out, false, "%s bench %s --threads 2 --iterations 3 --json", el_bin(), el_model);
+    int rc = el_test_sh(&out, false, "%s bench %s --threads 2 --iterations 3 --json", el_bin(), el_model);
     if (rc != 0) fail_msg("exit %d: %s", rc, out);
     /* Exactly one line. */
     char *nl = strchr(out, '\n');
@@ -75,7 +49,7 @@ static void test_profile(void **state)
 {
     (void)state;
     char *out;
-    int rc = el_sh(&out, false, "%s bench %s --image %s --threads 1 --iterations 2 --profile --json", el_bin(),
+    int rc = el_test_sh(&out, false, "%s bench %s --image %s --threads 1 --iterations 2 --profile --json", el_bin(),
                    el_model, el_dog);
     if (rc != 0) fail_msg("exit %d: %s", rc, out);
     cJSON *j = cJSON_Parse(out);
@@ -103,7 +77,7 @@ static void test_profile(void **state)
     cJSON_Delete(j);
     free(out);
     /* The table form; --no-optimize runs the graph as written. */
-    rc = el_sh(&out, false, "%s bench %s --threads 1 --iterations 1 --profile --no-optimize", el_bin(), el_model);
+    rc = el_test_sh(&out, false, "%s bench %s --threads 1 --iterations 1 --profile --no-optimize", el_bin(), el_model);
     if (rc != 0) fail_msg("exit %d: %s", rc, out);
     assert_non_null(strstr(out, "median"));
     assert_non_null(strstr(out, "GFLOP/s"));
@@ -118,7 +92,7 @@ static void test_dynamic_input(void **state)
     (void)state;
     if (!el_voc[0]) skip();
     char *out;
-    int rc = el_sh(&out, false, "%s bench %s --iterations 1", el_bin(), el_voc);
+    int rc = el_test_sh(&out, false, "%s bench %s --iterations 1", el_bin(), el_voc);
     if (rc != 0) fail_msg("exit %d: %s", rc, out);
     assert_non_null(strstr(out, "input 640x480, synthetic"));
     free(out);
@@ -128,19 +102,19 @@ static void test_usage_errors(void **state)
 {
     (void)state;
     char *out;
-    assert_int_equal(el_sh(&out, true, "%s bench", el_bin()), 2);
+    assert_int_equal(el_test_sh(&out, true, "%s bench", el_bin()), 2);
     assert_non_null(strstr(out, "no model given"));
     free(out);
-    assert_int_equal(el_sh(&out, true, "%s bench %s --threads 0", el_bin(), el_model), 2);
+    assert_int_equal(el_test_sh(&out, true, "%s bench %s --threads 0", el_bin(), el_model), 2);
     assert_non_null(strstr(out, "--threads"));
     free(out);
-    assert_int_equal(el_sh(&out, true, "%s bench %s --iterations x", el_bin(), el_model), 2);
+    assert_int_equal(el_test_sh(&out, true, "%s bench %s --iterations x", el_bin(), el_model), 2);
     assert_non_null(strstr(out, "--iterations"));
     free(out);
-    assert_int_equal(el_sh(&out, true, "%s bench /nonexistent/model", el_bin()), 1);
+    assert_int_equal(el_test_sh(&out, true, "%s bench /nonexistent/model", el_bin()), 1);
     assert_non_null(strstr(out, "edgelens bench:"));
     free(out);
-    assert_int_equal(el_sh(&out, true, "%s bench --help", el_bin()), 0);
+    assert_int_equal(el_test_sh(&out, true, "%s bench --help", el_bin()), 0);
     assert_non_null(strstr(out, "--iterations"));
     free(out);
 }

@@ -14,38 +14,13 @@
 
 static char el_model[1024], el_dog[1024], el_tmp[256];
 
-/* Runs a shell command; stdout+stderr into *out (malloc'd); returns exit code. */
-static int el_sh(char **out, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    char full[4200];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    assert_non_null(p);
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    size_t r;
-    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-        n += r;
-        if (cap - n < 1024) buf = realloc(buf, cap *= 2);
-    }
-    buf[n] = '\0';
-    int st = pclose(p);
-    *out = buf;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static const char *el_bin(void) { return getenv("EL_BIN"); }
 
 static void test_detect_json(void **state)
 {
     (void)state;
     char *out;
-    int rc = el_sh(&out, "%s detect --model %s --json %s", el_bin(), el_model, el_dog);
+    int rc = el_test_sh(&out, true, "%s detect --model %s --json %s", el_bin(), el_model, el_dog);
     if (rc != 0) fail_msg("exit %d: %s", rc, out);
     cJSON *j = cJSON_Parse(out);
     assert_non_null(j);
@@ -68,7 +43,7 @@ static void test_detect_json(void **state)
     cJSON_Delete(j);
     free(out);
     /* A lower threshold yields more, and the table form names the labels. */
-    rc = el_sh(&out, "%s detect --model %s --threshold 0.15 %s", el_bin(), el_model, el_dog);
+    rc = el_test_sh(&out, true, "%s detect --model %s --threshold 0.15 %s", el_bin(), el_model, el_dog);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "dog"));
     assert_non_null(strstr(out, "person"));
@@ -80,7 +55,7 @@ static void test_detect_annotate_and_package(void **state)
     (void)state;
     char *out, ann[512], tgz[512];
     snprintf(ann, sizeof ann, "%s/dog-annotated.jpg", el_tmp);
-    int rc = el_sh(&out, "%s detect --model %s --annotate %s %s", el_bin(), el_model, ann, el_dog);
+    int rc = el_test_sh(&out, true, "%s detect --model %s --annotate %s %s", el_bin(), el_model, ann, el_dog);
     if (rc != 0) fail_msg("exit %d: %s", rc, out);
     free(out);
     el_image img;
@@ -90,15 +65,15 @@ static void test_detect_annotate_and_package(void **state)
     el_image_free(&img);
     /* The guide's tfmodel.tar.gz. */
     snprintf(tgz, sizeof tgz, "%s/tfmodel.tar.gz", el_tmp);
-    rc = el_sh(&out, "tar -C %s -czf %s frozen_inference_graph.pb label_map.pbtxt", el_model, tgz);
+    rc = el_test_sh(&out, true, "tar -C %s -czf %s frozen_inference_graph.pb label_map.pbtxt", el_model, tgz);
     assert_int_equal(rc, 0);
     free(out);
-    rc = el_sh(&out, "%s detect --model %s --json %s", el_bin(), tgz, el_dog);
+    rc = el_test_sh(&out, true, "%s detect --model %s --json %s", el_bin(), tgz, el_dog);
     if (rc != 0) fail_msg("exit %d: %s", rc, out);
     assert_non_null(strstr(out, "\"label\":\"dog\""));
     free(out);
     /* A bare .pb with --labels. */
-    rc = el_sh(&out, "%s detect --model %s/frozen_inference_graph.pb --labels %s/label_map.pbtxt --json %s", el_bin(),
+    rc = el_test_sh(&out, true, "%s detect --model %s/frozen_inference_graph.pb --labels %s/label_map.pbtxt --json %s", el_bin(),
                el_model, el_model, el_dog);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "\"label\":\"dog\""));
@@ -111,27 +86,27 @@ static void test_errors(void **state)
     char *out, bad[512];
     /* A corrupt JPEG: named in the message, non-zero exit. */
     snprintf(bad, sizeof bad, "%s/corrupt.jpg", el_tmp);
-    int rc = el_sh(&out, "head -c 5000 %s > %s", el_dog, bad);
+    int rc = el_test_sh(&out, true, "head -c 5000 %s > %s", el_dog, bad);
     free(out);
-    rc = el_sh(&out, "%s detect --model %s %s", el_bin(), el_model, bad);
+    rc = el_test_sh(&out, true, "%s detect --model %s %s", el_bin(), el_model, bad);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "corrupt.jpg"));
     free(out);
     /* Random bytes as a graph. */
     snprintf(bad, sizeof bad, "%s/random.pb", el_tmp);
-    rc = el_sh(&out, "head -c 4096 /dev/urandom > %s", bad);
+    rc = el_test_sh(&out, true, "head -c 4096 /dev/urandom > %s", bad);
     free(out);
-    rc = el_sh(&out, "%s detect --model %s %s", el_bin(), bad, el_dog);
+    rc = el_test_sh(&out, true, "%s detect --model %s %s", el_bin(), bad, el_dog);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "random.pb"));
     free(out);
     /* Usage errors. */
-    rc = el_sh(&out, "%s detect", el_bin());
+    rc = el_test_sh(&out, true, "%s detect", el_bin());
     assert_int_equal(rc, 2);
     free(out);
     /* Without --model: the default model once scripts/setup installed it
      * (CenterNet, COCO-80: a car in dog.jpg), else a message saying how. */
-    rc = el_sh(&out, "%s detect --json %s", el_bin(), el_dog);
+    rc = el_test_sh(&out, true, "%s detect --json %s", el_bin(), el_dog);
     if (rc == 0) {
         assert_non_null(strstr(out, "\"label\":\"car\""));
     } else {
@@ -139,10 +114,10 @@ static void test_errors(void **state)
         assert_non_null(strstr(out, "scripts/setup"));
     }
     free(out);
-    rc = el_sh(&out, "%s nosuchcommand", el_bin());
+    rc = el_test_sh(&out, true, "%s nosuchcommand", el_bin());
     assert_int_equal(rc, 2);
     free(out);
-    rc = el_sh(&out, "%s detect --model %s --threshold 7 %s", el_bin(), el_model, el_dog);
+    rc = el_test_sh(&out, true, "%s detect --model %s --threshold 7 %s", el_bin(), el_model, el_dog);
     assert_int_equal(rc, 2);
     free(out);
 }
@@ -151,7 +126,7 @@ static void test_inspect(void **state)
 {
     (void)state;
     char *out;
-    int rc = el_sh(&out, "%s inspect %s", el_bin(), el_model);
+    int rc = el_test_sh(&out, true, "%s inspect %s", el_bin(), el_model);
     if (rc != 0) fail_msg("exit %d: %s", rc, out);
     assert_non_null(strstr(out, "image_tensor"));
     assert_non_null(strstr(out, "[1,256,256,3]"));
@@ -178,7 +153,7 @@ static void test_eval(void **state)
     el_tensor_release(&t);
     el_image_free(&rs);
     el_image_free(&img);
-    int rc = el_sh(&out, "%s eval %s/frozen_inference_graph.pb --feed image_tensor=%s --fetch num_detections "
+    int rc = el_test_sh(&out, true, "%s eval %s/frozen_inference_graph.pb --feed image_tensor=%s --fetch num_detections "
                          "--fetch detection_scores:0 --fetch Preprocessor/sub -o %s",
                    el_bin(), el_model, in, el_tmp);
     if (rc != 0) fail_msg("exit %d: %s", rc, out);
@@ -194,7 +169,7 @@ static void test_eval(void **state)
     assert_int_equal(el_tensor_numel(&t), 256 * 256 * 3);
     el_tensor_release(&t);
     /* An unknown fetch is named. */
-    rc = el_sh(&out, "%s eval %s/frozen_inference_graph.pb --feed image_tensor=%s --fetch no/such/node", el_bin(),
+    rc = el_test_sh(&out, true, "%s eval %s/frozen_inference_graph.pb --feed image_tensor=%s --fetch no/such/node", el_bin(),
                el_model, in);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "no/such/node"));
@@ -214,7 +189,7 @@ int main(void)
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char *out;
-    el_sh(&out, "rm -rf %s", el_tmp);
+    el_test_sh(&out, true, "rm -rf %s", el_tmp);
     free(out);
     return rc;
 }

@@ -23,31 +23,6 @@ static const el_ref_model el_ref_models[] = {
     {"reference/voc.json", "models/ssd_mobilenet_v1_voc", 0.05f},
 };
 
-static cJSON *el_load_json(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    cJSON *j = cJSON_Parse(buf);
-    free(buf);
-    assert_non_null(j);
-    return j;
-}
-
-static float el_iou(const float *a, const float *b)
-{
-    float ya = fmaxf(a[0], b[0]), xa = fmaxf(a[1], b[1]), yb = fminf(a[2], b[2]), xb = fminf(a[3], b[3]);
-    float inter = fmaxf(0, yb - ya) * fmaxf(0, xb - xa);
-    float ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-    return ua > 0 ? inter / ua : (inter == 0 && ua == 0 ? 1.0f : 0.0f);
-}
-
 typedef struct el_refdet {
     int cls;
     float score;
@@ -85,7 +60,7 @@ static int el_ref_raw(const cJSON *img, el_refdet **out)
 
 static bool el_matches(int cls, float score, const float *box, int cls2, float score2, const float *box2)
 {
-    return cls == cls2 && fabsf(score - score2) <= 0.01f && el_iou(box, box2) >= 0.98f;
+    return cls == cls2 && fabsf(score - score2) <= 0.01f && el_test_iou(box, box2) >= 0.98f;
 }
 
 static void el_check_model(const el_ref_model *m)
@@ -95,7 +70,7 @@ static void el_check_model(const el_ref_model *m)
         skip();
         return;
     }
-    cJSON *ref = el_load_json(jpath);
+    cJSON *ref = el_test_load_json(jpath);
     el_detector *det;
     if (el_detector_open(mpath, NULL, NULL, &det) != EL_OK) fail_msg("open %s: %s", mpath, el_last_error());
     int in_w, in_h, checked = 0;
