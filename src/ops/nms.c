@@ -72,21 +72,29 @@ static el_nms_cand el_nms_pop(el_nms_cand *h, int *n)
 static inline float el_mini(float a, float b) { return b < a ? b : a; }
 static inline float el_maxi(float a, float b) { return a < b ? b : a; }
 
-/* TF's IOU(boxes, i, j), in float, same operations in the same order. */
-static float el_nms_iou(const float *boxes, int i, int j)
+/* A box with its corners ordered and its area, as TF's IOU computes them. */
+typedef struct el_nms_box {
+    float ymin, xmin, ymax, xmax, area;
+} el_nms_box;
+
+static inline el_nms_box el_nms_box_of(const float *boxes, int i)
 {
-    const float *a = boxes + 4 * (int64_t)i, *b = boxes + 4 * (int64_t)j;
-    float ymin_i = el_mini(a[0], a[2]), xmin_i = el_mini(a[1], a[3]);
-    float ymax_i = el_maxi(a[0], a[2]), xmax_i = el_maxi(a[1], a[3]);
-    float ymin_j = el_mini(b[0], b[2]), xmin_j = el_mini(b[1], b[3]);
-    float ymax_j = el_maxi(b[0], b[2]), xmax_j = el_maxi(b[1], b[3]);
-    float area_i = (ymax_i - ymin_i) * (xmax_i - xmin_i);
-    float area_j = (ymax_j - ymin_j) * (xmax_j - xmin_j);
-    if (area_i <= 0 || area_j <= 0) return 0.0f;
-    float iy0 = el_maxi(ymin_i, ymin_j), ix0 = el_maxi(xmin_i, xmin_j);
-    float iy1 = el_mini(ymax_i, ymax_j), ix1 = el_mini(xmax_i, xmax_j);
+    const float *a = boxes + 4 * (int64_t)i;
+    el_nms_box b = {el_mini(a[0], a[2]), el_mini(a[1], a[3]), el_maxi(a[0], a[2]), el_maxi(a[1], a[3]), 0};
+    b.area = (b.ymax - b.ymin) * (b.xmax - b.xmin);
+    return b;
+}
+
+/* TF's IOU(boxes, i, j), in float, same operations in the same order; the
+ * selected box's corners and area are computed once, when it is selected,
+ * which gives the same values. */
+static inline float el_nms_iou(const el_nms_box *a, const el_nms_box *b)
+{
+    if (a->area <= 0 || b->area <= 0) return 0.0f;
+    float iy0 = el_maxi(a->ymin, b->ymin), ix0 = el_maxi(a->xmin, b->xmin);
+    float iy1 = el_mini(a->ymax, b->ymax), ix1 = el_mini(a->xmax, b->xmax);
     float inter = el_maxi(iy1 - iy0, 0.0f) * el_maxi(ix1 - ix0, 0.0f);
-    return inter / (area_i + area_j - inter);
+    return inter / (a->area + b->area - inter);
 }
 
 /* IEEE half to float (for threshold scalars fed as float16). */
@@ -162,10 +170,12 @@ static el_status el_nms_run(el_kctx *ctx, int version)
     el_nms_cand *heap = malloc(sizeof *heap * (size_t)(nboxes > 0 ? nboxes : 1));
     int *sel = malloc(sizeof *sel * (size_t)(cap > 0 ? cap : 1));
     float *sel_scores = malloc(sizeof *sel_scores * (size_t)(cap > 0 ? cap : 1));
-    if (!heap || !sel || !sel_scores) {
+    el_nms_box *sel_box = malloc(sizeof *sel_box * (size_t)(cap > 0 ? cap : 1));
+    if (!heap || !sel || !sel_scores || !sel_box) {
         free(heap);
         free(sel);
         free(sel_scores);
+        free(sel_box);
         return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for %lld boxes", (long long)nboxes);
     }
     int nheap = 0;
@@ -179,9 +189,10 @@ static el_status el_nms_run(el_kctx *ctx, int version)
     while (nsel < max_out && nheap > 0) {
         el_nms_cand c = el_nms_pop(heap, &nheap);
         const float original = c.score;
+        const el_nms_box cb = el_nms_box_of(bd, c.idx);
         bool hard = false;
         for (int j = nsel - 1; j >= c.begin; j--) {
-            float sim = el_nms_iou(bd, c.idx, sel[j]);
+            float sim = el_nms_iou(&cb, &sel_box[j]);
             if (soft) {
                 c.score *= expf(scale * sim * sim);
             } else {
@@ -201,6 +212,7 @@ static el_status el_nms_run(el_kctx *ctx, int version)
         if (c.score == original) {
             sel[nsel] = c.idx;
             sel_scores[nsel] = c.score;
+            sel_box[nsel] = cb;
             nsel++;
         } else if (c.score > score_thr) {
             el_nms_push(heap, &nheap, c);
@@ -224,6 +236,7 @@ static el_status el_nms_run(el_kctx *ctx, int version)
     }
     free(sel);
     free(sel_scores);
+    free(sel_box);
     return s;
 }
 
