@@ -810,6 +810,26 @@ static el_status gd_parse(el_graph *g)
     return el_graph_index(g); /* its messages already name the file */
 }
 
+/* Parses a GraphDef held in `map` (a private mapping the graph takes over,
+ * also on failure). */
+static el_status gd_parse_mapping(void *map, size_t size, const char *source, el_graph **out)
+{
+    el_graph *g;
+    el_status s = el_graph_new(source, &g);
+    if (s != EL_OK) {
+        munmap(map, size);
+        return s;
+    }
+    g->mapping = map;
+    g->mapping_size = size;
+    if ((s = gd_parse(g)) != EL_OK) {
+        el_graph_free(g);
+        return s;
+    }
+    *out = g;
+    return EL_OK;
+}
+
 el_status el_graph_load(const char *path, el_graph **out)
 {
     if (!out || !path) return el_error(EL_ERR_INVALID_ARG, "el_graph_load: NULL argument");
@@ -837,20 +857,7 @@ el_status el_graph_load(const char *path, el_graph **out)
     int e = errno;
     close(fd);
     if (map == MAP_FAILED) return el_error(EL_ERR_IO, "%s: cannot map %zu bytes: %s", path, size, strerror(e));
-    el_graph *g;
-    el_status s = el_graph_new(path, &g);
-    if (s != EL_OK) {
-        munmap(map, size);
-        return s;
-    }
-    g->mapping = map;
-    g->mapping_size = size;
-    if ((s = gd_parse(g)) != EL_OK) {
-        el_graph_free(g);
-        return s;
-    }
-    *out = g;
-    return EL_OK;
+    return gd_parse_mapping(map, size, path, out);
 }
 
 el_status el_graph_parse(const void *data, size_t size, const char *source, el_graph **out)
@@ -865,18 +872,5 @@ el_status el_graph_parse(const void *data, size_t size, const char *source, el_g
     if (map == MAP_FAILED)
         return el_error(EL_ERR_NOMEM, "%s: cannot allocate %zu bytes: %s", source, size, strerror(errno));
     memcpy(map, data, size);
-    el_graph *g;
-    el_status s = el_graph_new(source, &g);
-    if (s != EL_OK) {
-        munmap(map, size);
-        return s;
-    }
-    g->mapping = map;
-    g->mapping_size = size;
-    if ((s = gd_parse(g)) != EL_OK) {
-        el_graph_free(g);
-        return s;
-    }
-    *out = g;
-    return EL_OK;
+    return gd_parse_mapping(map, size, source, out);
 }
