@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ops/conv_fast.h"
+#include "ops/dwconv_fast.h"
 #include "ops/kernel.h"
 #include "ops/window.h"
 

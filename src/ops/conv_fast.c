@@ -5,8 +5,7 @@
  * columns. For each tile of rows we build kh*kw pointers per pixel to its
  * input rows (or to a zero row where the window hangs over the padding), so
  * no im2col buffer is written and the HWIO filter is read as it is stored.
- * Depthwise convolutions run channel-vector by channel-vector over output
- * rows, with the taps' weights held in registers. */
+ * Depthwise convolutions are in dwconv_fast.c. */
 #include "ops/conv_fast.h"
 
 #include <stdatomic.h>
@@ -245,47 +244,5 @@ bool el_conv2d_fast(const el_conv_geom *g, const float *x, const float *w, const
     }
     int64_t nblocks = (g->oc + j.nb - 1) / j.nb;
     el_parallel_for(el_threadpool_current(), j.tiles * nblocks, el_grain(j.mr * kdim * j.nb), el_conv_tiles, &j);
-    return true;
-}
-
-/* ---- DepthwiseConv2dNative ---- */
-
-typedef void (*el_dw_fn)(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *y,
-                         int64_t b, int64_t oy0, int64_t oy1, int64_t c0, int64_t c1);
-
-typedef struct el_dw_job {
-    const el_conv_geom *g;
-    const float *x, *w;
-    const el_conv_epi *e;
-    float *y;
-    el_dw_fn fn;
-} el_dw_job;
-
-/* Items are (batch, output row) pairs; a chunk is a run of rows. */
-static void el_dw_rows(void *ctx, int64_t i0, int64_t i1)
-{
-    const el_dw_job *j = ctx;
-    int64_t oh = j->g->h.out;
-    while (i0 < i1) {
-        int64_t b = i0 / oh, oy0 = i0 % oh;
-        int64_t oy1 = oy0 + (i1 - i0);
-        if (oy1 > oh) oy1 = oh;
-        j->fn(j->g, j->x, j->w, j->e, j->y, b, oy0, oy1, 0, j->g->ic);
-        i0 += oy1 - oy0;
-    }
-}
-
-bool el_depthwise_fast(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *y)
-{
-    el_isa isa = el_conv_isa();
-    if (isa == EL_ISA_REF || g->oc != g->ic || g->ic < 1) return false; /* multiplier 1 only */
-    el_dw_job j = {.g = g, .x = x, .w = w, .e = e, .y = y};
-#if defined(EL_CONV_X86)
-    j.fn = isa == EL_ISA_AVX512 ? el_depthwise_rows_f32_avx512 : el_depthwise_rows_f32_avx2;
-#else
-    return false;
-#endif
-    int64_t items = g->n * g->h.out;
-    el_parallel_for(el_threadpool_current(), items, el_grain(g->w.out * g->ic * g->h.k * g->w.k), el_dw_rows, &j);
     return true;
 }

@@ -59,8 +59,8 @@ extern const float el_conv_zero[EL_CONV_ZERO_LEN];
 /* Run when the geometry is supported by the chosen ISA, returning true;
  * false means "use the reference kernel" (nothing was written). Threads
  * come from el_threadpool_current(). */
+/* Depthwise convolutions: ops/dwconv_fast.h. */
 bool el_conv2d_fast(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *y);
-bool el_depthwise_fast(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *y);
 
 /* ---- per-ISA entry points (conv_avx512.c, conv_avx2.c) ---- */
 
@@ -80,12 +80,5 @@ void el_igemm_f32_avx2(int rows, int taps, int64_t ic, const float *const *a, co
 #define EL_IGEMM_ROWS_AVX512 12
 #define EL_IGEMM_ROWS_AVX2 6
 #define EL_IGEMM_ROWS_MAX 12
-
-/* Depthwise convolution with multiplier 1: output rows [oy0, oy1) of batch
- * b, channels [c0, c1) (any range; the callee walks it in vectors). */
-void el_depthwise_rows_f32_avx512(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e,
-                                  float *y, int64_t b, int64_t oy0, int64_t oy1, int64_t c0, int64_t c1);
-void el_depthwise_rows_f32_avx2(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e,
-                                float *y, int64_t b, int64_t oy0, int64_t oy1, int64_t c0, int64_t c1);
 
 #endif
