@@ -3,7 +3,11 @@
  *
  * Times a detection model the way the agent runs it: load (graph + session,
  * graph passes included), the first inference, then N more; reports min /
- * median / p90 and the peak RSS. --profile runs the same inferences again on
+ * median / p90 and the peak RSS. Every model the detector accepts works: the
+ * detector discovers the head (TF OD API, CenterNet, FaceBoxes, TF.js
+ * signatures) and prepares the input tensor exactly as it feeds it
+ * (detect/detector_io.h); only graph execution is timed, not the resize
+ * before it nor the decoding after it. --profile runs the same inferences again on
  * a second session with the executor's node hook and prints where the time
  * goes by op type (the timed runs themselves carry no profiling cost). */
 #include <getopt.h>
@@ -20,8 +24,8 @@
 #include "core/threadpool.h"
 #include "edgelens/engine.h"
 #include "edgelens/image.h"
-#include "format/package.h"
-#include "graph/graph.h"
+#include "detect/detector_io.h"
+#include "edgelens/detect.h"
 
 /* Frame size fed to graphs whose input size is dynamic, when no --image is
  * given: a VGA camera frame. */
@@ -29,15 +33,13 @@
 #define EL_BENCH_DEFAULT_H 480
 #define EL_BENCH_MAX_ITERATIONS 100000
 
-static const char *const el_bench_fetches[4] = {"detection_boxes", "detection_scores", "detection_classes",
-                                                "num_detections"};
-
 static void el_bench_usage(FILE *f)
 {
     fprintf(f,
             "usage: edgelens bench MODEL [--image IMG] [--threads N] [--iterations N]\n"
             "                      [--profile] [--json] [--no-optimize]\n"
-            "  MODEL             directory with frozen_inference_graph.pb, a .pb file or a .tar.gz package\n"
+            "  MODEL             what edgelens detect accepts: a directory with frozen_inference_graph.pb\n"
+            "                    or model.json, a .pb file, a TF.js model.json or a .tar.gz package\n"
             "  --image IMG       image to feed (default: a synthetic frame of the model's input size,\n"
             "                    or %dx%d when the input size is dynamic)\n"
             "  --threads N       threads (default: one per core)\n"
@@ -61,27 +63,6 @@ static long el_bench_rss_kb(void)
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
     return ru.ru_maxrss; /* kilobytes on Linux */
-}
-
-/* The image input: image_tensor (TF1) or input_tensor (TF2), else the only
- * uint8 Placeholder. */
-static int el_bench_input(const el_graph *g)
-{
-    static const char *const names[2] = {"image_tensor", "input_tensor"};
-    for (int i = 0; i < 2; i++) {
-        int n = el_graph_find(g, names[i]);
-        if (n >= 0 && !strcmp(g->nodes[n].op, "Placeholder")) return n;
-    }
-    int found = -1;
-    for (int n = 0; n < g->nnodes; n++) {
-        el_dtype dt;
-        if (strcmp(g->nodes[n].op, "Placeholder") || el_attr_dtype(&g->nodes[n], "dtype", EL_DT_INVALID, &dt) != EL_OK ||
-            dt != EL_DT_UINT8)
-            continue;
-        if (found >= 0) return -2;
-        found = n;
-    }
-    return found;
 }
 
 /* ---- profile by op type ---- */
@@ -164,15 +145,16 @@ typedef struct el_bench_args {
     bool profile, json, no_optimize;
 } el_bench_args;
 
-/* Runs the session `iters` times; times[i] in ms (times may be NULL). */
-static el_status el_bench_runs(el_session *s, const el_tensor *in, int iters, double *times)
+/* Runs the session `iters` times; times[i] in ms (times may be NULL). outs
+ * has room for the session's nouts fetches. */
+static el_status el_bench_runs(el_session *s, const el_tensor *in, int iters, double *times, el_tensor *outs,
+                               int nouts)
 {
     for (int i = 0; i < iters; i++) {
-        el_tensor outs[4];
         double t0 = el_bench_now();
         EL_TRY(el_session_run(s, in, outs));
         double t1 = el_bench_now();
-        for (int k = 0; k < 4; k++) el_tensor_release(&outs[k]);
+        for (int k = 0; k < nouts; k++) el_tensor_release(&outs[k]);
         if (times) times[i] = t1 - t0;
     }
     return EL_OK;
@@ -199,49 +181,25 @@ static void el_bench_synthetic(el_image *img)
 static int el_bench_main(const el_bench_args *a)
 {
     int rc = 1;
-    el_graph *g = NULL;
-    el_session *s = NULL, *ps = NULL;
-    el_image img = {0}, resized = {0};
-    el_tensor in = {0};
+    el_detector *d = NULL;
+    el_session *ps = NULL;
+    el_image img = {0};
+    el_tensor in = {0}, *outs = NULL;
     double *times = NULL;
     el_prof prof = {0};
 
     double t0 = el_bench_now();
-    if (el_model_open(a->model, NULL, &g, NULL) != EL_OK) goto fail;
-    int node = el_bench_input(g);
-    if (node < 0) {
-        el_error(EL_ERR_UNSUPPORTED, "%s: %s", a->model,
-                 node == -2 ? "several uint8 placeholders; expected one named image_tensor"
-                            : "no image input (a Placeholder 'image_tensor', uint8 [1,H,W,3])");
-        goto fail;
-    }
-    for (int i = 0; i < 4; i++)
-        if (el_graph_find(g, el_bench_fetches[i]) < 0) {
-            el_error(EL_ERR_UNSUPPORTED, "%s: no node '%s': not a TF Object Detection API export", a->model,
-                     el_bench_fetches[i]);
-            goto fail;
-        }
-    const char *feeds[1] = {g->nodes[node].name};
     el_session_opts so = {.threads = a->threads, .no_optimize = a->no_optimize};
-    if (el_session_create(g, 1, feeds, 4, el_bench_fetches, &so, &s) != EL_OK) goto fail;
+    if (el_detector_open_session(a->model, NULL, &so, &d) != EL_OK) goto fail;
     double load_ms = el_bench_now() - t0;
+    el_detector_io io;
+    el_detector_get_io(d, &io);
 
-    int in_w = 0, in_h = 0;
-    el_shape sh;
-    bool present;
-    if (el_attr_shape(&g->nodes[node], "shape", &sh, &present) == EL_OK && present && sh.rank == 4 && sh.dims[1] > 0 &&
-        sh.dims[2] > 0) {
-        in_h = (int)sh.dims[1];
-        in_w = (int)sh.dims[2];
-    }
-    const el_image *src = &img;
     if (a->image) {
         if (el_image_load(a->image, &img) != EL_OK) goto fail;
-        if (in_w > 0 && (img.width != in_w || img.height != in_h)) {
-            if (el_image_resize_bilinear(&img, in_w, in_h, &resized) != EL_OK) goto fail;
-            src = &resized;
-        }
     } else {
+        int in_w, in_h;
+        el_detector_input_size(d, &in_w, &in_h);
         img.width = in_w > 0 ? in_w : EL_BENCH_DEFAULT_W;
         img.height = in_h > 0 ? in_h : EL_BENCH_DEFAULT_H;
         img.rgb = malloc((size_t)img.width * (size_t)img.height * 3);
@@ -251,17 +209,19 @@ static int el_bench_main(const el_bench_args *a)
         }
         el_bench_synthetic(&img);
     }
-    int64_t dims[4] = {1, src->height, src->width, 3};
-    if (el_tensor_wrap(&in, EL_DT_UINT8, 4, dims, src->rgb) != EL_OK) goto fail;
+    /* Prepared once, outside the timing, as el_detector_run prepares it. */
+    if (el_detector_input_tensor(d, &img, &in) != EL_OK) goto fail;
 
     double first_ms = 0;
     times = malloc(sizeof(double) * (size_t)(a->iterations + 1));
-    if (!times) {
+    outs = calloc((size_t)io.nfetches, sizeof *outs);
+    if (!times || !outs) {
         el_error(EL_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if (el_bench_runs(s, &in, 1, &first_ms) != EL_OK) goto fail;
-    if (el_bench_runs(s, &in, a->iterations, times) != EL_OK) goto fail;
+    el_session *s = el_detector_session(d);
+    if (el_bench_runs(s, &in, 1, &first_ms, outs, io.nfetches) != EL_OK) goto fail;
+    if (el_bench_runs(s, &in, a->iterations, times, outs, io.nfetches) != EL_OK) goto fail;
     long rss = el_bench_rss_kb();
     qsort(times, (size_t)a->iterations, sizeof *times, el_dbl_cmp);
     int n = a->iterations;
@@ -275,18 +235,17 @@ static int el_bench_main(const el_bench_args *a)
     double prof_total = 0;
     int prof_runs = 0;
     if (a->profile) {
-        /* A separate session, so the timed runs above paid nothing. */
-        el_session_free(s);
-        s = NULL;
+        /* A separate session on the detector's graph, feed and fetches, so
+         * the timed runs above paid nothing. */
         so.node_hook = el_prof_hook;
         so.node_hook_user = &prof;
-        if (el_session_create(g, 1, feeds, 4, el_bench_fetches, &so, &ps) != EL_OK) goto fail;
-        if (el_bench_runs(ps, &in, 1, NULL) != EL_OK) goto fail; /* warm-up, not counted */
+        if (el_session_create(io.graph, 1, &io.feed, io.nfetches, io.fetches, &so, &ps) != EL_OK) goto fail;
+        if (el_bench_runs(ps, &in, 1, NULL, outs, io.nfetches) != EL_OK) goto fail; /* warm-up, not counted */
         for (int i = 0; i < prof.n; i++) prof.rows[i].calls = 0, prof.rows[i].ms = 0, prof.rows[i].flops = 0;
         prof_runs = n > 0 ? n : 1;
         for (int i = 0; i < prof_runs; i++) {
             double t;
-            if (el_bench_runs(ps, &in, 1, &t) != EL_OK) goto fail;
+            if (el_bench_runs(ps, &in, 1, &t, outs, io.nfetches) != EL_OK) goto fail;
             prof_total += t;
         }
         if (prof.oom) {
@@ -328,7 +287,8 @@ static int el_bench_main(const el_bench_args *a)
         free(str);
         cJSON_Delete(o);
     } else {
-        printf("model: %s (input %dx%d%s)\n", a->model, src->width, src->height, a->image ? "" : ", synthetic");
+        printf("model: %s (%s head, %s input %lldx%lld%s)\n", a->model, el_detector_head_name(d),
+               el_dtype_name(in.dtype), (long long)in.dims[2], (long long)in.dims[1], a->image ? "" : ", synthetic");
         printf("threads: %d%s\n", threads, a->no_optimize ? ", graph passes off" : "");
         printf("load: %.2f ms, first inference: %.2f ms\n", load_ms, first_ms);
         printf("inference over %d runs: min %.3f ms, median %.3f ms, p90 %.3f ms\n", n, min_ms, median_ms, p90_ms);
@@ -355,12 +315,11 @@ fail:
 done:
     free(prof.rows);
     free(times);
+    free(outs);
     el_tensor_release(&in);
-    el_image_free(&resized);
     el_image_free(&img);
     el_session_free(ps);
-    el_session_free(s);
-    el_graph_free(g);
+    el_detector_free(d);
     return rc;
 }
 

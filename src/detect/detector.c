@@ -103,7 +103,7 @@ el_status el_head_f32(const el_tensor *t, const char *name, int64_t n, const flo
 
 /* ---- Opening ------------------------------------------------------------------ */
 
-static el_status el_detector_init(el_detector *d, const el_tfjs_signature *sig, const el_detector_opts *opts)
+static el_status el_detector_init(el_detector *d, const el_tfjs_signature *sig, const el_session_opts *so)
 {
     const el_graph *g = d->graph;
     for (size_t i = 0; i < sizeof el_heads / sizeof el_heads[0]; i++) {
@@ -126,11 +126,18 @@ static el_status el_detector_init(el_detector *d, const el_tfjs_signature *sig, 
         EL_TRY(el_labels_parse(d->head->default_labels, strlen(d->head->default_labels), d->head->name, &d->labels));
     if (d->spec.input_dtype == EL_DT_FLOAT) EL_TRY(el_prep_init(&d->prep));
     const char *feeds[1] = {d->spec.input};
-    el_session_opts so = {.threads = opts ? opts->threads : 0};
-    return el_session_create(g, 1, feeds, d->spec.nfetches, d->spec.fetches, &so, &d->session);
+    el_session_opts none = {0};
+    return el_session_create(g, 1, feeds, d->spec.nfetches, d->spec.fetches, so ? so : &none, &d->session);
 }
 
 el_status el_detector_open(const char *model, const char *labels, const el_detector_opts *opts, el_detector **out)
+{
+    el_session_opts so = {.threads = opts ? opts->threads : 0};
+    return el_detector_open_session(model, labels, &so, out);
+}
+
+el_status el_detector_open_session(const char *model, const char *labels, const el_session_opts *so,
+                                   el_detector **out)
 {
     *out = NULL;
     char def[4096];
@@ -143,7 +150,7 @@ el_status el_detector_open(const char *model, const char *labels, const el_detec
     el_tfjs_signature *sig = NULL;
     el_status s = el_model_open(model, labels, &d->graph, &d->labels);
     if (s == EL_OK) s = el_tfjs_model_signature(model, &sig);
-    if (s == EL_OK) s = el_detector_init(d, sig, opts);
+    if (s == EL_OK) s = el_detector_init(d, sig, so);
     el_tfjs_signature_free(sig);
     if (s != EL_OK) {
         el_detector_free(d);
@@ -227,6 +234,16 @@ void el_detector_input_size(const el_detector *d, int *width, int *height)
     *width = d->spec.in_width;
     *height = d->spec.in_height;
 }
+
+void el_detector_get_io(const el_detector *d, el_detector_io *io)
+{
+    io->graph = d->graph;
+    io->feed = d->spec.input;
+    io->nfetches = d->spec.nfetches;
+    io->fetches = d->spec.fetches;
+}
+
+el_session *el_detector_session(el_detector *d) { return d->session; }
 
 const el_labels *el_detector_labels(const el_detector *d) { return d->labels; }
 

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 
+#include "detect/detector_io.h"
 #include "edgelens/detect.h"
 #include "format/tfjs.h"
 #include "graph/graph.h"
@@ -71,14 +72,5 @@ bool el_head_has_output(const el_graph *g, const el_tfjs_signature *sig, const c
 
 /* Output `name` as float32 with at least n elements. */
 el_status el_head_f32(const el_tensor *t, const char *name, int64_t n, const float **out);
-
-/* ---- Internal detector access (tests) ------------------------------------- */
-
-/* The exact tensor the detector feeds for img (resized as the head asks).
- * The caller releases *out. */
-el_status el_detector_input_tensor(el_detector *d, const el_image *img, el_tensor *out);
-
-/* The head the detector chose ("od_api", "centernet", "faceboxes"). */
-const char *el_detector_head_name(const el_detector *d);
 
 #endif

@@ -1,5 +1,7 @@
 /* `edgelens bench` end to end on the shared aiy graph: the JSON line's
- * fields, the profile table, synthetic and real input, and usage errors. */
+ * fields, the profile table, synthetic and real input, and usage errors;
+ * and on the TF.js models of .data/human-models (every head the detector
+ * knows: TF2 OD API, CenterNet with its float input, FaceBoxes). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +12,7 @@
 
 #include "testutil.h"
 
-static char el_model[1024], el_voc[1024], el_dog[1024];
+static char el_model[1024], el_voc[1024], el_dog[1024], el_human[1024];
 
 static const char *el_bin(void) { return getenv("EL_BIN"); }
 
@@ -98,6 +100,51 @@ static void test_dynamic_input(void **state)
     free(out);
 }
 
+/* The TF.js models: bench runs what the detector runs (its head, its input
+ * size and dtype) and profiles the same graph. */
+static void test_tfjs_models(void **state)
+{
+    (void)state;
+    if (!el_human[0]) skip();
+    static const struct {
+        const char *name, *head, *input, *op;
+    } models[] = {
+        {"handtrack", "od_api", "uint8 input 320x320", "FusedDepthwiseConv2dNative"},
+        {"centernet", "centernet", "float32 input 512x512", "_FusedConv2D"},
+        {"faceboxes", "faceboxes", "uint8 input 768x576", "_FusedConv2D"},
+    };
+    for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+        char *out;
+        int rc = el_test_sh(&out, false, "%s bench %s/%s.json --image %s --threads 1 --iterations 2", el_bin(), el_human,
+                            models[m].name, el_dog);
+        if (rc != 0) fail_msg("%s: exit %d: %s", models[m].name, rc, out);
+        char want[128];
+        snprintf(want, sizeof want, "(%s head, %s)", models[m].head, models[m].input);
+        if (!strstr(out, want)) fail_msg("%s: no '%s' in: %s", models[m].name, want, out);
+        free(out);
+        rc = el_test_sh(&out, false, "%s bench %s/%s.json --threads 2 --iterations 2 --profile --json", el_bin(),
+                        el_human, models[m].name);
+        if (rc != 0) fail_msg("%s: exit %d: %s", models[m].name, rc, out);
+        cJSON *j = cJSON_Parse(out);
+        assert_non_null(j);
+        assert_int_equal((int)el_num(j, "threads"), 2);
+        double mn = el_num(j, "min_ms"), med = el_num(j, "median_ms"), p90 = el_num(j, "p90_ms");
+        assert_true(el_num(j, "load_ms") > 0 && el_num(j, "first_ms") > 0);
+        assert_true(mn > 0 && mn <= med && med <= p90);
+        assert_true(el_num(j, "peak_rss_kb") > 1000);
+        const cJSON *prof = cJSON_GetObjectItem(j, "profile"), *row;
+        bool conv = false;
+        cJSON_ArrayForEach(row, prof)
+        {
+            const char *op = cJSON_GetObjectItem(row, "op")->valuestring;
+            if (!strcmp(op, models[m].op)) conv = el_num(row, "gflops") > 0;
+        }
+        if (!conv) fail_msg("%s: no %s row with GFLOP/s in: %s", models[m].name, models[m].op, out);
+        cJSON_Delete(j);
+        free(out);
+    }
+}
+
 static void test_usage_errors(void **state)
 {
     (void)state;
@@ -133,10 +180,15 @@ int main(void)
     else
         el_voc[0] = '\0';
     if (!el_test_data("darknet/dog.jpg", el_dog, sizeof el_dog)) EL_TEST_SKIP_ALL("darknet photos absent");
+    if (el_test_data("human-models/handtrack.json", el_human, sizeof el_human))
+        *strrchr(el_human, '/') = '\0';
+    else
+        el_human[0] = '\0';
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_line),
         cmocka_unit_test(test_profile),
         cmocka_unit_test(test_dynamic_input),
+        cmocka_unit_test(test_tfjs_models),
         cmocka_unit_test(test_usage_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
