@@ -89,6 +89,8 @@ static double el_node_flops(const el_node_event *ev)
     double out = (double)el_tensor_numel(y);
     if (strstr(op, "DepthwiseConv2d") && w->ndim == 4) return 2.0 * out * (double)(w->dims[0] * w->dims[1]);
     if (strstr(op, "Conv2D") && w->ndim == 4) return 2.0 * out * (double)(w->dims[0] * w->dims[1] * w->dims[2]);
+    /* A filter packed by the graph passes (ops/gemm.h): [panels, kh, kw, ic, 32]. */
+    if (strstr(op, "Conv2D") && w->ndim == 5) return 2.0 * out * (double)(w->dims[1] * w->dims[2] * w->dims[3]);
     if (strstr(op, "MatMul") && ev->inputs[0].ndim == 2 && y->ndim == 2) {
         bool ta = false;
         (void)ta;

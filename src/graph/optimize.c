@@ -22,7 +22,15 @@
  *  5. bias fusion: convolution + BiasAdd (or Add of a constant [depth]
  *     vector) becomes _FusedConv2D / FusedDepthwiseConv2dNative with
  *     fused_ops [BiasAdd];
- *  6. activation fusion: a following Relu / Relu6 is appended to fused_ops.
+ *  6. activation fusion: a following Relu / Relu6 is appended to fused_ops;
+ *  7. filter packing: a Conv2D / _FusedConv2D whose filter is a constant
+ *     reads it packed in the fast kernel's layout (ops/gemm.h), made once
+ *     here instead of on every run; the HWIO constant it replaces is
+ *     released at once when nothing else reads it (a folded filter's
+ *     memory is then reused by the next packed copy, so the session holds
+ *     one copy of the weights, not two). Only when the CPU runs the packed
+ *     kernel (AVX-512); the kernel still reads a packed filter on any other
+ *     ISA by unpacking it.
  *
  * A fused node takes the name of the last node it replaces, so readers and
  * fetches resolve unchanged; a convolution is only absorbed when the fused
@@ -35,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/conv_fast.h"
+#include "ops/gemm.h"
 #include "ops/kernel.h"
 
 #define EL_FOLD_MAX_BYTES ((size_t)10 << 20)
@@ -581,6 +591,8 @@ static void el_opt_identities(el_opt *o)
         }
 }
 
+static el_status el_opt_pack_one(el_opt *o, int i);
+
 /* ---- fusion ---- */
 
 static bool el_is_plain_conv(const char *op) { return !strcmp(op, "Conv2D") || !strcmp(op, "DepthwiseConv2dNative"); }
@@ -719,7 +731,11 @@ static el_status el_opt_fold_bn(el_opt *o, int b)
     bn->op = depthwise ? "FusedDepthwiseConv2dNative" : "_FusedConv2D";
     EL_TRY(el_opt_rewire(o, b, c, data, 3));
     o->st.bn_folded++;
-    return EL_OK;
+    /* Pack the folded filter now, while it is the only copy made: its
+     * memory is then reused by the next fold instead of piling up. */
+    o->n[cw].ndata_readers = 1;
+    o->n[cw].nctrl_readers = 0;
+    return el_opt_pack_one(o, b);
 }
 
 /* BiasAdd(conv, b) or Add(conv, b) / Add(b, conv) with b a constant
@@ -826,6 +842,92 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_fuse_act(o, n));
+    return EL_OK;
+}
+
+
+/* ---- filter packing ---- */
+
+static el_status el_opt_pack_one(el_opt *o, int i)
+{
+    if (el_conv_isa() != EL_ISA_AVX512) return EL_OK;
+    el_onode *n = &o->n[i];
+    if (n->fed || (strcmp(n->op, "Conv2D") && strcmp(n->op, "_FusedConv2D")) || n->ndata < 2) return EL_OK;
+    if (!el_onode_float_ok(n) || !el_onode_str_is(n, "data_format", "NHWC", "NHWC") ||
+        el_onode_attr(n, EL_FILTER_LAYOUT_ATTR))
+        return EL_OK;
+    const el_tensor *w = el_const_input(o, n, 1);
+    if (!w || w->ndim != 4 || el_tensor_numel(w) <= 0) return EL_OK;
+    if (w->dims[0] * w->dims[1] * w->dims[2] > EL_CONV_MAX_PACKED_K) return EL_OK;
+    int src = n->in[1].node;
+    el_tensor packed;
+    EL_TRY(el_filter_pack(w, EL_FILTER_F32_P32, &packed));
+    int64_t oc = w->dims[3];
+    int c = -1;
+    el_status s = el_opt_const(o, o->n[src].name, "/_el_packed", &packed, &c);
+    el_tensor_release(&packed);
+    if (s != EL_OK) return s;
+    n = &o->n[i];
+    static const char *const drop[] = {EL_FILTER_LAYOUT_ATTR, EL_FILTER_OC_ATTR};
+    el_attr *attrs = NULL;
+    int na = 0;
+    EL_TRY(el_attrs_copy(n, drop, 2, 2, &attrs, &na));
+    const char *lname = el_filter_layout_name(EL_FILTER_F32_P32);
+    attrs[na].name = EL_FILTER_LAYOUT_ATTR;
+    attrs[na].type = EL_ATTR_S;
+    attrs[na].v.s.data = lname;
+    attrs[na].v.s.len = strlen(lname);
+    na++;
+    attrs[na].name = EL_FILTER_OC_ATTR;
+    attrs[na].type = EL_ATTR_I;
+    attrs[na].v.i = oc;
+    na++;
+    /* fused_ops: the copy now owns our own list (el_opt_free frees it), or
+     * a private copy of one borrowed from the source graph. */
+    for (int k = 0; k < na; k++) {
+        el_attr *a = &attrs[k];
+        if (a->type != EL_ATTR_LIST || a->v.list.elem != EL_ATTR_S || strcmp(a->name, "fused_ops")) continue;
+        if (n->attrs) {
+            for (int j = 0; j < n->nattrs; j++)
+                if (!strcmp(n->attrs[j].name, "fused_ops")) n->attrs[j].type = EL_ATTR_NONE;
+        } else {
+            el_string *ss = malloc(sizeof *ss * (size_t)(a->v.list.n + 1));
+            if (!ss) {
+                a->type = EL_ATTR_NONE;
+                el_attrs_free(attrs, na);
+                return el_opt_oom();
+            }
+            memcpy(ss, a->v.list.v.s, sizeof *ss * (size_t)a->v.list.n);
+            a->v.list.v.s = ss;
+        }
+    }
+    el_attrs_free(n->attrs, n->nattrs);
+    n->attrs = attrs;
+    n->nattrs = na;
+    n->in[1] = (el_oin){c, 0};
+    o->st.packed++;
+    /* The HWIO filter, when nothing else reads it: release it now. */
+    el_onode *f = &o->n[src];
+    if (--f->ndata_readers == 0 && f->nctrl_readers == 0 && !f->fetched && !f->fed) {
+        for (int k = 0; k < f->nval; k++) el_tensor_release(&f->val[k]);
+        free(f->val);
+        f->val = NULL;
+        f->nval = 0;
+        f->is_const = false;
+        el_attrs_free(f->attrs, f->nattrs);
+        f->attrs = NULL;
+        f->nattrs = 0;
+        f->needed = false;
+    }
+    return EL_OK;
+}
+
+static el_status el_opt_pack(el_opt *o)
+{
+    el_opt_count_readers(o);
+    int nn = o->nn;
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_pack_one(o, n));
     return EL_OK;
 }
 
@@ -970,7 +1072,8 @@ el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *fe
     if (s == EL_OK && ok) s = el_opt_fold(&o);
     if (s == EL_OK && ok) el_opt_identities(&o);
     if (s == EL_OK && ok) s = el_opt_fuse(&o);
-    bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused;
+    if (s == EL_OK && ok) s = el_opt_pack(&o);
+    bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused || o.st.packed;
     if (s == EL_OK && ok && changed) {
         bool *reach = NULL;
         s = el_opt_reach(&o, &reach);

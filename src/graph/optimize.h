@@ -13,6 +13,7 @@ typedef struct el_optimize_stats {
     int bias_fused;   /* BiasAdd / Add of a bias fused into a convolution */
     int act_fused;    /* Relu / Relu6 fused into a convolution */
     int identities;   /* Identity nodes bypassed */
+    int packed;       /* convolution filters packed for the fast kernel */
     int nodes_before; /* nodes the fetches need, before and after */
     int nodes_after;
 } el_optimize_stats;

@@ -19,6 +19,7 @@
 
 #include "ops/conv_fast.h"
 #include "ops/dwconv_fast.h"
+#include "ops/gemm.h"
 #include "ops/kernel.h"
 #include "ops/window.h"
 
@@ -359,19 +360,52 @@ static void el_depthwise_f32(const el_conv_geom *g, const float *x, const float 
  * fills the geometry. TF: strides and dilations in the batch and depth
  * dimensions must be 1; `dilations` and `data_format` default to 1 and
  * NHWC when an old export omits them. */
-static el_status el_conv_prepare(const el_kctx *ctx, bool depthwise, el_conv_geom *g)
+/* The filter's layout and HWIO shape: TensorFlow's [kh, kw, ic, oc], or a
+ * packed filter (graph/pack.c: a private layout attr, shape [panels, kh,
+ * kw, ic, 32] and the output depth in another attr). */
+static el_status el_conv_filter(const el_kctx *ctx, bool depthwise, el_filter_layout *layout, el_tensor *hwio)
+{
+    const el_tensor *f = &ctx->inputs[1];
+    char s1[160];
+    *hwio = *f;
+    *layout = EL_FILTER_HWIO;
+    const el_attr *la = el_node_attr(ctx->node, EL_FILTER_LAYOUT_ATTR);
+    if (!la) {
+        if (f->ndim != 4)
+            return el_kerr(ctx, EL_ERR_RUNTIME, "filter must be 4-dimensional, found %s",
+                           el_shape_str(f->ndim, f->dims, s1, sizeof s1));
+        return EL_OK;
+    }
+    int l = la->type == EL_ATTR_S ? el_filter_layout_parse(la->v.s.data, la->v.s.len) : -1;
+    if (depthwise || l != EL_FILTER_F32_P32)
+        return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attr '%s' names no filter layout this op reads", EL_FILTER_LAYOUT_ATTR);
+    int64_t oc;
+    EL_TRY(el_attr_int(ctx->node, EL_FILTER_OC_ATTR, -1, &oc));
+    if (f->ndim != 5 || oc < 1 || f->dims[0] != (oc + EL_GEMM_NR - 1) / EL_GEMM_NR || f->dims[4] != EL_GEMM_NR)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "packed filter %s does not hold %lld output channels in panels of %d",
+                       el_shape_str(f->ndim, f->dims, s1, sizeof s1), (long long)oc, EL_GEMM_NR);
+    *layout = (el_filter_layout)l;
+    hwio->ndim = 4;
+    hwio->dims[0] = f->dims[1];
+    hwio->dims[1] = f->dims[2];
+    hwio->dims[2] = f->dims[3];
+    hwio->dims[3] = oc;
+    return EL_OK;
+}
+
+static el_status el_conv_prepare(const el_kctx *ctx, bool depthwise, el_conv_geom *g, el_filter_layout *layout)
 {
     EL_TRY(el_kctx_need_inputs(ctx, 2));
     EL_TRY(el_kctx_need_dtype(ctx, 0, EL_DT_FLOAT));
     EL_TRY(el_kctx_need_dtype(ctx, 1, EL_DT_FLOAT));
-    const el_tensor *x = &ctx->inputs[0], *f = &ctx->inputs[1];
+    const el_tensor *x = &ctx->inputs[0];
+    el_tensor hwio;
+    const el_tensor *f = &hwio;
     char s1[160], s2[160];
     if (x->ndim != 4)
         return el_kerr(ctx, EL_ERR_RUNTIME, "input must be 4-dimensional (NHWC), found %s",
                        el_shape_str(x->ndim, x->dims, s1, sizeof s1));
-    if (f->ndim != 4)
-        return el_kerr(ctx, EL_ERR_RUNTIME, "filter must be 4-dimensional, found %s",
-                       el_shape_str(f->ndim, f->dims, s1, sizeof s1));
+    EL_TRY(el_conv_filter(ctx, depthwise, layout, &hwio));
     EL_TRY(el_window_nhwc(ctx));
     el_padding pad = EL_PAD_VALID;
     EL_TRY(el_window_padding(ctx, true, &pad));
@@ -414,7 +448,8 @@ static el_status el_conv_prepare(const el_kctx *ctx, bool depthwise, el_conv_geo
 static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
 {
     el_conv_geom g;
-    EL_TRY(el_conv_prepare(ctx, depthwise, &g));
+    el_filter_layout layout = EL_FILTER_HWIO;
+    EL_TRY(el_conv_prepare(ctx, depthwise, &g, &layout));
     el_epilogue e;
     if (fused) EL_TRY(el_epilogue_parse(ctx, 2, g.oc, &e));
     int64_t dims[4] = {g.n, g.h.out, g.w.out, g.oc};
@@ -431,13 +466,32 @@ static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
             fe.clamp = e.act != EL_ACT_NONE;
             if (e.act == EL_ACT_RELU6) fe.hi = 6.0f;
         }
-        bool done = depthwise ? el_depthwise_fast(&g, x, w, &fe, y->data) : el_conv2d_fast(&g, x, w, &fe, y->data);
+        bool done = false;
+        float *unpacked = NULL;
+        if (layout == EL_FILTER_F32_P32) {
+            done = el_conv2d_packed(&g, x, w, &fe, y->data);
+            if (!done) {
+                /* Another ISA (forced), or grouped: back to HWIO for the other kernels. */
+                int64_t kdim = g.h.k * g.w.k * g.fic;
+                unpacked = malloc(sizeof(float) * (size_t)(kdim * g.oc));
+                if (!unpacked) {
+                    s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory unpacking the filter");
+                    goto out;
+                }
+                el_gemm_unpack_f32(w, kdim, g.oc, unpacked);
+                w = unpacked;
+            }
+        }
+        if (!done)
+            done = depthwise ? el_depthwise_fast(&g, x, w, &fe, y->data) : el_conv2d_fast(&g, x, w, &fe, y->data);
         if (!done) {
             if (depthwise) el_depthwise_f32(&g, x, w, y->data);
             else el_conv2d_f32(&g, x, w, y->data);
         }
         if (fused && (!done || !in_kernel)) el_epilogue_run(&e, y->data, g.n * g.h.out * g.w.out, g.oc);
+        free(unpacked);
     }
+out:
     if (fused) el_epilogue_free(&e);
     return s;
 }

@@ -61,6 +61,11 @@ extern const float el_conv_zero[EL_CONV_ZERO_LEN];
  * come from el_threadpool_current(). */
 /* Depthwise convolutions: ops/dwconv_fast.h. */
 bool el_conv2d_fast(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *y);
+/* Same contract for Conv2D over a filter packed as EL_FILTER_F32_P32
+ * (ops/gemm.h; conv_gemm.c): AVX-512 only, groups 1, K = kh * kw * ic up
+ * to EL_CONV_MAX_PACKED_K (a tile's scratch copy is MR x K floats). */
+#define EL_CONV_MAX_PACKED_K 16384
+bool el_conv2d_packed(const el_conv_geom *g, const float *x, const float *wp, const el_conv_epi *e, float *y);
 
 /* ---- per-ISA entry points (conv_avx512.c, conv_avx2.c) ---- */
 

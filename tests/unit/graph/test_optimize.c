@@ -10,6 +10,8 @@
 #include "edgelens/engine.h"
 #include "format/package.h"
 #include "graph/optimize.h"
+#include "ops/conv_fast.h"
+#include "ops/gemm.h"
 #include "graph_builder.h"
 #include "testutil.h"
 
@@ -210,7 +212,12 @@ static void test_no_fusion_when_unsafe(void **state)
     el_graph *og;
     assert_int_equal(el_graph_optimize(g, 1, feeds, 5, fetches, &st, &og), EL_OK);
     assert_int_equal(st.bias_fused + st.act_fused + st.bn_folded, 0);
-    assert_null(og); /* nothing to do */
+    if (st.packed == 0) {
+        assert_null(og); /* nothing to do */
+    } else {
+        assert_int_equal(st.packed, 3); /* the filters only, on a CPU that runs the packed kernel */
+        el_graph_free(og);
+    }
     el_graph_free(g);
 }
 
@@ -470,6 +477,70 @@ static void test_shared_graphs(void **state)
     if (!found) skip();
 }
 
+/* On a CPU that runs the packed kernel, a constant filter is packed once
+ * (ops/gemm.h): the fused convolution reads a [panels, kh, kw, ic, 32]
+ * Const and names its layout and depth in private attrs; the folded HWIO
+ * filter it replaces is gone; results are unchanged. A filter that is not
+ * a constant stays as it is. */
+static void test_filter_packing(void **state)
+{
+    (void)state;
+    el_gb b;
+    el_gb_init(&b);
+    el_placeholder(&b, "x", EL_DT_FLOAT);
+    el_placeholder(&b, "wvar", EL_DT_FLOAT);
+    int64_t wd[4] = {3, 3, 5, 40}, cd[1] = {40};
+    el_fconst(&b, "w", 4, wd, false);
+    el_fconst(&b, "scale", 1, cd, false);
+    el_fconst(&b, "offset", 1, cd, false);
+    el_fconst(&b, "mean", 1, cd, false);
+    el_fconst(&b, "var", 1, cd, true);
+    el_conv_attrs(&b, el_gb_node(&b, "conv", "Conv2D", EL_IN("x", "w")), 1);
+    int bn = el_gb_node(&b, "bn", "FusedBatchNorm", EL_IN("conv", "scale", "offset", "mean", "var"));
+    el_gb_attr_bool(&b, bn, "is_training", false);
+    el_gb_node(&b, "relu", "Relu6", EL_IN("bn"));
+    el_conv_attrs(&b, el_gb_node(&b, "conv2", "Conv2D", EL_IN("relu", "wvar")), 1);
+    el_graph *g;
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+
+    const char *feeds[2] = {"x", "wvar"}, *fetches[1] = {"conv2"};
+    el_optimize_stats st;
+    el_graph *og;
+    assert_int_equal(el_graph_optimize(g, 2, feeds, 1, fetches, &st, &og), EL_OK);
+    assert_non_null(og);
+    if (el_conv_isa() == EL_ISA_AVX512) {
+        assert_int_equal(st.packed, 1);
+        const el_node *r = el_find(og, "relu");
+        assert_non_null(r);
+        const el_attr *la = el_node_attr(r, EL_FILTER_LAYOUT_ATTR), *oa = el_node_attr(r, EL_FILTER_OC_ATTR);
+        assert_non_null(la);
+        assert_non_null(oa);
+        assert_int_equal(el_filter_layout_parse(la->v.s.data, la->v.s.len), EL_FILTER_F32_P32);
+        assert_int_equal(oa->v.i, 40);
+        const el_node *f = &og->nodes[r->inputs[1].node];
+        assert_non_null(strstr(f->name, "/_el_packed"));
+        const el_attr *v = el_node_attr(f, "value");
+        assert_non_null(v);
+        int64_t pd[5] = {2, 3, 3, 5, 32};
+        el_test_assert_shape(&v->v.tensor, 5, pd);
+        assert_null(el_find(og, "bn/_el_folded_filter"));
+        assert_null(el_find(og, "w"));
+        assert_null(el_node_attr(el_find(og, "conv2"), EL_FILTER_LAYOUT_ATTR));
+    } else {
+        assert_int_equal(st.packed, 0);
+    }
+    el_graph_free(og);
+
+    el_tensor in[2] = {el_rand_input(9, 7, 5), {0}};
+    int64_t w2[4] = {1, 1, 40, 3};
+    assert_int_equal(el_tensor_alloc(&in[1], EL_DT_FLOAT, 4, w2), EL_OK);
+    for (int64_t i = 0; i < el_tensor_numel(&in[1]); i++) ((float *)in[1].data)[i] = el_frand();
+    el_same_outputs(g, 2, feeds, in, 1, fetches, 1e-4f);
+    el_tensor_release(&in[0]);
+    el_tensor_release(&in[1]);
+    el_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,7 +548,7 @@ int main(void)
         cmocka_unit_test(test_no_fusion_when_unsafe), cmocka_unit_test(test_constant_folding),
         cmocka_unit_test(test_control_flow_kept), cmocka_unit_test(test_identity_removal),
         cmocka_unit_test(test_bad_names),         cmocka_unit_test(test_node_hook),
-        cmocka_unit_test(test_shared_graphs),
+        cmocka_unit_test(test_shared_graphs),     cmocka_unit_test(test_filter_packing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

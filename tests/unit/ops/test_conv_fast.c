@@ -11,6 +11,7 @@
 
 #include "core/threadpool.h"
 #include "ops/conv_fast.h"
+#include "ops/gemm.h"
 #include "testutil.h"
 
 typedef struct el_cc {
@@ -39,8 +40,9 @@ static el_tensor el_rand_tensor(int ndim, const int64_t *dims)
     return t;
 }
 
-/* Runs the case with inputs `in` (x, filter, then the fused args). */
-static el_status el_cc_run(const el_cc *c, int nin, const el_tensor *in, el_tensor *out)
+/* Runs the case with inputs `in` (x, filter, then the fused args); with
+ * `packed`, the filter (in[1]) is given packed, as the graph pass does. */
+static el_status el_cc_run_packed(const el_cc *c, int nin, const el_tensor *in, el_tensor *out, bool packed)
 {
     el_test_node tn;
     int nf = (c->fused[0] != NULL) + (c->fused[1] != NULL);
@@ -62,7 +64,20 @@ static el_status el_cc_run(const el_cc *c, int nin, const el_tensor *in, el_tens
         a->v.list.n = nf;
         a->v.list.v.s = ops;
     }
-    return el_test_run(&tn, nin, in, 1, out);
+    if (!packed) return el_test_run(&tn, nin, in, 1, out);
+    el_test_attr_str(&tn, EL_FILTER_LAYOUT_ATTR, el_filter_layout_name(EL_FILTER_F32_P32));
+    el_test_attr_int(&tn, EL_FILTER_OC_ATTR, c->oc);
+    el_tensor pin[8];
+    memcpy(pin, in, sizeof(el_tensor) * (size_t)nin);
+    assert_int_equal(el_filter_pack(&in[1], EL_FILTER_F32_P32, &pin[1]), EL_OK);
+    el_status s = el_test_run(&tn, nin, pin, 1, out);
+    el_tensor_release(&pin[1]);
+    return s;
+}
+
+static el_status el_cc_run(const el_cc *c, int nin, const el_tensor *in, el_tensor *out)
+{
+    return el_cc_run_packed(c, nin, in, out, false);
 }
 
 static int el_cc_inputs(const el_cc *c, el_tensor *in)
@@ -94,30 +109,31 @@ static void el_cc_check(const el_cc *c)
     assert_int_equal(el_threadpool_create(3, &pool3), EL_OK);
     int64_t k = c->kh * c->kw * (c->depthwise ? 1 : c->ic);
     float tol = 2e-6f * (float)k + 1e-5f;
-    for (int isa = EL_ISA_AVX2; isa <= (int)el_isa_available(); isa++) {
-        el_tensor one;
-        el_conv_force_isa(isa);
-        assert_int_equal(el_cc_run(c, nin, in, &one), EL_OK);
-        el_test_assert_shape(&one, ref.ndim, ref.dims);
-        const float *r = ref.data, *f = one.data;
-        for (int64_t i = 0; i < el_tensor_numel(&ref); i++) {
-            if (fabsf(r[i] - f[i]) > tol * (1.0f + fabsf(r[i])))
-                fail_msg("isa %d, %s %lldx%lldx%lldx%lld k%lldx%lld oc %lld s%lld/%lld d%lld/%lld %s: element %lld is "
-                         "%.7g, reference %.7g",
-                         isa, c->depthwise ? "depthwise" : "conv", (long long)c->n, (long long)c->h, (long long)c->w,
-                         (long long)c->ic, (long long)c->kh, (long long)c->kw, (long long)c->oc, (long long)c->sh,
-                         (long long)c->sw, (long long)c->dh, (long long)c->dw, c->pad, (long long)i, (double)f[i],
-                         (double)r[i]);
+    for (int isa = EL_ISA_AVX2; isa <= (int)el_isa_available(); isa++)
+        for (int packed = 0; packed < (c->depthwise ? 1 : 2); packed++) {
+            el_tensor one;
+            el_conv_force_isa(isa);
+            assert_int_equal(el_cc_run_packed(c, nin, in, &one, packed), EL_OK);
+            el_test_assert_shape(&one, ref.ndim, ref.dims);
+            const float *r = ref.data, *f = one.data;
+            for (int64_t i = 0; i < el_tensor_numel(&ref); i++) {
+                if (fabsf(r[i] - f[i]) > tol * (1.0f + fabsf(r[i])))
+                    fail_msg("isa %d%s, %s %lldx%lldx%lldx%lld k%lldx%lld oc %lld s%lld/%lld d%lld/%lld %s: element "
+                             "%lld is %.7g, reference %.7g",
+                             isa, packed ? " packed" : "", c->depthwise ? "depthwise" : "conv", (long long)c->n,
+                             (long long)c->h, (long long)c->w, (long long)c->ic, (long long)c->kh, (long long)c->kw,
+                             (long long)c->oc, (long long)c->sh, (long long)c->sw, (long long)c->dh, (long long)c->dw,
+                             c->pad, (long long)i, (double)f[i], (double)r[i]);
+            }
+            /* Three threads: the same bits as one. */
+            el_tensor three;
+            el_threadpool *prev = el_threadpool_set_current(pool3);
+            assert_int_equal(el_cc_run_packed(c, nin, in, &three, packed), EL_OK);
+            el_threadpool_set_current(prev);
+            assert_memory_equal(one.data, three.data, el_tensor_nbytes(&one));
+            el_tensor_release(&one);
+            el_tensor_release(&three);
         }
-        /* Three threads: the same bits as one. */
-        el_tensor three;
-        el_threadpool *prev = el_threadpool_set_current(pool3);
-        assert_int_equal(el_cc_run(c, nin, in, &three), EL_OK);
-        el_threadpool_set_current(prev);
-        assert_memory_equal(one.data, three.data, el_tensor_nbytes(&one));
-        el_tensor_release(&one);
-        el_tensor_release(&three);
-    }
     el_conv_force_isa(-1);
     el_threadpool_free(pool3);
     el_tensor_release(&ref);
@@ -138,6 +154,14 @@ static void test_mobilenet_shapes(void **state)
         {1, 3, 5, 256, 546, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
         /* box predictor extras: 3x3 stride 2 */
         {1, 4, 4, 64, 128, 3, 3, 2, 2, 1, 1, "SAME", false, {NULL, NULL}},
+        /* packed GEMM blocking: K blocks (1024 = 4 x 256) and N blocks
+         * (18 panels of 128 KB), a window row longer than a K block
+         * (3 x 300), row-wise tiles with padding, 1x1 stride 2 */
+        {1, 5, 5, 1024, 546, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
+        {1, 6, 6, 300, 40, 3, 3, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
+        {2, 17, 31, 8, 40, 3, 3, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
+        {1, 30, 31, 24, 33, 1, 1, 2, 2, 1, 1, "SAME", false, {NULL, NULL}},
+        {1, 16, 40, 5, 17, 3, 3, 1, 2, 1, 1, "VALID", false, {NULL, NULL}},
         /* depthwise 3x3 stride 1 and 2 */
         {1, 20, 20, 16, 16, 3, 3, 1, 1, 1, 1, "SAME", true, {NULL, NULL}},
         {1, 21, 19, 32, 32, 3, 3, 2, 2, 1, 1, "SAME", true, {NULL, NULL}},

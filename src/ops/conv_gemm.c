@@ -1,0 +1,223 @@
+/* Conv2D over a packed filter (see gemm.h): blocking and threading around
+ * the packed-filter micro-kernels.
+ *
+ * Output pixels are the GEMM's rows, the kh * kw * ic window its K, the
+ * output channels its columns. A row tile of MR pixels reads its inputs in
+ * place when they are evenly spaced: a 1x1 stride-1 convolution is a plain
+ * row-major matrix, and the windows of pixels on one output row, all inside
+ * the input, are kh segments of kw * ic contiguous floats (dilation 1 in
+ * width), the rows stride * ic apart. Other tiles (crossing an output row,
+ * touching the padding) are first copied into a row-major scratch tile
+ * (im2col of MR rows), zeros for the padding.
+ *
+ * Blocking: K in blocks of EL_GEMM_KC so a tile's A block stays in L1
+ * while every column panel of the N block streams past it; N blocks sized
+ * so their panels stay in L2 across the row tiles; work items are (N
+ * block, row tile) pairs, N block major, so a thread's run of items reuses
+ * one N block. The K blocks are fixed by the shape alone and every output
+ * element sums its k in ascending order, so results do not depend on the
+ * thread count. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/threadpool.h"
+#include "ops/conv_fast.h"
+#include "ops/gemm.h"
+
+#if defined(EL_CONV_X86)
+
+#define MR EL_GEMM_MR_AVX512
+#define NR EL_GEMM_NR
+
+/* K block: 14 rows x 256 floats of A (14 KB) stay in L1 while a panel's
+ * 256 x 32 floats (32 KB) stream through it. */
+#define EL_GEMM_KC 256
+/* Panel bytes an N block may take (half of L2). */
+#define EL_GEMM_L2_B (1 << 20)
+
+typedef struct el_cg_job {
+    const el_conv_geom *g;
+    const float *x, *w;
+    const el_conv_epi *e;
+    float *y;
+    int64_t m, k, n;     /* GEMM sizes */
+    int64_t panels;      /* column panels of NR */
+    int64_t nbp;         /* panels per N block */
+    int64_t tiles;       /* row tiles */
+    int64_t tpr;         /* row tiles per output row (row-wise tiling), 0: flat tiles of the pixels */
+    bool pointwise;      /* 1x1, stride 1, no padding: A is x as it is */
+    int nseg;            /* in-place windows: kh segments of seglen = kw * ic */
+    int64_t seglen;
+    int64_t kc;          /* K block (whole segments when seglen <= EL_GEMM_KC) */
+} el_cg_job;
+
+/* Calls the kernel for row tile (a, lda, nseg x seglen in place, or a
+ * scratch tile with nseg 1) over N block panels [p0, p1), K blocked. */
+static void el_cg_tile(const el_cg_job *j, int rows, const float *a, int64_t lda, int nseg, int64_t seglen,
+                       int64_t sstride, int64_t p0, int64_t p1, float *y)
+{
+    const int64_t K = j->k, N = j->n;
+    const el_conv_epi *e = j->e;
+    /* K blocks: groups of whole segments, or pieces of one segment. */
+    int64_t k0 = 0;
+    while (k0 < K) {
+        int s0 = (int)(k0 / seglen);
+        int64_t off = k0 - (int64_t)s0 * seglen, len;
+        int ns;
+        if (seglen <= j->kc) {
+            ns = (int)(j->kc / seglen);
+            if (ns > nseg - s0) ns = nseg - s0;
+            len = seglen;
+        } else {
+            ns = 1;
+            len = seglen - off < j->kc ? seglen - off : j->kc;
+        }
+        int64_t kl = ns * len;
+        int flags = (k0 > 0 ? EL_GEMM_ACC : 0) | (k0 + kl == K ? EL_GEMM_EPI : 0);
+        const float *ak = a + s0 * sstride + off;
+        for (int64_t p = p0; p < p1; p++) {
+            int64_t n0 = p * NR;
+            el_gemm_epi ge = {.bias = e->bias ? e->bias + n0 : NULL, .clamp = e->clamp, .lo = e->lo, .hi = e->hi};
+            int nc = (int)(N - n0 < NR ? N - n0 : NR);
+            el_gemm_f32_avx512(rows, ns, len, ak, lda, sstride, j->w + (p * K + k0) * NR, y + n0, N, nc, flags, &ge);
+        }
+        k0 += kl;
+    }
+}
+
+/* Copies the windows of `rows` output pixels from (b, oy, ox) on, in pixel
+ * order, into t (rows x K, row-major), zeros where a window hangs over the
+ * padding. */
+static void el_cg_im2col(const el_cg_job *j, int64_t b, int64_t oy, int64_t ox, int rows, float *t)
+{
+    const el_conv_geom *g = j->g;
+    const el_window_axis *H = &g->h, *W = &g->w;
+    const int64_t ic = g->ic;
+    for (int r = 0; r < rows; r++, t += j->k) {
+        float *d = t;
+        for (int64_t ky = 0; ky < H->k; ky++) {
+            int64_t iy = oy * H->stride - H->pad_before + ky * H->dilation;
+            for (int64_t kx = 0; kx < W->k; kx++, d += ic) {
+                int64_t ix = ox * W->stride - W->pad_before + kx * W->dilation;
+                if (iy < 0 || iy >= H->in || ix < 0 || ix >= W->in) memset(d, 0, sizeof(float) * (size_t)ic);
+                else memcpy(d, j->x + ((b * H->in + iy) * W->in + ix) * ic, sizeof(float) * (size_t)ic);
+            }
+        }
+        if (++ox == W->out) {
+            ox = 0;
+            if (++oy == H->out) {
+                oy = 0;
+                b++;
+            }
+        }
+    }
+}
+
+static void el_cg_items(void *ctx, int64_t i0, int64_t i1)
+{
+    const el_cg_job *j = ctx;
+    const el_conv_geom *g = j->g;
+    const el_window_axis *H = &g->h, *W = &g->w;
+    float *scratch = NULL;
+    for (int64_t it = i0; it < i1; it++) {
+        int64_t nb = it / j->tiles, t = it % j->tiles;
+        int64_t p0 = nb * j->nbp, p1 = p0 + j->nbp < j->panels ? p0 + j->nbp : j->panels;
+        if (j->pointwise) {
+            int64_t r0 = t * MR;
+            int rows = (int)(j->m - r0 < MR ? j->m - r0 : MR);
+            el_cg_tile(j, rows, j->x + r0 * j->k, j->k, 1, j->k, 0, p0, p1, j->y + r0 * j->n);
+            continue;
+        }
+        /* The tile's first pixel and size. */
+        int64_t b, oy, ox, pix;
+        int rows;
+        if (j->tpr > 0) {
+            int64_t orow = t / j->tpr;
+            ox = t % j->tpr * MR;
+            oy = orow % H->out;
+            b = orow / H->out;
+            rows = (int)(W->out - ox < MR ? W->out - ox : MR);
+            pix = orow * W->out + ox;
+        } else {
+            pix = t * MR;
+            rows = (int)(j->m - pix < MR ? j->m - pix : MR);
+            ox = pix % W->out;
+            oy = pix / W->out % H->out;
+            b = pix / W->out / H->out;
+        }
+        float *y = j->y + pix * j->n;
+        if (j->tpr > 0 && j->nseg > 0) {
+            int64_t iy0 = oy * H->stride - H->pad_before, ix0 = ox * W->stride - W->pad_before;
+            int64_t ixl = (ox + rows - 1) * W->stride - W->pad_before;
+            if (iy0 >= 0 && iy0 + (H->k - 1) * H->dilation < H->in && ix0 >= 0 && ixl + W->k - 1 < W->in) {
+                const float *a = j->x + ((b * H->in + iy0) * W->in + ix0) * g->ic;
+                el_cg_tile(j, rows, a, W->stride * g->ic, j->nseg, j->seglen, H->dilation * W->in * g->ic, p0, p1, y);
+                continue;
+            }
+        }
+        if (!scratch) {
+            scratch = aligned_alloc(64, ((size_t)MR * (size_t)j->k * sizeof(float) + 63) / 64 * 64);
+            if (!scratch) abort(); /* checked by el_conv2d_packed's bound: a few hundred KB */
+        }
+        el_cg_im2col(j, b, oy, ox, rows, scratch);
+        el_cg_tile(j, rows, scratch, j->k, 1, j->k, 0, p0, p1, y);
+    }
+    free(scratch);
+}
+
+#endif
+
+bool el_conv2d_packed(const el_conv_geom *g, const float *x, const float *wp, const el_conv_epi *e, float *y)
+{
+#if defined(EL_CONV_X86)
+    if (el_conv_isa() != EL_ISA_AVX512 || g->groups != 1 || g->ic < 1 || g->oc < 1) return false;
+    el_cg_job j = {.g = g, .x = x, .w = wp, .e = e, .y = y};
+    const el_window_axis *H = &g->h, *W = &g->w;
+    j.m = g->n * H->out * W->out;
+    j.k = H->k * W->k * g->ic;
+    j.n = g->oc;
+    if (j.k > EL_CONV_MAX_PACKED_K) return false;
+    j.panels = (j.n + NR - 1) / NR;
+    bool padded = H->pad_before > 0 || W->pad_before > 0 || H->pad_after > 0 || W->pad_after > 0;
+    j.pointwise = H->k == 1 && W->k == 1 && H->stride == 1 && W->stride == 1 && !padded && H->out == H->in &&
+                  W->out == W->in;
+    j.kc = EL_GEMM_KC;
+    if (j.pointwise) {
+        j.tiles = (j.m + MR - 1) / MR;
+    } else {
+        /* Row-wise tiles keep a tile's windows evenly spaced (in place);
+         * narrow outputs take flat tiles through the scratch copy. */
+        if (W->out >= MR) {
+            j.tpr = (W->out + MR - 1) / MR;
+            j.tiles = g->n * H->out * j.tpr;
+        } else {
+            j.tiles = (j.m + MR - 1) / MR;
+        }
+        if (W->dilation == 1) {
+            j.nseg = (int)H->k;
+            j.seglen = W->k * g->ic;
+        }
+    }
+    if (!j.pointwise && j.nseg == 0) j.seglen = j.k;
+    /* N blocks whose panels fit EL_GEMM_L2_B; smaller when there are too
+     * few row tiles to give every thread a few items. */
+    int64_t pbytes = j.k * NR * (int64_t)sizeof(float);
+    j.nbp = EL_GEMM_L2_B / pbytes;
+    if (j.nbp < 1) j.nbp = 1;
+    if (j.nbp > j.panels) j.nbp = j.panels;
+    int threads = el_threadpool_size(el_threadpool_current());
+    if (threads > 1 && j.tiles < 4 * threads) {
+        int64_t want = (4 * threads + j.tiles - 1) / j.tiles; /* N blocks wanted */
+        int64_t nbp = (j.panels + want - 1) / want;
+        if (nbp < j.nbp) j.nbp = nbp < 1 ? 1 : nbp;
+    }
+    int64_t nblocks = (j.panels + j.nbp - 1) / j.nbp;
+    int64_t item_macs = MR * j.k * j.nbp * NR;
+    int64_t grain = 100000 / (item_macs > 0 ? item_macs : 1);
+    el_parallel_for(el_threadpool_current(), nblocks * j.tiles, grain < 1 ? 1 : grain, el_cg_items, &j);
+    return true;
+#else
+    (void)g, (void)x, (void)wp, (void)e, (void)y;
+    return false;
+#endif
+}

@@ -1,0 +1,78 @@
+/* Packed-filter GEMM for convolutions and matrix products.
+ *
+ * A convolution's filter is a constant, so a graph pass
+ * (graph/pack.c) rewrites it once, at session creation, into the layout
+ * the micro-kernels read: panels of EL_GEMM_NR output channels, each panel
+ * K rows of NR contiguous floats (K = kh * kw * ic in HWIO order), the
+ * channels past the output depth zero. The kernel then streams one
+ * contiguous, aligned panel per column tile (no page per k step as in HWIO
+ * for deep layers, no masks in the inner loop), and the packed copy
+ * replaces the HWIO one in the session's graph.
+ *
+ * The node that reads a packed filter carries two private attrs:
+ * EL_FILTER_LAYOUT_ATTR (the layout's name, see el_filter_layout) and
+ * EL_FILTER_OC_ATTR (the output depth, which padding hides). The packed
+ * tensor's shape is [panels, kh, kw, ic, NR]. New layouts (another NR,
+ * bf16 panels) add an enum value and a name. */
+#ifndef EL_OPS_GEMM_H
+#define EL_OPS_GEMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "edgelens/status.h"
+#include "edgelens/tensor.h"
+
+#define EL_GEMM_NR 32
+
+#define EL_FILTER_LAYOUT_ATTR "_el_filter_layout"
+#define EL_FILTER_OC_ATTR "_el_filter_oc"
+
+typedef enum el_filter_layout {
+    EL_FILTER_HWIO = 0,    /* TensorFlow's own: [kh, kw, ic, oc] */
+    EL_FILTER_F32_P32 = 1, /* float panels of 32 channels: [ceil(oc / 32), kh, kw, ic, 32] */
+} el_filter_layout;
+
+/* The attr value naming a layout, and back (-1 when unknown). */
+const char *el_filter_layout_name(el_filter_layout l);
+int el_filter_layout_parse(const char *s, size_t len);
+
+/* Packs a row-major [k, n] float matrix (an HWIO filter is one, k = kh *
+ * kw * ic) into panels: out[(p * k + i) * NR + j] = w[i * n + p * NR + j],
+ * 0 past column n. out holds el_gemm_packed_len(k, n) floats. */
+int64_t el_gemm_packed_len(int64_t k, int64_t n);
+void el_gemm_pack_f32(const float *w, int64_t k, int64_t n, float *out);
+/* The inverse: back to [k, n] (for kernels that read HWIO). */
+void el_gemm_unpack_f32(const float *p, int64_t k, int64_t n, float *w);
+
+/* An HWIO filter tensor [kh, kw, ic, oc] packed into a new tensor of shape
+ * [panels, kh, kw, ic, NR] (64-byte aligned). *out is empty on failure. */
+el_status el_filter_pack(const el_tensor *hwio, el_filter_layout layout, el_tensor *out);
+
+/* ---- micro-kernels ---- */
+
+/* What the kernels apply in registers when they store the last K block:
+ * y = sum + bias, then clamped (see el_conv_epi in conv_fast.h). */
+typedef struct el_gemm_epi {
+    const float *bias; /* at the tile's first column, or NULL */
+    bool clamp;
+    float lo, hi;
+} el_gemm_epi;
+
+enum {
+    EL_GEMM_ACC = 1, /* add to what c holds (an earlier K block) instead of starting from 0 */
+    EL_GEMM_EPI = 2, /* last K block: apply the epilogue */
+};
+
+/* c[r][j] (+)= sum over segments s < nseg, then k < len, of
+ * a[r * lda + s * sstride + k] * b[(s * len + k) * NR + j], for r < rows
+ * (1..EL_GEMM_MR_AVX512) and j < ncols (1..NR), in that order (so the
+ * K dimension is nseg * len long: a 1x1 convolution or a K block is one
+ * segment; a window's kh rows of kw * ic contiguous inputs are kh
+ * segments). b: a packed panel at the block's first k (64-byte aligned).
+ * Only c's first ncols columns are read or written. */
+#define EL_GEMM_MR_AVX512 14
+void el_gemm_f32_avx512(int rows, int nseg, int64_t len, const float *a, int64_t lda, int64_t sstride, const float *b,
+                        float *c, int64_t ldc, int ncols, int flags, const el_gemm_epi *e);
+
+#endif

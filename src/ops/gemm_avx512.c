@@ -1,0 +1,126 @@
+/* AVX-512F packed-filter GEMM micro-kernels: f32-gemm-14x32 (see gemm.h).
+ *
+ * 14 rows x 32 columns of accumulators take 28 of the 32 zmm registers;
+ * per k step two aligned panel loads feed 28 FMAs whose A operand is an
+ * embedded broadcast from memory, so the loop is bound by the two FMA
+ * ports, not by loads. Strided rows are addressed from five base pointers
+ * (rows 3i, 3i+1, 3i+2 are base_i + {0, 1, 2} * lda) so the loop needs few
+ * general registers. Compiled for AVX-512 whatever the build flags; only
+ * called after el_isa_available() found the CPU and OS support it. */
+#include "ops/conv_fast.h"
+#include "ops/gemm.h"
+#if defined(EL_CONV_X86)
+#pragma GCC target("avx512f")
+#include <immintrin.h>
+
+#define NR EL_GEMM_NR
+#define MRMAX EL_GEMM_MR_AVX512
+
+static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1u); }
+
+/* Loads (or zeroes) the accumulators, runs STEP len times, stores with the
+ * epilogue: shared by both A forms. */
+#define EL_UKR_BODY(MR, SETUP, STEP)                                                                                   \
+    do {                                                                                                               \
+        __m512 c0[MRMAX], c1[MRMAX];                                                                                   \
+        const __mmask16 m0 = el_mask16(ncols), m1 = el_mask16(ncols - 16);                                             \
+        if (flags & EL_GEMM_ACC) {                                                                                     \
+            _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
+            {                                                                                                          \
+                c0[r] = _mm512_maskz_loadu_ps(m0, c + r * ldc);                                                        \
+                c1[r] = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);                                                   \
+            }                                                                                                          \
+        } else {                                                                                                       \
+            _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();                 \
+        }                                                                                                              \
+        for (int sg = 0; sg < nseg; sg++) {                                                                            \
+        SETUP;                                                                                                         \
+        for (int64_t k = 0; k < len; k++) {                                                                            \
+            const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);                                         \
+            _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
+            {                                                                                                          \
+                const __m512 av = _mm512_set1_ps(STEP(r));                                                             \
+                c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);                                                                \
+                c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                                                \
+            }                                                                                                          \
+            b += NR;                                                                                                   \
+            ADVANCE;                                                                                                   \
+        }                                                                                                              \
+        }                                                                                                              \
+        if (flags & EL_GEMM_EPI) {                                                                                     \
+            __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();                                                 \
+            if (e->bias) {                                                                                             \
+                v0 = _mm512_maskz_loadu_ps(m0, e->bias);                                                               \
+                v1 = _mm512_maskz_loadu_ps(m1, e->bias + 16);                                                          \
+            }                                                                                                          \
+            _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
+            {                                                                                                          \
+                c0[r] = _mm512_add_ps(c0[r], v0);                                                                      \
+                c1[r] = _mm512_add_ps(c1[r], v1);                                                                      \
+            }                                                                                                          \
+            if (e->clamp) {                                                                                            \
+                /* max_ps returns its second operand for a NaN first: NaN -> lo, as the reference. */                  \
+                const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);                                   \
+                _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                  \
+                {                                                                                                      \
+                    c0[r] = _mm512_min_ps(_mm512_max_ps(c0[r], lo), hi);                                               \
+                    c1[r] = _mm512_min_ps(_mm512_max_ps(c1[r], lo), hi);                                               \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+        _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                          \
+        {                                                                                                              \
+            _mm512_mask_storeu_ps(c + r * ldc, m0, c0[r]);                                                             \
+            _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c1[r]);                                                        \
+        }                                                                                                              \
+    } while (0)
+
+/* Strided rows: q[i] walks rows 3i..3i+2, one float per k step. */
+#define EL_STRIDED_SETUP                                                                                               \
+    const char *q[(MRMAX + 2) / 3];                                                                                    \
+    _Pragma("GCC unroll 5") for (int i = 0; i < (MR + 2) / 3; i++) q[i] = (const char *)(a + sg * sstride + 3 * i * lda);             \
+    const int64_t L = lda * (int64_t)sizeof(float)
+#define EL_STRIDED_STEP(r) (*(const float *)(q[(r) / 3] + ((r) % 3) * L))
+#define ADVANCE_STRIDED                                                                                                \
+    _Pragma("GCC unroll 5") for (int i = 0; i < (MR + 2) / 3; i++) q[i] += sizeof(float)
+
+static inline __attribute__((always_inline)) void el_ukr_strided(const int MR, int nseg, int64_t len,
+                                                                 const float *a, int64_t lda, int64_t sstride,
+                                                                 const float *b, float *c, int64_t ldc, int ncols,
+                                                                 int flags, const el_gemm_epi *e)
+{
+#define ADVANCE ADVANCE_STRIDED
+    EL_UKR_BODY(MR, EL_STRIDED_SETUP, EL_STRIDED_STEP);
+#undef ADVANCE
+}
+
+#define EL_ROWS_SWITCH(CALL)                                                                                           \
+    switch (rows) {                                                                                                    \
+    case 1: CALL(1); break;                                                                                            \
+    case 2: CALL(2); break;                                                                                            \
+    case 3: CALL(3); break;                                                                                            \
+    case 4: CALL(4); break;                                                                                            \
+    case 5: CALL(5); break;                                                                                            \
+    case 6: CALL(6); break;                                                                                            \
+    case 7: CALL(7); break;                                                                                            \
+    case 8: CALL(8); break;                                                                                            \
+    case 9: CALL(9); break;                                                                                            \
+    case 10: CALL(10); break;                                                                                          \
+    case 11: CALL(11); break;                                                                                          \
+    case 12: CALL(12); break;                                                                                          \
+    case 13: CALL(13); break;                                                                                          \
+    default: CALL(14); break;                                                                                          \
+    }
+
+void el_gemm_f32_avx512(int rows, int nseg, int64_t len, const float *a, int64_t lda, int64_t sstride, const float *b,
+                        float *c, int64_t ldc, int ncols, int flags, const el_gemm_epi *e)
+{
+#define EL_CALL(R) el_ukr_strided(R, nseg, len, a, lda, sstride, b, c, ldc, ncols, flags, e)
+    EL_ROWS_SWITCH(EL_CALL);
+#undef EL_CALL
+}
+
+#else
+/* Not x86-64: the dispatcher never selects these kernels. */
+typedef int el_gemm_avx512_unused;
+#endif
