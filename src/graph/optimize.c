@@ -28,7 +28,8 @@
  *     here instead of on every run; the HWIO constant it replaces is
  *     released at once when nothing else reads it (a folded filter's
  *     memory is then reused by the next packed copy, so the session holds
- *     one copy of the weights, not two). Only when the CPU runs the packed
+ *     one copy of the weights, not two; a replaced filter of the model file
+ *     has its pages handed back, see el_opt_reclaim). Only when the CPU runs the packed
  *     kernel (AVX-512); the kernel still reads a packed filter on any other
  *     ISA by unpacking it.
  *
@@ -42,6 +43,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ops/conv_fast.h"
 #include "ops/gemm.h"
@@ -593,6 +596,30 @@ static void el_opt_identities(el_opt *o)
 
 static el_status el_opt_pack_one(el_opt *o, int i);
 
+/* A constant of the source graph that the passes replaced by their own
+ * copy (folded, packed) and that the new graph no longer reads: when its
+ * data lies in the source graph's mapping of the model file, the pages
+ * the pass read are handed back, so the session holds one copy of the
+ * weights. MADV_PAGEOUT never changes contents (clean file pages are read
+ * again on the next access, anonymous pages stay where there is no swap):
+ * another session reading the same Const still sees the same values. */
+static void el_opt_reclaim(const el_opt *o, const el_onode *n)
+{
+#if defined(MADV_PAGEOUT)
+    if (!n->orig || n->nval < 1 || n->ndata_readers != 0 || n->nctrl_readers != 0 || n->fetched) return;
+    const char *m = o->g->mapping, *d = n->val[0].data;
+    size_t ms = o->g->mapping_size, len = el_tensor_nbytes(&n->val[0]);
+    if (!m || !d || d < m || len > ms || (size_t)(d - m) > ms - len) return;
+    long pg = sysconf(_SC_PAGESIZE);
+    if (pg <= 0) return;
+    uintptr_t a = ((uintptr_t)d + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    uintptr_t z = ((uintptr_t)d + len) & ~((uintptr_t)pg - 1);
+    if (z > a) (void)madvise((void *)a, z - a, MADV_PAGEOUT); /* a hint: failure changes nothing */
+#else
+    (void)o, (void)n;
+#endif
+}
+
 /* ---- fusion ---- */
 
 static bool el_is_plain_conv(const char *op) { return !strcmp(op, "Conv2D") || !strcmp(op, "DepthwiseConv2dNative"); }
@@ -729,8 +756,10 @@ static el_status el_opt_fold_bn(el_opt *o, int b)
     static const char *const ops[] = {"BiasAdd"};
     EL_TRY(el_set_fused(bn, attrs, na, ops, 1, 1));
     bn->op = depthwise ? "FusedDepthwiseConv2dNative" : "_FusedConv2D";
+    int wsrc = o->n[c].in[1].node;
     EL_TRY(el_opt_rewire(o, b, c, data, 3));
     o->st.bn_folded++;
+    if (--o->n[wsrc].ndata_readers == 0) el_opt_reclaim(o, &o->n[wsrc]);
     /* Pack the folded filter now, while it is the only copy made: its
      * memory is then reused by the next fold instead of piling up. */
     o->n[cw].ndata_readers = 1;
@@ -909,6 +938,7 @@ static el_status el_opt_pack_one(el_opt *o, int i)
     /* The HWIO filter, when nothing else reads it: release it now. */
     el_onode *f = &o->n[src];
     if (--f->ndata_readers == 0 && f->nctrl_readers == 0 && !f->fetched && !f->fed) {
+        el_opt_reclaim(o, f);
         for (int k = 0; k < f->nval; k++) el_tensor_release(&f->val[k]);
         free(f->val);
         f->val = NULL;
