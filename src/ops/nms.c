@@ -125,6 +125,160 @@ static el_status el_nms_scalar(const el_kctx *ctx, int input, const char *name, 
     }
 }
 
+/* TF's loop as written: a queue of candidates, each compared with the
+ * selected boxes newest first, soft-NMS rescoring and NaN IoUs included.
+ * Returns the number selected (at most max_out). */
+static int el_nms_general(const float *bd, const float *sd, int n, float iou_thr, float score_thr, float sigma,
+                          int max_out, el_nms_cand *heap, int32_t *sel, float *sel_scores, el_nms_box *sel_box)
+{
+    int nheap = 0;
+    for (int i = 0; i < n; i++)
+        if (sd[i] > score_thr) heap[nheap++] = (el_nms_cand){i, sd[i], 0};
+    for (int i = nheap / 2 - 1; i >= 0; i--) el_nms_sift_down(heap, nheap, i);
+
+    const bool soft = sigma > 0.0f;
+    const float scale = soft ? -0.5f / sigma : 0.0f;
+    int nsel = 0;
+    while (nsel < max_out && nheap > 0) {
+        el_nms_cand c = el_nms_pop(heap, &nheap);
+        const float original = c.score;
+        const el_nms_box cb = el_nms_box_of(bd, c.idx);
+        bool hard = false;
+        for (int j = nsel - 1; j >= c.begin; j--) {
+            float sim = el_nms_iou(&cb, &sel_box[j]);
+            if (soft) {
+                c.score *= expf(scale * sim * sim);
+            } else {
+                /* TF's hard-NMS weight: exp(0) = 1 when iou <= threshold,
+                 * else 0 -- which only a NaN IoU reaches without the
+                 * suppression below. */
+                if (sim > iou_thr) {
+                    hard = true;
+                    break;
+                }
+                if (!(sim <= iou_thr)) c.score *= 0.0f;
+            }
+            if (c.score <= score_thr) break;
+        }
+        c.begin = nsel;
+        if (hard) continue;
+        if (c.score == original) {
+            sel[nsel] = c.idx;
+            sel_scores[nsel] = c.score;
+            sel_box[nsel] = cb;
+            nsel++;
+        } else if (c.score > score_thr) {
+            el_nms_push(heap, &nheap, c);
+        }
+    }
+    return nsel;
+}
+
+/* The fast path: hard NMS while every box it looks at is finite.
+ *
+ * With finite corners and a finite area, TF's IoU is never NaN (the
+ * intersection is at most the smaller area and the union is then > 0), so
+ * a candidate is never re-queued: it is dropped as soon as one selected
+ * box overlaps it by more than the threshold, whatever the order the
+ * selected boxes are compared in. That lets the comparison run over all
+ * selected boxes at once in vectorizable blocks, and the priority queue
+ * hold one 64-bit key per box: the score's bits made order-preserving
+ * (-0.0 as +0.0, which TF's < treats as equal) above the complemented
+ * index, so a greater key is TF's "greater score, then lower index". */
+
+/* Selected boxes as arrays, one per field (for the vector loop). */
+typedef struct el_nms_soa {
+    float *ymin, *xmin, *ymax, *xmax, *area;
+} el_nms_soa;
+
+static inline uint64_t el_nms_key(float score, int64_t idx)
+{
+    union { float f; uint32_t u; } v = {score + 0.0f}; /* -0.0 + 0.0 = +0.0 */
+    uint32_t ord = (v.u & 0x80000000u) ? ~v.u : (v.u | 0x80000000u);
+    return ((uint64_t)ord << 32) | (uint32_t)(0xFFFFFFFFu - (uint32_t)idx);
+}
+
+/* Max-heap of n keys followed by a 0 sentinel (every key is > 0: even
+ * -inf's order bits are), so the greater child is chosen without a bounds
+ * test or a branch. */
+static void el_nms_key_sift(uint64_t *h, int n, int i)
+{
+    const uint64_t v = h[i];
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= n) break;
+        c += h[c + 1] > h[c];
+        if (h[c] <= v) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = v;
+}
+
+static inline bool el_nms_finite(float v) { return v - v == 0.0f; }
+
+/* True when box b's IoU with one of the n selected boxes is > thr. The
+ * IoU is TF's expression, operation for operation; a zero-area box on
+ * either side has IoU 0. The arrays are padded with zero-area boxes to a
+ * whole block, so every block is one fixed-length vector loop. */
+#define EL_NMS_BLOCK 16
+static bool el_nms_overlaps(const el_nms_soa *s, int n, const el_nms_box *b, float thr)
+{
+    if (!(b->area > 0.0f)) return false;
+    for (int j0 = 0; j0 < n; j0 += EL_NMS_BLOCK) {
+        int hit = 0;
+        for (int j = j0; j < j0 + EL_NMS_BLOCK; j++) {
+            float iy0 = el_maxi(b->ymin, s->ymin[j]), ix0 = el_maxi(b->xmin, s->xmin[j]);
+            float iy1 = el_mini(b->ymax, s->ymax[j]), ix1 = el_mini(b->xmax, s->xmax[j]);
+            float inter = el_maxi(iy1 - iy0, 0.0f) * el_maxi(ix1 - ix0, 0.0f);
+            float iou = inter / (b->area + s->area[j] - inter);
+            hit |= (s->area[j] > 0.0f) & (iou > thr);
+        }
+        if (hit) return true;
+    }
+    return false;
+}
+
+/* Hard NMS over finite boxes. Returns the number selected, or -1 when a
+ * box it had to look at is not finite (nothing is decided yet then: the
+ * caller runs the general loop, which gives TF's answer for those too).
+ * `heap` has room for n + 1 keys, `sel` for max_out boxes and `s` for
+ * max_out rounded up to a whole EL_NMS_BLOCK. */
+static int el_nms_hard_finite(const float *bd, const float *sd, int n, float iou_thr, float score_thr, int max_out,
+                              uint64_t *heap, el_nms_soa *s, int32_t *sel)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) { /* branch-free: a rejected box's key is overwritten */
+        heap[m] = el_nms_key(sd[i], i);
+        m += sd[i] > score_thr;
+    }
+    heap[m] = 0;
+    for (int i = m / 2 - 1; i >= 0; i--) el_nms_key_sift(heap, m, i);
+    int nsel = 0;
+    while (nsel < max_out && m > 0) {
+        const int idx = (int)(0xFFFFFFFFu - (uint32_t)heap[0]);
+        heap[0] = heap[--m];
+        heap[m] = 0;
+        el_nms_key_sift(heap, m, 0);
+        const float *a = bd + 4 * (int64_t)idx;
+        const el_nms_box b = el_nms_box_of(bd, idx);
+        if (!(el_nms_finite(a[0]) && el_nms_finite(a[1]) && el_nms_finite(a[2]) && el_nms_finite(a[3]) &&
+              el_nms_finite(b.area)))
+            return -1;
+        if (el_nms_overlaps(s, nsel, &b, iou_thr)) continue;
+        s->ymin[nsel] = b.ymin;
+        s->xmin[nsel] = b.xmin;
+        s->ymax[nsel] = b.ymax;
+        s->xmax[nsel] = b.xmax;
+        s->area[nsel] = b.area;
+        sel[nsel++] = idx;
+        if (nsel % EL_NMS_BLOCK == 0) /* the next block starts empty */
+            for (int j = nsel; j < nsel + EL_NMS_BLOCK; j++)
+                s->ymin[j] = s->xmin[j] = s->ymax[j] = s->xmax[j] = s->area[j] = 0.0f;
+    }
+    return nsel;
+}
+
 static el_status el_nms_run(el_kctx *ctx, int version)
 {
     static const int nin[6] = {0, 3, 4, 5, 5, 6};
@@ -166,59 +320,30 @@ static el_status el_nms_run(el_kctx *ctx, int version)
     if (max_out > INT32_MAX) return el_kerr(ctx, EL_ERR_RUNTIME, "max_output_size %lld exceeds int32", (long long)max_out);
 
     const float *bd = boxes->data, *sd = scores->data;
-    int64_t cap = max_out < nboxes ? max_out : nboxes;
-    el_nms_cand *heap = malloc(sizeof *heap * (size_t)(nboxes > 0 ? nboxes : 1));
-    int *sel = malloc(sizeof *sel * (size_t)(cap > 0 ? cap : 1));
-    float *sel_scores = malloc(sizeof *sel_scores * (size_t)(cap > 0 ? cap : 1));
-    el_nms_box *sel_box = malloc(sizeof *sel_box * (size_t)(cap > 0 ? cap : 1));
-    if (!heap || !sel || !sel_scores || !sel_box) {
-        free(heap);
-        free(sel);
-        free(sel_scores);
-        free(sel_box);
-        return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for %lld boxes", (long long)nboxes);
-    }
-    int nheap = 0;
-    for (int64_t i = 0; i < nboxes; i++)
-        if (sd[i] > score_thr) heap[nheap++] = (el_nms_cand){(int)i, sd[i], 0};
-    for (int i = nheap / 2 - 1; i >= 0; i--) el_nms_sift_down(heap, nheap, i);
+    const int64_t cap = max_out < nboxes ? max_out : nboxes;
+    /* One block: the queue (a key or a candidate per box), then per
+     * selected box its index, score and corners. */
+    const size_t qbytes = (sizeof(el_nms_cand) > 8 ? sizeof(el_nms_cand) : 8) * (size_t)(nboxes + 1);
+    const size_t qoff = (qbytes + 15) & ~(size_t)15;
+    const int64_t padded = (cap / EL_NMS_BLOCK + 1) * EL_NMS_BLOCK; /* for the fast path's blocks */
+    char *block = malloc(qoff + (size_t)padded * (sizeof(int32_t) + sizeof(float) + sizeof(el_nms_box)));
+    if (!block) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for %lld boxes", (long long)nboxes);
+    el_nms_box *sel_box = (el_nms_box *)(block + qoff);
+    int32_t *sel = (int32_t *)(sel_box + padded);
+    float *sel_scores = (float *)(sel + padded);
 
-    const bool soft = sigma > 0.0f;
-    const float scale = soft ? -0.5f / sigma : 0.0f;
-    int nsel = 0;
-    while (nsel < max_out && nheap > 0) {
-        el_nms_cand c = el_nms_pop(heap, &nheap);
-        const float original = c.score;
-        const el_nms_box cb = el_nms_box_of(bd, c.idx);
-        bool hard = false;
-        for (int j = nsel - 1; j >= c.begin; j--) {
-            float sim = el_nms_iou(&cb, &sel_box[j]);
-            if (soft) {
-                c.score *= expf(scale * sim * sim);
-            } else {
-                /* TF's hard-NMS weight: exp(0) = 1 when iou <= threshold,
-                 * else 0 -- which only a NaN IoU reaches without the
-                 * suppression below. */
-                if (sim > iou_thr) {
-                    hard = true;
-                    break;
-                }
-                if (!(sim <= iou_thr)) c.score *= 0.0f;
-            }
-            if (c.score <= score_thr) break;
-        }
-        c.begin = nsel;
-        if (hard) continue;
-        if (c.score == original) {
-            sel[nsel] = c.idx;
-            sel_scores[nsel] = c.score;
-            sel_box[nsel] = cb;
-            nsel++;
-        } else if (c.score > score_thr) {
-            el_nms_push(heap, &nheap, c);
-        }
+    int nsel = -1;
+    if (!(sigma > 0.0f)) {
+        float *f = (float *)sel_box;
+        el_nms_soa soa = {f, f + padded, f + 2 * padded, f + 3 * padded, f + 4 * padded};
+        for (int j = 0; j < EL_NMS_BLOCK; j++)
+            soa.ymin[j] = soa.xmin[j] = soa.ymax[j] = soa.xmax[j] = soa.area[j] = 0.0f;
+        nsel = el_nms_hard_finite(bd, sd, (int)nboxes, iou_thr, score_thr, (int)cap, (uint64_t *)block, &soa, sel);
+        for (int i = 0; i < nsel; i++) sel_scores[i] = sd[sel[i]];
     }
-    free(heap);
+    if (nsel < 0)
+        nsel = el_nms_general(bd, sd, (int)nboxes, iou_thr, score_thr, sigma, (int)cap, (el_nms_cand *)block, sel,
+                              sel_scores, sel_box);
 
     int64_t nout = pad ? max_out : nsel;
     el_tensor *ti = NULL, *ts = NULL, *tv = NULL;
@@ -234,9 +359,7 @@ static el_status el_nms_run(el_kctx *ctx, int version)
         }
         if (tv) *(int32_t *)tv->data = nsel;
     }
-    free(sel);
-    free(sel_scores);
-    free(sel_box);
+    free(block);
     return s;
 }
 

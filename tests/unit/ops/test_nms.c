@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* TF's three-cluster case: two clusters of three overlapping boxes and a
@@ -257,6 +258,116 @@ static void test_random_vs_greedy(void **state)
     }
 }
 
+/* TF's loop restated as plainly as possible (non_max_suppression_op.cc):
+ * the queue is a linear scan for the best candidate, IoU uses std::min /
+ * std::max (NaN behaviour included) and the weight function as TF does.
+ * The oracle for the kernel's fast path (vector IoU, 64-bit key heap) and
+ * its general loop. */
+static float el_smin(float a, float b) { return b < a ? b : a; }
+static float el_smax(float a, float b) { return a < b ? b : a; }
+static float el_tf_iou(const float *a, const float *b)
+{
+    float ymin_i = el_smin(a[0], a[2]), xmin_i = el_smin(a[1], a[3]), ymax_i = el_smax(a[0], a[2]),
+          xmax_i = el_smax(a[1], a[3]);
+    float ymin_j = el_smin(b[0], b[2]), xmin_j = el_smin(b[1], b[3]), ymax_j = el_smax(b[0], b[2]),
+          xmax_j = el_smax(b[1], b[3]);
+    float area_i = (ymax_i - ymin_i) * (xmax_i - xmin_i), area_j = (ymax_j - ymin_j) * (xmax_j - xmin_j);
+    if (area_i <= 0 || area_j <= 0) return 0.0f;
+    float iy0 = el_smax(ymin_i, ymin_j), ix0 = el_smax(xmin_i, xmin_j);
+    float iy1 = el_smin(ymax_i, ymax_j), ix1 = el_smin(xmax_i, xmax_j);
+    float inter = el_smax(iy1 - iy0, 0.0f) * el_smax(ix1 - ix0, 0.0f);
+    return inter / (area_i + area_j - inter);
+}
+
+static int el_tf_nms(int n, const float (*boxes)[4], const float *scores, int max_out, float iou_thr, float score_thr,
+                     float sigma, int32_t *sel, float *sel_scores)
+{
+    struct cand { int idx; float score; int begin; } *q = malloc(sizeof *q * (size_t)n);
+    int nq = 0, nsel = 0;
+    for (int i = 0; i < n; i++)
+        if (scores[i] > score_thr) q[nq++] = (struct cand){i, scores[i], 0};
+    const bool soft = sigma > 0;
+    const float scale = soft ? -0.5f / sigma : 0.0f;
+    while (nsel < max_out && nq > 0) {
+        int best = 0;
+        for (int k = 1; k < nq; k++)
+            if (q[k].score > q[best].score || (q[k].score == q[best].score && q[k].idx < q[best].idx)) best = k;
+        struct cand c = q[best];
+        q[best] = q[--nq];
+        const float original = c.score;
+        bool hard = false;
+        for (int j = nsel - 1; j >= c.begin; j--) {
+            float sim = el_tf_iou(boxes[c.idx], boxes[sel[j]]);
+            float w = expf(scale * sim * sim);
+            c.score *= soft || sim <= iou_thr ? w : 0.0f;
+            if (!soft && sim > iou_thr) {
+                hard = true;
+                break;
+            }
+            if (c.score <= score_thr) break;
+        }
+        c.begin = nsel;
+        if (hard) continue;
+        if (c.score == original) {
+            sel_scores[nsel] = c.score;
+            sel[nsel++] = c.idx;
+        } else if (c.score > score_thr) {
+            q[nq++] = c;
+        }
+    }
+    free(q);
+    return nsel;
+}
+
+static uint32_t el_rnd_state = 12345;
+static uint32_t el_rnd(void)
+{
+    el_rnd_state = el_rnd_state * 1664525u + 1013904223u;
+    return el_rnd_state >> 8;
+}
+
+static void test_random_vs_tf_loop(void **state)
+{
+    (void)state;
+    /* Up to 400 boxes: many selected (several vector blocks), many ties,
+     * identical and zero-area boxes, -0.0 scores, and in some rounds NaN,
+     * infinite or huge coordinates (areas overflowing to inf: NaN IoUs),
+     * which must take TF's general loop; V3 and V5 (soft) alike. */
+    enum { N = 400 };
+    static float boxes[N][4];
+    static float scores[N], want_sc[N];
+    static int32_t want[N];
+    for (int it = 0; it < 120; it++) {
+        const int n = 1 + (int)(el_rnd() % N);
+        const int kind = it % 6;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < 4; j++) boxes[i][j] = (float)(el_rnd() % 200) / 10.0f;
+            if (el_rnd() % 8 == 0 && i > 0) memcpy(boxes[i], boxes[el_rnd() % (uint32_t)i], sizeof boxes[i]);
+            if (kind == 4 && el_rnd() % 40 == 0) {
+                const uint32_t k = el_rnd() % 4;
+                boxes[i][k] = el_rnd() % 2 ? NAN : INFINITY;
+            }
+            if (kind == 5 && el_rnd() % 20 == 0) {
+                boxes[i][0] = -3e38f;
+                boxes[i][2] = 3e38f;
+                boxes[i][1] = 0;
+                boxes[i][3] = 2;
+            }
+            uint32_t q = el_rnd() % 33;
+            scores[i] = q == 32 ? -0.0f : (float)q / 16.0f - 0.5f;
+        }
+        const float iou = (float)(el_rnd() % 11) / 10.0f;
+        const float sthr = kind == 1 ? 0.0f : kind == 2 ? 0.25f : -3.40282347e38f;
+        const int max_out = el_rnd() % 4 == 0 ? (int)(el_rnd() % 40) : n + 5;
+        for (int v = 3; v <= 5; v += 2) {
+            const float sigma = v == 5 && it % 2 ? 0.3f : 0.0f;
+            int nw = el_tf_nms(n, (const float(*)[4])boxes, scores, max_out, iou, sthr, sigma, want, want_sc);
+            nms_args a = {v, n, (const float(*)[4])boxes, scores, max_out, iou, sthr, sigma, false};
+            el_nms_check(&a, nw, want, want_sc, nw);
+        }
+    }
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -306,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_v4_padding),
         cmocka_unit_test(test_v5_soft_nms),
         cmocka_unit_test(test_random_vs_greedy),
+        cmocka_unit_test(test_random_vs_tf_loop),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
