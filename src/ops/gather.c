@@ -1,6 +1,7 @@
 /* Op family 'gather': Gather (TF1), GatherV2, Where. Checks and messages
  * follow TensorFlow's gather_op.cc (CPU: an out-of-range index is an error,
  * never a zero fill) and where_op.cc. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops/array_util.h"
@@ -22,11 +23,44 @@ static const char *el_index_str(int ndim, const int64_t *dims, int64_t flat, cha
     return el_shape_str(ndim, idx, buf, cap);
 }
 
-/* Index k of an int32/int64 tensor (dtype checked by the caller). */
-static int64_t el_index_at(const el_tensor *t, int64_t k)
-{
-    return t->dtype == EL_DT_INT32 ? ((const int32_t *)t->data)[k] : ((const int64_t *)t->data)[k];
-}
+/* Position of the first index outside [0, gdim), or -1. Scans in blocks
+ * without branches (one unsigned compare catches negatives too) and looks
+ * for the culprit only when a block has one. */
+#define EL_GATHER_CHECK(NAME, IT, UT)                                               \
+    static int64_t NAME(const IT *ix, int64_t n, UT lim)                            \
+    {                                                                               \
+        for (int64_t k0 = 0; k0 < n; k0 += 256) {                                   \
+            const int64_t end = n - k0 < 256 ? n : k0 + 256;                        \
+            int bad = 0;                                                            \
+            for (int64_t k = k0; k < end; k++) bad |= (UT)ix[k] >= lim;             \
+            if (bad)                                                                \
+                for (int64_t k = k0; k < end; k++)                                  \
+                    if ((UT)ix[k] >= lim) return k;                                 \
+        }                                                                           \
+        return -1;                                                                  \
+    }
+EL_GATHER_CHECK(el_gather_check_i32, int32_t, uint32_t)
+EL_GATHER_CHECK(el_gather_check_i64, int64_t, uint64_t)
+
+/* dst[j] = src[ix[j]] for n slices of `block` bytes. The usual slice sizes
+ * (a float, a box of four) get fixed-size copies the compiler turns into
+ * single moves. */
+#define EL_GATHER_SLICES(NAME, IT)                                                                         \
+    static void NAME(char *dst, const char *src, const IT *ix, int64_t n, size_t block)                   \
+    {                                                                                                      \
+        switch (block) {                                                                                   \
+        case 1: for (int64_t j = 0; j < n; j++) dst[j] = src[ix[j]]; break;                               \
+        case 2: for (int64_t j = 0; j < n; j++) memcpy(dst + 2 * j, src + 2 * (int64_t)ix[j], 2); break;   \
+        case 4: for (int64_t j = 0; j < n; j++) memcpy(dst + 4 * j, src + 4 * (int64_t)ix[j], 4); break;   \
+        case 8: for (int64_t j = 0; j < n; j++) memcpy(dst + 8 * j, src + 8 * (int64_t)ix[j], 8); break;   \
+        case 16: for (int64_t j = 0; j < n; j++) memcpy(dst + 16 * j, src + 16 * (int64_t)ix[j], 16); break; \
+        default:                                                                                           \
+            for (int64_t j = 0; j < n; j++) memcpy(dst + (int64_t)block * j, src + (int64_t)block * ix[j], block); \
+            break;                                                                                         \
+        }                                                                                                  \
+    }
+EL_GATHER_SLICES(el_gather_slices_i32, int32_t)
+EL_GATHER_SLICES(el_gather_slices_i64, int64_t)
 
 /* Gather and GatherV2. The output is params.shape[:axis] +
  * indices.shape[batch_dims:] + params.shape[axis+1:]; params are viewed as
@@ -92,54 +126,61 @@ static el_status el_gather(el_kctx *ctx)
      * a bad index into nothing is no error. */
     if (n == 0 || inner == 0 || outer == 0) return EL_OK;
     const int64_t per_batch = n / batch;
-    for (int64_t k = 0; k < n; k++) {
-        const int64_t v = el_index_at(indices, k);
-        if (v < 0 || v >= gdim) {
-            char s[160];
-            return el_kerr(ctx, EL_ERR_RUNTIME, "indices%s = %lld is not in [0, %lld)",
-                           el_index_str(ir, indices->dims, k, s, sizeof s), (long long)v, (long long)gdim);
-        }
+    const bool i32 = indices->dtype == EL_DT_INT32;
+    /* An int32 index is below any gdim past INT32_MAX: only its sign can be wrong. */
+    const int64_t bad = i32 ? el_gather_check_i32(indices->data, n, gdim > INT32_MAX ? 0x80000000u : (uint32_t)gdim)
+                            : el_gather_check_i64(indices->data, n, (uint64_t)gdim);
+    if (bad >= 0) {
+        char s[160];
+        const int64_t v = i32 ? ((const int32_t *)indices->data)[bad] : ((const int64_t *)indices->data)[bad];
+        return el_kerr(ctx, EL_ERR_RUNTIME, "indices%s = %lld is not in [0, %lld)",
+                       el_index_str(ir, indices->dims, bad, s, sizeof s), (long long)v, (long long)gdim);
     }
     const size_t block = (size_t)inner * es;
     const char *src = params->data;
     char *dst = out->data;
     for (int64_t b = 0; b < batch; b++)
-        for (int64_t o = 0; o < outer; o++)
-            for (int64_t j = 0; j < per_batch; j++) {
-                const int64_t v = el_index_at(indices, b * per_batch + j);
-                const int64_t s_off = ((b * outer + o) * gdim + v) * inner;
-                const int64_t d_off = ((b * outer + o) * per_batch + j) * inner;
-                memcpy(dst + d_off * (int64_t)es, src + s_off * (int64_t)es, block);
-            }
+        for (int64_t o = 0; o < outer; o++) {
+            const char *s = src + (b * outer + o) * gdim * (int64_t)block;
+            char *d = dst + (b * outer + o) * per_batch * (int64_t)block;
+            if (i32) el_gather_slices_i32(d, s, (const int32_t *)indices->data + b * per_batch, per_batch, block);
+            else el_gather_slices_i64(d, s, (const int64_t *)indices->data + b * per_batch, per_batch, block);
+        }
     return EL_OK;
 }
 
-/* True when element i is not zero (NaN counts as nonzero, -0.0 as zero, as
- * TF's `value != T(0)`). */
-static bool el_nonzero(const el_tensor *t, int64_t i)
-{
-    switch (t->dtype) {
-    case EL_DT_BOOL:
-    case EL_DT_UINT8: return ((const uint8_t *)t->data)[i] != 0;
-    case EL_DT_INT8: return ((const int8_t *)t->data)[i] != 0;
-    case EL_DT_INT16: return ((const int16_t *)t->data)[i] != 0;
-    case EL_DT_HALF: return (((const uint16_t *)t->data)[i] & 0x7fff) != 0;
-    case EL_DT_INT32: return ((const int32_t *)t->data)[i] != 0;
-    case EL_DT_INT64: return ((const int64_t *)t->data)[i] != 0;
-    case EL_DT_FLOAT: return ((const float *)t->data)[i] != 0;
-    case EL_DT_DOUBLE: return ((const double *)t->data)[i] != 0;
-    default: return false;
+/* m[i] = element i is not zero (NaN counts as nonzero, -0.0 as zero, as
+ * TF's `value != T(0)`; a half is zero when its bits other than the sign
+ * are). Typed loops the compiler vectorizes. */
+#define EL_WHERE_MASK(NAME, T, NZ)                                              \
+    static void NAME(const void *in, int64_t n, uint8_t *m)                     \
+    {                                                                           \
+        const T *v = in;                                                        \
+        for (int64_t i = 0; i < n; i++) m[i] = NZ;                              \
     }
-}
+EL_WHERE_MASK(el_where_mask_i16, int16_t, v[i] != 0)
+EL_WHERE_MASK(el_where_mask_f16, uint16_t, (v[i] & 0x7fff) != 0)
+EL_WHERE_MASK(el_where_mask_i32, int32_t, v[i] != 0)
+EL_WHERE_MASK(el_where_mask_i64, int64_t, v[i] != 0)
+EL_WHERE_MASK(el_where_mask_f32, float, v[i] != 0)
+EL_WHERE_MASK(el_where_mask_f64, double, v[i] != 0)
 
-/* Where(condition): int64 [num_true, rank], coordinates in row-major order. */
+/* Where(condition): int64 [num_true, rank], coordinates in row-major order.
+ * The condition becomes a byte mask (bool, uint8 and int8 already are
+ * one), counted, then scanned row by row of the last dimension. */
 static el_status el_where(el_kctx *ctx)
 {
     EL_TRY(el_kctx_need_inputs(ctx, 1));
     const el_tensor *in = &ctx->inputs[0];
+    void (*to_mask)(const void *, int64_t, uint8_t *) = NULL;
     switch (in->dtype) {
-    case EL_DT_BOOL: case EL_DT_UINT8: case EL_DT_INT8: case EL_DT_INT16: case EL_DT_HALF:
-    case EL_DT_INT32: case EL_DT_INT64: case EL_DT_FLOAT: case EL_DT_DOUBLE: break;
+    case EL_DT_BOOL: case EL_DT_UINT8: case EL_DT_INT8: break;
+    case EL_DT_INT16: to_mask = el_where_mask_i16; break;
+    case EL_DT_HALF: to_mask = el_where_mask_f16; break;
+    case EL_DT_INT32: to_mask = el_where_mask_i32; break;
+    case EL_DT_INT64: to_mask = el_where_mask_i64; break;
+    case EL_DT_FLOAT: to_mask = el_where_mask_f32; break;
+    case EL_DT_DOUBLE: to_mask = el_where_mask_f64; break;
     default:
         return el_kerr(ctx, EL_ERR_UNSUPPORTED, "condition of dtype %s not supported (bool or numeric)",
                        el_dtype_name(in->dtype));
@@ -148,22 +189,51 @@ static el_status el_where(el_kctx *ctx)
         return el_kerr(ctx, EL_ERR_UNSUPPORTED, "Where with %d inputs (the 3-input form is the Select op)",
                        ctx->ninputs);
     const int64_t numel = el_tensor_numel(in);
+    const uint8_t *m = in->data;
+    uint8_t *owned = NULL;
+    if (to_mask && numel > 0) {
+        if (!(owned = malloc((size_t)numel))) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
+        to_mask(in->data, numel, owned);
+        m = owned;
+    }
     int64_t count = 0;
-    for (int64_t i = 0; i < numel; i++) count += el_nonzero(in, i);
-    const int64_t dims[2] = {count, in->ndim};
+    for (int64_t i = 0; i < numel; i++) count += m[i] != 0;
+    const int nd = in->ndim;
+    const int64_t dims[2] = {count, nd};
     el_tensor *out;
-    EL_TRY(el_kctx_output(ctx, 0, EL_DT_INT64, 2, dims, &out));
-    int64_t *o = out->data, idx[EL_MAX_DIMS] = {0};
-    for (int64_t i = 0; i < numel; i++) {
-        if (el_nonzero(in, i)) {
-            memcpy(o, idx, sizeof(int64_t) * (size_t)in->ndim);
-            o += in->ndim;
-        }
-        for (int k = in->ndim - 1; k >= 0; k--) {
-            if (++idx[k] < in->dims[k]) break;
-            idx[k] = 0;
+    el_status st = el_kctx_output(ctx, 0, EL_DT_INT64, 2, dims, &out);
+    if (st != EL_OK || count == 0 || nd == 0) { /* a true scalar has no coordinates: [1, 0] */
+        free(owned);
+        return st;
+    }
+    int64_t *o = out->data;
+    const int64_t last = in->dims[nd - 1], rows = numel / last;
+    int64_t idx[EL_MAX_DIMS] = {0};
+    /* Branch-free: every element writes its coordinates at the next slot
+     * and only a true one advances; stops at the last true one, so no
+     * write goes past the output. */
+    int64_t k = 0;
+    for (int64_t r = 0; r < rows && k < count; r++) {
+        const uint8_t *mr = m + r * last;
+        if (nd == 1) {
+            for (int64_t c = 0; c < last && k < count; c++) {
+                o[k] = c;
+                k += mr[c] != 0;
+            }
+        } else {
+            for (int64_t c = 0; c < last && k < count; c++) {
+                int64_t *p = o + k * nd;
+                for (int j = 0; j < nd - 1; j++) p[j] = idx[j];
+                p[nd - 1] = c;
+                k += mr[c] != 0;
+            }
+            for (int j = nd - 2; j >= 0; j--) {
+                if (++idx[j] < in->dims[j]) break;
+                idx[j] = 0;
+            }
         }
     }
+    free(owned);
     return EL_OK;
 }
 

@@ -3,6 +3,8 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define V64(...) ((const int64_t[]){__VA_ARGS__})
@@ -196,12 +198,151 @@ static void test_where(void **state)
     el_tensor_release(&out);
 }
 
+static uint32_t el_rnd_state = 99;
+static uint32_t el_rnd(void)
+{
+    el_rnd_state = el_rnd_state * 1664525u + 1013904223u;
+    return el_rnd_state >> 8;
+}
+
+/* GatherV2 on random shapes, element sizes 1..8 (slices of 1 to 40
+ * bytes), int32 and int64 indices, batch_dims 0 and 1, against the
+ * definition out[b, o, j, i] = params[b, o, indices[b, j], i] computed
+ * element by element. */
+static void test_gather_random_vs_reference(void **state)
+{
+    (void)state;
+    static const el_dtype dts[4] = {EL_DT_UINT8, EL_DT_INT16, EL_DT_FLOAT, EL_DT_INT64};
+    for (int it = 0; it < 300; it++) {
+        const el_dtype dt = dts[it % 4];
+        const size_t es = el_dtype_size(dt);
+        int64_t pd[4];
+        const int pr = 1 + (int)(el_rnd() % 3);
+        for (int i = 0; i < pr; i++) pd[i] = 1 + el_rnd() % 5;
+        if (el_rnd() % 3 == 0) pd[pr - 1] = 1 + el_rnd() % 300; /* long gather axis or inner run */
+        const int bd = pr >= 2 && el_rnd() % 3 == 0 ? 1 : 0;
+        const int axis = bd + (int)(el_rnd() % (uint32_t)(pr - bd));
+        int64_t idims[3];
+        int ir = bd + (int)(el_rnd() % 2);
+        if (bd) idims[0] = pd[0];
+        for (int i = bd; i < ir; i++) idims[i] = el_rnd() % 600;
+        el_tensor p, ix;
+        assert_int_equal(el_tensor_alloc(&p, dt, pr, pd), EL_OK);
+        for (size_t k = 0; k < el_tensor_nbytes(&p); k++) ((uint8_t *)p.data)[k] = (uint8_t)el_rnd();
+        const bool i64 = el_rnd() % 2;
+        assert_int_equal(el_tensor_alloc(&ix, i64 ? EL_DT_INT64 : EL_DT_INT32, ir, idims), EL_OK);
+        const int64_t n = el_tensor_numel(&ix), gdim = pd[axis];
+        for (int64_t k = 0; k < n; k++) {
+            int64_t v = (int64_t)(el_rnd() % (uint32_t)gdim);
+            if (i64) ((int64_t *)ix.data)[k] = v;
+            else ((int32_t *)ix.data)[k] = (int32_t)v;
+        }
+        int64_t batch = 1, outer = 1, inner = 1;
+        for (int i = 0; i < bd; i++) batch *= pd[i];
+        for (int i = bd; i < axis; i++) outer *= pd[i];
+        for (int i = axis + 1; i < pr; i++) inner *= pd[i];
+        const int64_t per = n / batch;
+        el_tensor keep = p, keepi = ix, out;
+        el_tensor_retain(&keep);
+        el_tensor_retain(&keepi);
+        int32_t ax = axis;
+        assert_int_equal(gather(p, ix, &ax, bd, &out), EL_OK);
+        assert_int_equal((int64_t)el_tensor_numel(&out), batch * outer * per * inner);
+        for (int64_t b = 0; b < batch; b++)
+            for (int64_t o = 0; o < outer; o++)
+                for (int64_t j = 0; j < per; j++) {
+                    int64_t v = i64 ? ((int64_t *)keepi.data)[b * per + j] : ((int32_t *)keepi.data)[b * per + j];
+                    for (int64_t q = 0; q < inner; q++) {
+                        const uint8_t *src = (uint8_t *)keep.data + (((b * outer + o) * gdim + v) * inner + q) * es;
+                        const uint8_t *dst = (uint8_t *)out.data + (((b * outer + o) * per + j) * inner + q) * es;
+                        if (memcmp(src, dst, es)) fail_msg("case %d: element (%lld,%lld,%lld,%lld) differs", it,
+                                                           (long long)b, (long long)o, (long long)j, (long long)q);
+                    }
+                }
+        el_tensor_release(&out);
+        /* one index out of range, anywhere (also past the first scan block) */
+        if (n > 0) {
+            const int64_t k = el_rnd() % (uint32_t)n;
+            const int64_t badv = el_rnd() % 2 ? -1 - (int64_t)(el_rnd() % 5) : gdim + (int64_t)(el_rnd() % 5);
+            if (i64) ((int64_t *)keepi.data)[k] = badv;
+            else ((int32_t *)keepi.data)[k] = (int32_t)badv;
+            char want[64];
+            snprintf(want, sizeof want, "= %lld is not in [0, %lld)", (long long)badv, (long long)gdim);
+            el_tensor_retain(&keep);
+            el_tensor_retain(&keepi);
+            assert_err(gather(keep, keepi, &ax, bd, &out), &out, want);
+            assert_non_null(strstr(el_last_error(), "node 'test_node' (op GatherV2)"));
+        }
+        el_tensor_release(&keep);
+        el_tensor_release(&keepi);
+    }
+}
+
+/* Where on random masks of every condition dtype and rank 0..4 against
+ * the coordinates of the nonzero elements in row-major order. */
+static void test_where_random_vs_reference(void **state)
+{
+    (void)state;
+    static const el_dtype dts[9] = {EL_DT_BOOL, EL_DT_UINT8, EL_DT_INT8, EL_DT_INT16, EL_DT_HALF,
+                                    EL_DT_INT32, EL_DT_INT64, EL_DT_FLOAT, EL_DT_DOUBLE};
+    for (int it = 0; it < 400; it++) {
+        const el_dtype dt = dts[it % 9];
+        const int nd = (int)(el_rnd() % 5);
+        int64_t dims[4];
+        for (int i = 0; i < nd; i++) dims[i] = el_rnd() % 7;
+        if (nd && el_rnd() % 4 == 0) dims[nd - 1] = 1 + el_rnd() % 700;
+        el_tensor c;
+        assert_int_equal(el_tensor_alloc(&c, dt, nd, dims), EL_OK);
+        const int64_t n = el_tensor_numel(&c);
+        const uint32_t density = el_rnd() % 5; /* 0: all zero .. 4: all nonzero */
+        uint8_t *truth = malloc((size_t)n + 1);
+        for (int64_t i = 0; i < n; i++) {
+            const bool nz = density == 0 ? false : density == 4 ? true : el_rnd() % 4 < density;
+            const uint32_t form = el_rnd() % 3; /* how a value is zero or not */
+            truth[i] = nz;
+            switch (dt) {
+            case EL_DT_BOOL: ((uint8_t *)c.data)[i] = nz; break;
+            case EL_DT_UINT8: case EL_DT_INT8: ((uint8_t *)c.data)[i] = nz ? (uint8_t)(1 + form * 100) : 0; break;
+            case EL_DT_INT16: ((int16_t *)c.data)[i] = nz ? (int16_t)(form == 0 ? -1 : 256) : 0; break;
+            case EL_DT_HALF: ((uint16_t *)c.data)[i] = nz ? (form == 0 ? 0x7e00 : form == 1 ? 0x0001 : 0x8400) : (form ? 0x8000 : 0); break;
+            case EL_DT_INT32: ((int32_t *)c.data)[i] = nz ? (form == 0 ? INT32_MIN : (int32_t)form) : 0; break;
+            case EL_DT_INT64: ((int64_t *)c.data)[i] = nz ? (form == 0 ? (int64_t)1 << 40 : -(int64_t)form) : 0; break;
+            case EL_DT_FLOAT: ((float *)c.data)[i] = nz ? (form == 0 ? NAN : form == 1 ? 1e-45f : -3.0f) : (form ? -0.0f : 0.0f); break;
+            default: ((double *)c.data)[i] = nz ? (form == 0 ? NAN : form == 1 ? 5e-324 : -2.0) : (form ? -0.0 : 0.0); break;
+            }
+        }
+        el_tensor out;
+        assert_int_equal(where(c, &out), EL_OK);
+        int64_t count = 0;
+        for (int64_t i = 0; i < n; i++) count += truth[i];
+        el_test_assert_shape(&out, 2, V64(count, nd));
+        assert_int_equal(out.dtype, EL_DT_INT64);
+        int64_t k = 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (!truth[i]) continue;
+            int64_t f = i;
+            for (int d = nd - 1; d >= 0; d--) {
+                const int64_t want = f % dims[d];
+                f /= dims[d];
+                if (((int64_t *)out.data)[k * nd + d] != want)
+                    fail_msg("case %d (%s): row %lld dim %d: got %lld, want %lld", it, el_dtype_name(dt),
+                             (long long)k, d, (long long)((int64_t *)out.data)[k * nd + d], (long long)want);
+            }
+            k++;
+        }
+        free(truth);
+        el_tensor_release(&out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gather_v1),         cmocka_unit_test(test_gather_errors),
         cmocka_unit_test(test_gather_v2_axis),    cmocka_unit_test(test_gather_batch_dims),
         cmocka_unit_test(test_gather_strings),    cmocka_unit_test(test_where),
+        cmocka_unit_test(test_gather_random_vs_reference),
+        cmocka_unit_test(test_where_random_vs_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
