@@ -27,15 +27,43 @@ bool el_array_mul(int64_t a, int64_t b, int64_t *out)
     return true;
 }
 
-/* Copies `n` elements with strides (in elements) ds/ss. Fixed-size memcpy
- * compiles to a single move for the common element sizes. */
+/* n elements of ES bytes from stride ss to stride ds (in elements). The
+ * common cases -- one side contiguous, the other side's stride 2 to 4
+ * (splitting boxes into coordinates, concatenating them back) -- get
+ * constant strides so the compiler unrolls and vectorizes them; fixed-size
+ * memcpy compiles to single moves. */
+#define EL_COPY_RUN(NAME, ES)                                                                                  \
+    static void NAME(char *d, int64_t ds, const char *s, int64_t ss, int64_t n)                               \
+    {                                                                                                         \
+        if (ds == 1 && ss == 2)                                                                               \
+            for (int64_t i = 0; i < n; i++) memcpy(d + i * ES, s + i * 2 * ES, ES);                           \
+        else if (ds == 1 && ss == 3)                                                                          \
+            for (int64_t i = 0; i < n; i++) memcpy(d + i * ES, s + i * 3 * ES, ES);                           \
+        else if (ds == 1 && ss == 4)                                                                          \
+            for (int64_t i = 0; i < n; i++) memcpy(d + i * ES, s + i * 4 * ES, ES);                           \
+        else if (ds == 1)                                                                                     \
+            for (int64_t i = 0; i < n; i++) memcpy(d + i * ES, s + i * ss * ES, ES);                          \
+        else if (ss == 1 && ds == 2)                                                                          \
+            for (int64_t i = 0; i < n; i++) memcpy(d + i * 2 * ES, s + i * ES, ES);                           \
+        else if (ss == 1 && ds == 3)                                                                          \
+            for (int64_t i = 0; i < n; i++) memcpy(d + i * 3 * ES, s + i * ES, ES);                           \
+        else if (ss == 1 && ds == 4)                                                                          \
+            for (int64_t i = 0; i < n; i++) memcpy(d + i * 4 * ES, s + i * ES, ES);                           \
+        else                                                                                                  \
+            for (int64_t i = 0; i < n; i++) memcpy(d + i * ds * ES, s + i * ss * ES, ES);                     \
+    }
+EL_COPY_RUN(el_copy_run1, 1)
+EL_COPY_RUN(el_copy_run2, 2)
+EL_COPY_RUN(el_copy_run4, 4)
+EL_COPY_RUN(el_copy_run8, 8)
+
 static void el_copy_run(char *d, int64_t ds, const char *s, int64_t ss, int64_t n, size_t es)
 {
     switch (es) {
-    case 1: for (int64_t i = 0; i < n; i++) memcpy(d + i * ds, s + i * ss, 1); break;
-    case 2: for (int64_t i = 0; i < n; i++) memcpy(d + i * ds * 2, s + i * ss * 2, 2); break;
-    case 4: for (int64_t i = 0; i < n; i++) memcpy(d + i * ds * 4, s + i * ss * 4, 4); break;
-    case 8: for (int64_t i = 0; i < n; i++) memcpy(d + i * ds * 8, s + i * ss * 8, 8); break;
+    case 1: el_copy_run1(d, ds, s, ss, n); break;
+    case 2: el_copy_run2(d, ds, s, ss, n); break;
+    case 4: el_copy_run4(d, ds, s, ss, n); break;
+    case 8: el_copy_run8(d, ds, s, ss, n); break;
     default:
         for (int64_t i = 0; i < n; i++)
             memcpy(d + i * ds * (int64_t)es, s + i * ss * (int64_t)es, es);
