@@ -76,6 +76,72 @@ EL_TOPK_IMPL(el_topk_u8, uint8_t)
 EL_TOPK_IMPL(el_topk_i8, int8_t)
 EL_TOPK_IMPL(el_topk_i16, int16_t)
 
+/* float rows when k is a large part of n (the OD API's SortByField asks
+ * for every element: k == n): a stable LSD radix sort of keys that reverse
+ * the float order (-0.0 taken as +0.0, which TF's comparator treats as
+ * equal), so equal values keep ascending index order -- TF's order, in
+ * O(n) instead of O(n log n) comparisons. Rows holding a NaN (which TF
+ * ties with everything, not a total order) keep the heap. */
+#define EL_TOPK_RADIX_MIN 64
+
+static bool el_topk_f32_radix(const float *v, int64_t n, int64_t k, float *ov, int32_t *oi, uint32_t *scratch)
+{
+    uint32_t *ka = scratch, *kb = scratch + n, *ia = scratch + 2 * n, *ib = scratch + 3 * n;
+    uint32_t hist[4][256] = {{0}};
+    int nan = 0;
+    for (int64_t i = 0; i < n; i++) {
+        union { float f; uint32_t u; } c = {v[i] + 0.0f}; /* -0.0 + 0.0 = +0.0 */
+        nan |= v[i] != v[i];
+        const uint32_t ord = (c.u & 0x80000000u) ? ~c.u : (c.u | 0x80000000u);
+        ka[i] = ~ord; /* ascending keys = descending values */
+        ia[i] = (uint32_t)i;
+    }
+    if (nan) return false;
+    for (int64_t i = 0; i < n; i++) {
+        hist[0][ka[i] & 0xff]++;
+        hist[1][(ka[i] >> 8) & 0xff]++;
+        hist[2][(ka[i] >> 16) & 0xff]++;
+        hist[3][ka[i] >> 24]++;
+    }
+    for (int b = 0; b < 4; b++) {
+        const int shift = 8 * b;
+        if (hist[b][(ka[0] >> shift) & 0xff] == (uint32_t)n) continue; /* one bucket: order unchanged */
+        uint32_t pos[256], sum = 0;
+        for (int j = 0; j < 256; j++) {
+            pos[j] = sum;
+            sum += hist[b][j];
+        }
+        for (int64_t i = 0; i < n; i++) {
+            const uint32_t d = pos[(ka[i] >> shift) & 0xff]++;
+            kb[d] = ka[i];
+            ib[d] = ia[i];
+        }
+        uint32_t *t = ka;
+        ka = kb;
+        kb = t;
+        t = ia;
+        ia = ib;
+        ib = t;
+    }
+    for (int64_t j = 0; j < k; j++) {
+        oi[j] = (int32_t)ia[j];
+        ov[j] = v[ia[j]];
+    }
+    return true;
+}
+
+static void el_topk_f32_rows(const void *in, int64_t rows, int64_t n, int64_t k, void *vals, int32_t *idx)
+{
+    uint32_t *scratch = n >= EL_TOPK_RADIX_MIN && k * 8 >= n ? malloc(sizeof(uint32_t) * 4 * (size_t)n) : NULL;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *v = (const float *)in + r * n;
+        float *ov = (float *)vals + r * k;
+        int32_t *oi = idx + r * k;
+        if (!scratch || !el_topk_f32_radix(v, n, k, ov, oi, scratch)) el_topk_f32(v, 1, n, k, ov, oi);
+    }
+    free(scratch);
+}
+
 static el_status el_topk_common(el_kctx *ctx, bool k_input)
 {
     EL_TRY(el_kctx_need_inputs(ctx, k_input ? 2 : 1));
@@ -104,7 +170,7 @@ static el_status el_topk_common(el_kctx *ctx, bool k_input)
 
     void (*fn)(const void *, int64_t, int64_t, int64_t, void *, int32_t *);
     switch (x->dtype) {
-    case EL_DT_FLOAT: fn = el_topk_f32; break;
+    case EL_DT_FLOAT: fn = el_topk_f32_rows; break;
     case EL_DT_DOUBLE: fn = el_topk_f64; break;
     case EL_DT_INT32: fn = el_topk_i32; break;
     case EL_DT_INT64: fn = el_topk_i64; break;

@@ -2,6 +2,8 @@
  * values by lower index first. */
 #include "testutil.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void el_topk_run(const el_tensor *x, int32_t k, el_status want_status, el_tensor out[2])
@@ -121,12 +123,79 @@ static void test_random_vs_stable_sort(void **state)
     el_tensor_release(&x);
 }
 
+static const float *el_sort_vals;
+/* TF's order: greater value first, equal values (+0.0 == -0.0) by lower index. */
+static int el_cmp_desc(const void *pa, const void *pb)
+{
+    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    float x = el_sort_vals[a], y = el_sort_vals[b];
+    if (x > y) return -1;
+    if (x < y) return 1;
+    return (a > b) - (a < b);
+}
+
+/* Long float rows with k from n down to n/9 (the radix sort's range and
+ * just outside it): ties, both zeros, infinities, subnormals; against
+ * qsort with TF's comparator. A row with a NaN still gives a permutation
+ * whose values are the inputs at its indices. */
+static void test_long_rows_vs_sort(void **state)
+{
+    (void)state;
+    uint32_t r = 4242;
+    for (int it = 0; it < 60; it++) {
+        r = r * 1664525u + 1013904223u;
+        const int n = 1 + (int)((r >> 8) % 5000);
+        const int ks[4] = {n, n / 2 + 1, n / 8 + 1, n / 9 + 1};
+        const int k = ks[it % 4];
+        int64_t d[2] = {2, n};
+        el_tensor x = el_test_f32(2, d, NULL);
+        float *v = x.data;
+        for (int i = 0; i < 2 * n; i++) {
+            r = r * 1664525u + 1013904223u;
+            uint32_t q = (r >> 8) % 40;
+            v[i] = q == 0 ? -0.0f : q == 1 ? INFINITY : q == 2 ? -INFINITY : q == 3 ? 1e-42f : q == 4 ? -1e-42f
+                 : it % 3 == 0 ? (float)(r >> 8) * 1e-3f : (float)q - 20.0f;
+        }
+        const bool with_nan = it % 5 == 4;
+        if (with_nan) v[n + n / 2] = NAN; /* second row */
+        el_tensor out[2];
+        el_topk_run(&x, k, EL_OK, out);
+        int32_t *order = malloc(sizeof(int32_t) * (size_t)n);
+        for (int row = 0; row < 2; row++) {
+            const float *rv = v + row * n;
+            const int32_t *gi = (const int32_t *)out[1].data + row * k;
+            const float *gv = (const float *)out[0].data + row * k;
+            if (row == 1 && with_nan) {
+                char *seen = calloc((size_t)n, 1);
+                for (int j = 0; j < k; j++) {
+                    assert_true(gi[j] >= 0 && gi[j] < n && !seen[gi[j]]);
+                    seen[gi[j]] = 1;
+                    assert_memory_equal(&gv[j], &rv[gi[j]], sizeof(float));
+                }
+                free(seen);
+                continue;
+            }
+            for (int i = 0; i < n; i++) order[i] = i;
+            el_sort_vals = rv;
+            qsort(order, (size_t)n, sizeof *order, el_cmp_desc);
+            for (int j = 0; j < k; j++) {
+                if (gi[j] != order[j]) fail_msg("case %d row %d pos %d: index %d, want %d", it, row, j, gi[j], order[j]);
+                assert_memory_equal(&gv[j], &rv[order[j]], sizeof(float));
+            }
+        }
+        free(order);
+        el_test_release_all(2, out);
+        el_tensor_release(&x);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic_and_ties),
         cmocka_unit_test(test_int32_and_topk_v1),
         cmocka_unit_test(test_random_vs_stable_sort),
+        cmocka_unit_test(test_long_rows_vs_sort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
