@@ -220,8 +220,15 @@ static el_status el_op_ta_scatter(el_kctx *ctx)
         int64_t idx;
         el_tensor e;
         EL_TRY(el_kctx_index_value(ctx, 1, i, &idx));
-        EL_TRY(el_tensor_alloc(&e, val->dtype, val->ndim - 1, val->dims + 1));
-        if (ebytes) memcpy(e.data, (const char *)val->data + (size_t)i * ebytes, ebytes);
+        if (n == 1) {
+            /* The only element shares value's buffer (tensors are never
+             * written once produced): the OD API preprocessor scatters a
+             * batch of one image this way. */
+            EL_TRY(el_tensor_reshape_view(&e, val, val->ndim - 1, val->dims + 1));
+        } else {
+            EL_TRY(el_tensor_alloc(&e, val->dtype, val->ndim - 1, val->dims + 1));
+            if (ebytes) memcpy(e.data, (const char *)val->data + (size_t)i * ebytes, ebytes);
+        }
         el_status s = el_ta_write(ctx, ta, idx, &e);
         if (s != EL_OK) {
             el_tensor_release(&e);
