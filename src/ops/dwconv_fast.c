@@ -1,6 +1,5 @@
 /* Dispatch and threading of the fast depthwise convolutions (see
- * dwconv_fast.h): channel-vector by channel-vector over output rows, with
- * the taps' weights held in registers. */
+ * dwconv_fast.h; the kernel itself is dwconv_tile.h). */
 #include "ops/dwconv_fast.h"
 
 #include "core/threadpool.h"

@@ -1,0 +1,248 @@
+/* The depthwise convolution rows kernel, written once over a vector type and
+ * included by each ISA file (dwconv_avx512.c, dwconv_avx2.c) after it
+ * defines el_vf (EL_VF floats), its load/store/FMA macros and
+ * EL_DW_ROWS_FN, the name of the entry point to define.
+ *
+ * Work is cut three ways:
+ * - Channel chunks (when there are many channels): a chunk narrow enough
+ *   that the kh input rows an output row reads stay in L1, so the next
+ *   output row finds kh - 1 of them there.
+ * - Tiles of P output pixels of one row: each input vector loaded once
+ *   feeds every pixel whose window holds it (up to kw FMAs), so the tile
+ *   needs ((P - 1) * stride + kw) loads per kernel row instead of P * kw.
+ * - Inside a tile, channel vectors innermost, contiguous in memory (NHWC
+ *   pixels are C floats apart: walking one channel vector along a row
+ *   strides by C floats and thrashes the few L1 sets that stride maps to).
+ * Every output element sums its taps in (ky, kx) order from zero and adds
+ * the bias last, whatever tile, chunk or thread computes it, so results do
+ * not depend on the thread count. Rows of the window outside the input are
+ * skipped; columns outside it read a zero vector (el_conv_zero) in border
+ * tiles, and are absent from interior tiles. */
+
+#define EL_DW_PMAX 8
+#define EL_DW_KMAX 5
+#define EL_DW_NCMAX ((EL_DW_PMAX - 1) * 2 + EL_DW_KMAX)
+/* Bytes of input rows a channel chunk may keep in L1 (48 KB here; some
+ * room for the weights and the output), and the narrowest chunk: below
+ * 128 channels the strided slices and the per-tile set-up cost more than
+ * the L1 hits gain (measured with bench/dwconv_layers.c). */
+#define EL_DW_L1_BYTES (32 << 10)
+#define EL_DW_MIN_CHUNK 128
+/* Bytes of input rows a group of output rows may keep in L2 (2 MB here;
+ * the output and the other operands stream through it too). */
+#define EL_DW_L2_BYTES (512 << 10)
+
+static inline el_vf el_dw_epi(el_vf v, const el_conv_epi *e, el_vf bv, el_vf lo, el_vf hi)
+{
+    v = EL_V_ADD(v, bv);
+    /* max returns its second operand for a NaN first: NaN -> lo, as the reference's v > 0 ? v : 0. */
+    if (e->clamp) v = EL_V_MIN(EL_V_MAX(v, lo), hi);
+    return v;
+}
+
+/* One channel vector of a tile (see el_dw_tile); `masked` only for the
+ * last, partial vector of a chunk. */
+static inline __attribute__((always_inline)) void el_dw_tile_vec(const int K, const int S, const int P,
+                                                                 const bool border, const bool masked,
+                                                                 const float *const *xp, const int64_t *coff, int ky0,
+                                                                 int ky1, const float *w, int64_t C, int64_t cb,
+                                                                 el_vmask m, const float *bias, bool clamp, el_vf lo,
+                                                                 el_vf hi, float *y)
+{
+    const int NC = (P - 1) * S + K;
+#define EL_DW_LD(p) (masked ? EL_V_MLOAD(p, m) : EL_V_LOAD(p))
+    el_vf acc[EL_DW_PMAX];
+#pragma GCC unroll 8
+    for (int p = 0; p < P; p++) acc[p] = EL_V_ZERO();
+    for (int ky = ky0; ky < ky1; ky++) {
+        el_vf wk[EL_DW_KMAX];
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; kx++) wk[kx] = EL_DW_LD(w + (ky * K + kx) * C + cb);
+#pragma GCC unroll 19
+        for (int c = 0; c < NC; c++) {
+            const float *src = border ? xp[ky * NC + c] : xp[ky] + coff[c];
+            el_vf xv = EL_DW_LD(src + cb);
+#pragma GCC unroll 8
+            for (int p = 0; p < P; p++) {
+                const int kx = c - p * S;
+                if (kx >= 0 && kx < K) acc[p] = EL_V_FMA(xv, wk[kx], acc[p]);
+            }
+        }
+    }
+    el_vf bv = bias ? EL_DW_LD(bias + cb) : EL_V_ZERO();
+#pragma GCC unroll 8
+    for (int p = 0; p < P; p++) {
+        el_vf v = EL_V_ADD(acc[p], bv);
+        /* max returns its second operand for a NaN first: NaN -> lo, as the reference's v > 0 ? v : 0. */
+        if (clamp) v = EL_V_MIN(EL_V_MAX(v, lo), hi);
+        if (masked) EL_V_MSTORE(y + p * C + cb, m, v);
+        else EL_V_STORE(y + p * C + cb, v);
+    }
+#undef EL_DW_LD
+}
+
+/* P output pixels (stride S, K x K window, dilation 1) for channels
+ * [c0, c1), kernel rows [ky0, ky1). Interior tiles (border false): xp[ky]
+ * is input row ky at the window's first column, column c at xp[ky] +
+ * coff[c]. Border tiles: xp[ky * NC + c] is column c, or zeros. y is the
+ * first pixel's output. */
+static inline __attribute__((always_inline)) void el_dw_tile(const int K, const int S, const int P, const bool border,
+                                                             const float *const *xp, const int64_t *coff, int ky0,
+                                                             int ky1, const float *w, int64_t C, int64_t c0,
+                                                             int64_t c1, const el_conv_epi *e, float *y)
+{
+    /* Locals, so that stores to y cannot be taken to change them. */
+    const float *const bias = e->bias;
+    const bool clamp = e->clamp;
+    const el_vf lo = EL_V_SET1(e->lo), hi = EL_V_SET1(e->hi);
+    int64_t cb = c0;
+    for (; cb + EL_VF <= c1; cb += EL_VF)
+        el_dw_tile_vec(K, S, P, border, false, xp, coff, ky0, ky1, w, C, cb, el_vmask_n(EL_VF), bias, clamp, lo, hi,
+                       y);
+    if (cb < c1)
+        el_dw_tile_vec(K, S, P, border, true, xp, coff, ky0, ky1, w, C, cb, el_vmask_n(c1 - cb), bias, clamp, lo, hi,
+                       y);
+}
+
+/* One output pixel of any window, over its taps inside the input (the
+ * fallback for windows without a tile kernel, and tiny rows). */
+static void el_dw_pixel(const el_conv_geom *g, const float *xb, const float *w, const el_conv_epi *e, float *yp,
+                        int64_t oy, int64_t ox, int64_t c0, int64_t c1)
+{
+    const el_window_axis *H = &g->h, *W = &g->w;
+    const int64_t C = g->ic;
+    const el_vf lo = EL_V_SET1(e->lo), hi = EL_V_SET1(e->hi);
+    for (int64_t cb = c0; cb < c1; cb += EL_VF) {
+        const el_vmask m = el_vmask_n(c1 - cb);
+        el_vf acc = EL_V_ZERO();
+        for (int64_t ky = 0; ky < H->k; ky++) {
+            int64_t iy = oy * H->stride - H->pad_before + ky * H->dilation;
+            if (iy < 0 || iy >= H->in) continue;
+            for (int64_t kx = 0; kx < W->k; kx++) {
+                int64_t ix = ox * W->stride - W->pad_before + kx * W->dilation;
+                if (ix < 0 || ix >= W->in) continue;
+                acc = EL_V_FMA(EL_V_MLOAD(xb + (iy * W->in + ix) * C + cb, m),
+                               EL_V_MLOAD(w + (ky * W->k + kx) * C + cb, m), acc);
+            }
+        }
+        el_vf bv = e->bias ? EL_V_MLOAD(e->bias + cb, m) : EL_V_ZERO();
+        EL_V_MSTORE(yp + cb, m, el_dw_epi(acc, e, bv, lo, hi));
+    }
+}
+
+/* What a row of tiles shares. */
+typedef struct el_dw_row {
+    const el_conv_geom *g;
+    const float *xb, *w;
+    const el_conv_epi *e;
+    float *yr;                    /* output row, channel 0 of pixel 0 */
+    int64_t iy0;                  /* input row of kernel row 0 */
+    int ky0, ky1;                 /* kernel rows inside the input */
+    int64_t c0, c1;               /* channel chunk */
+    int64_t coff[EL_DW_NCMAX];    /* column c's offset from the window's first column */
+} el_dw_row;
+
+/* The tile of P pixels starting at output column ox: interior when every
+ * column of its window is inside the input, else with zero columns (or
+ * pixel by pixel when C is wider than the zero row). */
+static inline __attribute__((always_inline)) void el_dw_tile_at(const int K, const int S, const int P,
+                                                                const el_dw_row *r, int64_t ox)
+{
+    const el_conv_geom *g = r->g;
+    const int64_t C = g->ic, Win = g->w.in;
+    const int NC = (P - 1) * S + K;
+    const int64_t ix0 = ox * S - g->w.pad_before;
+    float *y = r->yr + ox * C;
+    if (ix0 >= 0 && ix0 + NC <= Win) {
+        const float *xp[EL_DW_KMAX];
+        for (int ky = r->ky0; ky < r->ky1; ky++) xp[ky] = r->xb + ((r->iy0 + ky) * Win + ix0) * C;
+        el_dw_tile(K, S, P, false, xp, r->coff, r->ky0, r->ky1, r->w, C, r->c0, r->c1, r->e, y);
+    } else if (C <= EL_CONV_ZERO_LEN) {
+        const float *xp[EL_DW_KMAX * EL_DW_NCMAX];
+        for (int ky = r->ky0; ky < r->ky1; ky++) {
+            const float *row = r->xb + (r->iy0 + ky) * Win * C;
+            for (int c = 0; c < NC; c++) {
+                int64_t ix = ix0 + c;
+                xp[ky * NC + c] = ix >= 0 && ix < Win ? row + ix * C : el_conv_zero;
+            }
+        }
+        el_dw_tile(K, S, P, true, xp, NULL, r->ky0, r->ky1, r->w, C, r->c0, r->c1, r->e, y);
+    } else {
+        int64_t oy = (r->iy0 + g->h.pad_before) / g->h.stride;
+        for (int p = 0; p < P; p++) el_dw_pixel(g, r->xb, r->w, r->e, y + p * C, oy, ox + p, r->c0, r->c1);
+    }
+}
+
+/* One output row of a K x K, stride S window: tiles of 8, then 4, then a
+ * last tile of 4 shifted left over pixels already done (same values), or
+ * single pixels when the row is narrower than 4. */
+static inline __attribute__((always_inline)) void el_dw_row_tiles(const int K, const int S, const el_dw_row *r)
+{
+    const int64_t Wout = r->g->w.out;
+    int64_t ox = 0;
+    for (; ox + 8 <= Wout; ox += 8) el_dw_tile_at(K, S, 8, r, ox);
+    if (ox + 4 <= Wout) {
+        el_dw_tile_at(K, S, 4, r, ox);
+        ox += 4;
+    }
+    if (ox < Wout) {
+        if (Wout >= 4) {
+            el_dw_tile_at(K, S, 4, r, Wout - 4);
+        } else {
+            int64_t oy = (r->iy0 + r->g->h.pad_before) / r->g->h.stride;
+            for (; ox < Wout; ox++)
+                el_dw_pixel(r->g, r->xb, r->w, r->e, r->yr + ox * r->g->ic, oy, ox, r->c0, r->c1);
+        }
+    }
+}
+
+void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *y, int64_t b,
+                   int64_t oy0, int64_t oy1, int64_t c0, int64_t c1)
+{
+    const el_window_axis *H = &g->h, *W = &g->w;
+    const int64_t C = g->ic;
+    const float *xb = x + b * H->in * W->in * C;
+    float *yb = y + b * H->out * W->out * C;
+    const int64_t K = W->k, S = W->stride;
+    const bool tiled = H->k == K && H->stride == S && H->dilation == 1 && W->dilation == 1 && (K == 3 || K == 5) &&
+                       (S == 1 || S == 2);
+    if (!tiled) {
+        for (int64_t oy = oy0; oy < oy1; oy++)
+            for (int64_t ox = 0; ox < W->out; ox++)
+                el_dw_pixel(g, xb, w, e, yb + (oy * W->out + ox) * C, oy, ox, c0, c1);
+        return;
+    }
+    /* Channel chunks whose K input rows fit the L1 budget, within groups of
+     * output rows whose input rows (all channels) fit the L2 budget: a
+     * chunk reads a slice of each input row, and the group's rows must
+     * still be in L2 when the next chunk reads the next slice. */
+    const int64_t row_bytes = W->in * C * (int64_t)sizeof(float);
+    int64_t cb = EL_DW_L1_BYTES / (K * row_bytes / C) / EL_VF * EL_VF;
+    if (cb < EL_DW_MIN_CHUNK) cb = EL_DW_MIN_CHUNK;
+    int64_t grp = oy1 - oy0;
+    if (cb < c1 - c0) {
+        grp = (EL_DW_L2_BYTES / row_bytes - K) / S + 1;
+        if (grp < 1) grp = 1;
+    }
+    el_dw_row r = {.g = g, .xb = xb, .w = w, .e = e};
+    for (int c = 0; c < EL_DW_NCMAX; c++) r.coff[c] = c * C;
+    for (int64_t ga = oy0; ga < oy1; ga += grp) {
+        int64_t gz = oy1 - ga > grp ? ga + grp : oy1;
+    for (r.c0 = c0; r.c0 < c1; r.c0 = r.c1) {
+        r.c1 = c1 - r.c0 > cb ? r.c0 + cb : c1;
+        for (int64_t oy = ga; oy < gz; oy++) {
+            r.iy0 = oy * S - H->pad_before;
+            int64_t k0 = r.iy0 < 0 ? -r.iy0 : 0, k1 = H->in - r.iy0 < K ? H->in - r.iy0 : K;
+            if (k0 > K) k0 = K;
+            if (k1 < k0) k1 = k0;
+            r.ky0 = (int)k0;
+            r.ky1 = (int)k1;
+            r.yr = yb + oy * W->out * C;
+            if (K == 3 && S == 1) el_dw_row_tiles(3, 1, &r);
+            else if (K == 3) el_dw_row_tiles(3, 2, &r);
+            else if (S == 1) el_dw_row_tiles(5, 1, &r);
+            else el_dw_row_tiles(5, 2, &r);
+        }
+    }
+    }
+}

@@ -1,0 +1,242 @@
+/* The fast depthwise convolution kernels (AVX-512, AVX2; threaded) against
+ * the reference loops of ops/conv.c: odd sizes, SAME / VALID / EXPLICIT
+ * padding (with window rows wholly in the padding), strides 1 to 3,
+ * dilation, 3x3 / 5x5 (tiled) and other windows, channel counts that are
+ * not a multiple of the vector width, rows wide enough to be cut into
+ * channel chunks and row groups, more channels than the zero row (border
+ * tiles pixel by pixel), multiplier 2 (reference), plain and fused (bias,
+ * Relu, Relu6, batch norm). Agreement is to float rounding; results must
+ * be the same bits at 1 and 3 threads. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/threadpool.h"
+#include "ops/dwconv_fast.h"
+#include "testutil.h"
+
+typedef struct el_dc {
+    int64_t n, h, w, c, mult, kh, kw;
+    int64_t sh, sw, dh, dw;
+    const char *pad;
+    int64_t xpad[4]; /* EXPLICIT: top, bottom, left, right */
+    const char *fused[2];
+} el_dc;
+
+static uint32_t el_rng = 777;
+static uint32_t el_next(void)
+{
+    el_rng = el_rng * 1664525u + 1013904223u;
+    return el_rng >> 8;
+}
+static int64_t el_pick(int64_t lo, int64_t hi) { return lo + (int64_t)(el_next() % (uint32_t)(hi - lo + 1)); }
+static float el_frand(void) { return (float)(el_next() % 20001) / 10000.0f - 1.0f; }
+
+static el_tensor el_rand_tensor(int ndim, const int64_t *dims)
+{
+    el_tensor t;
+    assert_int_equal(el_tensor_alloc(&t, EL_DT_FLOAT, ndim, dims), EL_OK);
+    float *p = t.data;
+    for (int64_t i = 0; i < el_tensor_numel(&t); i++) p[i] = el_frand();
+    return t;
+}
+
+static el_status el_dc_run(const el_dc *c, int nin, const el_tensor *in, el_tensor *out)
+{
+    el_test_node tn;
+    int nf = (c->fused[0] != NULL) + (c->fused[1] != NULL);
+    el_test_node_init(&tn, nf ? "FusedDepthwiseConv2dNative" : "DepthwiseConv2dNative");
+    int64_t strides[4] = {1, c->sh, c->sw, 1}, dil[4] = {1, c->dh, c->dw, 1};
+    el_test_attr_ints(&tn, "strides", 4, strides);
+    el_test_attr_ints(&tn, "dilations", 4, dil);
+    el_test_attr_str(&tn, "padding", c->pad);
+    if (!strcmp(c->pad, "EXPLICIT")) {
+        int64_t ep[8] = {0, 0, c->xpad[0], c->xpad[1], c->xpad[2], c->xpad[3], 0, 0};
+        el_test_attr_ints(&tn, "explicit_paddings", 8, ep);
+    }
+    el_test_attr_float(&tn, "epsilon", 0.001f);
+    static el_string ops[2];
+    if (nf) {
+        for (int i = 0; i < nf; i++) ops[i] = (el_string){c->fused[i], strlen(c->fused[i])};
+        el_attr *a = &tn.attrs[tn.node.nattrs++];
+        a->name = "fused_ops";
+        a->type = EL_ATTR_LIST;
+        a->v.list.elem = EL_ATTR_S;
+        a->v.list.n = nf;
+        a->v.list.v.s = ops;
+    }
+    return el_test_run(&tn, nin, in, 1, out);
+}
+
+static int el_dc_inputs(const el_dc *c, el_tensor *in)
+{
+    int64_t xd[4] = {c->n, c->h, c->w, c->c};
+    int64_t wd[4] = {c->kh, c->kw, c->c, c->mult};
+    in[0] = el_rand_tensor(4, xd);
+    in[1] = el_rand_tensor(4, wd);
+    int nin = 2;
+    int64_t bd[1] = {c->c * c->mult};
+    if (c->fused[0] && !strcmp(c->fused[0], "BiasAdd")) in[nin++] = el_rand_tensor(1, bd);
+    if (c->fused[0] && !strcmp(c->fused[0], "FusedBatchNorm")) {
+        for (int j = 0; j < 4; j++) in[nin++] = el_rand_tensor(1, bd);
+        float *var = in[nin - 1].data;
+        for (int64_t i = 0; i < bd[0]; i++) var[i] = fabsf(var[i]) + 0.1f;
+    }
+    return nin;
+}
+
+static void el_dc_check(const el_dc *c)
+{
+    el_tensor in[8];
+    int nin = el_dc_inputs(c, in);
+    el_conv_force_isa(EL_ISA_REF);
+    el_tensor ref;
+    if (el_dc_run(c, nin, in, &ref) != EL_OK) fail_msg("reference failed: %s", el_last_error());
+    el_threadpool *pool3;
+    assert_int_equal(el_threadpool_create(3, &pool3), EL_OK);
+    float tol = 2e-6f * (float)(c->kh * c->kw) + 1e-5f;
+    for (int isa = EL_ISA_AVX2; isa <= (int)el_isa_available(); isa++) {
+        el_tensor one, three;
+        el_conv_force_isa(isa);
+        assert_int_equal(el_dc_run(c, nin, in, &one), EL_OK);
+        el_test_assert_shape(&one, ref.ndim, ref.dims);
+        const float *r = ref.data, *f = one.data;
+        for (int64_t i = 0; i < el_tensor_numel(&ref); i++)
+            if (!(fabsf(r[i] - f[i]) <= tol * (1.0f + fabsf(r[i]))) && !(isnan(r[i]) && isnan(f[i])))
+                fail_msg("isa %d, %lldx%lldx%lldx%lld x%lld k%lldx%lld s%lld/%lld d%lld/%lld %s: element %lld is %.7g, "
+                         "reference %.7g",
+                         isa, (long long)c->n, (long long)c->h, (long long)c->w, (long long)c->c, (long long)c->mult,
+                         (long long)c->kh, (long long)c->kw, (long long)c->sh, (long long)c->sw, (long long)c->dh,
+                         (long long)c->dw, c->pad, (long long)i, (double)f[i], (double)r[i]);
+        el_threadpool *prev = el_threadpool_set_current(pool3);
+        assert_int_equal(el_dc_run(c, nin, in, &three), EL_OK);
+        el_threadpool_set_current(prev);
+        assert_memory_equal(one.data, three.data, el_tensor_nbytes(&one));
+        el_tensor_release(&one);
+        el_tensor_release(&three);
+    }
+    el_conv_force_isa(-1);
+    el_threadpool_free(pool3);
+    el_tensor_release(&ref);
+    el_test_release_all(nin, in);
+}
+
+static const char *const el_fusions[6][2] = {{NULL, NULL},         {"BiasAdd", NULL}, {"BiasAdd", "Relu"},
+                                             {"BiasAdd", "Relu6"}, {"Relu6", NULL},   {"FusedBatchNorm", "Relu"}};
+
+/* Shapes chosen for the code paths: tile widths 8 and 4 with a shifted
+ * last tile, rows narrower than 4, border tiles, chunking and groups. */
+static void test_paths(void **state)
+{
+    (void)state;
+    const el_dc cases[] = {
+        /* the SSD / FPN / MobileNetV3 layers, shrunk */
+        {1, 19, 19, 48, 1, 3, 3, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 20, 20, 33, 1, 3, 3, 2, 2, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 21, 21, 17, 1, 3, 3, 2, 2, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 16, 16, 24, 1, 5, 5, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 17, 18, 40, 1, 5, 5, 2, 2, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {2, 10, 10, 7, 1, 3, 3, 1, 1, 1, 1, "VALID", {0}, {NULL, NULL}},
+        {1, 13, 12, 5, 1, 5, 5, 2, 2, 1, 1, "VALID", {0}, {NULL, NULL}},
+        /* output rows of 1..7 pixels: single pixels, one shifted tile of 4 */
+        {1, 3, 3, 16, 1, 3, 3, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 4, 2, 20, 1, 3, 3, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 5, 5, 3, 1, 3, 3, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 6, 7, 31, 1, 3, 3, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 5, 11, 9, 1, 5, 5, 2, 2, 1, 1, "SAME", {0}, {NULL, NULL}},
+        /* wide rows */
+        {1, 20, 200, 40, 1, 3, 3, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 9, 301, 37, 1, 5, 5, 2, 2, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 24, 180, 48, 1, 3, 3, 2, 2, 1, 1, "VALID", {0}, {NULL, NULL}},
+        /* many channels: channel chunks (128, 128, then a partial one) in row groups */
+        {1, 24, 20, 300, 1, 3, 3, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 40, 14, 270, 1, 5, 5, 2, 2, 1, 1, "SAME", {0}, {NULL, NULL}},
+        /* more channels than the zero row: border tiles pixel by pixel */
+        {1, 4, 9, EL_CONV_ZERO_LEN + 20, 1, 3, 3, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
+        /* EXPLICIT padding wider than the window: whole rows and tiles of zeros */
+        {1, 4, 5, 18, 1, 3, 3, 1, 1, 1, 1, "EXPLICIT", {4, 1, 3, 6}, {NULL, NULL}},
+        {1, 6, 9, 16, 1, 5, 5, 2, 2, 1, 1, "EXPLICIT", {0, 7, 9, 0}, {NULL, NULL}},
+        /* not tiled: dilation, other windows, unequal strides, multiplier 2 */
+        {1, 12, 12, 20, 1, 3, 3, 1, 1, 2, 2, "SAME", {0}, {NULL, NULL}},
+        {1, 9, 10, 19, 1, 7, 7, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 9, 10, 19, 1, 3, 5, 1, 2, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 9, 10, 19, 1, 1, 1, 1, 1, 1, 1, "VALID", {0}, {NULL, NULL}},
+        {1, 11, 10, 19, 1, 3, 3, 3, 3, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {1, 9, 10, 12, 2, 3, 3, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        for (int f = 0; f < 6; f += (cases[i].c > 1000 ? 3 : 1)) {
+            el_dc c = cases[i];
+            c.fused[0] = el_fusions[f][0];
+            c.fused[1] = el_fusions[f][1];
+            el_dc_check(&c);
+        }
+}
+
+static void test_random_shapes(void **state)
+{
+    (void)state;
+    for (int it = 0; it < 200; it++) {
+        el_dc c;
+        memset(&c, 0, sizeof c);
+        c.n = el_pick(1, 2);
+        c.h = el_pick(1, 20);
+        c.w = el_pick(1, 40);
+        c.c = el_pick(1, 70);
+        c.mult = el_pick(0, 5) == 0 ? 2 : 1;
+        c.kh = el_pick(0, 1) ? 3 : 5;
+        c.kw = el_pick(0, 5) == 0 ? el_pick(1, 5) : c.kh;
+        c.sh = el_pick(1, 2);
+        c.sw = el_pick(0, 5) == 0 ? el_pick(1, 3) : c.sh;
+        c.dh = el_pick(0, 6) == 0 ? 2 : 1;
+        c.dw = el_pick(0, 6) == 0 ? 2 : c.dh;
+        c.pad = el_pick(0, 1) ? "SAME" : "VALID";
+        int f = (int)el_pick(0, 5);
+        c.fused[0] = el_fusions[f][0];
+        c.fused[1] = el_fusions[f][1];
+        if (!strcmp(c.pad, "VALID") && ((c.kh - 1) * c.dh + 1 > c.h || (c.kw - 1) * c.dw + 1 > c.w)) continue;
+        el_dc_check(&c);
+    }
+}
+
+/* Relu of a NaN sum is 0 in the reference (v > 0 ? v : 0); without an
+ * activation NaN stays NaN; a NaN in the padding's neighbourhood reaches
+ * exactly the pixels whose windows hold it. */
+static void test_nan(void **state)
+{
+    (void)state;
+    for (int act = 0; act < 2; act++) {
+        el_dc c = {1, 9, 21, 20, 1, 3, 3, 1, 1, 1, 1, "SAME", {0}, {"BiasAdd", act ? "Relu6" : NULL}};
+        el_tensor in[3];
+        int nin = el_dc_inputs(&c, in);
+        ((float *)in[0].data)[(4 * 21 + 0) * 20 + 3] = NAN;
+        ((float *)in[0].data)[(2 * 21 + 10) * 20 + 19] = NAN;
+        el_conv_force_isa(EL_ISA_REF);
+        el_tensor ref, fast;
+        assert_int_equal(el_dc_run(&c, nin, in, &ref), EL_OK);
+        el_conv_force_isa(el_isa_available());
+        assert_int_equal(el_dc_run(&c, nin, in, &fast), EL_OK);
+        el_conv_force_isa(-1);
+        const float *r = ref.data, *f = fast.data;
+        int nans = 0;
+        for (int64_t i = 0; i < el_tensor_numel(&ref); i++) {
+            assert_int_equal(isnan(r[i]) != 0, isnan(f[i]) != 0);
+            nans += isnan(r[i]) != 0;
+        }
+        assert_int_equal(nans, act ? 0 : 6 + 9);
+        el_tensor_release(&ref);
+        el_tensor_release(&fast);
+        el_test_release_all(nin, in);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_random_shapes),
+        cmocka_unit_test(test_nan),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
