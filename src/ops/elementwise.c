@@ -12,6 +12,7 @@
 
 #include "ops/broadcast.h"
 #include "ops/kernel.h"
+#include "ops/unary_fast.h"
 
 /* ---- Scalar helpers -------------------------------------------------------- */
 
@@ -262,6 +263,16 @@ static el_status el_bin_status(const el_kctx *ctx, int rc)
 static el_status el_bin_apply(el_kctx *ctx, el_binop op, const el_bcast *b, const el_tensor *x, const el_tensor *y,
                               el_tensor *out)
 {
+    /* float32 arithmetic over one flat row (equal shapes, or a scalar
+     * side): the fast kernels compute the same IEEE operations, threaded. */
+    if (x->dtype == EL_DT_FLOAT && b->ndim == 1 && b->out_numel > 0) {
+        static const int fast[] = {[EL_B_ADD] = EL_UF_ADD + 1, [EL_B_SUB] = EL_UF_SUB + 1, [EL_B_MUL] = EL_UF_MUL + 1,
+                                   [EL_B_DIV] = EL_UF_DIV + 1};
+        int f = (size_t)op < sizeof fast / sizeof fast[0] ? fast[op] : 0;
+        if (f && el_binary_f32_fast((el_uf_op)(f - 1), x->data, b->dims[0] == 1 || b->strides[0][0] != 0, y->data,
+                                    b->dims[0] == 1 || b->strides[1][0] != 0, out->data, b->out_numel))
+            return EL_OK;
+    }
     el_binctx c = {el_bin_fn(x->dtype), op};
     const void *in[2] = {x->data, y->data};
     size_t es = el_dtype_size(x->dtype);
@@ -428,6 +439,14 @@ static el_status el_unary(el_kctx *ctx, el_unop op, unsigned kinds)
     const el_tensor *x = &ctx->inputs[0];
     el_tensor *out;
     EL_TRY(el_kctx_output(ctx, 0, x->dtype, x->ndim, x->dims, &out));
+    if (x->dtype == EL_DT_FLOAT) {
+        static const int fast[] = {[EL_U_EXP] = EL_UF_EXP + 1,     [EL_U_SIGMOID] = EL_UF_SIGMOID + 1,
+                                   [EL_U_RELU] = EL_UF_RELU + 1,   [EL_U_RELU6] = EL_UF_RELU6 + 1,
+                                   [EL_U_NEG] = EL_UF_NEG + 1,     [EL_U_ABS] = EL_UF_ABS + 1,
+                                   [EL_U_SQUARE] = EL_UF_SQUARE + 1};
+        int f = (size_t)op < sizeof fast / sizeof fast[0] ? fast[op] : 0;
+        if (f && el_unary_f32_fast((el_uf_op)(f - 1), x->data, out->data, el_tensor_numel(x))) return EL_OK;
+    }
     el_un_fn(x->dtype)(op, x->data, out->data, el_tensor_numel(x));
     return EL_OK;
 }
@@ -652,6 +671,29 @@ static el_status el_k_BiasAdd(el_kctx *ctx)
     return el_bin_apply(ctx, EL_B_ADD, &b, x, bias, out);
 }
 
+/* ---- _ElHardSwish ------------------------------------------------------------ */
+
+/* _ElHardSwish(x, m, a) = Mul(Mul(x, m), Relu6(Add(x, a))), the graph
+ * passes' fusion of MobileNetV3's hard swish (graph/optimize.c): m and a
+ * hold one float each; the output has x's shape, broadcast with theirs as
+ * the Mul and Add would. */
+static el_status el_k_ElHardSwish(el_kctx *ctx)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, 3));
+    for (int i = 0; i < 3; i++) EL_TRY(el_kctx_need_dtype(ctx, i, EL_DT_FLOAT));
+    const el_tensor *x = &ctx->inputs[0], *m = &ctx->inputs[1], *a = &ctx->inputs[2];
+    if (el_tensor_numel(m) != 1 || el_tensor_numel(a) != 1)
+        return el_kerr(ctx, EL_ERR_INVALID_ARG, "inputs 1 and 2 must hold one value each, got %lld and %lld",
+                       (long long)el_tensor_numel(m), (long long)el_tensor_numel(a));
+    el_bcast b;
+    const el_tensor *ts[3] = {x, m, a};
+    if (!el_bcast_tensors(&b, 3, ts)) return el_shape_error(ctx, x, m);
+    el_tensor *out;
+    EL_TRY(el_kctx_output(ctx, 0, EL_DT_FLOAT, b.out_ndim, b.out_dims, &out));
+    el_hard_swish_f32(x->data, *(const float *)m->data, *(const float *)a->data, out->data, el_tensor_numel(out));
+    return EL_OK;
+}
+
 /* ---- ZerosLike, OnesLike, Fill -------------------------------------------------- */
 
 static el_status el_k_ZerosLike(el_kctx *ctx)
@@ -722,5 +764,6 @@ const el_op el_ops_elementwise[] = {
     {"ZerosLike", el_k_ZerosLike, NULL},
     {"OnesLike", el_k_OnesLike, NULL},
     {"Fill", el_k_Fill, NULL},
+    {"_ElHardSwish", el_k_ElHardSwish, NULL},
     {NULL, NULL, NULL},
 };

@@ -1,0 +1,141 @@
+/* AVX-512F float32 elementwise kernels (see unary_fast.h). Compiled for
+ * AVX-512 whatever the build flags; only called after el_conv_isa() found
+ * the CPU and OS support it. */
+#include "ops/conv_fast.h"
+#include "ops/unary_fast.h"
+#if defined(EL_CONV_X86)
+#pragma GCC target("avx512f")
+#include <immintrin.h>
+
+static inline __mmask16 el_tail_mask(int64_t n) { return (__mmask16)((1u << n) - 1u); }
+
+/* exp(x): n = round(x / ln 2), r = x - n ln 2 in two steps (ln2_hi has few
+ * enough bits that n * ln2_hi is exact for |n| <= 150), exp(r) by its
+ * degree-7 Taylor polynomial on |r| <= ln 2 / 2 (truncation below 1e-8
+ * relative), then p * 2^n with vscalefps, which rounds once, also into the
+ * subnormals and to +inf. Clamping to [-104, 89] keeps r finite; the results
+ * there are already 0 and +inf. min/max take NaN from their second operand,
+ * so NaN passes through. */
+static inline __m512 el_exp_ps(__m512 x)
+{
+    x = _mm512_min_ps(_mm512_set1_ps(89.0f), x);
+    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* Relu / Relu6 with the reference's NaN and -0: vmaxps / vminps return
+ * their second operand when the comparison is false (NaN, or equal zeros),
+ * so max(0, x) keeps NaN and -0 as `x < 0 ? 0 : x` does. */
+static inline __m512 el_relu_ps(__m512 v) { return _mm512_max_ps(_mm512_setzero_ps(), v); }
+static inline __m512 el_relu6_ps(__m512 v) { return _mm512_min_ps(_mm512_set1_ps(6.0f), el_relu_ps(v)); }
+
+static inline __m512 el_unary_ps(el_uf_op op, __m512 v)
+{
+    switch (op) {
+    case EL_UF_EXP: return el_exp_ps(v);
+    case EL_UF_SIGMOID: {
+        __m512 e = el_exp_ps(_mm512_castsi512_ps(
+            _mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32((int)0x80000000u))));
+        return _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    }
+    case EL_UF_RELU: return el_relu_ps(v);
+    case EL_UF_RELU6: return el_relu6_ps(v);
+    case EL_UF_NEG:
+        return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32((int)0x80000000u)));
+    case EL_UF_ABS:
+        return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff)));
+    case EL_UF_SQUARE: return _mm512_mul_ps(v, v);
+    default: return v;
+    }
+}
+
+/* One function per op keeps the switch out of the loop. */
+#define EL_UNARY_LOOP(OP)                                                                     \
+    do {                                                                                      \
+        int64_t i = 0;                                                                        \
+        for (; i + 32 <= n; i += 32) {                                                        \
+            __m512 v0 = el_unary_ps(OP, _mm512_loadu_ps(x + i));                              \
+            __m512 v1 = el_unary_ps(OP, _mm512_loadu_ps(x + i + 16));                         \
+            _mm512_storeu_ps(y + i, v0);                                                      \
+            _mm512_storeu_ps(y + i + 16, v1);                                                 \
+        }                                                                                     \
+        for (; i < n; i += 16) {                                                              \
+            __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : el_tail_mask(n - i);              \
+            _mm512_mask_storeu_ps(y + i, m, el_unary_ps(OP, _mm512_maskz_loadu_ps(m, x + i))); \
+        }                                                                                     \
+    } while (0)
+
+void el_unary_f32_avx512(el_uf_op op, const float *x, float *y, int64_t n)
+{
+    switch (op) {
+    case EL_UF_EXP: EL_UNARY_LOOP(EL_UF_EXP); break;
+    case EL_UF_SIGMOID: EL_UNARY_LOOP(EL_UF_SIGMOID); break;
+    case EL_UF_RELU: EL_UNARY_LOOP(EL_UF_RELU); break;
+    case EL_UF_RELU6: EL_UNARY_LOOP(EL_UF_RELU6); break;
+    case EL_UF_NEG: EL_UNARY_LOOP(EL_UF_NEG); break;
+    case EL_UF_ABS: EL_UNARY_LOOP(EL_UF_ABS); break;
+    case EL_UF_SQUARE: EL_UNARY_LOOP(EL_UF_SQUARE); break;
+    default: break;
+    }
+}
+
+static inline __m512 el_binary_ps(el_uf_op op, __m512 a, __m512 b)
+{
+    switch (op) {
+    case EL_UF_ADD: return _mm512_add_ps(a, b);
+    case EL_UF_SUB: return _mm512_sub_ps(a, b);
+    case EL_UF_MUL: return _mm512_mul_ps(a, b);
+    case EL_UF_DIV: return _mm512_div_ps(a, b);
+    default: return a;
+    }
+}
+
+/* A scalar side is broadcast once; masked loads keep the tail in bounds. */
+#define EL_BINARY_LOOP(OP)                                                                    \
+    do {                                                                                      \
+        __m512 sa = _mm512_set1_ps(a[0]), sb = _mm512_set1_ps(b[0]);                          \
+        for (int64_t i = 0; i < n; i += 16) {                                                 \
+            __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : el_tail_mask(n - i);              \
+            __m512 va = ua ? _mm512_maskz_loadu_ps(m, a + i) : sa;                            \
+            __m512 vb = ub ? _mm512_maskz_loadu_ps(m, b + i) : sb;                            \
+            _mm512_mask_storeu_ps(y + i, m, el_binary_ps(OP, va, vb));                        \
+        }                                                                                     \
+    } while (0)
+
+void el_binary_f32_avx512(el_uf_op op, const float *a, int ua, const float *b, int ub, float *y, int64_t n)
+{
+    switch (op) {
+    case EL_UF_ADD: EL_BINARY_LOOP(EL_UF_ADD); break;
+    case EL_UF_SUB: EL_BINARY_LOOP(EL_UF_SUB); break;
+    case EL_UF_MUL: EL_BINARY_LOOP(EL_UF_MUL); break;
+    case EL_UF_DIV: EL_BINARY_LOOP(EL_UF_DIV); break;
+    default: break;
+    }
+}
+
+void el_hard_swish_f32_avx512(const float *x, float mul, float add, float *y, int64_t n)
+{
+    const __m512 vm = _mm512_set1_ps(mul), va = _mm512_set1_ps(add);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : el_tail_mask(n - i);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        __m512 r = el_relu6_ps(_mm512_add_ps(v, va));
+        _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_mul_ps(v, vm), r));
+    }
+}
+
+#else
+typedef int el_unary_avx512_unused;
+#endif

@@ -1,0 +1,60 @@
+/* Fast float32 elementwise kernels behind the reference loops of
+ * ops/elementwise.c, which stay the oracle (tests/unit/ops/test_unary_fast.c
+ * compares every ISA against them).
+ *
+ * Exact ops (Relu, Relu6, Neg, Abs, Square, the arithmetic of binary rows,
+ * hard-swish) give the reference's bits: same IEEE operations in the same
+ * order, NaN and -0 handled as the reference does. Exp and Sigmoid use a
+ * vector exp (Cody-Waite reduction, degree-7 polynomial, scaling by
+ * vscalefps, so subnormal and overflowing results round once): within
+ * EL_EXP_MAX_ULP units in the last place of the reference (glibc's expf) and
+ * Sigmoid (1 / (1 + exp(-x)), the division exact) within EL_SIGMOID_MAX_ULP
+ * of the reference's 1 / (1 + expf(-x)), for every one of the 2^32 float
+ * inputs (checked exhaustively once; the unit test sweeps 2^20 of them).
+ * NaN in gives NaN out, +-inf the reference's limits.
+ *
+ * Work is split over the session's thread pool in static chunks, so the
+ * result does not depend on the thread count. */
+#ifndef EL_OPS_UNARY_FAST_H
+#define EL_OPS_UNARY_FAST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EL_EXP_MAX_ULP 1
+#define EL_SIGMOID_MAX_ULP 4
+
+typedef enum el_uf_op {
+    EL_UF_EXP,
+    EL_UF_SIGMOID,
+    EL_UF_RELU,
+    EL_UF_RELU6,
+    EL_UF_NEG,
+    EL_UF_ABS,
+    EL_UF_SQUARE,
+    /* binary, float32, equal shapes or one side a scalar */
+    EL_UF_ADD,
+    EL_UF_SUB,
+    EL_UF_MUL,
+    EL_UF_DIV,
+} el_uf_op;
+
+/* y[i] = op(x[i]) for i < n. False (nothing written) when there is no fast
+ * path for this op on this CPU; the caller then runs the reference. */
+bool el_unary_f32_fast(el_uf_op op, const float *x, float *y, int64_t n);
+
+/* y[i] = a[i * ua] op b[i * ub] for i < n, ua and ub 0 (a scalar) or 1.
+ * False when there is no fast path (nothing written). */
+bool el_binary_f32_fast(el_uf_op op, const float *a, int ua, const float *b, int ub, float *y, int64_t n);
+
+/* Hard swish as MobileNetV3 graphs spell it: y = (x * m) * relu6(x + a),
+ * relu6 being min(max(v, 0), 6) with NaN kept (TensorFlow's Relu6), in
+ * exactly that order, so the bits match the unfused Mul, Add, Relu6, Mul. */
+void el_hard_swish_f32(const float *x, float m, float a, float *y, int64_t n);
+
+/* ---- per-ISA row kernels (unary_avx512.c), over [0, n) on one thread ---- */
+void el_unary_f32_avx512(el_uf_op op, const float *x, float *y, int64_t n);
+void el_binary_f32_avx512(el_uf_op op, const float *a, int ua, const float *b, int ub, float *y, int64_t n);
+void el_hard_swish_f32_avx512(const float *x, float m, float a, float *y, int64_t n);
+
+#endif
