@@ -23,6 +23,8 @@
  *     vector) becomes _FusedConv2D / FusedDepthwiseConv2dNative with
  *     fused_ops [BiasAdd];
  *  6. activation fusion: a following Relu / Relu6 is appended to fused_ops;
+ *     MobileNetV3's hard swish (Mul, Add, Relu6, Mul) becomes one
+ *     _ElHardSwish node (el_opt_hswish);
  *  7. filter packing: a Conv2D / _FusedConv2D whose filter is a constant
  *     reads it packed in the fast kernel's layout (ops/gemm.h), made once
  *     here instead of on every run; the HWIO constant it replaces is
@@ -855,6 +857,84 @@ static el_status el_opt_fuse_act(el_opt *o, int r)
     return EL_OK;
 }
 
+/* ---- hard swish ---- */
+
+/* Input k of n as a float constant holding one value, shape [] or [1]. */
+static const el_tensor *el_scalar_const(const el_opt *o, const el_onode *n, int k)
+{
+    const el_tensor *t = el_const_input(o, n, k);
+    return t && t->ndim <= 1 && el_tensor_numel(t) == 1 ? t : NULL;
+}
+
+/* Node n is op (two data inputs, float): one input a scalar constant, the
+ * other the returned data input; false otherwise. */
+static bool el_with_scalar(const el_opt *o, const el_onode *n, bool add, el_oin *x, const el_tensor **c, int *ck)
+{
+    if (n->ndata != 2 || !el_onode_float_ok(n)) return false;
+    if (add ? strcmp(n->op, "Add") && strcmp(n->op, "AddV2") : strcmp(n->op, "Mul")) return false;
+    for (int k = 0; k < 2; k++)
+        if ((*c = el_scalar_const(o, n, k)) && n->in[1 - k].slot >= 0) {
+            *x = n->in[1 - k];
+            *ck = k;
+            return true;
+        }
+    return false;
+}
+
+/* MobileNetV3's hard swish, y = Mul(Mul(x, m), Relu6(Add(x, a))) with m and
+ * a scalar constants (1/6 and 3), operands in any order, becomes one
+ * _ElHardSwish(x, m, a) (ops/elementwise.c): one pass over x instead of
+ * four, the same float operations in the same order, so the same bits.
+ * The inner nodes must have no other reader. */
+static el_status el_opt_hswish(el_opt *o, int r)
+{
+    el_onode *rn = &o->n[r];
+    if (strcmp(rn->op, "Mul") || rn->fed || rn->fetched_nonzero || rn->ndata != 2 || !el_onode_float_ok(rn))
+        return EL_OK;
+    for (int k = 0; k < 2; k++) {
+        int mu = -1, r6 = -1, ad = -1, mk, ak;
+        el_oin x, xa;
+        const el_tensor *m, *a;
+        if (!el_sole_reader(o, r, k, &mu) || !el_sole_reader(o, r, 1 - k, &r6)) continue;
+        el_onode *r6n = &o->n[r6];
+        if (strcmp(r6n->op, "Relu6") || r6n->ndata != 1 || !el_onode_float_ok(r6n) || !el_sole_reader(o, r6, 0, &ad))
+            continue;
+        if (!el_with_scalar(o, &o->n[mu], false, &x, &m, &mk) || !el_with_scalar(o, &o->n[ad], true, &xa, &a, &ak))
+            continue;
+        if (x.node != xa.node || x.slot != xa.slot) continue;
+        const int parts[4] = {mu, ad, r6, r};
+        int nctrl = 0;
+        for (int p = 0; p < 4; p++) nctrl += o->n[parts[p]].nin - o->n[parts[p]].ndata;
+        el_oin *in = malloc(sizeof *in * (size_t)(3 + nctrl));
+        el_attr *attrs = calloc(2, sizeof *attrs);
+        if (!in || !attrs) {
+            free(in);
+            free(attrs);
+            return el_opt_oom();
+        }
+        in[0] = x;
+        in[1] = o->n[mu].in[mk];
+        in[2] = o->n[ad].in[ak];
+        int nin = 3;
+        for (int p = 0; p < 4; p++)
+            for (int j = o->n[parts[p]].ndata; j < o->n[parts[p]].nin; j++) in[nin++] = o->n[parts[p]].in[j];
+        attrs[0] = (el_attr){.name = "T", .type = EL_ATTR_TYPE, .v.type = EL_DT_FLOAT};
+        el_attrs_free(rn->attrs, rn->nattrs);
+        rn->attrs = attrs;
+        rn->nattrs = 1;
+        rn->orig = NULL;
+        rn->op = "_ElHardSwish";
+        free(rn->in);
+        rn->in = in;
+        rn->nin = nin;
+        rn->ndata = 3;
+        o->n[mu].needed = o->n[ad].needed = o->n[r6].needed = false;
+        o->st.hswish_fused++;
+        return EL_OK;
+    }
+    return EL_OK;
+}
+
 static el_status el_opt_fuse(el_opt *o)
 {
     el_opt_count_readers(o);
@@ -871,6 +951,9 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_fuse_act(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_hswish(o, n));
     return EL_OK;
 }
 
@@ -1103,7 +1186,8 @@ el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *fe
     if (s == EL_OK && ok) el_opt_identities(&o);
     if (s == EL_OK && ok) s = el_opt_fuse(&o);
     if (s == EL_OK && ok) s = el_opt_pack(&o);
-    bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused || o.st.packed;
+    bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused ||
+                   o.st.hswish_fused || o.st.packed;
     if (s == EL_OK && ok && changed) {
         bool *reach = NULL;
         s = el_opt_reach(&o, &reach);

@@ -1,0 +1,135 @@
+/* The hard-swish fusion of the graph passes (graph/optimize.c,
+ * el_opt_hswish): MobileNetV3's Mul(Mul(x, 1/6), Relu6(Add(x, 3))) in the
+ * operand orders graphs use becomes one _ElHardSwish with the same bits as
+ * the unfused nodes; shapes that do not match the pattern stay as they are. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgelens/engine.h"
+#include "graph/optimize.h"
+#include "graph_builder.h"
+#include "testutil.h"
+
+static const el_node *el_find(const el_graph *g, const char *name)
+{
+    int i = el_graph_find(g, name);
+    return i < 0 ? NULL : &g->nodes[i];
+}
+
+/* x [1,5,7,3] with values around the kinks (-3, 3) and specials. */
+static el_tensor el_hs_input(void)
+{
+    int64_t d[4] = {1, 5, 7, 3};
+    el_tensor t;
+    assert_int_equal(el_tensor_alloc(&t, EL_DT_FLOAT, 4, d), EL_OK);
+    float *p = t.data;
+    for (int64_t i = 0; i < el_tensor_numel(&t); i++) p[i] = (float)(i % 41) * 0.25f - 5.0f;
+    p[0] = NAN, p[1] = -0.0f, p[2] = INFINITY, p[3] = -INFINITY;
+    return t;
+}
+
+/* Runs `fetch` optimized and not: the same bits. */
+static void el_bits_agree(const el_graph *g, const char *fetch)
+{
+    const char *feeds[1] = {"x"}, *fetches[1] = {fetch};
+    el_tensor in = el_hs_input(), a, b;
+    el_session *s1, *s2;
+    el_session_opts off = {.no_optimize = 1};
+    if (el_session_create(g, 1, feeds, 1, fetches, NULL, &s1) != EL_OK) fail_msg("%s", el_last_error());
+    assert_int_equal(el_session_create(g, 1, feeds, 1, fetches, &off, &s2), EL_OK);
+    if (el_session_run(s1, &in, &a) != EL_OK) fail_msg("%s", el_last_error());
+    assert_int_equal(el_session_run(s2, &in, &b), EL_OK);
+    el_test_assert_shape(&a, b.ndim, b.dims);
+    assert_memory_equal(a.data, b.data, el_tensor_nbytes(&b));
+    el_tensor_release(&a);
+    el_tensor_release(&b);
+    el_tensor_release(&in);
+    el_session_free(s1);
+    el_session_free(s2);
+}
+
+/* Builds y = Mul(Mul(x, m), Relu6(Add(x, a))) with the operand orders given. */
+static el_graph *el_hswish_graph(bool m_first, bool a_first, bool r6_first, bool vector_m)
+{
+    el_gb b;
+    el_gb_init(&b);
+    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
+    if (vector_m) {
+        int n = el_gb_node(&b, "m", "Const", EL_NOIN);
+        el_gb_attr_type(&b, n, "dtype", EL_DT_FLOAT);
+        el_attr *at = &b.g->nodes[n].attrs[b.g->nodes[n].nattrs++];
+        at->name = "value";
+        at->type = EL_ATTR_TENSOR;
+        int64_t d[1] = {3};
+        assert_int_equal(el_tensor_alloc(&at->v.tensor, EL_DT_FLOAT, 1, d), EL_OK);
+        for (int i = 0; i < 3; i++) ((float *)at->v.tensor.data)[i] = 0.16666667f;
+    } else {
+        el_gb_scalar_f32(&b, "m", 0.16666667f, NULL);
+    }
+    el_gb_scalar_f32(&b, "a", 3.0f, NULL);
+    el_gb_node(&b, "mul", "Mul", m_first ? EL_IN("m", "x") : EL_IN("x", "m"));
+    el_gb_node(&b, "add", a_first ? "Add" : "AddV2", a_first ? EL_IN("a", "x") : EL_IN("x", "a"));
+    el_gb_node(&b, "r6", "Relu6", EL_IN("add"));
+    el_gb_node(&b, "y", "Mul", r6_first ? EL_IN("r6", "mul") : EL_IN("mul", "r6"));
+    el_gb_node(&b, "z", "Relu", EL_IN("r6")); /* a second reader of r6, fetched only in test_not_fused */
+    el_graph *g;
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    return g;
+}
+
+static void test_fused(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 8; v++) {
+        el_graph *g = el_hswish_graph(v & 1, v & 2, v & 4, false);
+        const char *feeds[1] = {"x"}, *fetches[1] = {"y"};
+        el_optimize_stats st;
+        el_graph *og;
+        assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
+        assert_non_null(og);
+        assert_int_equal(st.hswish_fused, 1);
+        const el_node *y = el_find(og, "y");
+        assert_non_null(y);
+        assert_string_equal(y->op, "_ElHardSwish");
+        assert_int_equal(y->ndata, 3);
+        assert_null(el_find(og, "mul"));
+        assert_null(el_find(og, "r6"));
+        assert_null(el_find(og, "add"));
+        el_graph_free(og);
+        el_bits_agree(g, "y");
+        el_graph_free(g);
+    }
+}
+
+/* Relu6 read twice, or a per-channel multiplier: left alone (and still
+ * computing the same). */
+static void test_not_fused(void **state)
+{
+    (void)state;
+    el_graph *g = el_hswish_graph(false, false, false, false);
+    const char *feeds[1] = {"x"}, *fetches[2] = {"y", "z"};
+    el_optimize_stats st;
+    el_graph *og;
+    assert_int_equal(el_graph_optimize(g, 1, feeds, 2, fetches, &st, &og), EL_OK);
+    assert_int_equal(st.hswish_fused, 0);
+    el_graph_free(og);
+    el_graph_free(g);
+
+    g = el_hswish_graph(false, false, false, true);
+    assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
+    assert_int_equal(st.hswish_fused, 0);
+    el_graph_free(og);
+    el_bits_agree(g, "y");
+    el_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fused),
+        cmocka_unit_test(test_not_fused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
