@@ -17,6 +17,7 @@
  * one N block. The K blocks are fixed by the shape alone and every output
  * element sums its k in ascending order, so results do not depend on the
  * thread count. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,12 @@ typedef struct el_cg_job {
     int nseg;            /* in-place windows: kh segments of seglen = kw * ic */
     int64_t seglen;
     int64_t kc;          /* K block (whole segments when seglen <= EL_GEMM_KC) */
+    /* Scratch tiles (MR x K floats), one per thread that may run at once;
+     * a chunk claims a free one. Allocated before the parallel-for, so
+     * nothing inside it can fail. */
+    int nscratch;
+    float *scratch[EL_THREADPOOL_MAX];
+    atomic_int busy[EL_THREADPOOL_MAX];
 } el_cg_job;
 
 /* Calls the kernel for row tile (a, lda, nseg x seglen in place, or a
@@ -115,10 +122,11 @@ static void el_cg_im2col(const el_cg_job *j, int64_t b, int64_t oy, int64_t ox, 
 
 static void el_cg_items(void *ctx, int64_t i0, int64_t i1)
 {
-    const el_cg_job *j = ctx;
+    el_cg_job *j = ctx;
     const el_conv_geom *g = j->g;
     const el_window_axis *H = &g->h, *W = &g->w;
     float *scratch = NULL;
+    int slot = -1;
     for (int64_t it = i0; it < i1; it++) {
         int64_t nb = it / j->tiles, t = it % j->tiles;
         int64_t p0 = nb * j->nbp, p1 = p0 + j->nbp < j->panels ? p0 + j->nbp : j->panels;
@@ -155,14 +163,18 @@ static void el_cg_items(void *ctx, int64_t i0, int64_t i1)
                 continue;
             }
         }
-        if (!scratch) {
-            scratch = aligned_alloc(64, ((size_t)MR * (size_t)j->k * sizeof(float) + 63) / 64 * 64);
-            if (!scratch) abort(); /* checked by el_conv2d_packed's bound: a few hundred KB */
+        /* At most nscratch chunks run at once: a slot is always free. */
+        for (int s = 0; !scratch; s = (s + 1) % j->nscratch) {
+            int free_ = 0;
+            if (atomic_compare_exchange_strong(&j->busy[s], &free_, 1)) {
+                slot = s;
+                scratch = j->scratch[s];
+            }
         }
         el_cg_im2col(j, b, oy, ox, rows, scratch);
         el_cg_tile(j, rows, scratch, j->k, 1, j->k, 0, p0, p1, y);
     }
-    free(scratch);
+    if (slot >= 0) atomic_store(&j->busy[slot], 0);
 }
 
 #endif
@@ -214,8 +226,19 @@ bool el_conv2d_packed(const el_conv_geom *g, const float *x, const float *wp, co
     int64_t nblocks = (j.panels + j.nbp - 1) / j.nbp;
     int64_t item_macs = MR * j.k * j.nbp * NR;
     int64_t grain = 100000 / (item_macs > 0 ? item_macs : 1);
-    el_parallel_for(el_threadpool_current(), nblocks * j.tiles, grain < 1 ? 1 : grain, el_cg_items, &j);
-    return true;
+    bool ok = true;
+    if (!j.pointwise) {
+        j.nscratch = threads;
+        for (int t = 0; t < threads && ok; t++) {
+            atomic_init(&j.busy[t], 0);
+            j.scratch[t] = aligned_alloc(64, ((size_t)MR * (size_t)j.k * sizeof(float) + 63) / 64 * 64);
+            ok = j.scratch[t] != NULL;
+        }
+    }
+    /* Out of memory for a few hundred KB: the caller's other kernels run. */
+    if (ok) el_parallel_for(el_threadpool_current(), nblocks * j.tiles, grain < 1 ? 1 : grain, el_cg_items, &j);
+    for (int t = 0; t < j.nscratch; t++) free(j.scratch[t]);
+    return ok;
 #else
     (void)g, (void)x, (void)wp, (void)e, (void)y;
     return false;
