@@ -962,7 +962,8 @@ static el_status el_opt_fuse(el_opt *o)
 
 static el_status el_opt_pack_one(el_opt *o, int i)
 {
-    if (el_conv_isa() != EL_ISA_AVX512) return EL_OK;
+    el_filter_layout layout = el_filter_layout_preferred();
+    if (layout == EL_FILTER_HWIO) return EL_OK;
     el_onode *n = &o->n[i];
     if (n->fed || (strcmp(n->op, "Conv2D") && strcmp(n->op, "_FusedConv2D")) || n->ndata < 2) return EL_OK;
     if (!el_onode_float_ok(n) || !el_onode_str_is(n, "data_format", "NHWC", "NHWC") ||
@@ -973,7 +974,7 @@ static el_status el_opt_pack_one(el_opt *o, int i)
     if (w->dims[0] * w->dims[1] * w->dims[2] > EL_CONV_MAX_PACKED_K) return EL_OK;
     int src = n->in[1].node;
     el_tensor packed;
-    EL_TRY(el_filter_pack(w, EL_FILTER_F32_P32, &packed));
+    EL_TRY(el_filter_pack(w, layout, &packed));
     int64_t oc = w->dims[3];
     int c = -1;
     el_status s = el_opt_const(o, o->n[src].name, "/_el_packed", &packed, &c);
@@ -984,7 +985,7 @@ static el_status el_opt_pack_one(el_opt *o, int i)
     el_attr *attrs = NULL;
     int na = 0;
     EL_TRY(el_attrs_copy(n, drop, 2, 2, &attrs, &na));
-    const char *lname = el_filter_layout_name(EL_FILTER_F32_P32);
+    const char *lname = el_filter_layout_name(layout);
     attrs[na].name = EL_FILTER_LAYOUT_ATTR;
     attrs[na].type = EL_ATTR_S;
     attrs[na].v.s.data = lname;

@@ -179,6 +179,14 @@ static void el_cg_items(void *ctx, int64_t i0, int64_t i1)
 
 #endif
 
+el_filter_layout el_filter_layout_preferred(void)
+{
+#if defined(EL_CONV_X86)
+    if (el_conv_isa() == EL_ISA_AVX512) return EL_FILTER_F32_P32;
+#endif
+    return EL_FILTER_HWIO;
+}
+
 bool el_conv2d_packed(const el_conv_geom *g, const float *x, const float *wp, const el_conv_epi *e, float *y)
 {
 #if defined(EL_CONV_X86)
@@ -224,7 +232,7 @@ bool el_conv2d_packed(const el_conv_geom *g, const float *x, const float *wp, co
         if (nbp < j.nbp) j.nbp = nbp < 1 ? 1 : nbp;
     }
     int64_t nblocks = (j.panels + j.nbp - 1) / j.nbp;
-    int64_t item_macs = MR * j.k * j.nbp * NR;
+    int64_t item_macs = (j.m < MR ? j.m : MR) * j.k * j.nbp * NR;
     int64_t grain = 100000 / (item_macs > 0 ? item_macs : 1);
     bool ok = true;
     if (!j.pointwise) {

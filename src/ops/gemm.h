@@ -33,6 +33,10 @@ typedef enum el_filter_layout {
     EL_FILTER_F32_P32 = 1, /* float panels of 32 channels: [ceil(oc / 32), kh, kw, ic, 32] */
 } el_filter_layout;
 
+/* The layout the graph pass packs constant Conv2D filters into on this
+ * CPU (for the ISA el_conv_isa() picks): EL_FILTER_HWIO means "leave them". */
+el_filter_layout el_filter_layout_preferred(void);
+
 /* The attr value naming a layout, and back (-1 when unknown). */
 const char *el_filter_layout_name(el_filter_layout l);
 int el_filter_layout_parse(const char *s, size_t len);

@@ -10,7 +10,6 @@
 #include "edgelens/engine.h"
 #include "format/package.h"
 #include "graph/optimize.h"
-#include "ops/conv_fast.h"
 #include "ops/gemm.h"
 #include "graph_builder.h"
 #include "testutil.h"
@@ -508,7 +507,7 @@ static void test_filter_packing(void **state)
     el_graph *og;
     assert_int_equal(el_graph_optimize(g, 2, feeds, 1, fetches, &st, &og), EL_OK);
     assert_non_null(og);
-    if (el_conv_isa() == EL_ISA_AVX512) {
+    if (el_filter_layout_preferred() == EL_FILTER_F32_P32) {
         assert_int_equal(st.packed, 1);
         const el_node *r = el_find(og, "relu");
         assert_non_null(r);
