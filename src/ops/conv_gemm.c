@@ -8,7 +8,8 @@
  * the input, are kh segments of kw * ic contiguous floats (dilation 1 in
  * width), the rows stride * ic apart. Other tiles (crossing an output row,
  * touching the padding) are first copied into a row-major scratch tile
- * (im2col of MR rows), zeros for the padding.
+ * (im2col of MR rows), zeros for the padding. Tiles split their rows
+ * evenly (14 + 14 + 2 rows become 10 + 10 + 10).
  *
  * Blocking: K in blocks of EL_GEMM_KC so a tile's A block stays in L1
  * while every column panel of the N block streams past it; N blocks sized
@@ -120,6 +121,12 @@ static void el_cg_im2col(const el_cg_job *j, int64_t b, int64_t oy, int64_t ox, 
     }
 }
 
+/* Start of part i of n of [0, len): equal parts within one, so with n =
+ * ceil(len / MR) every tile has MR or MR - 1 rows or so, not a short
+ * last one (a tile of 1-3 rows runs at a fraction of the FMA rate: too
+ * few independent accumulators to cover the FMA latency). */
+static inline int64_t el_cg_split(int64_t len, int64_t n, int64_t i) { return len * i / n; }
+
 static void el_cg_items(void *ctx, int64_t i0, int64_t i1)
 {
     el_cg_job *j = ctx;
@@ -131,8 +138,8 @@ static void el_cg_items(void *ctx, int64_t i0, int64_t i1)
         int64_t nb = it / j->tiles, t = it % j->tiles;
         int64_t p0 = nb * j->nbp, p1 = p0 + j->nbp < j->panels ? p0 + j->nbp : j->panels;
         if (j->pointwise) {
-            int64_t r0 = t * MR;
-            int rows = (int)(j->m - r0 < MR ? j->m - r0 : MR);
+            int64_t r0 = el_cg_split(j->m, j->tiles, t);
+            int rows = (int)(el_cg_split(j->m, j->tiles, t + 1) - r0);
             el_cg_tile(j, rows, j->x + r0 * j->k, j->k, 1, j->k, 0, p0, p1, j->y + r0 * j->n);
             continue;
         }
@@ -140,15 +147,15 @@ static void el_cg_items(void *ctx, int64_t i0, int64_t i1)
         int64_t b, oy, ox, pix;
         int rows;
         if (j->tpr > 0) {
-            int64_t orow = t / j->tpr;
-            ox = t % j->tpr * MR;
+            int64_t orow = t / j->tpr, tc = t % j->tpr;
+            ox = el_cg_split(W->out, j->tpr, tc);
             oy = orow % H->out;
             b = orow / H->out;
-            rows = (int)(W->out - ox < MR ? W->out - ox : MR);
+            rows = (int)(el_cg_split(W->out, j->tpr, tc + 1) - ox);
             pix = orow * W->out + ox;
         } else {
-            pix = t * MR;
-            rows = (int)(j->m - pix < MR ? j->m - pix : MR);
+            pix = el_cg_split(j->m, j->tiles, t);
+            rows = (int)(el_cg_split(j->m, j->tiles, t + 1) - pix);
             ox = pix % W->out;
             oy = pix / W->out % H->out;
             b = pix / W->out / H->out;

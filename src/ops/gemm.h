@@ -55,8 +55,9 @@ el_status el_filter_pack(const el_tensor *hwio, el_filter_layout layout, el_tens
 
 /* ---- micro-kernels ---- */
 
-/* What the kernels apply in registers when they store the last K block:
- * y = sum + bias, then clamped (see el_conv_epi in conv_fast.h). */
+/* What the kernels apply in registers: the sums start from the bias (the
+ * first K block), and are clamped when the last K block is stored (see
+ * el_conv_epi in conv_fast.h). */
 typedef struct el_gemm_epi {
     const float *bias; /* at the tile's first column, or NULL */
     bool clamp;
@@ -64,8 +65,8 @@ typedef struct el_gemm_epi {
 } el_gemm_epi;
 
 enum {
-    EL_GEMM_ACC = 1, /* add to what c holds (an earlier K block) instead of starting from 0 */
-    EL_GEMM_EPI = 2, /* last K block: apply the epilogue */
+    EL_GEMM_ACC = 1, /* add to what c holds (an earlier K block) instead of starting from the bias */
+    EL_GEMM_EPI = 2, /* last K block: clamp */
 };
 
 /* c[r][j] (+)= sum over segments s < nseg, then k < len, of

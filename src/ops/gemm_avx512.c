@@ -12,14 +12,15 @@
 #if defined(EL_CONV_X86)
 #pragma GCC target("avx512f")
 #include <immintrin.h>
+#include <math.h>
 
 #define NR EL_GEMM_NR
 #define MRMAX EL_GEMM_MR_AVX512
 
 static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1u); }
 
-/* Loads (or zeroes) the accumulators, runs STEP len times, stores with the
- * epilogue: shared by both A forms. */
+/* Loads the accumulators (or starts them at the bias), runs STEP over the
+ * segments, stores (clamped after the last K block). */
 #define EL_UKR_BODY(MR, SETUP, STEP)                                                                                   \
     do {                                                                                                               \
         __m512 c0[MRMAX], c1[MRMAX];                                                                                   \
@@ -31,7 +32,20 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
                 c1[r] = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);                                                   \
             }                                                                                                          \
         } else {                                                                                                       \
-            _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();                 \
+            /* The sums start from the bias (one add less per element than                                             \
+             * adding it at the end; only the summation order differs).                                                \
+             * (Requesting the output lines for writing here, prefetchw, made                                          \
+             * the large-M layers slower.) */                                                                          \
+            __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();                                                 \
+            if (e->bias) {                                                                                             \
+                v0 = _mm512_maskz_loadu_ps(m0, e->bias);                                                               \
+                v1 = _mm512_maskz_loadu_ps(m1, e->bias + 16);                                                          \
+            }                                                                                                          \
+            _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
+            {                                                                                                          \
+                c0[r] = v0;                                                                                            \
+                c1[r] = v1;                                                                                            \
+            }                                                                                                          \
         }                                                                                                              \
         for (int sg = 0; sg < nseg; sg++) {                                                                            \
         SETUP;                                                                                                         \
@@ -47,24 +61,19 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
             ADVANCE;                                                                                                   \
         }                                                                                                              \
         }                                                                                                              \
-        if (flags & EL_GEMM_EPI) {                                                                                     \
-            __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();                                                 \
-            if (e->bias) {                                                                                             \
-                v0 = _mm512_maskz_loadu_ps(m0, e->bias);                                                               \
-                v1 = _mm512_maskz_loadu_ps(m1, e->bias + 16);                                                          \
-            }                                                                                                          \
+        if ((flags & EL_GEMM_EPI) && e->clamp) {                                                                       \
+            /* max_ps returns its second operand for a NaN first: NaN -> lo, as the reference. */                      \
+            const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);                                       \
             _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
             {                                                                                                          \
-                c0[r] = _mm512_add_ps(c0[r], v0);                                                                      \
-                c1[r] = _mm512_add_ps(c1[r], v1);                                                                      \
+                c0[r] = _mm512_max_ps(c0[r], lo);                                                                      \
+                c1[r] = _mm512_max_ps(c1[r], lo);                                                                      \
             }                                                                                                          \
-            if (e->clamp) {                                                                                            \
-                /* max_ps returns its second operand for a NaN first: NaN -> lo, as the reference. */                  \
-                const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);                                   \
+            if (e->hi < INFINITY) {                                                                                    \
                 _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                  \
                 {                                                                                                      \
-                    c0[r] = _mm512_min_ps(_mm512_max_ps(c0[r], lo), hi);                                               \
-                    c1[r] = _mm512_min_ps(_mm512_max_ps(c1[r], lo), hi);                                               \
+                    c0[r] = _mm512_min_ps(c0[r], hi);                                                                  \
+                    c1[r] = _mm512_min_ps(c1[r], hi);                                                                  \
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
