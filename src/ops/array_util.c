@@ -120,6 +120,48 @@ void el_copy_strided(void *dst, int64_t dst_off, const int64_t *dst_strides, con
     }
 }
 
+/* Four 4-byte columns (a box's coordinates) in one pass, written so the
+ * compiler vectorizes it with shuffles; others column by column. */
+static void el_deinterleave4_4(char *restrict d0, char *restrict d1, char *restrict d2, char *restrict d3,
+                               const char *restrict s, int64_t rows)
+{
+    for (int64_t i = 0; i < rows; i++) {
+        memcpy(d0 + 4 * i, s + 16 * i, 4);
+        memcpy(d1 + 4 * i, s + 16 * i + 4, 4);
+        memcpy(d2 + 4 * i, s + 16 * i + 8, 4);
+        memcpy(d3 + 4 * i, s + 16 * i + 12, 4);
+    }
+}
+
+static void el_interleave4_4(char *restrict d, const char *restrict s0, const char *restrict s1,
+                             const char *restrict s2, const char *restrict s3, int64_t rows)
+{
+    for (int64_t i = 0; i < rows; i++) {
+        memcpy(d + 16 * i, s0 + 4 * i, 4);
+        memcpy(d + 16 * i + 4, s1 + 4 * i, 4);
+        memcpy(d + 16 * i + 8, s2 + 4 * i, 4);
+        memcpy(d + 16 * i + 12, s3 + 4 * i, 4);
+    }
+}
+
+void el_copy_deinterleave(void *const *dst, int k, const void *src, int64_t rows, size_t elsize)
+{
+    if (k == 4 && elsize == 4) {
+        el_deinterleave4_4(dst[0], dst[1], dst[2], dst[3], src, rows);
+        return;
+    }
+    for (int j = 0; j < k; j++) el_copy_run(dst[j], 1, (const char *)src + (size_t)j * elsize, k, rows, elsize);
+}
+
+void el_copy_interleave(void *dst, int k, const void *const *src, int64_t rows, size_t elsize)
+{
+    if (k == 4 && elsize == 4) {
+        el_interleave4_4(dst, src[0], src[1], src[2], src[3], rows);
+        return;
+    }
+    for (int j = 0; j < k; j++) el_copy_run((char *)dst + (size_t)j * elsize, k, src[j], 1, rows, elsize);
+}
+
 void el_copy_axis_range(void *dst, int64_t dst_axis, int64_t dst_pos, const void *src, int64_t src_axis,
                         int64_t src_pos, int64_t outer, int64_t len, int64_t inner, size_t elsize)
 {

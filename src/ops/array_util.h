@@ -35,6 +35,14 @@ void el_copy_strided(void *dst, int64_t dst_off, const int64_t *dst_strides, con
 void el_copy_axis_range(void *dst, int64_t dst_axis, int64_t dst_pos, const void *src, int64_t src_axis,
                         int64_t src_pos, int64_t outer, int64_t len, int64_t inner, size_t elsize);
 
+/* Columns of a row-major [rows, k] array, one array each: dst[j][r] =
+ * src[r * k + j] (Split, SplitV and Unpack into k single slices of the
+ * innermost axis: boxes into their coordinates), and the reverse,
+ * dst[r * k + j] = src[j][r] (Concat and Pack of k such columns). dst and
+ * src must not overlap. */
+void el_copy_deinterleave(void *const *dst, int k, const void *src, int64_t rows, size_t elsize);
+void el_copy_interleave(void *dst, int k, const void *const *src, int64_t rows, size_t elsize);
+
 /* Element size of input `input` for an op that copies elements by value.
  * EL_ERR_UNSUPPORTED for resource/variant/unknown dtypes. */
 el_status el_array_elsize(const el_kctx *ctx, int input, size_t *out);

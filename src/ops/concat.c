@@ -4,6 +4,10 @@
 #include "ops/array_util.h"
 #include "ops/kernel.h"
 
+/* Up to this many inputs of one innermost element each are interleaved in
+ * one pass (see el_copy_interleave). */
+#define EL_CONCAT_COLUMNS_MAX 16
+
 /* Concatenates inputs [first, first+n) along the axis held by input
  * `axis_input` (ConcatV2: last input; Concat: first input). */
 static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, const char *axis_name)
@@ -46,6 +50,16 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
     el_tensor *out;
     EL_TRY(el_kctx_output(ctx, 0, in0->dtype, r, dims, &out));
     const int64_t outer = el_dims_prod(dims, 0, (int)axis), inner = el_dims_prod(dims, (int)axis + 1, r);
+    /* Columns of single innermost slices (coordinates into boxes): one
+     * pass over the output. */
+    bool columns = inner == 1 && out_axis == n && n <= EL_CONCAT_COLUMNS_MAX;
+    for (int i = 0; columns && i < n; i++) columns = ctx->inputs[first + i].dims[axis] == 1;
+    if (columns) {
+        const void *cols[EL_CONCAT_COLUMNS_MAX];
+        for (int i = 0; i < n; i++) cols[i] = ctx->inputs[first + i].data;
+        el_copy_interleave(out->data, n, cols, outer, es);
+        return EL_OK;
+    }
     int64_t pos = 0;
     for (int i = 0; i < n; i++) {
         const el_tensor *t = &ctx->inputs[first + i];
@@ -104,6 +118,12 @@ static el_status el_pack(el_kctx *ctx)
     el_tensor *out;
     EL_TRY(el_kctx_output(ctx, 0, in0->dtype, er, dims, &out));
     const int64_t outer = el_dims_prod(dims, 0, (int)axis), inner = el_dims_prod(dims, (int)axis + 1, er);
+    if (inner == 1 && n <= EL_CONCAT_COLUMNS_MAX) {
+        const void *cols[EL_CONCAT_COLUMNS_MAX];
+        for (int i = 0; i < n; i++) cols[i] = ctx->inputs[i].data;
+        el_copy_interleave(out->data, n, cols, outer, es);
+        return EL_OK;
+    }
     for (int i = 0; i < n; i++)
         el_copy_axis_range(out->data, n, i, ctx->inputs[i].data, 1, 0, outer, 1, inner, es);
     return EL_OK;

@@ -255,6 +255,7 @@ static el_status el_split_size(const el_kctx *ctx, const el_split_plan *p, int k
 }
 
 /* Output k is the next run of its size along `axis` of input `in_idx`. */
+#define EL_SPLIT_COLUMNS_MAX 16
 static el_status el_split_into(el_kctx *ctx, int in_idx, int axis, const el_split_plan *p)
 {
     const el_tensor *in = &ctx->inputs[in_idx];
@@ -262,6 +263,15 @@ static el_status el_split_into(el_kctx *ctx, int in_idx, int axis, const el_spli
     EL_TRY(el_array_elsize(ctx, in_idx, &es));
     const int64_t outer = el_dims_prod(in->dims, 0, axis), inner = el_dims_prod(in->dims, axis + 1, in->ndim);
     int64_t pos = 0;
+    /* Single innermost slices (boxes into coordinates) are copied in one
+     * pass over the input once every output exists. */
+    void *cols[EL_SPLIT_COLUMNS_MAX];
+    bool columns = inner == 1 && ctx->noutputs == in->dims[axis] && ctx->noutputs <= EL_SPLIT_COLUMNS_MAX;
+    for (int k = 0; columns && k < ctx->noutputs; k++) {
+        int64_t len;
+        EL_TRY(el_split_size(ctx, p, k, &len));
+        columns = len == 1;
+    }
     for (int k = 0; k < ctx->noutputs; k++) {
         int64_t len, dims[EL_MAX_DIMS];
         int nd = 0;
@@ -272,9 +282,11 @@ static el_status el_split_into(el_kctx *ctx, int in_idx, int axis, const el_spli
         }
         el_tensor *out;
         EL_TRY(el_kctx_output(ctx, k, in->dtype, nd, dims, &out));
-        el_copy_axis_range(out->data, len, 0, in->data, in->dims[axis], pos, outer, len, inner, es);
+        if (columns) cols[k] = out->data;
+        else el_copy_axis_range(out->data, len, 0, in->data, in->dims[axis], pos, outer, len, inner, es);
         pos += len;
     }
+    if (columns) el_copy_deinterleave(cols, ctx->noutputs, in->data, outer, es);
     return EL_OK;
 }
 

@@ -213,10 +213,66 @@ static void test_tile(void **state)
     assert_err(tile(iota_i32(1, V64(3), 0), el_test_i64(1, V64(1), V64(INT64_MAX / 2)), &out), &out, "overflows");
 }
 
+static uint32_t el_rnd_state = 5;
+static uint32_t el_rnd(void)
+{
+    el_rnd_state = el_rnd_state * 1664525u + 1013904223u;
+    return el_rnd_state >> 8;
+}
+
+/* ConcatV2 along the last axis of [rows, size_i] inputs and Pack of [rows]
+ * inputs, for element sizes 1 to 8: sizes of one each (the interleaving
+ * path), and mixes like {0, 2, 1} whose total equals the input count
+ * (which must not take it); against out[r, pos_i + c] = in_i[r, c]. */
+static void test_concat_columns_vs_reference(void **state)
+{
+    (void)state;
+    static const el_dtype dts[4] = {EL_DT_UINT8, EL_DT_INT16, EL_DT_FLOAT, EL_DT_INT64};
+    for (int it = 0; it < 400; it++) {
+        const el_dtype dt = dts[it % 4];
+        const size_t es = el_dtype_size(dt);
+        const int n = 1 + (int)(el_rnd() % 6);
+        const int64_t rows = el_rnd() % 50;
+        const bool packing = it % 3 == 2;
+        int64_t sizes[8], total = 0;
+        for (int i = 0; i < n; i++) sizes[i] = packing || it % 2 ? 1 : el_rnd() % 3;
+        if (!packing && it % 4 == 0 && n == 3) { sizes[0] = 0; sizes[1] = 2; sizes[2] = 1; }
+        el_tensor in[9], keep[8], out;
+        for (int i = 0; i < n; i++) {
+            total += sizes[i];
+            int64_t d[2] = {rows, sizes[i]};
+            assert_int_equal(el_tensor_alloc(&in[i], dt, packing ? 1 : 2, d), EL_OK);
+            for (size_t b = 0; b < el_tensor_nbytes(&in[i]); b++) ((uint8_t *)in[i].data)[b] = (uint8_t)el_rnd();
+            keep[i] = in[i];
+            el_tensor_retain(&keep[i]);
+        }
+        if (packing) {
+            assert_int_equal(pack(n, in, 1, &out), EL_OK);
+        } else {
+            int32_t axis = -1;
+            in[n] = el_test_i32(0, NULL, &axis);
+            assert_int_equal(run("ConcatV2", n + 1, in, &out), EL_OK);
+        }
+        el_test_assert_shape(&out, 2, V64(rows, total));
+        int64_t pos = 0;
+        for (int i = 0; i < n; i++) {
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t c = 0; c < sizes[i]; c++)
+                    if (memcmp((uint8_t *)out.data + (r * total + pos + c) * (int64_t)es,
+                               (uint8_t *)keep[i].data + (r * sizes[i] + c) * (int64_t)es, es))
+                        fail_msg("case %d: input %d row %lld col %lld differs", it, i, (long long)r, (long long)c);
+            pos += sizes[i];
+            el_tensor_release(&keep[i]);
+        }
+        el_tensor_release(&out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_concat_v2),   cmocka_unit_test(test_concat_empty),
+        cmocka_unit_test(test_concat_v2),
+        cmocka_unit_test(test_concat_columns_vs_reference),   cmocka_unit_test(test_concat_empty),
         cmocka_unit_test(test_concat_errors_and_v1), cmocka_unit_test(test_concat_strings),
         cmocka_unit_test(test_pack),        cmocka_unit_test(test_tile),
     };

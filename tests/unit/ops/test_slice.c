@@ -448,6 +448,65 @@ static void test_unpack(void **state)
     assert_int_equal(el_op_find("Unpack")->noutputs(&tn.node), 4);
 }
 
+static uint32_t el_rnd_state = 3;
+static uint32_t el_rnd(void)
+{
+    el_rnd_state = el_rnd_state * 1664525u + 1013904223u;
+    return el_rnd_state >> 8;
+}
+
+/* Split, SplitV and Unpack of [rows, k] along the last axis for element
+ * sizes 1 to 8: single columns (the deinterleaving path) and SplitV sizes
+ * like {0, 2, 1, 1} that add up to k without all being 1; against
+ * out_i[r, c] = in[r, pos_i + c]. */
+static void test_split_columns_vs_reference(void **state)
+{
+    (void)state;
+    static const el_dtype dts[4] = {EL_DT_UINT8, EL_DT_INT16, EL_DT_FLOAT, EL_DT_INT64};
+    for (int it = 0; it < 400; it++) {
+        const el_dtype dt = dts[it % 4];
+        const size_t es = el_dtype_size(dt);
+        const int k = 2 + (int)(el_rnd() % 5);
+        const int64_t rows = el_rnd() % 50;
+        const int form = it % 3; /* 0 Split, 1 SplitV, 2 Unpack */
+        int32_t sizes[8];
+        for (int i = 0; i < k; i++) sizes[i] = 1;
+        if (form == 1 && it % 2) { sizes[0] = 0; sizes[1] = 2; }
+        el_tensor x, keep, out[8];
+        int64_t d[2] = {rows, k};
+        assert_int_equal(el_tensor_alloc(&x, dt, 2, d), EL_OK);
+        for (size_t b = 0; b < el_tensor_nbytes(&x); b++) ((uint8_t *)x.data)[b] = (uint8_t)el_rnd();
+        keep = x;
+        el_tensor_retain(&keep);
+        if (form == 0) {
+            el_test_node tn;
+            el_test_node_init(&tn, "Split");
+            el_test_attr_int(&tn, "num_split", k);
+            int32_t sd = 1;
+            el_tensor in[2] = {el_test_i32(0, NULL, &sd), x};
+            assert_int_equal(el_test_run(&tn, 2, in, k, out), EL_OK);
+            el_test_release_all(2, in);
+        } else if (form == 1) {
+            assert_int_equal(split_v(x, k, sizes, -1, k, out), EL_OK);
+        } else {
+            assert_int_equal(unpack(x, 1, k, out), EL_OK);
+        }
+        int64_t pos = 0;
+        for (int i = 0; i < k; i++) {
+            if (form == 2) el_test_assert_shape(&out[i], 1, V64(rows));
+            else el_test_assert_shape(&out[i], 2, V64(rows, sizes[i]));
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t c = 0; c < sizes[i]; c++)
+                    if (memcmp((uint8_t *)out[i].data + (r * sizes[i] + c) * (int64_t)es,
+                               (uint8_t *)keep.data + (r * k + pos + c) * (int64_t)es, es))
+                        fail_msg("case %d: output %d row %lld col %lld differs", it, i, (long long)r, (long long)c);
+            pos += sizes[i];
+        }
+        el_test_release_all(k, out);
+        el_tensor_release(&keep);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_strided_errors),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_split_v),
+        cmocka_unit_test(test_split_columns_vs_reference),
         cmocka_unit_test(test_unpack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
