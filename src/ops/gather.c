@@ -42,6 +42,21 @@ static const char *el_index_str(int ndim, const int64_t *dims, int64_t flat, cha
 EL_GATHER_CHECK(el_gather_check_i32, int32_t, uint32_t)
 EL_GATHER_CHECK(el_gather_check_i64, int64_t, uint64_t)
 
+/* Four slices of B bytes per step: the loads of the next index do not
+ * wait for the previous copy. */
+#define EL_GATHER_UNROLLED(B)                                                                      \
+    do {                                                                                           \
+        int64_t j = 0;                                                                             \
+        for (; j + 4 <= n; j += 4) {                                                               \
+            const int64_t a = ix[j], b = ix[j + 1], c = ix[j + 2], d = ix[j + 3];                  \
+            memcpy(dst + (B) * j, src + (B) * a, (B));                                             \
+            memcpy(dst + (B) * (j + 1), src + (B) * b, (B));                                       \
+            memcpy(dst + (B) * (j + 2), src + (B) * c, (B));                                       \
+            memcpy(dst + (B) * (j + 3), src + (B) * d, (B));                                       \
+        }                                                                                          \
+        for (; j < n; j++) memcpy(dst + (B) * j, src + (B) * (int64_t)ix[j], (B));                \
+    } while (0)
+
 /* dst[j] = src[ix[j]] for n slices of `block` bytes. The usual slice sizes
  * (a float, a box of four) get fixed-size copies the compiler turns into
  * single moves. */
@@ -51,9 +66,9 @@ EL_GATHER_CHECK(el_gather_check_i64, int64_t, uint64_t)
         switch (block) {                                                                                   \
         case 1: for (int64_t j = 0; j < n; j++) dst[j] = src[ix[j]]; break;                               \
         case 2: for (int64_t j = 0; j < n; j++) memcpy(dst + 2 * j, src + 2 * (int64_t)ix[j], 2); break;   \
-        case 4: for (int64_t j = 0; j < n; j++) memcpy(dst + 4 * j, src + 4 * (int64_t)ix[j], 4); break;   \
+        case 4: EL_GATHER_UNROLLED(4); break;                                                              \
         case 8: for (int64_t j = 0; j < n; j++) memcpy(dst + 8 * j, src + 8 * (int64_t)ix[j], 8); break;   \
-        case 16: for (int64_t j = 0; j < n; j++) memcpy(dst + 16 * j, src + 16 * (int64_t)ix[j], 16); break; \
+        case 16: EL_GATHER_UNROLLED(16); break;                                                            \
         default:                                                                                           \
             for (int64_t j = 0; j < n; j++) memcpy(dst + (int64_t)block * j, src + (int64_t)block * ix[j], block); \
             break;                                                                                         \
@@ -207,6 +222,11 @@ static el_status el_where(el_kctx *ctx)
         return st;
     }
     int64_t *o = out->data;
+    if (nd == 1 && count == numel) { /* all true (every score above threshold) */
+        for (int64_t i = 0; i < numel; i++) o[i] = i;
+        free(owned);
+        return EL_OK;
+    }
     const int64_t last = in->dims[nd - 1], rows = numel / last;
     int64_t idx[EL_MAX_DIMS] = {0};
     /* Branch-free: every element writes its coordinates at the next slot
@@ -216,7 +236,10 @@ static el_status el_where(el_kctx *ctx)
     for (int64_t r = 0; r < rows && k < count; r++) {
         const uint8_t *mr = m + r * last;
         if (nd == 1) {
-            for (int64_t c = 0; c < last && k < count; c++) {
+            /* Up to the last true element, no write can pass the end. */
+            int64_t end = last;
+            while (!mr[end - 1]) end--;
+            for (int64_t c = 0; c < end; c++) {
                 o[k] = c;
                 k += mr[c] != 0;
             }
