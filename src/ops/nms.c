@@ -281,9 +281,15 @@ static int el_nms_hard_finite(const float *bd, const float *sd, int n, float iou
                               uint64_t *heap, el_nms_soa *s, int32_t *sel)
 {
     int m = 0;
-    for (int i = 0; i < n; i++) { /* branch-free: a rejected box's key is overwritten */
-        heap[m] = el_nms_key(sd[i], i);
-        m += sd[i] > score_thr;
+    for (int i = 0; i < n; i++) m += sd[i] > score_thr;
+    if (m == n) { /* every box is a candidate (the OD API's 1e-8 threshold): a vector loop */
+        for (int i = 0; i < n; i++) heap[i] = el_nms_key(sd[i], i);
+    } else {
+        m = 0;
+        for (int i = 0; i < n; i++) { /* branch-free: a rejected box's key is overwritten */
+            heap[m] = el_nms_key(sd[i], i);
+            m += sd[i] > score_thr;
+        }
     }
     heap[m] = 0;
     for (int i = m / 2 - 1; i >= 0; i--) el_nms_key_sift(heap, m, i);
