@@ -5,11 +5,22 @@
  * real input elements in the window, not by the window size); the sum runs
  * over the window in row-major order from 0, then one division, as TF's
  * SpatialAvgPool accumulates input pixels in order and divides by the
- * count. */
+ * count.
+ *
+ * The AVX-512 kernel keeps 16 channels of one output pixel in a register
+ * while it walks the window in the same row-major order, so each output
+ * is the same sequence of max (x > y ? x : y, as vmaxps) or add operations
+ * as the reference's: same bits. Output rows are split over the session's
+ * threads. */
 #include <float.h>
 
+#include "core/threadpool.h"
+#include "ops/conv_fast.h"
 #include "ops/kernel.h"
 #include "ops/window.h"
+#if defined(EL_CONV_X86)
+#include <immintrin.h>
+#endif
 
 /* GCC's -O2 vectorizes only loops with no epilogue; these loops run over
  * channels of any count. Vectorizing never reorders an element's sum. */
@@ -22,12 +33,13 @@ typedef struct el_pool_geom {
     el_window_axis h, w;
 } el_pool_geom;
 
-static void el_pool_run(const el_pool_geom *g, bool is_max, const float *x, float *y)
+/* Output rows [r0, r1) of the whole batch (row r = b * H->out + oy). */
+static void el_pool_rows(const el_pool_geom *g, bool is_max, const float *x, float *y, int64_t r0, int64_t r1)
 {
     const el_window_axis *H = &g->h, *W = &g->w;
     const int64_t c = g->c;
-    for (int64_t b = 0; b < g->n; b++)
-        for (int64_t oy = 0; oy < H->out; oy++) {
+    for (int64_t r = r0; r < r1; r++) {
+            const int64_t b = r / H->out, oy = r % H->out;
             int64_t y0 = oy * H->stride - H->pad_before, y1 = y0 + H->k;
             if (y0 < 0) y0 = 0;
             if (y1 > H->in) y1 = H->in;
@@ -56,7 +68,74 @@ static void el_pool_run(const el_pool_geom *g, bool is_max, const float *x, floa
                     }
                 }
             }
+    }
+}
+
+#if defined(EL_CONV_X86)
+__attribute__((target("avx512f"))) static void el_pool_rows_avx512(const el_pool_geom *g, bool is_max,
+                                                                    const float *x, float *y, int64_t r0, int64_t r1)
+{
+    const el_window_axis *H = &g->h, *W = &g->w;
+    const int64_t c = g->c;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t b = r / H->out, oy = r % H->out;
+        int64_t y0 = oy * H->stride - H->pad_before, y1 = y0 + H->k;
+        if (y0 < 0) y0 = 0;
+        if (y1 > H->in) y1 = H->in;
+        for (int64_t ox = 0; ox < W->out; ox++) {
+            int64_t x0 = ox * W->stride - W->pad_before, x1 = x0 + W->k;
+            if (x0 < 0) x0 = 0;
+            if (x1 > W->in) x1 = W->in;
+            float *yrow = y + ((b * H->out + oy) * W->out + ox) * c;
+            const int64_t count = (y1 - y0) * (x1 - x0);
+            const __m512 fc = _mm512_set1_ps((float)count);
+            for (int64_t ch = 0; ch < c; ch += 16) {
+                __mmask16 m = c - ch >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (c - ch)) - 1u);
+                __m512 acc = _mm512_set1_ps(is_max ? -FLT_MAX : 0.0f);
+                for (int64_t iy = y0; iy < y1; iy++) {
+                    const float *xp = x + ((b * H->in + iy) * W->in + x0) * c + ch;
+                    for (int64_t ix = x0; ix < x1; ix++, xp += c) {
+                        __m512 v = _mm512_maskz_loadu_ps(m, xp);
+                        acc = is_max ? _mm512_max_ps(v, acc) : _mm512_add_ps(acc, v);
+                    }
+                }
+                if (!is_max && count > 0) acc = _mm512_div_ps(acc, fc);
+                _mm512_mask_storeu_ps(yrow + ch, m, acc);
+            }
         }
+    }
+}
+#endif
+
+typedef struct el_pool_job {
+    const el_pool_geom *g;
+    bool is_max, fast;
+    const float *x;
+    float *y;
+} el_pool_job;
+
+static void el_pool_chunk(void *vc, int64_t r0, int64_t r1)
+{
+    const el_pool_job *j = vc;
+#if defined(EL_CONV_X86)
+    if (j->fast) {
+        el_pool_rows_avx512(j->g, j->is_max, j->x, j->y, r0, r1);
+        return;
+    }
+#endif
+    el_pool_rows(j->g, j->is_max, j->x, j->y, r0, r1);
+}
+
+static void el_pool_run(const el_pool_geom *g, bool is_max, const float *x, float *y)
+{
+    el_pool_job j = {g, is_max, false, x, y};
+#if defined(EL_CONV_X86)
+    j.fast = el_conv_isa() >= EL_ISA_AVX512;
+#endif
+    /* A chunk of rows should be worth a thread wake-up (~50k window reads). */
+    int64_t per_row = g->w.out * g->c * g->h.k * g->w.k;
+    int64_t grain = per_row > 0 && per_row < 50000 ? 50000 / per_row : 1;
+    el_parallel_for(el_threadpool_current(), g->n * g->h.out, grain, el_pool_chunk, &j);
 }
 
 /* ksize/strides from attrs (MaxPool, AvgPool) or from inputs 1 and 2

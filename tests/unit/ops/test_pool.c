@@ -1,9 +1,14 @@
 /* MaxPool / MaxPoolV2 / AvgPool: hand-checked windows, padding excluded
- * from the max and from the average's count. */
+ * from the max and from the average's count; the AVX-512 kernel, threaded,
+ * against the reference loops bit for bit. */
 #include "testutil.h"
 
 #include <float.h>
+#include <math.h>
 #include <string.h>
+
+#include "core/threadpool.h"
+#include "ops/conv_fast.h"
 
 static void el_pool_attrs(el_test_node *tn, const char *op, int64_t k, int64_t s, const char *pad)
 {
@@ -158,6 +163,49 @@ static void test_pool_errors(void **state)
     el_test_release_all(1, in);
 }
 
+/* Random shapes, windows, strides, paddings and channel counts (tails of
+ * the 16-lane vectors), values with NaN, -0 and ties: the fast kernel on 3
+ * threads gives the reference's bits. */
+static void test_fast_matches_reference(void **state)
+{
+    (void)state;
+    if (el_conv_isa() < EL_ISA_AVX512) skip();
+    uint32_t seed = 99;
+    el_threadpool *pool;
+    assert_int_equal(el_threadpool_create(3, &pool), EL_OK);
+    for (int it = 0; it < 60; it++) {
+        seed = seed * 1664525u + 1013904223u;
+        int64_t h = 1 + (seed >> 8) % 13, w = 1 + (seed >> 12) % 13, c = 1 + (seed >> 16) % 40;
+        int64_t k = 1 + (seed >> 20) % 4, st = 1 + (seed >> 24) % 3;
+        const char *pad = (seed >> 28) & 1 ? "SAME" : "VALID";
+        const char *op = it % 3 == 0 ? "AvgPool" : "MaxPool";
+        if (!strcmp(pad, "VALID") && (k > h || k > w)) k = 1;
+        int64_t d[4] = {1 + it % 2, h, w, c};
+        el_tensor in[1] = {el_test_f32(4, d, NULL)}, ref[1], fast[1];
+        float *x = in[0].data;
+        for (int64_t i = 0; i < el_tensor_numel(&in[0]); i++) {
+            seed = seed * 1664525u + 1013904223u;
+            x[i] = (float)((seed >> 8) % 7) - 3.0f; /* ties */
+            if ((seed >> 4) % 53 == 0) x[i] = -0.0f;
+            if ((seed >> 4) % 97 == 1) x[i] = NAN;
+        }
+        el_test_node tn;
+        el_pool_attrs(&tn, op, k, st, pad);
+        el_conv_force_isa(EL_ISA_REF);
+        assert_int_equal(el_test_run(&tn, 1, in, 1, ref), EL_OK);
+        el_conv_force_isa(-1);
+        el_threadpool *prev = el_threadpool_set_current(pool);
+        assert_int_equal(el_test_run(&tn, 1, in, 1, fast), EL_OK);
+        el_threadpool_set_current(prev);
+        el_test_assert_shape(&fast[0], ref[0].ndim, ref[0].dims);
+        assert_memory_equal(fast[0].data, ref[0].data, el_tensor_nbytes(&ref[0]));
+        el_test_release_all(1, ref);
+        el_test_release_all(1, fast);
+        el_test_release_all(1, in);
+    }
+    el_threadpool_free(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_maxpool_same_ignores_padding),
         cmocka_unit_test(test_avgpool_counts_valid_only),
         cmocka_unit_test(test_pool_errors),
+        cmocka_unit_test(test_fast_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
