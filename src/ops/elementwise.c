@@ -273,6 +273,16 @@ static el_status el_bin_apply(el_kctx *ctx, el_binop op, const el_bcast *b, cons
                                     b->dims[0] == 1 || b->strides[1][0] != 0, out->data, b->out_numel))
             return EL_OK;
     }
+    /* Rows against a repeated row ([N, C] * [C], the squeeze-excite scale)
+     * or a value per row: the same, row by row. */
+    if (x->dtype == EL_DT_FLOAT && b->ndim == 2 && b->out_numel > 0) {
+        static const int fast[] = {[EL_B_ADD] = EL_UF_ADD + 1, [EL_B_SUB] = EL_UF_SUB + 1, [EL_B_MUL] = EL_UF_MUL + 1,
+                                   [EL_B_DIV] = EL_UF_DIV + 1};
+        int f = (size_t)op < sizeof fast / sizeof fast[0] ? fast[op] : 0;
+        if (f && el_binary_f32_rows_fast((el_uf_op)(f - 1), x->data, b->strides[0][0], b->strides[0][1] != 0, y->data,
+                                         b->strides[1][0], b->strides[1][1] != 0, out->data, b->dims[0], b->dims[1]))
+            return EL_OK;
+    }
     el_binctx c = {el_bin_fn(x->dtype), op};
     const void *in[2] = {x->data, y->data};
     size_t es = el_dtype_size(x->dtype);

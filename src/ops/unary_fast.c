@@ -21,6 +21,7 @@ typedef struct el_ew_job {
     int ua, ub;
     float *y;
     float mul, add;
+    int64_t as, bs, n; /* row strides and row length (rows) */
 } el_ew_job;
 
 #if defined(EL_CONV_X86)
@@ -35,6 +36,13 @@ static void el_ew_binary_chunk(void *vc, int64_t begin, int64_t end)
     const el_ew_job *j = vc;
     el_binary_f32_avx512(j->op, j->a + (j->ua ? begin : 0), j->ua, j->b + (j->ub ? begin : 0), j->ub, j->y + begin,
                          end - begin);
+}
+
+static void el_ew_rows_chunk(void *vc, int64_t begin, int64_t end)
+{
+    const el_ew_job *j = vc;
+    for (int64_t r = begin; r < end; r++)
+        el_binary_f32_avx512(j->op, j->a + r * j->as, j->ua, j->b + r * j->bs, j->ub, j->y + r * j->n, j->n);
 }
 #endif
 
@@ -82,6 +90,21 @@ bool el_binary_f32_fast(el_uf_op op, const float *a, int ua, const float *b, int
     return true;
 #else
     (void)op, (void)a, (void)ua, (void)b, (void)ub, (void)y, (void)n;
+    return false;
+#endif
+}
+
+bool el_binary_f32_rows_fast(el_uf_op op, const float *a, int64_t as, int ua, const float *b, int64_t bs, int ub,
+                             float *y, int64_t rows, int64_t n)
+{
+#if defined(EL_CONV_X86)
+    if (el_conv_isa() < EL_ISA_AVX512 || op < EL_UF_ADD || op > EL_UF_DIV || (!ua && !ub) || n <= 0) return false;
+    el_ew_job j = {.op = op, .a = a, .b = b, .ua = ua, .ub = ub, .y = y, .as = as, .bs = bs, .n = n};
+    int64_t grain = n >= EL_EW_GRAIN_CHEAP ? 1 : EL_EW_GRAIN_CHEAP / n;
+    el_parallel_for(el_threadpool_current(), rows, grain, el_ew_rows_chunk, &j);
+    return true;
+#else
+    (void)op, (void)a, (void)as, (void)ua, (void)b, (void)bs, (void)ub, (void)y, (void)rows, (void)n;
     return false;
 #endif
 }

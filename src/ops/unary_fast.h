@@ -47,6 +47,12 @@ bool el_unary_f32_fast(el_uf_op op, const float *x, float *y, int64_t n);
  * False when there is no fast path (nothing written). */
 bool el_binary_f32_fast(el_uf_op op, const float *a, int ua, const float *b, int ub, float *y, int64_t n);
 
+/* The same over `rows` rows of n outputs (y contiguous): row r reads a from
+ * a + r * as and b from b + r * bs (a row stride of 0 repeats a row, as a
+ * [C] bias broadcast over [N, C] does). */
+bool el_binary_f32_rows_fast(el_uf_op op, const float *a, int64_t as, int ua, const float *b, int64_t bs, int ub,
+                             float *y, int64_t rows, int64_t n);
+
 /* Hard swish as MobileNetV3 graphs spell it: y = (x * m) * relu6(x + a),
  * relu6 being min(max(v, 0), 6) with NaN kept (TensorFlow's Relu6), in
  * exactly that order, so the bits match the unfused Mul, Add, Relu6, Mul. */
