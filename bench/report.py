@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Table and ratios from bench/run.sh's results (one JSON object a line);
-with --readme, replaces the results section of bench/README.md (between
-the <!-- results:begin --> and <!-- results:end --> markers) with the date,
-the machine, the table and the exact commands."""
+with --readme, replaces a results section of bench/README.md (between the
+<!-- SECTION:begin --> and <!-- SECTION:end --> markers, SECTION being
+--section, "results" by default) with the date, the machine, the table and
+the exact commands."""
 import argparse
 import datetime
 import json
@@ -73,6 +74,7 @@ def main():
     ap.add_argument("--readme")
     ap.add_argument("--image", default="")
     ap.add_argument("--bin", default="")
+    ap.add_argument("--section", default="results")
     a = ap.parse_args()
     rows, skips = [], []
     with open(a.results) as fh:
@@ -145,9 +147,9 @@ def main():
     md.append("```")
     with open(a.readme) as fh:
         text = fh.read()
-    b, e = "<!-- results:begin -->", "<!-- results:end -->"
+    b, e = "<!-- %s:begin -->" % a.section, "<!-- %s:end -->" % a.section
     if b not in text or e not in text:
-        print("report: %s has no results markers" % a.readme, file=sys.stderr)
+        print("report: %s has no %s markers" % (a.readme, a.section), file=sys.stderr)
         return 1
     pre, rest = text.split(b, 1)
     _, post = rest.split(e, 1)

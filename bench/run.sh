@@ -12,9 +12,11 @@
 # message. See bench/README.md for the installs.
 #
 # usage: bench/run.sh [--iterations N] [--threads "1 2"] [--image IMG]
-#                     [--only PATTERN] [--no-readme] [--bin EDGELENS]
+#                     [--only PATTERN[,PATTERN...]] [--section NAME]
+#                     [--no-readme] [--bin EDGELENS]
 # (EL_BENCH_REV names the edgelens revision in the README when --bin is a
-# build of another tree)
+# build of another tree; --section NAME writes between README's
+# <!-- NAME:begin/end --> markers instead of the main results)
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -25,6 +27,7 @@ THREADS="1 2"
 IMAGE=.data/darknet/dog.jpg
 ONLY=
 WRITE_README=1
+SECTION=results
 BIN=${EL_BIN:-}
 while [ $# -gt 0 ]; do
     case $1 in
@@ -34,7 +37,8 @@ while [ $# -gt 0 ]; do
         --only) ONLY=$2; shift 2 ;;
         --no-readme) WRITE_README=0; shift ;;
         --bin) BIN=$2; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        --section) SECTION=$2; shift 2 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -53,7 +57,12 @@ HUMAN=.data/human-models
 
 say() { printf '%s\n' "$*" >&2; }
 skip() { say "SKIP: $*"; printf '{"skip": %s}\n' "$(printf '%s' "$*" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')" >> "$RESULTS"; }
-want() { [ -z "$ONLY" ] || [[ "$1" == *$ONLY* ]]; }
+want() {
+    [ -z "$ONLY" ] && return 0
+    local p
+    for p in ${ONLY//,/ }; do [[ "$1" == *$p* ]] && return 0; done
+    return 1
+}
 
 # Runs one timed command under the lock; its last stdout line is JSON with
 # median_ms. Appends {model, runtime, threads, cmd, ...result} to RESULTS.
@@ -210,5 +219,5 @@ for t in $THREADS; do
 done
 
 ARGS=(--results "$RESULTS" --image "$IMAGE" --bin "$BIN")
-[ $WRITE_README = 1 ] && ARGS+=(--readme bench/README.md)
+[ $WRITE_README = 1 ] && ARGS+=(--readme bench/README.md --section "$SECTION")
 python3 bench/report.py "${ARGS[@]}"
