@@ -127,7 +127,9 @@ el_status el_test_run(el_test_node *tn, int nin, const el_tensor *in, int nout, 
     tn->node.ndata = nin;
     memset(out, 0, sizeof(el_tensor) * (size_t)nout);
     el_kctx ctx = {.node = &tn->node, .ninputs = nin, .inputs = in, .noutputs = nout, .outputs = out};
-    return op->run(&ctx);
+    el_status st = op->run(&ctx);
+    el_kctx_end(&ctx);
+    return st;
 }
 
 void el_test_release_all(int n, el_tensor *t)

@@ -5,15 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mempool.h"
+
 #define EL_ALIGN 64
 
+/* One el_mem_alloc block: the header, then (for el_tensor_alloc) the data at
+ * the next 64-byte boundary, so a tensor costs one allocation from the
+ * session's pool. */
 struct el_buffer {
     int refs;
     void *data;
     void *ctx;                    /* resource context */
     void (*destroy)(void *ctx);   /* resource destructor */
-    bool owned;                   /* data was allocated here */
 };
+#define EL_BUFFER_HEADER ((sizeof(el_buffer) + EL_ALIGN - 1) / EL_ALIGN * EL_ALIGN)
 
 size_t el_dtype_size(el_dtype dt)
 {
@@ -111,17 +116,10 @@ el_status el_tensor_alloc(el_tensor *t, el_dtype dt, int ndim, const int64_t *di
     size_t bytes;
     memset(t, 0, sizeof *t);
     EL_TRY(el_shape_bytes(dt, ndim, dims, &bytes));
-    el_buffer *b = calloc(1, sizeof *b);
-    size_t rounded = (bytes + EL_ALIGN - 1) / EL_ALIGN * EL_ALIGN;
-    void *d = aligned_alloc(EL_ALIGN, rounded ? rounded : EL_ALIGN);
-    if (!b || !d) {
-        free(b);
-        free(d);
-        return el_error(EL_ERR_NOMEM, "out of memory allocating %zu bytes", bytes);
-    }
-    b->refs = 1;
-    b->data = d;
-    b->owned = true;
+    el_buffer *b = el_mem_alloc(EL_BUFFER_HEADER + bytes);
+    if (!b) return el_error(EL_ERR_NOMEM, "out of memory allocating %zu bytes", bytes);
+    void *d = (char *)b + EL_BUFFER_HEADER;
+    *b = (el_buffer){.refs = 1, .data = d};
     el_tensor_set_shape(t, dt, ndim, dims);
     t->buf = b;
     t->data = d;
@@ -140,10 +138,9 @@ el_status el_tensor_wrap(el_tensor *t, el_dtype dt, int ndim, const int64_t *dim
     size_t bytes;
     memset(t, 0, sizeof *t);
     EL_TRY(el_shape_bytes(dt, ndim, dims, &bytes));
-    el_buffer *b = calloc(1, sizeof *b);
+    el_buffer *b = el_mem_alloc(sizeof *b);
     if (!b) return el_error(EL_ERR_NOMEM, "out of memory");
-    b->refs = 1;
-    b->data = data;
+    *b = (el_buffer){.refs = 1, .data = data};
     el_tensor_set_shape(t, dt, ndim, dims);
     t->buf = b;
     t->data = data;
@@ -175,8 +172,7 @@ void el_tensor_release(el_tensor *t)
     el_buffer *b = t->buf;
     if (b && --b->refs == 0) {
         if (b->destroy) b->destroy(b->ctx);
-        if (b->owned) free(b->data);
-        free(b);
+        el_mem_free(b);
     }
     memset(t, 0, sizeof *t);
 }

@@ -16,7 +16,8 @@ typedef enum el_node_kind {
     EL_KIND_MERGE,
     EL_KIND_ENTER,
     EL_KIND_EXIT,
-    EL_KIND_NEXT_ITERATION
+    EL_KIND_NEXT_ITERATION,
+    EL_KIND_CONST          /* Const: its value is resolved once, at plan time */
 } el_node_kind;
 
 /* An out-edge: output `src_slot` of a node goes to input `dst_input` of
@@ -31,6 +32,7 @@ typedef struct el_edge {
 typedef struct el_plan_node {
     el_node_kind kind;
     const el_op *op;        /* EL_KIND_KERNEL */
+    const el_tensor *value; /* EL_KIND_CONST: the graph's tensor, shared by every run */
     int noutputs;
     int frame;              /* static frame the node runs in (0: root) */
     int child_frame;        /* Enter: the frame it enters */
@@ -86,7 +88,15 @@ el_status el_plan_build(el_plan *p, const el_graph *g, int nfeeds, const char *c
                         const char *const *fetches, const el_session_opts *opts);
 void el_plan_free(el_plan *p);
 
-/* Runs the plan once. */
+/* The reusable state of runs of a plan (queue, frame instances, iterations:
+ * see run.c), created once per session; the plan must outlive it. */
+typedef struct el_exec el_exec;
+el_status el_exec_create(const el_plan *p, el_exec **out);
+void el_exec_free(el_exec *e);
+/* Runs the plan once; one run at a time per el_exec. */
+el_status el_exec_run(el_exec *e, const el_tensor *feeds, el_tensor *outputs);
+
+/* Runs the plan once with a fresh state (one-shot callers). */
 el_status el_plan_run(const el_plan *p, const el_tensor *feeds, el_tensor *outputs);
 
 #endif

@@ -64,6 +64,23 @@ static el_status el_plan_frame_find(el_plan *p, const el_node *n, int parent, in
     return EL_OK;
 }
 
+/* A Const runs without its kernel: the value is checked once here (as the
+ * Const kernel does) and shared by every execution, in every iteration. */
+static el_status el_plan_const(el_plan_node *pn, const el_node *node)
+{
+    const el_tensor *t;
+    EL_TRY(el_attr_tensor(node, "value", &t));
+    el_dtype want;
+    EL_TRY(el_attr_dtype(node, "dtype", t->dtype, &want));
+    if (want != t->dtype)
+        return el_error(EL_ERR_FORMAT, "node '%s' (op Const): attr 'dtype' is %s but the value is %s", node->name,
+                        el_dtype_name(want), el_dtype_name(t->dtype));
+    if (!t->buf) return el_error(EL_ERR_FORMAT, "node '%s' (op Const): no value", node->name);
+    pn->kind = EL_KIND_CONST;
+    pn->value = t;
+    return EL_OK;
+}
+
 static el_status el_plan_resolve(el_plan *p, int nfeeds, const char *const *feeds, int nfetches,
                                  const char *const *fetches)
 {
@@ -148,6 +165,7 @@ static el_status el_plan_classify(el_plan *p)
                 return el_error(EL_ERR_INVALID_ARG, "node '%s' (op Placeholder) is needed by the fetches but not fed",
                                 node->name);
             }
+            if (!strcmp(node->op, "Const") && node->ndata == 0) EL_TRY(el_plan_const(pn, node));
             break;
         default: pn->noutputs = 1; break;
         }

@@ -33,12 +33,16 @@ typedef struct el_nstate {
     uint8_t merge_live;  /* Merge: a live data input arrived */
 } el_nstate;
 
-typedef struct el_iter {
+/* One iteration of a frame instance; its slots and node states follow it in
+ * the same block. Iterations are recycled through per-frame free lists. */
+typedef struct el_iter el_iter;
+struct el_iter {
     el_slot *slots;
     el_nstate *ns;
     int outstanding;     /* queued tasks of this iteration */
     int children;        /* child frame instances started from it */
-} el_iter;
+    el_iter *next_free;
+};
 
 typedef struct el_const_enter {
     int node;
@@ -69,15 +73,22 @@ typedef struct el_task {
     int64_t iter;
 } el_task;
 
-typedef struct el_run {
+/* The state of a run, kept by the session between runs so that a run in
+ * steady state allocates nothing: the queue keeps its capacity, finished
+ * frame instances and iterations go to per-frame free lists. */
+struct el_exec {
     const el_plan *p;
     const el_tensor *feeds;
     el_tensor *results;
     uint8_t *result_state;
     el_task *queue;
-    size_t qhead, qlen, qcap;
-    el_finst *frames;
-} el_run;
+    size_t qhead, qlen, qcap;   /* qcap is a power of two */
+    el_finst *frames;           /* live instances */
+    el_finst **finst_free;      /* per static frame */
+    el_iter **iter_free;        /* per static frame */
+    el_nstate **ns_init;        /* per static frame: node states of a new iteration */
+};
+typedef el_exec el_run;
 
 static el_status el_run_oom(void) { return el_error(EL_ERR_NOMEM, "out of memory in the executor"); }
 
@@ -87,34 +98,46 @@ static el_status el_enqueue(el_run *r, int node, el_finst *f, int64_t iter)
         size_t cap = r->qcap ? r->qcap * 2 : 256;
         el_task *q = malloc(sizeof *q * cap);
         if (!q) return el_run_oom();
-        for (size_t i = 0; i < r->qlen; i++) q[i] = r->queue[(r->qhead + i) % r->qcap];
+        for (size_t i = 0; i < r->qlen; i++) q[i] = r->queue[(r->qhead + i) & (r->qcap - 1)];
         free(r->queue);
         r->queue = q;
         r->qhead = 0;
         r->qcap = cap;
     }
-    r->queue[(r->qhead + r->qlen) % r->qcap] = (el_task){node, f, iter};
+    r->queue[(r->qhead + r->qlen) & (r->qcap - 1)] = (el_task){node, f, iter};
     r->qlen++;
     f->iters[iter]->outstanding++;
     return EL_OK;
 }
 
-static void el_iter_free(const el_plan *p, el_finst *f, int64_t i)
+/* Back to the frame's free list. Slots are normally empty already (every
+ * task takes its inputs); a failed run may leave some. */
+static void el_iter_free(el_run *r, el_finst *f, int64_t i)
 {
     el_iter *it = f->iters[i];
     if (!it) return;
-    int nslots = p->frames[f->sframe].nslots;
-    for (int s = 0; s < nslots; s++) el_tensor_release(&it->slots[s].t);
-    free(it->slots);
-    free(it->ns);
-    free(it);
+    int nslots = r->p->frames[f->sframe].nslots;
+    for (int s = 0; s < nslots; s++)
+        if (it->slots[s].t.buf || it->slots[s].state) {
+            el_tensor_release(&it->slots[s].t);
+            it->slots[s].state = EL_SLOT_EMPTY;
+        }
+    it->next_free = r->iter_free[f->sframe];
+    r->iter_free[f->sframe] = it;
     f->iters[i] = NULL;
 }
 
-static void el_finst_free(const el_plan *p, el_finst *f)
+static void el_finst_free(el_run *r, el_finst *f)
 {
-    for (int64_t i = 0; i < f->iters_cap; i++) el_iter_free(p, f, i);
+    for (int64_t i = f->first_live; i <= f->iteration_count && i < f->iters_cap; i++) el_iter_free(r, f, i);
     for (int c = 0; c < f->nconsts; c++) el_tensor_release(&f->consts[c].t);
+    f->nconsts = 0;
+    f->next = r->finst_free[f->sframe];
+    r->finst_free[f->sframe] = f;
+}
+
+static void el_finst_destroy(el_finst *f)
+{
     free(f->consts);
     free(f->iters);
     free(f->exit_live);
@@ -147,16 +170,22 @@ static el_status el_iter_create(el_run *r, el_finst *f, int64_t iter)
         f->iters = n;
         f->iters_cap = cap;
     }
-    el_iter *it = calloc(1, sizeof *it);
-    if (!it) return el_run_oom();
-    it->slots = calloc((size_t)fr->nslots + 1, sizeof(el_slot));
-    it->ns = calloc((size_t)fr->nnodes + 1, sizeof(el_nstate));
-    f->iters[iter] = it;
-    if (!it->slots || !it->ns) return el_run_oom();
-    for (int m = 0; m < fr->nnodes; m++) {
-        const el_plan_node *pn = &p->nodes[fr->members[m]];
-        it->ns[m].pending = pn->kind == EL_KIND_MERGE ? pn->merge_controls : pn->ninputs;
+    el_iter *it = r->iter_free[f->sframe];
+    if (it) {
+        r->iter_free[f->sframe] = it->next_free;
+    } else {
+        /* One block: the iteration, its slots (zeroed: empty), its node states. */
+        size_t slots = sizeof(el_slot) * (size_t)fr->nslots, ns = sizeof(el_nstate) * (size_t)fr->nnodes;
+        size_t head = (sizeof *it + 15) / 16 * 16;
+        it = calloc(1, head + slots + ns + 16);
+        if (!it) return el_run_oom();
+        it->slots = (el_slot *)((char *)it + head);
+        it->ns = (el_nstate *)((char *)it->slots + (slots + 15) / 16 * 16);
     }
+    it->outstanding = 0;
+    it->children = 0;
+    memcpy(it->ns, r->ns_init[f->sframe], sizeof(el_nstate) * (size_t)fr->nnodes);
+    f->iters[iter] = it;
     if (iter > f->iteration_count) f->iteration_count = iter;
     for (int c = 0; c < f->nconsts; c++) {
         const el_plan_node *en = &p->nodes[f->consts[c].node];
@@ -276,18 +305,30 @@ static el_finst *el_child_find(el_run *r, el_finst *parent, int64_t parent_iter,
 static el_status el_finst_new(el_run *r, int sframe, el_finst *parent, int64_t parent_iter, el_finst **out)
 {
     const el_plan_frame *fr = &r->p->frames[sframe];
-    el_finst *f = calloc(1, sizeof *f);
-    if (!f) return el_run_oom();
+    el_finst *f = r->finst_free[sframe];
+    if (f) {
+        r->finst_free[sframe] = f->next;
+        memset(f->exit_live, 0, (size_t)fr->nexits + 1);
+    } else {
+        f = calloc(1, sizeof *f);
+        if (!f) return el_run_oom();
+        f->exit_live = calloc((size_t)fr->nexits + 1, 1);
+        if (!f->exit_live) {
+            free(f);
+            return el_run_oom();
+        }
+    }
     f->sframe = sframe;
     f->parent = parent;
     f->parent_iter = parent_iter;
     f->pending_enters = fr->nenters;
+    f->first_live = 0;
     f->iteration_count = -1;
-    f->exit_live = calloc((size_t)fr->nexits + 1, 1);
+    f->nconsts = 0;
+    f->prev = NULL;
     f->next = r->frames;
     if (r->frames) r->frames->prev = f;
     r->frames = f;
-    if (!f->exit_live) return el_run_oom();
     if (parent) parent->iters[parent_iter]->children++;
     *out = f;
     return el_iter_create(r, f, 0);
@@ -302,7 +343,7 @@ static el_status el_cleanup(el_run *r, el_finst *f)
         while (f->first_live <= f->iteration_count) {
             el_iter *it = f->iters[f->first_live];
             if (it && (it->outstanding || it->children || f->pending_enters)) return EL_OK;
-            el_iter_free(p, f, f->first_live);
+            el_iter_free(r, f, f->first_live);
             f->first_live++;
         }
         el_finst *parent = f->parent;
@@ -323,7 +364,7 @@ static el_status el_cleanup(el_run *r, el_finst *f)
         }
         parent->iters[f->parent_iter]->children--;
         el_finst_unlink(r, f);
-        el_finst_free(p, f);
+        el_finst_free(r, f);
         f = parent;
     }
     return EL_OK;
@@ -409,6 +450,12 @@ static el_status el_run_task(el_run *r, const el_task *task)
             el_tensor_retain(&out[p->feed_slot[i]]);
         }
         break;
+    case EL_KIND_CONST:
+        if (!dead) {
+            out[0] = *pn->value;
+            el_tensor_retain(&out[0]);
+        }
+        break;
     case EL_KIND_KERNEL:
         if (!dead) {
             el_kctx ctx = {.node = node, .ninputs = pn->ndata, .inputs = in, .noutputs = pn->noutputs, .outputs = out};
@@ -427,6 +474,7 @@ static el_status el_run_task(el_run *r, const el_task *task)
                     p->hook(p->hook_user, &ev);
                 }
             }
+            el_kctx_end(&ctx);
         }
         break;
     case EL_KIND_SWITCH:
@@ -482,52 +530,124 @@ done:
     return el_cleanup(r, f);
 }
 
-el_status el_plan_run(const el_plan *p, const el_tensor *feeds, el_tensor *outputs)
+el_status el_exec_create(const el_plan *p, el_exec **out)
 {
-    el_run r = {.p = p, .feeds = feeds};
-    r.results = calloc((size_t)p->nfetches + 1, sizeof(el_tensor));
-    r.result_state = calloc((size_t)p->nfetches + 1, 1);
+    *out = NULL;
+    el_exec *r = calloc(1, sizeof *r);
+    if (!r) return el_run_oom();
+    r->p = p;
+    r->results = calloc((size_t)p->nfetches + 1, sizeof(el_tensor));
+    r->result_state = calloc((size_t)p->nfetches + 1, 1);
+    r->finst_free = calloc((size_t)p->nframes, sizeof(el_finst *));
+    r->iter_free = calloc((size_t)p->nframes, sizeof(el_iter *));
+    r->ns_init = calloc((size_t)p->nframes, sizeof(el_nstate *));
+    if (!r->results || !r->result_state || !r->finst_free || !r->iter_free || !r->ns_init) {
+        el_exec_free(r);
+        return el_run_oom();
+    }
+    for (int fi = 0; fi < p->nframes; fi++) {
+        const el_plan_frame *fr = &p->frames[fi];
+        el_nstate *ns = calloc((size_t)fr->nnodes + 1, sizeof *ns);
+        if (!ns) {
+            el_exec_free(r);
+            return el_run_oom();
+        }
+        for (int m = 0; m < fr->nnodes; m++) {
+            const el_plan_node *pn = &p->nodes[fr->members[m]];
+            ns[m].pending = pn->kind == EL_KIND_MERGE ? pn->merge_controls : pn->ninputs;
+        }
+        r->ns_init[fi] = ns;
+    }
+    *out = r;
+    return EL_OK;
+}
+
+void el_exec_free(el_exec *r)
+{
+    if (!r) return;
+    while (r->frames) {
+        el_finst *f = r->frames;
+        el_finst_unlink(r, f);
+        el_finst_free(r, f);
+    }
+    for (int fi = 0; fi < r->p->nframes; fi++) {
+        if (r->finst_free)
+            for (el_finst *f = r->finst_free[fi], *n; f; f = n) {
+                n = f->next;
+                el_finst_destroy(f);
+            }
+        if (r->iter_free)
+            for (el_iter *it = r->iter_free[fi], *n; it; it = n) {
+                n = it->next_free;
+                free(it);
+            }
+        if (r->ns_init) free(r->ns_init[fi]);
+    }
+    free(r->finst_free);
+    free(r->iter_free);
+    free(r->ns_init);
+    free(r->queue);
+    free(r->results);
+    free(r->result_state);
+    free(r);
+}
+
+el_status el_exec_run(el_exec *r, const el_tensor *feeds, el_tensor *outputs)
+{
+    const el_plan *p = r->p;
+    r->feeds = feeds;
+    r->qhead = r->qlen = 0;
+    memset(r->result_state, 0, (size_t)p->nfetches + 1);
     el_status st = EL_OK;
     el_finst *root = NULL;
-    if (!r.results || !r.result_state) {
-        st = el_run_oom();
-        goto out;
-    }
     for (int i = 0; i < p->nfeeds; i++) {
         if (!feeds[i].buf && feeds[i].dtype != EL_DT_INVALID) {
             st = el_error(EL_ERR_INVALID_ARG, "feed %d has no data", i);
             goto out;
         }
     }
-    st = el_finst_new(&r, 0, NULL, 0, &root);
-    for (int s = 0; s < p->nsources && st == EL_OK; s++) st = el_enqueue(&r, p->sources[s], root, 0);
-    while (st == EL_OK && r.qlen > 0) {
-        el_task t = r.queue[r.qhead];
-        r.qhead = (r.qhead + 1) % r.qcap;
-        r.qlen--;
-        st = el_run_task(&r, &t);
+    st = el_finst_new(r, 0, NULL, 0, &root);
+    for (int s = 0; s < p->nsources && st == EL_OK; s++) st = el_enqueue(r, p->sources[s], root, 0);
+    while (st == EL_OK && r->qlen > 0) {
+        el_task t = r->queue[r->qhead];
+        r->qhead = (r->qhead + 1) & (r->qcap - 1);
+        r->qlen--;
+        st = el_run_task(r, &t);
     }
     for (int j = 0; j < p->nfetches && st == EL_OK; j++) {
         const char *name = p->g->nodes[p->fetch_node[j]].name;
-        if (r.result_state[j] == EL_SLOT_DEAD)
+        if (r->result_state[j] == EL_SLOT_DEAD)
             st = el_error(EL_ERR_RUNTIME, "fetch '%s:%d' is dead: it is computed only in a branch that was not taken",
                           name, p->fetch_slot[j]);
-        else if (r.result_state[j] != EL_SLOT_LIVE)
+        else if (r->result_state[j] != EL_SLOT_LIVE)
             st = el_error(EL_ERR_RUNTIME, "fetch '%s:%d' was never computed: some node it depends on never received all its inputs",
                           name, p->fetch_slot[j]);
     }
 out:
-    while (r.frames) {
-        el_finst *f = r.frames;
-        el_finst_unlink(&r, f);
-        el_finst_free(p, f);
+    /* The root instance, and after a failure any other, back to the free lists. */
+    while (r->frames) {
+        el_finst *f = r->frames;
+        el_finst_unlink(r, f);
+        el_finst_free(r, f);
     }
-    free(r.queue);
-    for (int j = 0; j < p->nfetches && r.results; j++) {
-        if (st == EL_OK) outputs[j] = r.results[j];
-        else el_tensor_release(&r.results[j]);
+    r->qlen = 0;
+    for (int j = 0; j < p->nfetches; j++) {
+        if (st == EL_OK) {
+            outputs[j] = r->results[j];
+            memset(&r->results[j], 0, sizeof r->results[j]);
+        } else {
+            el_tensor_release(&r->results[j]);
+        }
     }
-    free(r.results);
-    free(r.result_state);
+    r->feeds = NULL;
+    return st;
+}
+
+el_status el_plan_run(const el_plan *p, const el_tensor *feeds, el_tensor *outputs)
+{
+    el_exec *r;
+    EL_TRY(el_exec_create(p, &r));
+    el_status st = el_exec_run(r, feeds, outputs);
+    el_exec_free(r);
     return st;
 }

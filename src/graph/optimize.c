@@ -473,6 +473,7 @@ static el_status el_opt_try_fold(el_opt *o, int i)
     if (!out) return el_opt_oom();
     el_kctx ctx = {.node = n->orig, .ninputs = n->ndata, .inputs = in, .noutputs = nout, .outputs = out};
     el_status s = op->run(&ctx);
+    el_kctx_end(&ctx);
     bool ok = s == EL_OK;
     size_t bytes = 0;
     for (int k = 0; k < nout && ok; k++) {

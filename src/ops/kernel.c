@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "core/mempool.h"
+
 el_status el_kerr(const el_kctx *ctx, el_status code, const char *fmt, ...)
 {
     char msg[768];
@@ -33,6 +35,23 @@ el_status el_kctx_forward(el_kctx *ctx, int idx, int in, int ndim, const int64_t
     el_status s = el_tensor_reshape_view(&ctx->outputs[idx], &ctx->inputs[in], ndim, dims);
     if (s != EL_OK) return el_error_prefix(s, "node '%s' (op %s): ", ctx->node->name, ctx->node->op);
     return EL_OK;
+}
+
+el_status el_kctx_scratch(el_kctx *ctx, size_t bytes, void **out)
+{
+    *out = NULL;
+    if (ctx->nscratch >= EL_KCTX_MAX_SCRATCH)
+        return el_kerr(ctx, EL_ERR_LIMIT, "more than %d scratch areas", EL_KCTX_MAX_SCRATCH);
+    void *p = el_mem_alloc(bytes);
+    if (!p) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory allocating %zu bytes of scratch", bytes);
+    ctx->scratch[ctx->nscratch++] = p;
+    *out = p;
+    return EL_OK;
+}
+
+void el_kctx_end(el_kctx *ctx)
+{
+    while (ctx->nscratch > 0) el_mem_free(ctx->scratch[--ctx->nscratch]);
 }
 
 el_status el_kctx_need_inputs(const el_kctx *ctx, int n)

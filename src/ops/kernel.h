@@ -14,12 +14,17 @@
 #include "edgelens/tensor.h"
 #include "graph/graph.h"
 
+#define EL_KCTX_MAX_SCRATCH 8
+
 typedef struct el_kctx {
     const el_node *node;
     int ninputs;
     const el_tensor *inputs;  /* data inputs, in order */
     int noutputs;             /* as the op table says for this node */
     el_tensor *outputs;       /* zero-initialised, to fill */
+    /* Scratch areas handed out by el_kctx_scratch, freed by el_kctx_end. */
+    int nscratch;
+    void *scratch[EL_KCTX_MAX_SCRATCH];
 } el_kctx;
 
 typedef el_status (*el_kernel_fn)(el_kctx *ctx);
@@ -45,6 +50,17 @@ el_status el_kerr(const el_kctx *ctx, el_status code, const char *fmt, ...)
 el_status el_kctx_output(el_kctx *ctx, int idx, el_dtype dt, int ndim, const int64_t *dims, el_tensor **out);
 /* Output `idx` shares input `in`'s buffer, viewed with shape (ndim, dims). */
 el_status el_kctx_forward(el_kctx *ctx, int idx, int in, int ndim, const int64_t *dims);
+
+/* Scratch memory for the kernel's own use while it runs: at least `bytes`
+ * bytes, 64-byte aligned, uninitialised, valid until the kernel returns (its
+ * caller frees every area with el_kctx_end). Inside a session it comes from
+ * the session's memory pool, so a kernel in steady state takes nothing from
+ * the heap; kernels use it instead of malloc. At most EL_KCTX_MAX_SCRATCH
+ * areas per call; out of memory is an error naming the node. */
+el_status el_kctx_scratch(el_kctx *ctx, size_t bytes, void **out);
+/* Frees the kernel's scratch areas; whoever calls a kernel calls this after
+ * it returned, whether it succeeded or not. */
+void el_kctx_end(el_kctx *ctx);
 
 /* Checks: input count at least `n`, input `i` of dtype `dt`. */
 el_status el_kctx_need_inputs(const el_kctx *ctx, int n);
