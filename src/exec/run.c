@@ -87,6 +87,8 @@ struct el_exec {
     el_finst **finst_free;      /* per static frame */
     el_iter **iter_free;        /* per static frame */
     el_nstate **ns_init;        /* per static frame: node states of a new iteration */
+    el_tensor *in, *out;        /* the running task's inputs and outputs */
+    bool *out_dead;
 };
 typedef el_exec el_run;
 
@@ -420,16 +422,10 @@ static el_status el_run_task(el_run *r, const el_task *task)
     el_iter *it = f->iters[iter];
     el_nstate *ns = &it->ns[pn->local];
 
-    el_tensor in_stack[16], out_stack[16];
-    bool dead_stack[16];
-    el_tensor *in = pn->ndata <= 16 ? in_stack : calloc((size_t)pn->ndata, sizeof(el_tensor));
-    el_tensor *out = pn->noutputs <= 16 ? out_stack : calloc((size_t)pn->noutputs, sizeof(el_tensor));
-    bool *od = pn->noutputs <= 16 ? dead_stack : calloc((size_t)pn->noutputs, sizeof(bool));
+    /* Tasks never nest, so one set of arrays serves them all. */
+    el_tensor *in = r->in, *out = r->out;
+    bool *od = r->out_dead;
     el_status st = EL_OK;
-    if (!in || !out || !od) {
-        st = el_run_oom();
-        goto done;
-    }
     memset(out, 0, sizeof(el_tensor) * (size_t)pn->noutputs);
     int live_input = -1;
     for (int k = 0; k < pn->ndata; k++) {
@@ -520,11 +516,8 @@ static el_status el_run_task(el_run *r, const el_task *task)
     st = el_record_fetches(r, n, out, od);
     if (st == EL_OK) st = el_propagate(r, n, f, iter, out, od, dead);
 done:
-    if (in) for (int k = 0; k < pn->ndata; k++) el_tensor_release(&in[k]);
-    if (out) for (int o = 0; o < pn->noutputs; o++) el_tensor_release(&out[o]);
-    if (in != in_stack) free(in);
-    if (out != out_stack) free(out);
-    if (od != dead_stack) free(od);
+    for (int k = 0; k < pn->ndata; k++) el_tensor_release(&in[k]);
+    for (int o = 0; o < pn->noutputs; o++) el_tensor_release(&out[o]);
     if (st != EL_OK) return st;
     f->iters[iter]->outstanding--;
     return el_cleanup(r, f);
@@ -541,7 +534,16 @@ el_status el_exec_create(const el_plan *p, el_exec **out)
     r->finst_free = calloc((size_t)p->nframes, sizeof(el_finst *));
     r->iter_free = calloc((size_t)p->nframes, sizeof(el_iter *));
     r->ns_init = calloc((size_t)p->nframes, sizeof(el_nstate *));
-    if (!r->results || !r->result_state || !r->finst_free || !r->iter_free || !r->ns_init) {
+    int max_in = 1, max_out = 1;
+    for (int n = 0; n < p->nnodes; n++) {
+        if (!p->needed[n]) continue;
+        if (p->nodes[n].ndata > max_in) max_in = p->nodes[n].ndata;
+        if (p->nodes[n].noutputs > max_out) max_out = p->nodes[n].noutputs;
+    }
+    r->in = calloc((size_t)max_in, sizeof(el_tensor));
+    r->out = calloc((size_t)max_out, sizeof(el_tensor));
+    r->out_dead = calloc((size_t)max_out, sizeof(bool));
+    if (!r->in || !r->out || !r->out_dead || !r->results || !r->result_state || !r->finst_free || !r->iter_free || !r->ns_init) {
         el_exec_free(r);
         return el_run_oom();
     }
@@ -583,6 +585,9 @@ void el_exec_free(el_exec *r)
             }
         if (r->ns_init) free(r->ns_init[fi]);
     }
+    free(r->in);
+    free(r->out);
+    free(r->out_dead);
     free(r->finst_free);
     free(r->iter_free);
     free(r->ns_init);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mempool.h"
 #include "ops/conv_fast.h"
 #include "ops/dwconv_fast.h"
 #include "ops/gemm.h"
@@ -54,7 +55,7 @@ typedef struct el_epilogue {
     int64_t prelu_n;       /* 1 (broadcast) or oc */
 } el_epilogue;
 
-static void el_epilogue_free(el_epilogue *e) { free(e->bn_factor); }
+static void el_epilogue_free(el_epilogue *e) { el_mem_free(e->bn_factor); }
 
 static inline float el_act_apply(const el_epilogue *e, float v, int64_t c)
 {
@@ -147,7 +148,7 @@ static el_status el_epilogue_parse(const el_kctx *ctx, int first_arg, int64_t oc
             const float *scale = ctx->inputs[arg].data, *var = ctx->inputs[arg + 3].data;
             e->bn_offset = ctx->inputs[arg + 1].data;
             e->bn_mean = ctx->inputs[arg + 2].data;
-            e->bn_factor = malloc(sizeof(float) * (size_t)(oc > 0 ? oc : 1));
+            e->bn_factor = el_mem_alloc(sizeof(float) * (size_t)(oc > 0 ? oc : 1));
             if (!e->bn_factor) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
             for (int64_t c = 0; c < oc; c++) e->bn_factor[c] = 1.0f / sqrtf(var[c] + eps) * scale[c];
             arg += 4;
@@ -533,7 +534,7 @@ static el_status el_matmul_common(el_kctx *ctx, bool fused)
          * product runs the same loop (and adds in the same order). */
         const float *ap = a->data, *bp = b->data;
         if (ta && m * k > 0) {
-            at = malloc(sizeof(float) * (size_t)(m * k));
+            at = el_mem_alloc(sizeof(float) * (size_t)(m * k));
             if (!at) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
             else {
                 for (int64_t i = 0; i < k; i++)
@@ -542,7 +543,7 @@ static el_status el_matmul_common(el_kctx *ctx, bool fused)
             }
         }
         if (s == EL_OK && tb && k * n > 0) {
-            bt = malloc(sizeof(float) * (size_t)(k * n));
+            bt = el_mem_alloc(sizeof(float) * (size_t)(k * n));
             if (!bt) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
             else {
                 for (int64_t i = 0; i < n; i++)
@@ -555,8 +556,8 @@ static el_status el_matmul_common(el_kctx *ctx, bool fused)
             if (fused) el_epilogue_run(&e, y->data, m, n);
         }
     }
-    free(at);
-    free(bt);
+    el_mem_free(at);
+    el_mem_free(bt);
     if (fused) el_epilogue_free(&e);
     return s;
 }

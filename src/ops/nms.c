@@ -371,8 +371,9 @@ static el_status el_nms_run(el_kctx *ctx, int version)
     const size_t qbytes = (sizeof(el_nms_cand) > 8 ? sizeof(el_nms_cand) : 8) * (size_t)(nboxes + 1);
     const size_t qoff = (qbytes + 15) & ~(size_t)15;
     const int64_t padded = (cap / EL_NMS_BLOCK + 1) * EL_NMS_BLOCK; /* for the fast path's blocks */
-    char *block = malloc(qoff + (size_t)padded * (sizeof(int32_t) + sizeof(float) + sizeof(el_nms_box)));
-    if (!block) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for %lld boxes", (long long)nboxes);
+    char *block;
+    EL_TRY(el_kctx_scratch(ctx, qoff + (size_t)padded * (sizeof(int32_t) + sizeof(float) + sizeof(el_nms_box)),
+                           (void **)&block));
     el_nms_box *sel_box = (el_nms_box *)(block + qoff);
     int32_t *sel = (int32_t *)(sel_box + padded);
     float *sel_scores = (float *)(sel + padded);
@@ -404,7 +405,6 @@ static el_status el_nms_run(el_kctx *ctx, int version)
         }
         if (tv) *(int32_t *)tv->data = nsel;
     }
-    free(block);
     return s;
 }
 

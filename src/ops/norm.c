@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mempool.h"
 #include "ops/kernel.h"
 
 /* GCC's -O2 vectorizes only loops with no epilogue; these loops run over
@@ -99,7 +100,7 @@ static el_status el_op_fused_batch_norm(el_kctx *ctx)
     const float *xd = x->data, *scale = ctx->inputs[1].data, *offset = ctx->inputs[2].data;
     float *yd = y->data;
     /* mean, variance (the biased one normalizes y), factor */
-    float *tmp = malloc(sizeof(float) * (size_t)(3 * (c > 0 ? c : 1)));
+    float *tmp = el_mem_alloc(sizeof(float) * (size_t)(3 * (c > 0 ? c : 1)));
     if (!tmp) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
     float *mean = tmp, *var = tmp + c, *factor = tmp + 2 * c;
 
@@ -156,7 +157,7 @@ static el_status el_op_fused_batch_norm(el_kctx *ctx)
         float *bv = out[2]->data;
         for (int64_t i = 0; i < c; i++) bv[i] = var[i] * adjust;
     }
-    free(tmp);
+    el_mem_free(tmp);
     return EL_OK;
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mempool.h"
 #include "ops/broadcast.h"
 #include "ops/kernel.h"
 
@@ -213,7 +214,7 @@ static el_status el_reduce(el_kctx *ctx, el_redop op)
     int64_t onumel = el_tensor_numel(out);
     if (onumel == 0) return EL_OK;
 
-    void *acc = malloc((size_t)onumel * 8);
+    void *acc = el_mem_alloc((size_t)onumel * 8);
     if (!acc) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for %lld accumulators", (long long)onumel);
     el_comb comb = el_comb_of(op);
     if (rt.is_float) {
@@ -259,7 +260,7 @@ static el_status el_reduce(el_kctx *ctx, el_redop op)
         }
     }
     el_finish(x->dtype, acc, out->data, onumel, op == EL_R_MEAN, cnt);
-    free(acc);
+    el_mem_free(acc);
     return EL_OK;
 }
 
@@ -373,14 +374,14 @@ static el_status el_argminmax(el_kctx *ctx, bool is_max)
     EL_TRY(el_kctx_output(ctx, 0, odt, ond, odims, &out));
     int64_t n = outer * inner;
     if (n == 0) return EL_OK;
-    int64_t *res = odt == EL_DT_INT64 ? out->data : malloc((size_t)n * sizeof *res);
+    int64_t *res = odt == EL_DT_INT64 ? out->data : el_mem_alloc((size_t)n * sizeof *res);
     if (!res) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
     fn(x->data, outer, x->dims[axis], inner, is_max, res);
     if (res != out->data) {
         /* Indices are below the axis length, so narrowing is exact unless the
          * axis is longer than the output type allows, as in TF. */
         el_status st = el_cast_array(res, EL_DT_INT64, out->data, odt, n, false);
-        free(res);
+        el_mem_free(res);
         EL_TRY(st);
     }
     return EL_OK;

@@ -1,5 +1,6 @@
 /* Op family 'resize': ResizeBilinear and ResizeNearestNeighbor, plus the
  * core routines el_image_resize_bilinear shares (see ops/resize.h). */
+#include "core/mempool.h"
 #include "ops/resize.h"
 
 #include <math.h>
@@ -122,13 +123,13 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
                         el_dtype_name(a->in_dtype));
     if (a->batch == 0 || a->channels == 0) return EL_OK; /* empty output */
 
-    el_interp *ys = malloc(sizeof *ys * (size_t)a->out_h);
-    el_interp *xs = malloc(sizeof *xs * (size_t)a->out_w);
-    float *scratch = a->out_u8 ? malloc(sizeof(float) * (size_t)(a->out_w * a->channels)) : NULL;
+    el_interp *ys = el_mem_alloc(sizeof *ys * (size_t)a->out_h);
+    el_interp *xs = el_mem_alloc(sizeof *xs * (size_t)a->out_w);
+    float *scratch = a->out_u8 ? el_mem_alloc(sizeof(float) * (size_t)(a->out_w * a->channels)) : NULL;
     if (!ys || !xs || (a->out_u8 && !scratch)) {
-        free(ys);
-        free(xs);
-        free(scratch);
+        el_mem_free(ys);
+        el_mem_free(xs);
+        el_mem_free(scratch);
         return el_error(EL_ERR_NOMEM, "resize: no memory for %lldx%lld interpolation tables",
                         (long long)a->out_h, (long long)a->out_w);
     }
@@ -152,9 +153,9 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
                 for (size_t i = 0; i < out_row; i++) a->out_u8[o + i] = el_round_u8(scratch[i]);
         }
     }
-    free(ys);
-    free(xs);
-    free(scratch);
+    el_mem_free(ys);
+    el_mem_free(xs);
+    el_mem_free(scratch);
     return EL_OK;
 }
 
@@ -176,7 +177,7 @@ el_status el_resize_nearest_core(const void *in, void *out, size_t elem_size, in
 {
     EL_TRY(el_resize_check(batch, in_h, in_w, channels, out_h, out_w, align_corners, half_pixel_centers));
     if (batch == 0 || channels == 0) return EL_OK;
-    int64_t *xs = malloc(sizeof *xs * (size_t)out_w);
+    int64_t *xs = el_mem_alloc(sizeof *xs * (size_t)out_w);
     if (!xs)
         return el_error(EL_ERR_NOMEM, "resize: no memory for a %lld-entry index table", (long long)out_w);
     float hs = el_resize_scale(in_h, out_h, align_corners), ws = el_resize_scale(in_w, out_w, align_corners);
@@ -190,7 +191,7 @@ el_status el_resize_nearest_core(const void *in, void *out, size_t elem_size, in
             const unsigned char *row = src + (size_t)((b * in_h + sy) * in_w) * pix;
             for (int64_t x = 0; x < out_w; x++, dst += pix) memcpy(dst, row + (size_t)xs[x] * pix, pix);
         }
-    free(xs);
+    el_mem_free(xs);
     return EL_OK;
 }
 

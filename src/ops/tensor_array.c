@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mempool.h"
 #include "ops/kernel.h"
 
 #define EL_TA_MAX_SIZE (1 << 24)
@@ -26,10 +27,10 @@ static void el_ta_destroy(void *ctx)
 {
     el_tensor_array *ta = ctx;
     for (int64_t i = 0; i < ta->size; i++) el_tensor_release(&ta->elems[i]);
-    free(ta->elems);
-    free(ta->written);
-    free(ta->cleared);
-    free(ta);
+    el_mem_free(ta->elems);
+    el_mem_free(ta->written);
+    el_mem_free(ta->cleared);
+    el_mem_free(ta);
 }
 
 static el_status el_ta_reserve(el_kctx *ctx, el_tensor_array *ta, int64_t size)
@@ -41,11 +42,11 @@ static el_status el_ta_reserve(el_kctx *ctx, el_tensor_array *ta, int64_t size)
     }
     int64_t cap = ta->cap ? ta->cap : 4;
     while (cap < size) cap *= 2;
-    el_tensor *e = realloc(ta->elems, sizeof *e * (size_t)cap);
+    el_tensor *e = el_mem_realloc(ta->elems, sizeof *e * (size_t)cap);
     if (e) ta->elems = e;
-    uint8_t *w = realloc(ta->written, (size_t)cap);
+    uint8_t *w = el_mem_realloc(ta->written, (size_t)cap);
     if (w) ta->written = w;
-    uint8_t *c = realloc(ta->cleared, (size_t)cap);
+    uint8_t *c = el_mem_realloc(ta->cleared, (size_t)cap);
     if (c) ta->cleared = c;
     if (!e || !w || !c) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory growing a TensorArray");
     memset(ta->elems + ta->cap, 0, sizeof *e * (size_t)(cap - ta->cap));
@@ -78,7 +79,7 @@ static el_status el_op_ta_v3(el_kctx *ctx)
     int64_t size;
     EL_TRY(el_kctx_index_value(ctx, 0, 0, &size));
     if (size < 0) return el_kerr(ctx, EL_ERR_RUNTIME, "negative TensorArray size %lld", (long long)size);
-    el_tensor_array *ta = calloc(1, sizeof *ta);
+    el_tensor_array *ta = el_mem_calloc(1, sizeof *ta);
     if (!ta) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
     el_status s = el_attr_dtype(ctx->node, "dtype", EL_DT_INVALID, &ta->dtype);
     bool present;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mempool.h"
 #include "ops/kernel.h"
 
 #define EL_TL_MAX_SIZE (1 << 24)
@@ -38,8 +39,8 @@ static void el_tl_destroy(void *p)
 {
     el_tensor_list *l = p;
     for (int64_t i = 0; i < l->size; i++) el_tensor_release(&l->elems[i]);
-    free(l->elems);
-    free(l);
+    el_mem_free(l->elems);
+    el_mem_free(l);
 }
 
 static el_status el_tl_new(el_kctx *ctx, el_dtype dt, const el_shape *es, int64_t size, el_tensor_list **out)
@@ -48,11 +49,11 @@ static el_status el_tl_new(el_kctx *ctx, el_dtype dt, const el_shape *es, int64_
     if (size < 0) return el_kerr(ctx, EL_ERR_RUNTIME, "negative list size %lld", (long long)size);
     if (size > EL_TL_MAX_SIZE)
         return el_kerr(ctx, EL_ERR_LIMIT, "list size %lld exceeds %d", (long long)size, EL_TL_MAX_SIZE);
-    el_tensor_list *l = calloc(1, sizeof *l);
-    el_tensor *e = calloc((size_t)(size ? size : 1), sizeof *e);
+    el_tensor_list *l = el_mem_calloc(1, sizeof *l);
+    el_tensor *e = el_mem_calloc((size_t)(size ? size : 1), sizeof *e);
     if (!l || !e) {
-        free(l);
-        free(e);
+        el_mem_free(l);
+        el_mem_free(e);
         return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for a list of %lld elements", (long long)size);
     }
     l->magic = EL_TL_MAGIC;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mempool.h"
 #include "ops/kernel.h"
 
 /* For each dtype: a heap of the k best indices seen so far with the worst
@@ -192,10 +193,10 @@ static el_status el_topk_common(el_kctx *ctx, bool k_input)
         if (rows * k > 0) fn(x->data, rows, n, k, tv->data, ti->data);
     } else if (rows * k > 0) {
         /* Only the values are wanted: indices go to scratch memory. */
-        int32_t *scratch = malloc(sizeof(int32_t) * (size_t)(rows * k));
+        int32_t *scratch = el_mem_alloc(sizeof(int32_t) * (size_t)(rows * k));
         if (!scratch) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
         fn(x->data, rows, n, k, tv->data, scratch);
-        free(scratch);
+        el_mem_free(scratch);
     }
     return EL_OK;
 }
