@@ -2,6 +2,7 @@
 #include "core/mempool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,9 +28,9 @@ struct el_mempool {
     uint8_t used[EL_MEM_CLASSES];    /* used in the current run */
     size_t out;                      /* blocks handed out and not back */
     size_t heap_allocs;
-    pthread_mutex_t mu;              /* guards remote, nremote, closed */
+    pthread_mutex_t mu;              /* guards remote, closed; nremote is written under it */
     el_block *remote;                /* freed on threads where p was not current */
-    size_t nremote;
+    _Atomic size_t nremote;
     bool closed;
 };
 
@@ -157,6 +158,10 @@ void *el_mem_alloc(size_t bytes)
         return (char *)b + EL_MEM_ALIGN;
     }
     el_block *b = p->free[cls];
+    if (!b && atomic_load_explicit(&p->nremote, memory_order_relaxed)) {
+        el_mempool_drain(p); /* a pool that is never made current again (a worker's) */
+        b = p->free[cls];
+    }
     if (b) {
         p->free[cls] = b->next;
     } else {

@@ -1,6 +1,8 @@
 /* Persistent worker threads for intra-op parallelism (see threadpool.h). */
 #include "core/threadpool.h"
 
+#include "core/mempool.h"
+
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -24,9 +26,15 @@
 #define EL_SPIN_NS 100000
 #define EL_SPIN_YIELD_NS 10000
 
+typedef struct el_worker {
+    struct el_threadpool *pool;
+    int index;
+} el_worker;
+
 struct el_threadpool {
     int size;
     pthread_t threads[EL_THREADPOOL_MAX];
+    el_worker workers[EL_THREADPOOL_MAX];
     int started;
     pthread_mutex_t mu;
     pthread_cond_t wake;
@@ -53,6 +61,7 @@ struct el_threadpool {
 
 static _Thread_local el_threadpool *el_current_pool;
 static _Thread_local bool el_in_parallel;
+static _Thread_local int el_thread_index;
 
 int el_cpu_count(void)
 {
@@ -61,6 +70,8 @@ int el_cpu_count(void)
 }
 
 el_threadpool *el_threadpool_current(void) { return el_current_pool; }
+
+int el_threadpool_thread_index(void) { return el_thread_index; }
 
 el_threadpool *el_threadpool_set_current(el_threadpool *pool)
 {
@@ -105,8 +116,14 @@ static int64_t el_elapsed_ns(const struct timespec *t0)
 
 static void *el_worker_main(void *arg)
 {
-    el_threadpool *p = arg;
+    el_threadpool *p = ((el_worker *)arg)->pool;
+    el_thread_index = ((el_worker *)arg)->index;
     el_in_parallel = true;
+    /* Scratch that kernels take inside their chunks comes from the worker's
+     * own pool, so jobs in steady state do not touch the heap. */
+    el_mempool *mem = NULL;
+    if (el_mempool_create(&mem) != EL_OK) mem = NULL; /* then the heap serves */
+    el_mempool_set_current(mem);
     uint64_t seen = 0; /* generation 0 is "no job yet" */
     for (;;) {
         uint64_t g = EL_GEN(atomic_load_explicit(&p->state, memory_order_acquire));
@@ -139,6 +156,8 @@ static void *el_worker_main(void *arg)
         seen = g;
         el_run_chunks(p, g);
     }
+    el_mempool_set_current(NULL);
+    el_mempool_close(mem);
     return NULL;
 }
 
@@ -153,7 +172,8 @@ el_status el_threadpool_create(int threads, el_threadpool **out)
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     for (int i = 1; i < threads; i++) {
-        int rc = pthread_create(&p->threads[i], NULL, el_worker_main, p);
+        p->workers[i] = (el_worker){p, i};
+        int rc = pthread_create(&p->threads[i], NULL, el_worker_main, &p->workers[i]);
         if (rc != 0) {
             el_threadpool_free(p);
             return el_error(EL_ERR_RUNTIME, "cannot start thread %d of %d for the thread pool (error %d)", i, threads,

@@ -44,6 +44,13 @@ int el_threadpool_size(const el_threadpool *pool);
 typedef void (*el_parallel_fn)(void *ctx, int64_t begin, int64_t end);
 void el_parallel_for(el_threadpool *pool, int64_t n, int64_t grain, el_parallel_fn fn, void *ctx);
 
+/* Which thread of its pool runs the caller: 0 for the thread that called
+ * el_parallel_for (and any thread outside a pool), 1..size-1 for workers.
+ * A kernel that needs per-thread scratch in its chunks allocates size
+ * areas before the parallel-for (from the session's pool: no heap in steady
+ * state, whatever thread claims which chunk) and indexes them by this. */
+int el_threadpool_thread_index(void);
+
 /* The pool of the session running on this thread (NULL outside a run).
  * set_current returns the previous value, to restore. */
 el_threadpool *el_threadpool_current(void);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mempool.h"
 #include "core/threadpool.h"
 #include "ops/conv_fast.h"
 #include "ops/gemm.h"
@@ -246,13 +247,13 @@ bool el_conv2d_packed(const el_conv_geom *g, const float *x, const float *wp, co
         j.nscratch = threads;
         for (int t = 0; t < threads && ok; t++) {
             atomic_init(&j.busy[t], 0);
-            j.scratch[t] = aligned_alloc(64, ((size_t)MR * (size_t)j.k * sizeof(float) + 63) / 64 * 64);
+            j.scratch[t] = el_mem_alloc(((size_t)MR * (size_t)j.k * sizeof(float) + 63) / 64 * 64);
             ok = j.scratch[t] != NULL;
         }
     }
     /* Out of memory for a few hundred KB: the caller's other kernels run. */
     if (ok) el_parallel_for(el_threadpool_current(), nblocks * j.tiles, grain < 1 ? 1 : grain, el_cg_items, &j);
-    for (int t = 0; t < j.nscratch; t++) free(j.scratch[t]);
+    for (int t = 0; t < j.nscratch; t++) el_mem_free(j.scratch[t]);
     return ok;
 #else
     (void)g, (void)x, (void)wp, (void)e, (void)y;

@@ -133,14 +133,14 @@ static bool el_topk_f32_radix(const float *v, int64_t n, int64_t k, float *ov, i
 
 static void el_topk_f32_rows(const void *in, int64_t rows, int64_t n, int64_t k, void *vals, int32_t *idx)
 {
-    uint32_t *scratch = n >= EL_TOPK_RADIX_MIN && k * 8 >= n ? malloc(sizeof(uint32_t) * 4 * (size_t)n) : NULL;
+    uint32_t *scratch = n >= EL_TOPK_RADIX_MIN && k * 8 >= n ? el_mem_alloc(sizeof(uint32_t) * 4 * (size_t)n) : NULL;
     for (int64_t r = 0; r < rows; r++) {
         const float *v = (const float *)in + r * n;
         float *ov = (float *)vals + r * k;
         int32_t *oi = idx + r * k;
         if (!scratch || !el_topk_f32_radix(v, n, k, ov, oi, scratch)) el_topk_f32(v, 1, n, k, ov, oi);
     }
-    free(scratch);
+    el_mem_free(scratch);
 }
 
 static el_status el_topk_common(el_kctx *ctx, bool k_input)
