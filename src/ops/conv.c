@@ -474,7 +474,7 @@ static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
             if (!done) {
                 /* Another ISA (forced), or grouped: back to HWIO for the other kernels. */
                 int64_t kdim = g.h.k * g.w.k * g.fic;
-                unpacked = malloc(sizeof(float) * (size_t)(kdim * g.oc));
+                unpacked = el_mem_alloc(sizeof(float) * (size_t)(kdim * g.oc));
                 if (!unpacked) {
                     s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory unpacking the filter");
                     goto out;
@@ -490,7 +490,7 @@ static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
             else el_conv2d_f32(&g, x, w, y->data);
         }
         if (fused && (!done || !in_kernel)) el_epilogue_run(&e, y->data, g.n * g.h.out * g.w.out, g.oc);
-        free(unpacked);
+        el_mem_free(unpacked);
     }
 out:
     if (fused) el_epilogue_free(&e);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mempool.h"
 #include "ops/array_util.h"
 #include "ops/kernel.h"
 
@@ -207,7 +208,7 @@ static el_status el_where(el_kctx *ctx)
     const uint8_t *m = in->data;
     uint8_t *owned = NULL;
     if (to_mask && numel > 0) {
-        if (!(owned = malloc((size_t)numel))) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
+        if (!(owned = el_mem_alloc((size_t)numel))) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
         to_mask(in->data, numel, owned);
         m = owned;
     }
@@ -218,13 +219,13 @@ static el_status el_where(el_kctx *ctx)
     el_tensor *out;
     el_status st = el_kctx_output(ctx, 0, EL_DT_INT64, 2, dims, &out);
     if (st != EL_OK || count == 0 || nd == 0) { /* a true scalar has no coordinates: [1, 0] */
-        free(owned);
+        el_mem_free(owned);
         return st;
     }
     int64_t *o = out->data;
     if (nd == 1 && count == numel) { /* all true (every score above threshold) */
         for (int64_t i = 0; i < numel; i++) o[i] = i;
-        free(owned);
+        el_mem_free(owned);
         return EL_OK;
     }
     const int64_t last = in->dims[nd - 1], rows = numel / last;
@@ -256,7 +257,7 @@ static el_status el_where(el_kctx *ctx)
             }
         }
     }
-    free(owned);
+    el_mem_free(owned);
     return EL_OK;
 }
 
