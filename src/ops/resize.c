@@ -45,21 +45,21 @@ static void el_resize_weights(int64_t out, int64_t in, float scale, bool half_pi
 }
 
 /* One output row of one image, for each input element type. Values become
- * float before interpolating (TF casts each corner with static_cast<float>). */
+ * float before interpolating (TF casts each corner with static_cast<float>).
+ * Element e of the row (pixel e / ch, channel e % ch) reads its left and
+ * right inputs at lo[e] and hi[e] with weight w[e], precomputed once per
+ * image size: one flat loop with no per-pixel channel loop. */
 #define EL_RESIZE_ROW(T, name)                                                                   \
-    static void name(const void *top_v, const void *bot_v, const el_interp *xs, int64_t out_w,  \
-                     int64_t ch, float y_lerp, float *dst)                                      \
+    static void name(const void *top_v, const void *bot_v, const int32_t *lo, const int32_t *hi, \
+                     const float *w, int64_t n, float y_lerp, float *dst)                       \
     {                                                                                            \
         const T *top = top_v, *bot = bot_v;                                                      \
-        for (int64_t x = 0; x < out_w; x++) {                                                    \
-            const T *tl = top + xs[x].lo * ch, *tr = top + xs[x].hi * ch;                        \
-            const T *bl = bot + xs[x].lo * ch, *br = bot + xs[x].hi * ch;                        \
-            float x_lerp = xs[x].lerp;                                                           \
-            for (int64_t c = 0; c < ch; c++) {                                                   \
-                float t = (float)tl[c] + ((float)tr[c] - (float)tl[c]) * x_lerp;                 \
-                float b = (float)bl[c] + ((float)br[c] - (float)bl[c]) * x_lerp;                 \
-                *dst++ = t + (b - t) * y_lerp;                                                   \
-            }                                                                                    \
+        for (int64_t e = 0; e < n; e++) {                                                        \
+            float tl = (float)top[lo[e]], tr = (float)top[hi[e]];                                \
+            float bl = (float)bot[lo[e]], br = (float)bot[hi[e]];                                \
+            float t = tl + (tr - tl) * w[e];                                                     \
+            float b = bl + (br - bl) * w[e];                                                     \
+            dst[e] = t + (b - t) * y_lerp;                                                       \
         }                                                                                        \
     }
 
@@ -71,7 +71,8 @@ EL_RESIZE_ROW(int64_t, el_resize_row_i64)
 EL_RESIZE_ROW(float, el_resize_row_f32)
 EL_RESIZE_ROW(double, el_resize_row_f64)
 
-typedef void (*el_resize_row_fn)(const void *, const void *, const el_interp *, int64_t, int64_t, float, float *);
+typedef void (*el_resize_row_fn)(const void *, const void *, const int32_t *, const int32_t *, const float *, int64_t,
+                                 float, float *);
 
 static el_resize_row_fn el_resize_row_for(el_dtype dt)
 {
@@ -123,12 +124,22 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
                         el_dtype_name(a->in_dtype));
     if (a->batch == 0 || a->channels == 0) return EL_OK; /* empty output */
 
+    /* Offsets within a row are int32: a row longer than that is refused. */
+    if (a->in_w > INT32_MAX / (a->channels > 0 ? a->channels : 1) || a->out_w > INT32_MAX / a->channels)
+        return el_error(EL_ERR_LIMIT, "resize: rows of %lldx%lld values exceed 2^31", (long long)a->in_w,
+                        (long long)a->channels);
+    const size_t row_n = (size_t)(a->out_w * a->channels);
     el_interp *ys = el_mem_alloc(sizeof *ys * (size_t)a->out_h);
     el_interp *xs = el_mem_alloc(sizeof *xs * (size_t)a->out_w);
-    float *scratch = a->out_u8 ? el_mem_alloc(sizeof(float) * (size_t)(a->out_w * a->channels)) : NULL;
-    if (!ys || !xs || (a->out_u8 && !scratch)) {
+    int32_t *lo = el_mem_alloc(sizeof *lo * row_n), *hi = el_mem_alloc(sizeof *hi * row_n);
+    float *w = el_mem_alloc(sizeof *w * row_n);
+    float *scratch = a->out_u8 ? el_mem_alloc(sizeof(float) * row_n) : NULL;
+    if (!ys || !xs || !lo || !hi || !w || (a->out_u8 && !scratch)) {
         el_mem_free(ys);
         el_mem_free(xs);
+        el_mem_free(lo);
+        el_mem_free(hi);
+        el_mem_free(w);
         el_mem_free(scratch);
         return el_error(EL_ERR_NOMEM, "resize: no memory for %lldx%lld interpolation tables",
                         (long long)a->out_h, (long long)a->out_w);
@@ -138,6 +149,13 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
     el_resize_weights(a->out_w, a->in_w, el_resize_scale(a->in_w, a->out_w, a->align_corners),
                       a->half_pixel_centers, xs);
 
+    for (int64_t x = 0; x < a->out_w; x++)
+        for (int64_t c = 0; c < a->channels; c++) {
+            const size_t e = (size_t)(x * a->channels + c);
+            lo[e] = (int32_t)(xs[x].lo * a->channels + c);
+            hi[e] = (int32_t)(xs[x].hi * a->channels + c);
+            w[e] = xs[x].lerp;
+        }
     size_t esize = el_dtype_size(a->in_dtype);
     size_t in_row = (size_t)(a->in_w * a->channels) * esize;
     size_t out_row = (size_t)(a->out_w * a->channels);
@@ -147,7 +165,7 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
         for (int64_t y = 0; y < a->out_h; y++) {
             size_t o = (size_t)(b * a->out_h + y) * out_row;
             float *dst = a->out_f32 ? a->out_f32 + o : scratch;
-            row(img + (size_t)ys[y].lo * in_row, img + (size_t)ys[y].hi * in_row, xs, a->out_w, a->channels,
+            row(img + (size_t)ys[y].lo * in_row, img + (size_t)ys[y].hi * in_row, lo, hi, w, (int64_t)row_n,
                 ys[y].lerp, dst);
             if (a->out_u8)
                 for (size_t i = 0; i < out_row; i++) a->out_u8[o + i] = el_round_u8(scratch[i]);
@@ -155,6 +173,9 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
     }
     el_mem_free(ys);
     el_mem_free(xs);
+    el_mem_free(lo);
+    el_mem_free(hi);
+    el_mem_free(w);
     el_mem_free(scratch);
     return EL_OK;
 }

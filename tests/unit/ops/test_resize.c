@@ -2,7 +2,11 @@
  * every (align_corners, half_pixel_centers) combination. */
 #include "testutil.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "ops/resize.h"
 
 enum { LEGACY, ALIGN, HALF, NOATTR };
 
@@ -231,9 +235,86 @@ static void test_errors(void **state)
     el_test_release_all(1, out);
 }
 
+/* TF's bilinear rule restated per output pixel (resize_bilinear_op.cc:
+ * scale and source coordinate in float32, lerps in float32 in TF's order). */
+static float ref_src(int64_t i, float scale, bool half) { return half ? ((float)i + 0.5f) * scale - 0.5f : (float)i * scale; }
+static void ref_axis(int64_t i, int64_t in, float scale, bool half, int64_t *lo, int64_t *hi, float *l)
+{
+    float src = ref_src(i, scale, half), fl = floorf(src);
+    *lo = (int64_t)fl < 0 ? 0 : (int64_t)fl > in - 1 ? in - 1 : (int64_t)fl;
+    *hi = (int64_t)ceilf(src) > in - 1 ? in - 1 : (int64_t)ceilf(src) < 0 ? 0 : (int64_t)ceilf(src);
+    *l = src - fl;
+}
+
+static uint32_t el_rnd_state = 11;
+static uint32_t el_rnd(void)
+{
+    el_rnd_state = el_rnd_state * 1664525u + 1013904223u;
+    return el_rnd_state >> 8;
+}
+
+/* el_resize_bilinear_core on random sizes, 1 to 5 channels, uint8 / int16 /
+ * float inputs, all three modes, float and rounded uint8 outputs, bit for
+ * bit against the per-pixel restatement. */
+static void test_bilinear_core_vs_reference(void **state)
+{
+    (void)state;
+    for (int it = 0; it < 300; it++) {
+        const el_dtype dt = it % 3 == 0 ? EL_DT_UINT8 : it % 3 == 1 ? EL_DT_INT16 : EL_DT_FLOAT;
+        const int64_t b = 1 + el_rnd() % 2, ih = 1 + el_rnd() % 20, iw = 1 + el_rnd() % 20, ch = 1 + el_rnd() % 5;
+        const int64_t oh = 1 + el_rnd() % 25, ow = 1 + el_rnd() % 25;
+        const int mode = (int)(el_rnd() % 3);
+        const bool align = mode == 1, half = mode == 2, to_u8 = el_rnd() % 4 == 0;
+        const int64_t nin = b * ih * iw * ch, nout = b * oh * ow * ch;
+        float *fin = malloc(sizeof(float) * (size_t)nin);
+        uint8_t *u8 = malloc((size_t)nin);
+        int16_t *i16 = malloc(sizeof(int16_t) * (size_t)nin);
+        for (int64_t i = 0; i < nin; i++) {
+            u8[i] = (uint8_t)el_rnd();
+            i16[i] = (int16_t)(el_rnd() - (1u << 23));
+            fin[i] = dt == EL_DT_UINT8 ? (float)u8[i] : dt == EL_DT_INT16 ? (float)i16[i] : (float)(int)(el_rnd() % 20001 - 10000) / 7.0f;
+        }
+        float *got = malloc(sizeof(float) * (size_t)nout);
+        uint8_t *got8 = malloc((size_t)nout);
+        el_resize_args ra = {dt, dt == EL_DT_UINT8 ? (const void *)u8 : dt == EL_DT_INT16 ? (const void *)i16 : fin,
+                             b, ih, iw, ch, oh, ow, align, half, to_u8 ? NULL : got, to_u8 ? got8 : NULL};
+        assert_int_equal(el_resize_bilinear_core(&ra), EL_OK);
+        const float hs = (align && oh > 1) ? (float)(ih - 1) / (float)(oh - 1) : (float)ih / (float)oh;
+        const float ws = (align && ow > 1) ? (float)(iw - 1) / (float)(ow - 1) : (float)iw / (float)ow;
+        for (int64_t n = 0; n < b; n++)
+            for (int64_t y = 0; y < oh; y++)
+                for (int64_t x = 0; x < ow; x++)
+                    for (int64_t c = 0; c < ch; c++) {
+                        int64_t y0, y1, x0, x1;
+                        float yl, xl;
+                        ref_axis(y, ih, hs, half, &y0, &y1, &yl);
+                        ref_axis(x, iw, ws, half, &x0, &x1, &xl);
+#define AT(yy, xx) fin[((n * ih + (yy)) * iw + (xx)) * ch + c]
+                        float t = AT(y0, x0) + (AT(y0, x1) - AT(y0, x0)) * xl;
+                        float bo = AT(y1, x0) + (AT(y1, x1) - AT(y1, x0)) * xl;
+#undef AT
+                        float want = t + (bo - t) * yl;
+                        const int64_t o = ((n * oh + y) * ow + x) * ch + c;
+                        if (to_u8) {
+                            float r = roundf(want);
+                            uint8_t w8 = !(r >= 0) ? 0 : r >= 255 ? 255 : (uint8_t)r;
+                            if (got8[o] != w8) fail_msg("case %d: u8 element %lld: got %d, want %d", it, (long long)o, got8[o], w8);
+                        } else if (memcmp(&got[o], &want, sizeof want)) {
+                            fail_msg("case %d: element %lld: got %.9g, want %.9g", it, (long long)o, (double)got[o], (double)want);
+                        }
+                    }
+        free(fin);
+        free(u8);
+        free(i16);
+        free(got);
+        free(got8);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bilinear_core_vs_reference),
         cmocka_unit_test(test_bilinear_modes),
         cmocka_unit_test(test_bilinear_2d_batch_channels),
         cmocka_unit_test(test_bilinear_integer_inputs),
