@@ -270,6 +270,16 @@ static el_status el_op_ta_gather(el_kctx *ctx)
     int64_t dims[EL_MAX_DIMS];
     dims[0] = n;
     for (int i = 0; i < first.ndim; i++) dims[i + 1] = first.dims[i];
+    if (n == 1) {
+        /* One element: the stack is that element viewed as [1, ...], not a
+         * copy (as Read shares it; the OD API preprocessor gathers its one
+         * resized image this way). */
+        el_status s = el_tensor_reshape_view(&ctx->outputs[0], &first, first.ndim + 1, dims);
+        el_tensor_release(&first);
+        if (s != EL_OK) return el_kerr(ctx, s, "%s", el_last_error());
+        el_ta_after_read(ta, idx0);
+        return EL_OK;
+    }
     el_tensor *out;
     el_status s = el_kctx_output(ctx, 0, ta->dtype, first.ndim + 1, dims, &out);
     size_t ebytes = el_tensor_nbytes(&first);
