@@ -597,7 +597,8 @@ static void el_opt_identities(el_opt *o)
         }
 }
 
-static el_status el_opt_pack_one(el_opt *o, int i);
+static bool el_opt_packable(const el_opt *o, int i, el_filter_layout layout, const el_tensor *w);
+static el_status el_opt_mark_packed(el_opt *o, int i, int c, el_filter_layout layout, int64_t oc);
 
 /* A constant of the source graph that the passes replaced by their own
  * copy (folded, packed) and that the new graph no longer reads: when its
@@ -710,18 +711,16 @@ static el_status el_opt_fold_bn(el_opt *o, int b)
         if (ea->type != EL_ATTR_F) return EL_OK;
         eps = ea->v.f;
     }
+    /* A Conv2D filter that the pack pass would pack is folded straight
+     * into the packed layout: no HWIO copy of the weights is made. */
+    el_filter_layout layout = el_filter_layout_preferred();
+    bool pack = !depthwise && el_opt_packable(o, c, layout, w);
     el_tensor nw = {0}, bias = {0};
-    EL_TRY(el_tensor_alloc(&nw, EL_DT_FLOAT, 4, w->dims));
     int64_t bdim[1] = {oc};
-    el_status s = el_tensor_alloc(&bias, EL_DT_FLOAT, 1, bdim);
-    if (s != EL_OK) {
-        el_tensor_release(&nw);
-        return s;
-    }
+    EL_TRY(el_tensor_alloc(&bias, EL_DT_FLOAT, 1, bdim));
     const float *sc = scale->data, *of = offset->data, *mu = mean->data, *va = var->data, *wd = w->data;
     float *f = malloc(sizeof(float) * (size_t)oc);
     if (!f) {
-        el_tensor_release(&nw);
         el_tensor_release(&bias);
         return el_opt_oom();
     }
@@ -730,14 +729,25 @@ static el_status el_opt_fold_bn(el_opt *o, int b)
         f[j] = 1.0f / sqrtf(va[j] + eps) * sc[j];
         ((float *)bias.data)[j] = of[j] - mu[j] * f[j];
     }
-    /* HWIO (or HW,C,M for depthwise: output channel c*M+m): the output
-     * channel is the fastest-varying index in both layouts. */
-    int64_t total = el_tensor_numel(w);
-    float *nd = nw.data;
-    for (int64_t j = 0; j < total; j++) nd[j] = wd[j] * f[j % oc];
+    el_status s;
+    if (pack) {
+        s = el_filter_pack_scaled(w, layout, f, &nw);
+    } else {
+        s = el_tensor_alloc(&nw, EL_DT_FLOAT, 4, w->dims);
+        if (s == EL_OK) {
+            /* HWIO (or HW,C,M for depthwise: output channel c*M+m): the
+             * output channel is the fastest-varying index in both layouts.
+             * Row by row (no division per element: this runs over every
+             * weight of the model at session creation). */
+            int64_t rows = el_tensor_numel(w) / oc;
+            float *nd = nw.data;
+            for (int64_t r = 0; r < rows; r++, nd += oc, wd += oc)
+                for (int64_t j = 0; j < oc; j++) nd[j] = wd[j] * f[j];
+        }
+    }
     free(f);
     int cw = -1, cb = -1;
-    s = el_opt_const(o, bn->name, "/_el_folded_filter", &nw, &cw);
+    if (s == EL_OK) s = el_opt_const(o, bn->name, pack ? "/_el_folded_filter/_el_packed" : "/_el_folded_filter", &nw, &cw);
     if (s == EL_OK) s = el_opt_const(o, o->n[b].name, "/_el_folded_bias", &bias, &cb);
     el_tensor_release(&nw);
     el_tensor_release(&bias);
@@ -763,11 +773,8 @@ static el_status el_opt_fold_bn(el_opt *o, int b)
     EL_TRY(el_opt_rewire(o, b, c, data, 3));
     o->st.bn_folded++;
     if (--o->n[wsrc].ndata_readers == 0) el_opt_reclaim(o, &o->n[wsrc]);
-    /* Pack the folded filter now, while it is the only copy made: its
-     * memory is then reused by the next fold instead of piling up. */
-    o->n[cw].ndata_readers = 1;
-    o->n[cw].nctrl_readers = 0;
-    return el_opt_pack_one(o, b);
+    if (pack) EL_TRY(el_opt_mark_packed(o, b, cw, layout, w->dims[3]));
+    return EL_OK;
 }
 
 /* BiasAdd(conv, b) or Add(conv, b) / Add(b, conv) with b a constant
@@ -961,27 +968,25 @@ static el_status el_opt_fuse(el_opt *o)
 
 /* ---- filter packing ---- */
 
-static el_status el_opt_pack_one(el_opt *o, int i)
+/* Whether node i's filter (a constant [kh, kw, ic, oc]) gets packed. */
+static bool el_opt_packable(const el_opt *o, int i, el_filter_layout layout, const el_tensor *w)
 {
-    el_filter_layout layout = el_filter_layout_preferred();
-    if (layout == EL_FILTER_HWIO) return EL_OK;
-    el_onode *n = &o->n[i];
-    if (n->fed || (strcmp(n->op, "Conv2D") && strcmp(n->op, "_FusedConv2D")) || n->ndata < 2) return EL_OK;
+    const el_onode *n = &o->n[i];
+    if (layout == EL_FILTER_HWIO || n->fed || (strcmp(n->op, "Conv2D") && strcmp(n->op, "_FusedConv2D")) ||
+        n->ndata < 2)
+        return false;
     if (!el_onode_float_ok(n) || !el_onode_str_is(n, "data_format", "NHWC", "NHWC") ||
         el_onode_attr(n, EL_FILTER_LAYOUT_ATTR))
-        return EL_OK;
-    const el_tensor *w = el_const_input(o, n, 1);
-    if (!w || w->ndim != 4 || el_tensor_numel(w) <= 0) return EL_OK;
-    if (w->dims[0] * w->dims[1] * w->dims[2] > EL_CONV_MAX_PACKED_K) return EL_OK;
-    int src = n->in[1].node;
-    el_tensor packed;
-    EL_TRY(el_filter_pack(w, layout, &packed));
-    int64_t oc = w->dims[3];
-    int c = -1;
-    el_status s = el_opt_const(o, o->n[src].name, "/_el_packed", &packed, &c);
-    el_tensor_release(&packed);
-    if (s != EL_OK) return s;
-    n = &o->n[i];
+        return false;
+    return w && w->dtype == EL_DT_FLOAT && w->ndim == 4 && el_tensor_numel(w) > 0 &&
+           w->dims[0] * w->dims[1] * w->dims[2] <= EL_CONV_MAX_PACKED_K;
+}
+
+/* Node i reads its filter from Const c, packed in `layout` for `oc`
+ * output channels: input 1 and the private attrs. */
+static el_status el_opt_mark_packed(el_opt *o, int i, int c, el_filter_layout layout, int64_t oc)
+{
+    el_onode *n = &o->n[i];
     static const char *const drop[] = {EL_FILTER_LAYOUT_ATTR, EL_FILTER_OC_ATTR};
     el_attr *attrs = NULL;
     int na = 0;
@@ -1020,6 +1025,23 @@ static el_status el_opt_pack_one(el_opt *o, int i)
     n->nattrs = na;
     n->in[1] = (el_oin){c, 0};
     o->st.packed++;
+    return EL_OK;
+}
+
+static el_status el_opt_pack_one(el_opt *o, int i)
+{
+    el_filter_layout layout = el_filter_layout_preferred();
+    const el_tensor *w = el_const_input(o, &o->n[i], 1);
+    if (!el_opt_packable(o, i, layout, w)) return EL_OK;
+    int src = o->n[i].in[1].node;
+    el_tensor packed;
+    EL_TRY(el_filter_pack(w, layout, &packed));
+    int64_t oc = w->dims[3];
+    int c = -1;
+    el_status s = el_opt_const(o, o->n[src].name, "/_el_packed", &packed, &c);
+    el_tensor_release(&packed);
+    if (s != EL_OK) return s;
+    EL_TRY(el_opt_mark_packed(o, i, c, layout, oc));
     /* The HWIO filter, when nothing else reads it: release it now. */
     el_onode *f = &o->n[src];
     if (--f->ndata_readers == 0 && f->nctrl_readers == 0 && !f->fetched && !f->fed) {

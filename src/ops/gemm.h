@@ -50,8 +50,12 @@ void el_gemm_pack_f32(const float *w, int64_t k, int64_t n, float *out);
 void el_gemm_unpack_f32(const float *p, int64_t k, int64_t n, float *w);
 
 /* An HWIO filter tensor [kh, kw, ic, oc] packed into a new tensor of shape
- * [panels, kh, kw, ic, NR] (64-byte aligned). *out is empty on failure. */
+ * [panels, kh, kw, ic, NR] (64-byte aligned). *out is empty on failure.
+ * With `scale` ([oc] or NULL), output channel j is multiplied by scale[j]
+ * as it is packed (batch-norm folding without an HWIO copy in between;
+ * the same products as scaling first). */
 el_status el_filter_pack(const el_tensor *hwio, el_filter_layout layout, el_tensor *out);
+el_status el_filter_pack_scaled(const el_tensor *hwio, el_filter_layout layout, const float *scale, el_tensor *out);
 
 /* ---- micro-kernels ---- */
 

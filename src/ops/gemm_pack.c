@@ -45,6 +45,11 @@ void el_gemm_unpack_f32(const float *pk, int64_t k, int64_t n, float *w)
 
 el_status el_filter_pack(const el_tensor *hwio, el_filter_layout layout, el_tensor *out)
 {
+    return el_filter_pack_scaled(hwio, layout, NULL, out);
+}
+
+el_status el_filter_pack_scaled(const el_tensor *hwio, el_filter_layout layout, const float *scale, el_tensor *out)
+{
     memset(out, 0, sizeof *out);
     if (layout != EL_FILTER_F32_P32 || hwio->dtype != EL_DT_FLOAT || hwio->ndim != 4)
         return el_error(EL_ERR_UNSUPPORTED, "filter packing: layout %s of a %d-dimensional filter is not supported",
@@ -52,6 +57,21 @@ el_status el_filter_pack(const el_tensor *hwio, el_filter_layout layout, el_tens
     int64_t k = hwio->dims[0] * hwio->dims[1] * hwio->dims[2], n = hwio->dims[3];
     int64_t dims[5] = {(n + EL_GEMM_NR - 1) / EL_GEMM_NR, hwio->dims[0], hwio->dims[1], hwio->dims[2], EL_GEMM_NR};
     EL_TRY(el_tensor_alloc(out, EL_DT_FLOAT, 5, dims));
-    if (k > 0 && n > 0) el_gemm_pack_f32(hwio->data, k, n, out->data);
+    if (k <= 0 || n <= 0) return EL_OK;
+    if (!scale) {
+        el_gemm_pack_f32(hwio->data, k, n, out->data);
+        return EL_OK;
+    }
+    const float *w = hwio->data;
+    float *o = out->data;
+    for (int64_t n0 = 0; n0 < n; n0 += EL_GEMM_NR) {
+        int64_t nc = n - n0 < EL_GEMM_NR ? n - n0 : EL_GEMM_NR;
+        for (int64_t i = 0; i < k; i++, o += EL_GEMM_NR) {
+            const float *wr = w + i * n + n0;
+            int64_t j = 0;
+            for (; j < nc; j++) o[j] = wr[j] * scale[n0 + j];
+            for (; j < EL_GEMM_NR; j++) o[j] = 0.0f;
+        }
+    }
     return EL_OK;
 }
