@@ -200,6 +200,7 @@ void el_graph_free(el_graph *g)
         c = next;
     }
     if (g->mapping) munmap(g->mapping, g->mapping_size);
+    if (g->realigned) munmap(g->realigned, g->realigned_size);
     free(g->name_index);
     free(g);
 }

@@ -94,6 +94,11 @@ struct el_graph {
     /* Where tensors may point into (a mapped file), released with the graph. */
     void *mapping;
     size_t mapping_size;
+    /* Aligned copies of constants a loader could not point at in place
+     * (tensor_content not aligned for its dtype in the file): one mapping,
+     * released with the graph. */
+    void *realigned;
+    size_t realigned_size;
     int *name_index;    /* name -> node index, open addressing */
     int name_cap;
 };

@@ -560,6 +560,62 @@ static void test_content_zero_copy(void **state)
     rmdir(dir);
 }
 
+/* Big tensor_content at every remainder mod 4 in one file: aligned ones
+ * are used in place, the others copied into the graph's realigned region
+ * (64-byte aligned); the file pages nothing points into are handed back
+ * after the walk, which must not change a value or a name. */
+static void test_content_realigned(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    assert_non_null(el_test_tmpdir(dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/big.pb", dir);
+    enum { N = 3000, K = 6 };
+    static float vals[K][N];
+    for (int k = 0; k < K; k++)
+        for (int i = 0; i < N; i++) vals[k][i] = (float)(k * 100000 + i) * 0.5f;
+    enc g = {0};
+    char names[K][16];
+    for (int k = 0; k < K; k++) {
+        /* Names of growing length move the next content by one byte. */
+        snprintf(names[k], sizeof names[k], "w%.*s", k, "______");
+        int64_t dims[1] = {N};
+        enc t = tensor_begin(EL_DT_FLOAT, 1, dims);
+        e_bytes(&t, 4, vals[k], sizeof vals[k]);
+        graph_const(&g, names[k], EL_DT_FLOAT, t);
+    }
+    assert_int_equal(el_test_write_file(path, g.p, g.n), 0);
+    int rems[4] = {0};
+    for (int via_file = 0; via_file < 2; via_file++) {
+        el_graph *gr = NULL;
+        if (via_file) {
+            if (el_graph_load(path, &gr) != EL_OK) fail_msg("%s", el_last_error());
+        } else {
+            gr = parse_ok(&g);
+        }
+        for (int k = 0; k < K; k++) {
+            const el_tensor *t = const_tensor(gr, names[k]);
+            el_test_assert_f32(t, vals[k], N, 0);
+            size_t at = 0;
+            while (memcmp(g.p + at, vals[k], sizeof vals[k]) != 0) at++;
+            rems[at % 4]++;
+            const char *d = t->data, *m = gr->mapping, *r = gr->realigned;
+            if (at % 4 == 0) {
+                assert_ptr_equal(d, m + at);
+            } else {
+                assert_non_null(r);
+                assert_true(d >= r && d + sizeof vals[k] <= r + gr->realigned_size);
+                assert_int_equal((uintptr_t)d % 64, 0);
+            }
+        }
+        el_graph_free(gr);
+    }
+    for (int r = 0; r < 4; r++) assert_true(rems[r] > 0);
+    e_free(&g);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_bool_content_normalised(void **state)
 {
     (void)state;
@@ -1217,6 +1273,7 @@ int main(void)
         cmocka_unit_test(test_basic_graph),
         cmocka_unit_test(test_typed_values),
         cmocka_unit_test(test_content_zero_copy),
+        cmocka_unit_test(test_content_realigned),
         cmocka_unit_test(test_bool_content_normalised),
         cmocka_unit_test(test_tensor_errors),
         cmocka_unit_test(test_attr_kinds),
