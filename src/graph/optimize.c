@@ -24,7 +24,8 @@
  *     fused_ops [BiasAdd];
  *  6. activation fusion: a following Relu / Relu6 is appended to fused_ops;
  *     MobileNetV3's hard swish (Mul, Add, Relu6, Mul) becomes one
- *     _ElHardSwish node (el_opt_hswish);
+ *     _ElHardSwish node (el_opt_hswish), CenterNet's peak test
+ *     Mul(x, Cast(Equal(x, m))) one _ElKeepEqual (el_opt_keep_equal);
  *  7. filter packing: a Conv2D / _FusedConv2D whose filter is a constant
  *     reads it packed in the fast kernel's layout (ops/gemm.h), made once
  *     here instead of on every run; the HWIO constant it replaces is
@@ -943,6 +944,67 @@ static el_status el_opt_hswish(el_opt *o, int r)
     return EL_OK;
 }
 
+/* CenterNet's peak test, y = Mul(x, Cast(Equal(x, m))) (m the MaxPool of
+ * x: keep a heatmap value where it is its neighbourhood's maximum),
+ * operands in any order, becomes _ElKeepEqual(x, m): x * (x == m ? 1 : 0)
+ * in one pass, the same float product, so the same bits. The Equal and the
+ * Cast (bool to float) must have no other reader. */
+static el_status el_opt_keep_equal(el_opt *o, int r)
+{
+    el_onode *rn = &o->n[r];
+    if (strcmp(rn->op, "Mul") || rn->fed || rn->fetched_nonzero || rn->ndata != 2 || !el_onode_float_ok(rn))
+        return EL_OK;
+    for (int k = 0; k < 2; k++) {
+        int ca = -1, eq = -1;
+        if (rn->in[k].slot < 0 || !el_sole_reader(o, r, 1 - k, &ca)) continue;
+        el_onode *cn = &o->n[ca];
+        const el_attr *src = el_onode_attr(cn, "SrcT"), *dst = el_onode_attr(cn, "DstT");
+        if (strcmp(cn->op, "Cast") || cn->ndata != 1 || !src || src->type != EL_ATTR_TYPE ||
+            src->v.type != EL_DT_BOOL || !dst || dst->type != EL_ATTR_TYPE || dst->v.type != EL_DT_FLOAT ||
+            !el_sole_reader(o, ca, 0, &eq))
+            continue;
+        el_onode *en = &o->n[eq];
+        /* incompatible_shape_error false makes Equal a scalar for shapes
+         * that do not broadcast; the fused kernel always broadcasts. */
+        if (strcmp(en->op, "Equal") || en->ndata != 2 || !el_onode_float_ok(en) ||
+            !el_onode_bool(en, "incompatible_shape_error", true))
+            continue;
+        const el_oin x = rn->in[k];
+        int xk = en->in[0].node == x.node && en->in[0].slot == x.slot ? 0
+               : en->in[1].node == x.node && en->in[1].slot == x.slot ? 1 : -1;
+        if (xk < 0 || en->in[1 - xk].slot < 0) continue;
+        const int parts[3] = {eq, ca, r};
+        int nctrl = 0;
+        for (int p = 0; p < 3; p++) nctrl += o->n[parts[p]].nin - o->n[parts[p]].ndata;
+        el_oin *in = malloc(sizeof *in * (size_t)(2 + nctrl));
+        el_attr *attrs = calloc(2, sizeof *attrs);
+        if (!in || !attrs) {
+            free(in);
+            free(attrs);
+            return el_opt_oom();
+        }
+        in[0] = x;
+        in[1] = en->in[1 - xk];
+        int nin = 2;
+        for (int p = 0; p < 3; p++)
+            for (int j = o->n[parts[p]].ndata; j < o->n[parts[p]].nin; j++) in[nin++] = o->n[parts[p]].in[j];
+        attrs[0] = (el_attr){.name = "T", .type = EL_ATTR_TYPE, .v.type = EL_DT_FLOAT};
+        el_attrs_free(rn->attrs, rn->nattrs);
+        rn->attrs = attrs;
+        rn->nattrs = 1;
+        rn->orig = NULL;
+        rn->op = "_ElKeepEqual";
+        free(rn->in);
+        rn->in = in;
+        rn->nin = nin;
+        rn->ndata = 2;
+        o->n[eq].needed = o->n[ca].needed = false;
+        o->st.keep_equal_fused++;
+        return EL_OK;
+    }
+    return EL_OK;
+}
+
 static el_status el_opt_fuse(el_opt *o)
 {
     el_opt_count_readers(o);
@@ -961,7 +1023,10 @@ static el_status el_opt_fuse(el_opt *o)
         if (o->n[n].needed) EL_TRY(el_opt_fuse_act(o, n));
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
-        if (o->n[n].needed) EL_TRY(el_opt_hswish(o, n));
+        if (o->n[n].needed) {
+            EL_TRY(el_opt_hswish(o, n));
+            EL_TRY(el_opt_keep_equal(o, n));
+        }
     return EL_OK;
 }
 
@@ -1211,7 +1276,7 @@ el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *fe
     if (s == EL_OK && ok) s = el_opt_fuse(&o);
     if (s == EL_OK && ok) s = el_opt_pack(&o);
     bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused ||
-                   o.st.hswish_fused || o.st.packed;
+                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.packed;
     if (s == EL_OK && ok && changed) {
         bool *reach = NULL;
         s = el_opt_reach(&o, &reach);

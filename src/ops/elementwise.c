@@ -704,6 +704,43 @@ static el_status el_k_ElHardSwish(el_kctx *ctx)
     return EL_OK;
 }
 
+/* ---- _ElKeepEqual ------------------------------------------------------------ */
+
+static int el_keep_equal_row(void *vc, void *out, const void *const *in, const int *unit, int64_t n)
+{
+    (void)vc;
+    const float *a = in[0], *b = in[1];
+    float *o = out;
+    for (int64_t i = 0; i < n; i++) {
+        const float x = a[i * unit[0]];
+        o[i] = x * (x == b[i * unit[1]] ? 1.0f : 0.0f);
+    }
+    return 0;
+}
+
+/* _ElKeepEqual(x, m) = Mul(x, Cast(Equal(x, m))) with a bool -> float Cast,
+ * the graph passes' fusion of CenterNet's peak test (graph/optimize.c):
+ * x * (x == m ? 1 : 0), broadcasting as Equal and Mul do. */
+static el_status el_k_ElKeepEqual(el_kctx *ctx)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, 2));
+    for (int i = 0; i < 2; i++) EL_TRY(el_kctx_need_dtype(ctx, i, EL_DT_FLOAT));
+    const el_tensor *x = &ctx->inputs[0], *m = &ctx->inputs[1];
+    el_bcast b;
+    const el_tensor *ts[2] = {x, m};
+    if (!el_bcast_tensors(&b, 2, ts)) return el_shape_error(ctx, x, m);
+    el_tensor *out;
+    EL_TRY(el_kctx_output(ctx, 0, EL_DT_FLOAT, b.out_ndim, b.out_dims, &out));
+    if (b.out_numel == 0) return EL_OK;
+    if (b.ndim == 1 && el_binary_f32_fast(EL_UF_KEEPEQ, x->data, b.dims[0] == 1 || b.strides[0][0] != 0, m->data,
+                                          b.dims[0] == 1 || b.strides[1][0] != 0, out->data, b.out_numel))
+        return EL_OK;
+    const void *in[2] = {x->data, m->data};
+    size_t es[2] = {sizeof(float), sizeof(float)};
+    el_bcast_run(&b, out->data, sizeof(float), in, es, el_keep_equal_row, NULL);
+    return EL_OK;
+}
+
 /* ---- ZerosLike, OnesLike, Fill -------------------------------------------------- */
 
 static el_status el_k_ZerosLike(el_kctx *ctx)
@@ -775,5 +812,6 @@ const el_op el_ops_elementwise[] = {
     {"OnesLike", el_k_OnesLike, NULL},
     {"Fill", el_k_Fill, NULL},
     {"_ElHardSwish", el_k_ElHardSwish, NULL},
+    {"_ElKeepEqual", el_k_ElKeepEqual, NULL},
     {NULL, NULL, NULL},
 };

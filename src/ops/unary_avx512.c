@@ -98,6 +98,9 @@ static inline __m512 el_binary_ps(el_uf_op op, __m512 a, __m512 b)
     case EL_UF_SUB: return _mm512_sub_ps(a, b);
     case EL_UF_MUL: return _mm512_mul_ps(a, b);
     case EL_UF_DIV: return _mm512_div_ps(a, b);
+    case EL_UF_KEEPEQ: /* ordered equality: NaN == anything is false, as C's == */
+        return _mm512_mul_ps(a, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ), _mm512_setzero_ps(),
+                                                     _mm512_set1_ps(1.0f)));
     default: return a;
     }
 }
@@ -121,6 +124,7 @@ void el_binary_f32_avx512(el_uf_op op, const float *a, int ua, const float *b, i
     case EL_UF_SUB: EL_BINARY_LOOP(EL_UF_SUB); break;
     case EL_UF_MUL: EL_BINARY_LOOP(EL_UF_MUL); break;
     case EL_UF_DIV: EL_BINARY_LOOP(EL_UF_DIV); break;
+    case EL_UF_KEEPEQ: EL_BINARY_LOOP(EL_UF_KEEPEQ); break;
     default: break;
     }
 }

@@ -37,6 +37,7 @@ typedef enum el_uf_op {
     EL_UF_SUB,
     EL_UF_MUL,
     EL_UF_DIV,
+    EL_UF_KEEPEQ, /* a * (a == b ? 1 : 0): _ElKeepEqual */
 } el_uf_op;
 
 /* y[i] = op(x[i]) for i < n. False (nothing written) when there is no fast

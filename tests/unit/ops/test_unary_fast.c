@@ -118,7 +118,8 @@ static void test_binary_and_tails(void **state)
     for (int i = 3; i < 53; i++) a[i] = (float)(i * 37 % 23) - 11.5f;
     for (int i = 4; i < 53; i++) b[i] = (float)(i * 13 % 17) * 0.25f - 2.0f;
     b[0] = 1.0f, b[1] = 0.0f;
-    for (int op = EL_UF_ADD; op <= EL_UF_DIV; op++)
+    a[5] = 2.0f, b[5] = 2.0f, a[6] = -0.0f, b[6] = 0.0f, a[7] = NAN, b[7] = NAN; /* KEEPEQ: equal, zeros, NaN */
+    for (int op = EL_UF_ADD; op <= EL_UF_KEEPEQ; op++)
         for (int n = 1; n <= 53; n++)
             for (int ua = 0; ua < 2; ua++)
                 for (int ub = 0; ub < 2; ub++) {
@@ -130,7 +131,11 @@ static void test_binary_and_tails(void **state)
                     assert_true(el_binary_f32_fast((el_uf_op)op, a, ua, b, ub, y, n));
                     for (int i = 0; i < n; i++) {
                         float x0 = a[ua ? i : 0], x1 = b[ub ? i : 0];
-                        float want = op == EL_UF_ADD ? x0 + x1 : op == EL_UF_SUB ? x0 - x1 : op == EL_UF_MUL ? x0 * x1 : x0 / x1;
+                        float want = op == EL_UF_ADD   ? x0 + x1
+                                     : op == EL_UF_SUB ? x0 - x1
+                                     : op == EL_UF_MUL ? x0 * x1
+                                     : op == EL_UF_DIV ? x0 / x1
+                                                       : x0 * (x0 == x1 ? 1.0f : 0.0f);
                         if (el_bits(want) != el_bits(y[i]) && !(isnan(want) && isnan(y[i])))
                             fail_msg("op %d n %d (%d,%d) [%d]: %a vs %a", op, n, ua, ub, i, y[i], want);
                     }
@@ -162,14 +167,18 @@ static void test_rows(void **state)
     float a[R * N], b[R * N], y[R * N];
     for (int i = 0; i < R * N; i++) a[i] = (float)(i % 11) - 5.5f, b[i] = (float)(i % 7) * 0.5f + 0.25f;
     const struct { int64_t as, bs; int ua, ub; } cases[] = {{N, 0, 1, 1}, {0, N, 1, 1}, {N, 1, 1, 0}, {N, N, 1, 1}};
-    for (int op = EL_UF_ADD; op <= EL_UF_DIV; op++)
+    for (int op = EL_UF_ADD; op <= EL_UF_KEEPEQ; op++)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
             assert_true(el_binary_f32_rows_fast((el_uf_op)op, a, cases[c].as, cases[c].ua, b, cases[c].bs, cases[c].ub,
                                                 y, R, N));
             for (int r = 0; r < R; r++)
                 for (int i = 0; i < N; i++) {
                     float x0 = a[r * cases[c].as + (cases[c].ua ? i : 0)], x1 = b[r * cases[c].bs + (cases[c].ub ? i : 0)];
-                    float want = op == EL_UF_ADD ? x0 + x1 : op == EL_UF_SUB ? x0 - x1 : op == EL_UF_MUL ? x0 * x1 : x0 / x1;
+                    float want = op == EL_UF_ADD   ? x0 + x1
+                                 : op == EL_UF_SUB ? x0 - x1
+                                 : op == EL_UF_MUL ? x0 * x1
+                                 : op == EL_UF_DIV ? x0 / x1
+                                                   : x0 * (x0 == x1 ? 1.0f : 0.0f);
                     if (el_bits(want) != el_bits(y[r * N + i])) fail_msg("op %d case %zu [%d,%d]", op, c, r, i);
                 }
         }

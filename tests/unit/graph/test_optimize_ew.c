@@ -1,7 +1,8 @@
-/* The hard-swish fusion of the graph passes (graph/optimize.c,
- * el_opt_hswish): MobileNetV3's Mul(Mul(x, 1/6), Relu6(Add(x, 3))) in the
- * operand orders graphs use becomes one _ElHardSwish with the same bits as
- * the unfused nodes; shapes that do not match the pattern stay as they are. */
+/* The elementwise fusions of the graph passes (graph/optimize.c):
+ * MobileNetV3's hard swish Mul(Mul(x, 1/6), Relu6(Add(x, 3))) becomes one
+ * _ElHardSwish and CenterNet's peak test Mul(x, Cast(Equal(x, m))) one
+ * _ElKeepEqual, in every operand order, with the same bits as the unfused
+ * nodes; graphs that do not match the patterns stay as they are. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,11 +126,72 @@ static void test_not_fused(void **state)
     el_graph_free(g);
 }
 
+/* y = Mul(x, Cast(Equal(x, m))) with m = MaxPool(x) 3x3 SAME (ties, -0,
+ * NaN in the input), operand orders varied. */
+static el_graph *el_keep_graph(bool x_first_mul, bool x_first_eq, bool extra_reader, bool lax)
+{
+    el_gb b;
+    el_gb_init(&b);
+    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
+    int mp = el_gb_node(&b, "mp", "MaxPool", EL_IN("x"));
+    int64_t ks[4] = {1, 3, 3, 1}, st[4] = {1, 1, 1, 1};
+    el_gb_attr_ints(&b, mp, "ksize", 4, ks);
+    el_gb_attr_ints(&b, mp, "strides", 4, st);
+    el_gb_attr_str(&b, mp, "padding", "SAME");
+    int eq = el_gb_node(&b, "eq", "Equal", x_first_eq ? EL_IN("x", "mp") : EL_IN("mp", "x"));
+    el_gb_attr_type(&b, eq, "T", EL_DT_FLOAT);
+    if (x_first_eq || lax) el_gb_attr_bool(&b, eq, "incompatible_shape_error", !lax); /* TF2 graphs carry it */
+    int c = el_gb_node(&b, "cast", "Cast", EL_IN("eq"));
+    el_gb_attr_type(&b, c, "SrcT", EL_DT_BOOL);
+    el_gb_attr_type(&b, c, "DstT", EL_DT_FLOAT);
+    el_gb_node(&b, "y", "Mul", x_first_mul ? EL_IN("x", "cast") : EL_IN("cast", "x"));
+    if (extra_reader) el_gb_node(&b, "z", "LogicalNot", EL_IN("eq"));
+    el_graph *g;
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    return g;
+}
+
+static void test_keep_equal(void **state)
+{
+    (void)state;
+    const char *feeds[1] = {"x"}, *fetches[2] = {"y", "z"};
+    for (int v = 0; v < 4; v++) {
+        el_graph *g = el_keep_graph(v & 1, v & 2, false, false);
+        el_optimize_stats st;
+        el_graph *og;
+        assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
+        assert_non_null(og);
+        assert_int_equal(st.keep_equal_fused, 1);
+        const el_node *y = el_find(og, "y");
+        assert_non_null(y);
+        assert_string_equal(y->op, "_ElKeepEqual");
+        assert_null(el_find(og, "eq"));
+        assert_null(el_find(og, "cast"));
+        el_graph_free(og);
+        el_bits_agree(g, "y");
+        el_graph_free(g);
+    }
+    /* The Equal read elsewhere too, or not strict about shapes: left alone. */
+    el_graph *g = el_keep_graph(true, true, true, false);
+    el_optimize_stats st;
+    el_graph *og;
+    assert_int_equal(el_graph_optimize(g, 1, feeds, 2, fetches, &st, &og), EL_OK);
+    assert_int_equal(st.keep_equal_fused, 0);
+    el_graph_free(og);
+    el_graph_free(g);
+    g = el_keep_graph(false, false, false, true);
+    assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
+    assert_int_equal(st.keep_equal_fused, 0);
+    el_graph_free(og);
+    el_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fused),
         cmocka_unit_test(test_not_fused),
+        cmocka_unit_test(test_keep_equal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
