@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "edgelens/engine.h"
 #include "edgelens/status.h"
 
 #ifdef __cplusplus
@@ -70,6 +71,7 @@ typedef struct el_agent_config {
     bool pace;          /* play files at their native frame rate (default true);
                            false: as fast as they decode (benchmarks) */
     int threads;        /* detector threads, 0: one per core */
+    el_precision precision; /* convolution arithmetic (engine.h); default fp32 */
     el_agent_mqtt_config mqtt;
 } el_agent_config;
 
@@ -87,7 +89,8 @@ el_status el_agent_config_copy(el_agent_config *dst, const el_agent_config *src)
 /* Sets one key from its text form, as a flag or a YAML scalar gives it;
  * type-checked (numbers, ranges, booleans true/false/yes/no/on/off, format
  * seed|full). Keys: model, labels, source, thing, topic, format, threshold,
- * http, retry-delay (also retry_delay), loop, pace, threads, and mqtt.url,
+ * http, retry-delay (also retry_delay), loop, pace, threads, precision
+ * (fp32|bf16), and mqtt.url,
  * mqtt.username, mqtt.password, mqtt.ca_file, mqtt.cert_file, mqtt.key_file,
  * mqtt.client_id, mqtt.qos, mqtt.keepalive ("mqtt" alone is mqtt.url).
  * An unknown key is EL_ERR_NOT_FOUND, a bad value EL_ERR_INVALID_ARG; on
@@ -108,7 +111,7 @@ el_status el_agent_config_load_yaml(el_agent_config *c, const char *path);
 el_status el_agent_config_load_yaml_mem(el_agent_config *c, const char *text, size_t len, const char *name);
 
 /* Checks the config is complete enough to run (a source given, the MQTT
- * URL's scheme). */
+ * URL's scheme, a precision this CPU runs). */
 el_status el_agent_config_validate(const el_agent_config *c);
 
 /* Called by the agent on a reload request (SIGHUP): fills *out (initialised

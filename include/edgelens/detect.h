@@ -21,6 +21,7 @@ typedef struct el_detector el_detector;
 
 typedef struct el_detector_opts {
     int threads;           /* 0: one per core */
+    el_precision precision; /* EL_PRECISION_FP32 (0) unless set; see engine.h */
 } el_detector_opts;
 
 /* Open a detection model. `model` is a directory holding

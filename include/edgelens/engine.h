@@ -51,6 +51,31 @@ typedef struct el_node_event {
  * node. Must not call back into the session. */
 typedef void (*el_node_hook)(void *user, const el_node_event *ev);
 
+/* Arithmetic of the convolutions. FP32 (the default) is the reference
+ * engine. BF16 converts Conv2D filters to bfloat16 once at session creation
+ * and activations on the fly (round to nearest even, as TensorFlow's
+ * bfloat16), multiplies on AMX tiles or with AVX512-BF16 and sums in fp32;
+ * depthwise convolutions and every other op stay fp32. Results then differ
+ * from fp32 by bf16 rounding (about 3 significant digits per product; see
+ * README's precision section for the effect on the reference detections). */
+typedef enum el_precision {
+    EL_PRECISION_FP32 = 0,
+    EL_PRECISION_BF16 = 1
+} el_precision;
+
+/* "fp32" / "bf16" (also "float32", "bfloat16") -> *out; EL_ERR_INVALID_ARG
+ * naming the accepted values otherwise. */
+el_status el_precision_parse(const char *name, el_precision *out);
+/* "fp32" or "bf16". */
+const char *el_precision_name(el_precision p);
+/* EL_OK when this CPU runs `p`; else EL_ERR_UNSUPPORTED with a message
+ * ("bf16 needs AVX512-BF16 or AMX; this CPU has neither"). Sessions asking
+ * for an unavailable precision fail with that error: no silent fallback. */
+el_status el_precision_check(el_precision p);
+/* The instruction set `p` runs on here: "amx", "avx512_bf16", or for fp32
+ * "fp32"; NULL when unavailable. */
+const char *el_precision_isa(el_precision p);
+
 typedef struct el_session_opts {
     int threads;          /* 0: one per core */
     int max_iterations;   /* bound on any while-loop's iterations; 0: 1<<20 */
@@ -62,6 +87,7 @@ typedef struct el_session_opts {
      * fusion, Identity removal) run at session creation unless this is set;
      * results then differ from the unoptimized graph by float rounding only. */
     int no_optimize;
+    el_precision precision; /* EL_PRECISION_FP32 (0) unless set */
 } el_session_opts;
 
 /* Prepare a session computing `fetches` ("node" or "node:k") from `feeds`

@@ -446,7 +446,7 @@ static el_status el_attempt(el_agent *a)
     el_capture *cap = NULL;
     el_image frame = {0};
     el_status st;
-    el_detector_opts dopts = {.threads = a->cfg.threads};
+    el_detector_opts dopts = {.threads = a->cfg.threads, .precision = a->cfg.precision};
 
     st = el_detector_open(a->cfg.model, a->cfg.labels, &dopts, &det);
     if (st != EL_OK) {

@@ -22,7 +22,7 @@
 
 #include <yaml.h>
 
-typedef enum el_key_kind { EL_K_STR, EL_K_FLOAT, EL_K_DOUBLE, EL_K_BOOL, EL_K_INT, EL_K_FORMAT } el_key_kind;
+typedef enum el_key_kind { EL_K_STR, EL_K_FLOAT, EL_K_DOUBLE, EL_K_BOOL, EL_K_INT, EL_K_FORMAT, EL_K_PRECISION } el_key_kind;
 
 typedef struct el_key {
     const char *name;
@@ -48,6 +48,7 @@ static const el_key el_keys[] = {
     {"loop", EL_K_BOOL, EL_OFF(loop), 0, 0, "true or false"},
     {"pace", EL_K_BOOL, EL_OFF(pace), 0, 0, "true or false"},
     {"threads", EL_K_INT, EL_OFF(threads), 0, 256, "an integer in [0,256]"},
+    {"precision", EL_K_PRECISION, EL_OFF(precision), 0, 0, "fp32 or bf16"},
     {"mqtt.url", EL_K_STR, EL_OFF(mqtt.url), 0, 0, "an mqtt:// or mqtts:// URL"},
     {"mqtt.username", EL_K_STR, EL_OFF(mqtt.username), 0, 0, "a name"},
     {"mqtt.password", EL_K_STR, EL_OFF(mqtt.password), 0, 0, "a string"},
@@ -176,6 +177,10 @@ el_status el_agent_config_set(el_agent_config *c, const char *key, const char *v
         else if (!strcmp(value, "full")) c->format = EL_AGENT_FORMAT_FULL;
         else return el_error(EL_ERR_INVALID_ARG, "'%s' expects %s, got '%s'", k->name, k->what, value);
         return EL_OK;
+    case EL_K_PRECISION:
+        if (el_precision_parse(value, &c->precision) != EL_OK)
+            return el_error(EL_ERR_INVALID_ARG, "'%s' expects %s, got '%s'", k->name, k->what, value);
+        return EL_OK;
     }
     return el_error(EL_ERR_INVALID_ARG, "'%s': unhandled key kind", k->name);
 }
@@ -185,6 +190,9 @@ el_status el_agent_config_validate(const el_agent_config *c)
     if (!c->source) return el_error(EL_ERR_INVALID_ARG, "no source given (--source SRC or 'source:' in the config)");
     if (c->mqtt.url && strncmp(c->mqtt.url, "mqtt://", 7) && strncmp(c->mqtt.url, "mqtts://", 8))
         return el_error(EL_ERR_INVALID_ARG, "MQTT URL '%s' must start with mqtt:// or mqtts://", c->mqtt.url);
+    /* Checked here, not at the first model load: a CPU without bf16 will
+     * never get it, so retrying every retry-delay would only hide the error. */
+    if (el_precision_check(c->precision) != EL_OK) return el_error_prefix(EL_ERR_INVALID_ARG, "precision: ");
     return EL_OK;
 }
 

@@ -17,7 +17,7 @@ static void el_detect_usage(FILE *f)
 {
     fprintf(f,
             "usage: edgelens detect [--model PATH] [--labels FILE] [--threshold T] [--json]\n"
-            "                       [--annotate OUT.jpg] [--threads N] IMAGE...\n"
+            "                       [--annotate OUT.jpg] [--threads N] [--precision fp32|bf16] IMAGE...\n"
             "  --model PATH      directory with frozen_inference_graph.pb (or a TF.js model.json)\n"
             "                    and a .pbtxt label map, a .pb file, a model.json, or a .tar.gz\n"
             "                    package; default: the COCO CenterNet scripts/setup installs\n"
@@ -26,7 +26,10 @@ static void el_detect_usage(FILE *f)
             "  --threshold T     keep detections with score >= T (default 0.5)\n"
             "  --json            one JSON object per image per line\n"
             "  --annotate OUT    write the image with labelled boxes (JPEG); with several\n"
-            "                    images OUT must be a directory\n");
+            "                    images OUT must be a directory\n"
+            "  --threads N       inference threads (default: one per core)\n"
+            "  --precision P     fp32 (default) or bf16: convolutions in bfloat16 on AMX or\n"
+            "                    AVX512-BF16 (an error on CPUs without them)\n");
 }
 
 static double el_round_to(double v, double scale) { return round(v * scale) / scale; }
@@ -86,14 +89,16 @@ int el_cmd_detect(int argc, char **argv)
         {"model", required_argument, NULL, 'm'}, {"labels", required_argument, NULL, 'l'},
         {"threshold", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
         {"annotate", required_argument, NULL, 'a'}, {"threads", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"precision", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *model = NULL, *labels = NULL, *annotate = NULL;
     float threshold = 0.5f;
     bool json = false;
     int threads = 0, c;
+    el_precision precision = EL_PRECISION_FP32;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:l:t:ja:n:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:l:t:ja:n:p:h", opts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'm': model = optarg; break;
@@ -108,6 +113,12 @@ int el_cmd_detect(int argc, char **argv)
         case 'j': json = true; break;
         case 'a': annotate = optarg; break;
         case 'n': threads = atoi(optarg); break;
+        case 'p':
+            if (el_precision_parse(optarg, &precision) != EL_OK) {
+                fprintf(stderr, "edgelens detect: --precision: %s\n", el_last_error());
+                return 2;
+            }
+            break;
         case 'h': el_detect_usage(stdout); return 0;
         default: el_detect_usage(stderr); return 2;
         }
@@ -124,7 +135,7 @@ int el_cmd_detect(int argc, char **argv)
         return 2;
     }
     el_detector *det;
-    el_detector_opts dopts = {.threads = threads};
+    el_detector_opts dopts = {.threads = threads, .precision = precision};
     if (el_detector_open(model, labels, &dopts, &det) != EL_OK) return el_cli_fail("detect");
     int rc = 0;
     for (int i = optind; i < argc && rc == 0; i++) {

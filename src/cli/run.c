@@ -18,7 +18,7 @@ static void el_run_usage(FILE *f)
             "usage: edgelens run [--config FILE] [--model PATH] [--source SRC] [--thing NAME]\n"
             "                    [--mqtt URL] [--topic T] [--format seed|full] [--threshold T]\n"
             "                    [--http HOST:PORT] [--retry-delay S] [--loop] [--no-pace] [--labels FILE]\n"
-            "                    [--threads N]\n"
+            "                    [--threads N] [--precision fp32|bf16]\n"
             "  --config FILE     YAML file whose keys mirror these flags (flags win); SIGHUP rereads it\n"
             "  --model PATH      model directory, .pb, model.json or .tar.gz package, as for\n"
             "                    detect (default: the default model of detect)\n"
@@ -37,6 +37,8 @@ static void el_run_usage(FILE *f)
             "  --no-pace         read files as fast as they decode, not at their frame rate\n"
             "  --labels FILE     label map overriding the model's\n"
             "  --threads N       inference threads (default: one per core)\n"
+            "  --precision P     fp32 (default) or bf16: convolutions in bfloat16 on AMX or\n"
+            "                    AVX512-BF16 (an error on CPUs without them)\n"
             "SIGTERM/SIGINT stop cleanly (offline status, queue flushed); SIGHUP reloads --config.\n");
 }
 
@@ -86,13 +88,13 @@ int el_cmd_run(int argc, char **argv)
         {"http", required_argument, NULL, 'H'},     {"retry-delay", required_argument, NULL, 'r'},
         {"loop", no_argument, NULL, 'L'},           {"labels", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 'n'},  {"help", no_argument, NULL, 'h'},
-        {"no-pace", no_argument, NULL, 'P'},
+        {"no-pace", no_argument, NULL, 'P'},        {"precision", required_argument, NULL, 'p'},
         {NULL, 0, NULL, 0},
     };
     el_run_args args = {0};
     int c, idx;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:m:s:T:q:o:f:t:H:r:Ll:n:hP", opts, &idx)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:m:s:T:q:o:f:t:H:r:Ll:n:hPp:", opts, &idx)) != -1) {
         switch (c) {
         case 'c': args.config = optarg; continue;
         case 'h': el_run_usage(stdout); return 0;

@@ -132,7 +132,7 @@ static el_status el_detector_init(el_detector *d, const el_tfjs_signature *sig, 
 
 el_status el_detector_open(const char *model, const char *labels, const el_detector_opts *opts, el_detector **out)
 {
-    el_session_opts so = {.threads = opts ? opts->threads : 0};
+    el_session_opts so = {.threads = opts ? opts->threads : 0, .precision = opts ? opts->precision : EL_PRECISION_FP32};
     return el_detector_open_session(model, labels, &so, out);
 }
 

@@ -8,6 +8,7 @@
 #include "core/threadpool.h"
 #include "exec/exec.h"
 #include "graph/optimize.h"
+#include "exec/precision.h"
 
 struct el_session {
     el_plan plan;
@@ -29,6 +30,10 @@ el_status el_session_create(const el_graph *g, int nfeeds, const char *const *fe
     if (!(opts && opts->no_optimize) && nfetches > 0 && nfeeds >= 0) {
         st = el_graph_optimize(g, nfeeds, feeds, nfetches, fetches, NULL, &s->optimized);
         if (st == EL_OK && s->optimized) run = s->optimized;
+    }
+    if (st == EL_OK && opts && opts->precision != EL_PRECISION_FP32) {
+        st = el_session_precision(g, opts->precision, &s->optimized);
+        if (st == EL_OK) run = s->optimized;
     }
     if (st == EL_OK) st = el_plan_build(&s->plan, run, nfeeds, feeds, nfetches, fetches, opts);
     if (st == EL_OK) st = el_exec_create(&s->plan, &s->exec);

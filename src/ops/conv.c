@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/mempool.h"
+#include "ops/conv_bf16.h"
 #include "ops/conv_fast.h"
 #include "ops/dwconv_fast.h"
 #include "ops/gemm.h"
@@ -467,9 +468,13 @@ static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
             fe.clamp = e.act != EL_ACT_NONE;
             if (e.act == EL_ACT_RELU6) fe.hi = 6.0f;
         }
-        bool done = false;
+        /* A filter the precision pass packed to bf16 (graph/precision.c). */
+        const el_attr *b16 = depthwise ? NULL : el_node_attr(ctx->node, EL_BF16_ATTR);
+        bool done = b16 && b16->type == EL_ATTR_TENSOR &&
+                    el_tensor_numel(&b16->v.tensor) == el_bf16_packed_len(g.h.k * g.w.k * g.ic, g.oc) &&
+                    el_conv2d_bf16(&g, x, b16->v.tensor.data, &fe, y->data);
         float *unpacked = NULL;
-        if (layout == EL_FILTER_F32_P32) {
+        if (!done && layout == EL_FILTER_F32_P32) {
             done = el_conv2d_packed(&g, x, w, &fe, y->data);
             if (!done) {
                 /* Another ISA (forced), or grouped: back to HWIO for the other kernels. */

@@ -1,0 +1,48 @@
+/* The public precision API (edgelens/engine.h) and its step of session
+ * creation. */
+#include "exec/precision.h"
+
+#include <string.h>
+
+#include "graph/precision.h"
+#include "ops/conv_bf16.h"
+
+el_status el_precision_parse(const char *name, el_precision *out)
+{
+    if (name && (!strcmp(name, "fp32") || !strcmp(name, "float32"))) *out = EL_PRECISION_FP32;
+    else if (name && (!strcmp(name, "bf16") || !strcmp(name, "bfloat16"))) *out = EL_PRECISION_BF16;
+    else return el_error(EL_ERR_INVALID_ARG, "unknown precision '%s' (expected fp32 or bf16)", name ? name : "");
+    return EL_OK;
+}
+
+const char *el_precision_name(el_precision p) { return p == EL_PRECISION_BF16 ? "bf16" : "fp32"; }
+
+const char *el_precision_isa(el_precision p)
+{
+    if (p == EL_PRECISION_FP32) return "fp32";
+    if (p != EL_PRECISION_BF16) return NULL;
+    switch (el_bf16_isa()) {
+    case EL_BF16_AMX: return "amx";
+    case EL_BF16_AVX512: return "avx512_bf16";
+    default: return NULL;
+    }
+}
+
+el_status el_precision_check(el_precision p)
+{
+    if (p == EL_PRECISION_FP32) return EL_OK;
+    if (p != EL_PRECISION_BF16) return el_error(EL_ERR_INVALID_ARG, "unknown precision %d", (int)p);
+    /* A silent fp32 fallback would hide that the numbers (and the speed)
+     * are not what was asked for; the caller can retry with fp32. */
+    if (el_bf16_isa() == EL_BF16_NONE)
+        return el_error(EL_ERR_UNSUPPORTED, "bf16 needs AVX512-BF16 or AMX; this CPU has neither (use fp32)");
+    return EL_OK;
+}
+
+el_status el_session_precision(const el_graph *g, el_precision p, el_graph **owned)
+{
+    EL_TRY(el_precision_check(p));
+    if (p == EL_PRECISION_FP32) return EL_OK;
+    if (!*owned) EL_TRY(el_graph_clone(g, owned));
+    return el_graph_pack_bf16(*owned, NULL);
+}

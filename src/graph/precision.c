@@ -1,0 +1,105 @@
+/* Reduced-precision pass: the bf16 filters of the convolutions (see
+ * precision.h). Packing happens here, once per session, so the kernels only
+ * convert activations. */
+#include "graph/precision.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/conv_bf16.h"
+
+el_status el_graph_clone(const el_graph *g, el_graph **out)
+{
+    *out = NULL;
+    el_graph *c = calloc(1, sizeof *c);
+    if (!c) return el_error(EL_ERR_NOMEM, "out of memory copying the graph");
+    c->source = g->source;
+    el_status s = EL_OK;
+    if (g->nnodes > 0) s = el_graph_alloc(c, sizeof(el_node) * (size_t)g->nnodes, &c->nodes);
+    if (s == EL_OK && g->name_cap > 0) {
+        c->name_index = malloc(sizeof(int) * (size_t)g->name_cap);
+        if (!c->name_index) s = el_error(EL_ERR_NOMEM, "out of memory copying the graph");
+        else memcpy(c->name_index, g->name_index, sizeof(int) * (size_t)g->name_cap);
+        c->name_cap = g->name_cap;
+    }
+    /* nnodes grows with the copied nodes, so el_graph_free releases exactly
+     * the tensors retained so far if a copy fails half way. */
+    for (int i = 0; s == EL_OK && i < g->nnodes; i++) {
+        const el_node *n = &g->nodes[i];
+        el_node *d = &c->nodes[i];
+        *d = *n;
+        d->attrs = NULL;
+        d->nattrs = 0;
+        if (n->nattrs > 0) s = el_graph_alloc(c, sizeof(el_attr) * (size_t)n->nattrs, &d->attrs);
+        if (s != EL_OK) break;
+        for (int a = 0; a < n->nattrs; a++) {
+            el_attr *at = &d->attrs[a];
+            *at = n->attrs[a];
+            if (at->type == EL_ATTR_TENSOR) el_tensor_retain(&at->v.tensor);
+            if (at->type == EL_ATTR_LIST && at->v.list.elem == EL_ATTR_TENSOR && at->v.list.n > 0) {
+                el_tensor *ts = NULL;
+                s = el_graph_alloc(c, sizeof(el_tensor) * (size_t)at->v.list.n, &ts);
+                if (s != EL_OK) {
+                    at->v.list.n = 0;
+                    d->nattrs = a + 1;
+                    break;
+                }
+                for (int k = 0; k < at->v.list.n; k++) {
+                    ts[k] = n->attrs[a].v.list.v.tensor[k];
+                    el_tensor_retain(&ts[k]);
+                }
+                at->v.list.v.tensor = ts;
+            }
+            d->nattrs = a + 1;
+        }
+        c->nnodes = i + 1;
+    }
+    if (s != EL_OK) {
+        el_graph_free(c);
+        return s;
+    }
+    c->nnodes = g->nnodes;
+    *out = c;
+    return EL_OK;
+}
+
+static bool el_is_conv2d(const char *op) { return !strcmp(op, "Conv2D") || !strcmp(op, "_FusedConv2D"); }
+
+el_status el_graph_pack_bf16(el_graph *g, int *converted)
+{
+    int count = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        el_node *n = &g->nodes[i];
+        if (!el_is_conv2d(n->op) || n->ndata < 2 || el_node_attr(n, EL_BF16_ATTR)) continue;
+        const el_input *in = &n->inputs[1];
+        if (in->slot != 0 || in->node < 0 || in->node >= g->nnodes) continue;
+        const el_node *fn = &g->nodes[in->node];
+        if (strcmp(fn->op, "Const") != 0) continue;
+        const el_attr *va = el_node_attr(fn, "value");
+        if (!va || va->type != EL_ATTR_TENSOR) continue;
+        const el_tensor *f = &va->v.tensor;
+        if (f->dtype != EL_DT_FLOAT || f->ndim != 4 || !f->data) continue;
+        int64_t k = f->dims[0] * f->dims[1] * f->dims[2], oc = f->dims[3];
+        if (k < 1 || oc < 1 || k > EL_BF16_MAX_K) continue;
+        int64_t len = el_bf16_packed_len(k, oc);
+        el_tensor p;
+        EL_TRY(el_tensor_alloc(&p, EL_DT_INT16, 1, &len));
+        el_bf16_pack(f->data, k, oc, p.data);
+        el_attr *attrs = NULL;
+        el_status s = el_graph_alloc(g, sizeof(el_attr) * (size_t)(n->nattrs + 1), &attrs);
+        if (s != EL_OK) {
+            el_tensor_release(&p);
+            return s;
+        }
+        /* The old array stays in the arena; its tensors now belong to the new one. */
+        memcpy(attrs, n->attrs, sizeof(el_attr) * (size_t)n->nattrs);
+        attrs[n->nattrs].name = EL_BF16_ATTR;
+        attrs[n->nattrs].type = EL_ATTR_TENSOR;
+        attrs[n->nattrs].v.tensor = p;
+        n->attrs = attrs;
+        n->nattrs++;
+        count++;
+    }
+    if (converted) *converted = count;
+    return EL_OK;
+}

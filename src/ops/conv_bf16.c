@@ -1,0 +1,217 @@
+/* Dispatch, filter packing and threading of the bf16 convolution (see
+ * conv_bf16.h).
+ *
+ * Conv2D runs as a GEMM: output pixels are rows, the kh*kw*ic taps the
+ * inner dimension k, output channels the columns. Rows are taken a panel at
+ * a time: each row's k inputs (the input pixel itself for a 1x1 stride-1
+ * convolution, else its window gathered tap by tap, zeros in the padding)
+ * are converted to bf16 into the panel once, then the panel is multiplied
+ * by every column block of the packed filter. */
+#include "ops/conv_bf16.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(EL_CONV_X86)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#include "core/threadpool.h"
+
+static _Atomic int el_bf16_forced = -1;
+static int el_bf16_detected = EL_BF16_NONE;
+static pthread_once_t el_bf16_once = PTHREAD_ONCE_INIT;
+
+/* Linux's arch_prctl codes for the dynamically enabled AMX state
+ * (asm/prctl.h; XTILEDATA is XSAVE feature 18). */
+#define EL_ARCH_REQ_XCOMP_PERM 0x1023
+#define EL_XFEATURE_XTILEDATA 18
+
+static void el_bf16_detect(void)
+{
+#if defined(EL_CONV_X86)
+    __builtin_cpu_init();
+    /* The conversions and epilogues use AVX-512 (F, BW, VL) on both paths. */
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+        !__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512bf16"))
+        return;
+    el_bf16_detected = EL_BF16_AVX512;
+    /* The tile data is off until the process asks: without the permission
+     * the first tile instruction faults. The request is process-wide and
+     * idempotent; a kernel without AMX support refuses it. */
+    if (__builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16") &&
+        syscall(SYS_arch_prctl, EL_ARCH_REQ_XCOMP_PERM, EL_XFEATURE_XTILEDATA) == 0)
+        el_bf16_detected = EL_BF16_AMX;
+#endif
+}
+
+el_bf16_impl el_bf16_isa_available(void)
+{
+    pthread_once(&el_bf16_once, el_bf16_detect);
+    return (el_bf16_impl)el_bf16_detected;
+}
+
+el_bf16_impl el_bf16_isa(void)
+{
+    int f = atomic_load_explicit(&el_bf16_forced, memory_order_relaxed);
+    el_bf16_impl a = el_bf16_isa_available();
+    if (f < 0 || f > (int)a) return a;
+    return (el_bf16_impl)f;
+}
+
+void el_bf16_force_isa(int isa) { atomic_store_explicit(&el_bf16_forced, isa < 0 ? -1 : isa, memory_order_relaxed); }
+
+void el_bf16_pack(const float *w, int64_t k, int64_t n, uint16_t *out)
+{
+    const int64_t kt = el_bf16_kpad(k) / EL_BF16_KB, nt = el_bf16_npad(n) / EL_BF16_NB;
+    for (int64_t nb = 0; nb < nt; nb++)
+        for (int64_t kb = 0; kb < kt; kb++) {
+            uint16_t *t = out + (nb * kt + kb) * EL_BF16_TILE;
+            for (int r = 0; r < EL_BF16_KB / 2; r++)
+                for (int j = 0; j < EL_BF16_NB; j++)
+                    for (int s = 0; s < 2; s++) {
+                        int64_t kk = kb * EL_BF16_KB + 2 * r + s, nn = nb * EL_BF16_NB + j;
+                        t[r * 32 + j * 2 + s] = kk < k && nn < n ? el_bf16_from_f32(w[kk * n + nn]) : 0;
+                    }
+        }
+}
+
+#if defined(EL_CONV_X86)
+
+/* Work below this many multiply-adds per chunk is not worth a thread. */
+#define EL_BF16_PAR_MIN_MACS 200000
+
+typedef struct el_bf16_job {
+    const el_conv_geom *g;
+    const float *x;
+    const uint16_t *wp;
+    const el_conv_epi *e;
+    float *y;
+    el_bf16_impl isa;
+    int panel;          /* rows per panel */
+    bool pointwise;     /* 1x1, stride 1, no padding: row p is input pixel p */
+    int64_t m, k, kt, nt;
+    int64_t panels;
+    int64_t groups;     /* column groups per panel (threads share a panel's columns) */
+    int64_t nbg;        /* column blocks per group */
+    /* Scratch (panel + gathered row) per running chunk: at most `nslots`
+     * chunks run at once (one per thread), each claims a free slot. */
+    unsigned char *scratch;
+    size_t panel_bytes, slot_bytes;
+    int nslots;
+    _Atomic int *busy;
+} el_bf16_job;
+
+/* Row r of the panel: the zero row, the input pixel (pointwise) or the
+ * window of output pixel p gathered into `buf`. */
+static const float *el_bf16_row(const el_bf16_job *j, int64_t p, float *buf)
+{
+    const el_conv_geom *g = j->g;
+    if (j->pointwise) return j->x + p * g->ic;
+    const el_window_axis *H = &g->h, *W = &g->w;
+    int64_t ox = p % W->out, oy = p / W->out % H->out, b = p / W->out / H->out;
+    float *d = buf;
+    for (int64_t ky = 0; ky < H->k; ky++) {
+        int64_t iy = oy * H->stride - H->pad_before + ky * H->dilation;
+        for (int64_t kx = 0; kx < W->k; kx++, d += g->ic) {
+            int64_t ix = ox * W->stride - W->pad_before + kx * W->dilation;
+            if (iy >= 0 && iy < H->in && ix >= 0 && ix < W->in)
+                memcpy(d, j->x + ((b * H->in + iy) * W->in + ix) * g->ic, sizeof(float) * (size_t)g->ic);
+            else
+                memset(d, 0, sizeof(float) * (size_t)g->ic);
+        }
+    }
+    return buf;
+}
+
+static void el_bf16_chunk(void *ctx, int64_t i0, int64_t i1)
+{
+    el_bf16_job *j = ctx;
+    int slot = 0;
+    for (;; slot = (slot + 1) % j->nslots) {
+        int expect = 0;
+        if (atomic_compare_exchange_strong(&j->busy[slot], &expect, 1)) break;
+    }
+    unsigned char *mem = j->scratch + (size_t)slot * j->slot_bytes;
+    uint16_t *panel = (uint16_t *)mem;
+    float *buf = (float *)(mem + j->panel_bytes);
+    const int64_t rowstride = j->kt * EL_BF16_TILE; /* elements between 16-row tile rows */
+    if (j->isa == EL_BF16_AMX) el_bf16_amx_begin();
+    int64_t built = -1;
+    for (int64_t item = i0; item < i1; item++) {
+        int64_t pi = item / j->groups, gi = item % j->groups;
+        int64_t p0 = pi * j->panel;
+        int rows = (int)(j->m - p0 < j->panel ? j->m - p0 : j->panel);
+        if (built != pi) {
+            int64_t r16 = (rows + 15) / 16 * 16;
+            for (int64_t r = 0; r < r16; r++) {
+                uint16_t *dst = panel + (r / 16) * rowstride + (r % 16) * 32;
+                const float *src = r < rows ? el_bf16_row(j, p0 + r, buf) : NULL;
+                el_bf16_panel_row_avx512(src, j->k, j->kt, dst);
+            }
+            built = pi;
+        }
+        int64_t nb0 = gi * j->nbg, nb1 = nb0 + j->nbg < j->nt ? nb0 + j->nbg : j->nt;
+        float *y = j->y + p0 * j->g->oc;
+        if (j->isa == EL_BF16_AMX) el_bf16_gemm_amx(rows, j->kt, panel, j->wp, j->g->oc, nb0, nb1, j->e, y, j->g->oc);
+        else el_bf16_gemm_avx512(rows, j->kt, panel, j->wp, j->g->oc, nb0, nb1, j->e, y, j->g->oc);
+    }
+    if (j->isa == EL_BF16_AMX) el_bf16_amx_end();
+    atomic_store(&j->busy[slot], 0);
+}
+#endif
+
+bool el_conv2d_bf16(const el_conv_geom *g, const float *x, const uint16_t *wp, const el_conv_epi *e, float *y)
+{
+#if defined(EL_CONV_X86)
+    el_bf16_impl isa = el_bf16_isa();
+    if (isa == EL_BF16_NONE || g->groups != 1 || g->ic < 1 || g->oc < 1) return false;
+    int64_t k = g->h.k * g->w.k * g->ic;
+    if (k > EL_BF16_MAX_K) return false;
+    bool padded = g->h.pad_before > 0 || g->w.pad_before > 0 || g->h.pad_after > 0 || g->w.pad_after > 0;
+    el_bf16_job j = {.g = g, .x = x, .wp = wp, .e = e, .y = y, .isa = isa, .k = k};
+    j.pointwise = g->h.k == 1 && g->w.k == 1 && g->h.stride == 1 && g->w.stride == 1 && !padded &&
+                  g->h.out == g->h.in && g->w.out == g->w.in;
+    j.panel = isa == EL_BF16_AMX ? EL_BF16_PANEL_AMX : EL_BF16_PANEL_AVX512;
+    j.m = g->n * g->h.out * g->w.out;
+    j.kt = el_bf16_kpad(k) / EL_BF16_KB;
+    j.nt = el_bf16_npad(g->oc) / EL_BF16_NB;
+    j.panels = (j.m + j.panel - 1) / j.panel;
+    /* With fewer panels than a few per thread (the small deep layers), the
+     * threads share a panel's column blocks instead (each converts the
+     * panel itself: cheap next to its share of the products). */
+    el_threadpool *pool = el_threadpool_current();
+    int threads = el_threadpool_size(pool);
+    j.groups = 1;
+    if (threads > 1 && j.panels < 4 * threads) {
+        j.groups = (4 * threads + j.panels - 1) / j.panels;
+        if (j.groups > (j.nt + 1) / 2) j.groups = (j.nt + 1) / 2;
+        if (j.groups < 1) j.groups = 1;
+    }
+    /* Column blocks go to groups in pairs (the AMX kernel's 2-tile width). */
+    int64_t pairs = (j.nt + 1) / 2;
+    j.nbg = (pairs + j.groups - 1) / j.groups * 2;
+    j.groups = (j.nt + j.nbg - 1) / j.nbg;
+    int64_t macs = (int64_t)j.panel * k * j.nbg * EL_BF16_NB;
+    int64_t grain = EL_BF16_PAR_MIN_MACS / (macs > 0 ? macs : 1);
+    j.nslots = threads;
+    j.panel_bytes = (size_t)((j.panel + 15) / 16 * j.kt * EL_BF16_TILE) * sizeof(uint16_t);
+    j.slot_bytes = j.panel_bytes + ((size_t)k * sizeof(float) + 63) / 64 * 64;
+    j.scratch = aligned_alloc(64, j.slot_bytes * (size_t)j.nslots);
+    j.busy = calloc((size_t)j.nslots, sizeof *j.busy);
+    if (!j.scratch || !j.busy) { /* out of memory: the fp32 kernels need none */
+        free(j.scratch);
+        free(j.busy);
+        return false;
+    }
+    el_parallel_for(pool, j.panels * j.groups, grain < 1 ? 1 : grain, el_bf16_chunk, &j);
+    free(j.scratch);
+    free(j.busy);
+    return true;
+#else
+    (void)g, (void)x, (void)wp, (void)e, (void)y;
+    return false;
+#endif
+}

@@ -1,0 +1,113 @@
+/* Reduced-precision (bfloat16) convolution: el_session_opts.precision =
+ * EL_PRECISION_BF16.
+ *
+ * The graph pass of graph/precision.c converts each Conv2D's constant filter
+ * once, at session creation, into the packed bf16 layout below and attaches
+ * it to the node (attr EL_BF16_ATTR); the Conv2D kernel of ops/conv.c then
+ * calls el_conv2d_bf16. Activations are converted on the fly (round to
+ * nearest even, as TensorFlow's bfloat16), products are summed in fp32 and
+ * outputs are fp32, with the bias / Relu / Relu6 epilogue applied in
+ * registers. Two instruction sets, chosen at run time:
+ *
+ *  - AMX (TDPBF16PS on 16x32 bf16 tiles, 16x16 fp32 accumulators), when the
+ *    CPU has AMX-BF16 and the kernel grants the process the tile state
+ *    (Linux: arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA));
+ *  - AVX512-BF16 (VDPBF16PS: pairs of bf16 products added into fp32 lanes).
+ *
+ * Both read the same packed layouts, so the weights are packed once whatever
+ * the ISA. Depthwise convolutions stay fp32 (their few multiply-adds per
+ * byte leave nothing for bf16 to win). */
+#ifndef EL_OPS_CONV_BF16_H
+#define EL_OPS_CONV_BF16_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ops/conv_fast.h"
+
+/* Node attr holding the packed filter (an int16 tensor of bf16 bit patterns). */
+#define EL_BF16_ATTR "_el_bf16_filter"
+
+typedef enum el_bf16_impl { EL_BF16_NONE = 0, EL_BF16_AVX512 = 1, EL_BF16_AMX = 2 } el_bf16_impl;
+
+/* The best bf16 ISA of this CPU and OS (asks for the AMX tile permission
+ * once per process). */
+el_bf16_impl el_bf16_isa_available(void);
+/* The ISA the kernels use: available unless forced lower (tests, measuring
+ * AMX against AVX512-BF16); el_bf16_force_isa(-1) restores detection. */
+el_bf16_impl el_bf16_isa(void);
+void el_bf16_force_isa(int isa);
+
+/* fp32 -> bf16 bit pattern, round to nearest even; NaN stays a (quiet) NaN.
+ * The scalar oracle of the vector conversions (VCVTNE2PS2BF16). */
+static inline uint16_t el_bf16_from_f32(float f)
+{
+    union {
+        float f;
+        uint32_t u;
+    } v = {.f = f};
+    if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40u);
+    return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
+}
+static inline float el_bf16_to_f32(uint16_t h)
+{
+    union {
+        uint32_t u;
+        float f;
+    } v = {.u = (uint32_t)h << 16};
+    return v.f;
+}
+
+/* ---- packed filter ----
+ * A [k, n] row-major fp32 matrix (an HWIO filter: k = kh*kw*ic, n = oc) is
+ * cut into tiles of 32 rows (16 row pairs) x 16 columns, zero-padded: tile
+ * (nb, kb) holds, at index r*32 + j*2 + s, element (kb*32 + 2r + s,
+ * nb*16 + j). That is the AMX B-tile layout (pairs of k interleaved per
+ * column), and row r of a tile is VDPBF16PS's operand for row pair r. Tiles
+ * are column-block major: one column block's tiles for all of k are
+ * contiguous, as the kernels stream them. */
+#define EL_BF16_KB 32 /* k per tile */
+#define EL_BF16_NB 16 /* columns per tile */
+#define EL_BF16_TILE (EL_BF16_KB * EL_BF16_NB)
+/* Bound on k (kh*kw*ic) the kernels accept (their per-thread panels). */
+#define EL_BF16_MAX_K 32768
+
+static inline int64_t el_bf16_kpad(int64_t k) { return (k + EL_BF16_KB - 1) / EL_BF16_KB * EL_BF16_KB; }
+static inline int64_t el_bf16_npad(int64_t n) { return (n + EL_BF16_NB - 1) / EL_BF16_NB * EL_BF16_NB; }
+/* Elements (uint16) of the packed form of a [k, n] matrix. */
+static inline int64_t el_bf16_packed_len(int64_t k, int64_t n) { return el_bf16_kpad(k) * el_bf16_npad(n); }
+void el_bf16_pack(const float *w, int64_t k, int64_t n, uint16_t *out);
+
+/* Conv2D (groups 1, any window) with a filter packed by el_bf16_pack from
+ * its HWIO form. Returns false (nothing written) when the ISA is missing or
+ * the geometry is out of the kernels' bounds; the caller then runs fp32.
+ * Threads come from el_threadpool_current(). */
+bool el_conv2d_bf16(const el_conv_geom *g, const float *x, const uint16_t *wp, const el_conv_epi *e, float *y);
+
+/* ---- per-ISA parts (conv_bf16_amx.c, conv_bf16_avx512.c) ----
+ * A panel is `rows` (<= the ISA's panel height) rows of the A matrix in bf16,
+ * laid out as tiles too: row r, element k at
+ * ((r / 16) * kt + k / 32) * 512 + (r % 16) * 32 + k % 32, kt = kpad / 32,
+ * the rows past `rows` up to a multiple of 16 zero. The kernel computes
+ * the panel times column blocks [nb0, nb1) of the packed filter, applies
+ * the epilogue and stores the valid columns (< n) of the valid rows at
+ * y + r * ys. */
+#define EL_BF16_PANEL_AMX 32
+#define EL_BF16_PANEL_AVX512 48
+#define EL_BF16_PANEL_MAX 48
+
+/* One panel row: src[0..k) converted to bf16 (RNE), zero up to kt * 32,
+ * its 32-element pieces stored 512 elements apart from dst (the row's place
+ * in the first tile); src NULL writes a zero row. AVX512-BF16. */
+void el_bf16_panel_row_avx512(const float *src, int64_t k, int64_t kt, uint16_t *dst);
+void el_bf16_gemm_avx512(int rows, int64_t kt, const uint16_t *panel, const uint16_t *wp, int64_t n, int64_t nb0,
+                         int64_t nb1, const el_conv_epi *e, float *y, int64_t ys);
+/* AMX: el_bf16_amx_begin() loads the tile configuration on the calling
+ * thread (once per run of panels), el_bf16_amx_end() releases the tiles. */
+void el_bf16_amx_begin(void);
+void el_bf16_amx_end(void);
+void el_bf16_gemm_amx(int rows, int64_t kt, const uint16_t *panel, const uint16_t *wp, int64_t n, int64_t nb0,
+                      int64_t nb1, const el_conv_epi *e, float *y, int64_t ys);
+
+#endif

@@ -1,0 +1,228 @@
+/* The bf16 convolution (AMX and AVX512-BF16 paths, threaded) against the
+ * fp32 reference kernel, through the Conv2D kernel as a session runs it
+ * (the packed filter as the node attr the precision pass sets).
+ *
+ * Two oracles: (1) the reference run on the inputs rounded to bf16 (round
+ * to nearest even): the bf16 kernels must agree with it to fp32 summation
+ * rounding, which pins the conversion and the packing down exactly; (2) the
+ * plain fp32 reference: the difference must stay within bf16's own bound,
+ * 2 * 2^-8 of the sum of |x * w| (each of x and w is off by at most 2^-9
+ * relative after rounding). Odd shapes cover every padding and tail path. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/threadpool.h"
+#include "ops/conv_bf16.h"
+#include "testutil.h"
+
+typedef struct el_bc {
+    int64_t n, h, w, ic, oc, kh, kw, sh, sw, dh, dw;
+    const char *pad;
+    int fuse; /* 0 none, 1 BiasAdd, 2 BiasAdd+Relu6, 3 BiasAdd+Relu */
+} el_bc;
+
+static uint32_t el_rng = 777;
+static uint32_t el_next(void)
+{
+    el_rng = el_rng * 1664525u + 1013904223u;
+    return el_rng >> 8;
+}
+static int64_t el_pick(int64_t lo, int64_t hi) { return lo + (int64_t)(el_next() % (uint32_t)(hi - lo + 1)); }
+static float el_frand(void) { return (float)(el_next() % 20001) / 10000.0f - 1.0f; }
+
+static el_tensor el_rand(int ndim, const int64_t *dims)
+{
+    el_tensor t;
+    assert_int_equal(el_tensor_alloc(&t, EL_DT_FLOAT, ndim, dims), EL_OK);
+    float *p = t.data;
+    for (int64_t i = 0; i < el_tensor_numel(&t); i++) p[i] = el_frand();
+    return t;
+}
+
+static el_tensor el_map(const el_tensor *s, int how) /* 1: round to bf16, 2: |x| */
+{
+    el_tensor t;
+    assert_int_equal(el_tensor_alloc(&t, EL_DT_FLOAT, s->ndim, s->dims), EL_OK);
+    const float *a = s->data;
+    float *b = t.data;
+    for (int64_t i = 0; i < el_tensor_numel(s); i++) b[i] = how == 1 ? el_bf16_to_f32(el_bf16_from_f32(a[i])) : fabsf(a[i]);
+    return t;
+}
+
+/* in: x, filter, [bias]; packed: the bf16 filter attr or NULL. */
+static void el_bc_run(const el_bc *c, const el_tensor *in, const el_tensor *packed, el_tensor *out)
+{
+    el_test_node tn;
+    el_test_node_init(&tn, c->fuse ? "_FusedConv2D" : "Conv2D");
+    int64_t strides[4] = {1, c->sh, c->sw, 1}, dil[4] = {1, c->dh, c->dw, 1};
+    el_test_attr_ints(&tn, "strides", 4, strides);
+    el_test_attr_ints(&tn, "dilations", 4, dil);
+    el_test_attr_str(&tn, "padding", c->pad);
+    static el_string ops[2] = {{"BiasAdd", 7}, {"Relu6", 5}};
+    if (c->fuse) {
+        ops[1] = c->fuse == 3 ? (el_string){"Relu", 4} : (el_string){"Relu6", 5};
+        el_attr *a = &tn.attrs[tn.node.nattrs++];
+        a->name = "fused_ops";
+        a->type = EL_ATTR_LIST;
+        a->v.list.elem = EL_ATTR_S;
+        a->v.list.n = c->fuse >= 2 ? 2 : 1;
+        a->v.list.v.s = ops;
+    }
+    if (packed) {
+        el_attr *a = &tn.attrs[tn.node.nattrs++];
+        a->name = EL_BF16_ATTR;
+        a->type = EL_ATTR_TENSOR;
+        a->v.tensor = *packed;
+    }
+    el_status s = el_test_run(&tn, c->fuse ? 3 : 2, in, 1, out);
+    if (s != EL_OK) fail_msg("run failed: %s", el_last_error());
+}
+
+static void el_bc_check(const el_bc *c)
+{
+    int64_t xd[4] = {c->n, c->h, c->w, c->ic}, wd[4] = {c->kh, c->kw, c->ic, c->oc}, bd[1] = {c->oc};
+    el_tensor in[3] = {el_rand(4, xd), el_rand(4, wd), el_rand(1, bd)};
+    int64_t k = c->kh * c->kw * c->ic, len = el_bf16_packed_len(k, c->oc);
+    el_tensor packed;
+    assert_int_equal(el_tensor_alloc(&packed, EL_DT_INT16, 1, &len), EL_OK);
+    el_bf16_pack(in[1].data, k, c->oc, packed.data);
+
+    el_conv_force_isa(EL_ISA_REF);
+    el_tensor ref, rref, aref;
+    el_bc_run(c, in, NULL, &ref);
+    el_tensor rin[3] = {el_map(&in[0], 1), el_map(&in[1], 1), in[2]};
+    el_bc_run(c, rin, NULL, &rref);
+    el_bc plain = *c;
+    plain.fuse = 0;
+    el_tensor ain[2] = {el_map(&in[0], 2), el_map(&in[1], 2)};
+    el_bc_run(&plain, ain, NULL, &aref);
+    el_conv_force_isa(-1);
+
+    el_threadpool *pool3;
+    assert_int_equal(el_threadpool_create(3, &pool3), EL_OK);
+    for (int isa = EL_BF16_AVX512; isa <= (int)el_bf16_isa_available(); isa++) {
+        el_bf16_force_isa(isa);
+        el_tensor one, three;
+        el_bc_run(c, in, &packed, &one);
+        el_test_assert_shape(&one, ref.ndim, ref.dims);
+        const float *r = ref.data, *rr = rref.data, *a = aref.data, *f = one.data;
+        for (int64_t i = 0; i < el_tensor_numel(&ref); i++) {
+            /* (1) same rounded inputs: fp32 summation order only. */
+            float t1 = 1e-6f * (float)k * (a[i] + 1.0f);
+            /* (2) bf16's bound, plus (1). */
+            float t2 = 2.0f * 0.00390625f * a[i] + t1;
+            if (fabsf(f[i] - rr[i]) > t1 || fabsf(f[i] - r[i]) > t2)
+                fail_msg("isa %d, %lldx%lldx%lldx%lld k%lldx%lld oc %lld s%lld/%lld d%lld/%lld %s fuse %d: element "
+                         "%lld is %.7g, reference on bf16 inputs %.7g (tol %.3g), fp32 reference %.7g (tol %.3g)",
+                         isa, (long long)c->n, (long long)c->h, (long long)c->w, (long long)c->ic, (long long)c->kh,
+                         (long long)c->kw, (long long)c->oc, (long long)c->sh, (long long)c->sw, (long long)c->dh,
+                         (long long)c->dw, c->pad, c->fuse, (long long)i, (double)f[i], (double)rr[i], (double)t1,
+                         (double)r[i], (double)t2);
+        }
+        /* Threads share out rows or columns: the same bits as one thread. */
+        el_threadpool *prev = el_threadpool_set_current(pool3);
+        el_bc_run(c, in, &packed, &three);
+        el_threadpool_set_current(prev);
+        assert_memory_equal(one.data, three.data, el_tensor_nbytes(&one));
+        el_tensor_release(&one);
+        el_tensor_release(&three);
+    }
+    el_bf16_force_isa(-1);
+    el_threadpool_free(pool3);
+    el_tensor_release(&ref);
+    el_tensor_release(&rref);
+    el_tensor_release(&aref);
+    el_tensor_release(&rin[0]);
+    el_tensor_release(&rin[1]);
+    el_test_release_all(2, ain);
+    el_tensor_release(&packed);
+    el_test_release_all(3, in);
+}
+
+static void test_rounding(void **state)
+{
+    (void)state;
+    /* Round to nearest, ties to even; NaN stays NaN; infinities stay. */
+    assert_int_equal(el_bf16_from_f32(1.0f), 0x3f80);
+    union {
+        uint32_t u;
+        float f;
+    } v;
+    v.u = 0x3f808000u; /* halfway between 0x3f80 and 0x3f81: to even */
+    assert_int_equal(el_bf16_from_f32(v.f), 0x3f80);
+    v.u = 0x3f818000u; /* halfway, odd below: up */
+    assert_int_equal(el_bf16_from_f32(v.f), 0x3f82);
+    v.u = 0x3f808001u;
+    assert_int_equal(el_bf16_from_f32(v.f), 0x3f81);
+    assert_int_equal(el_bf16_from_f32(INFINITY), 0x7f80);
+    assert_int_equal(el_bf16_from_f32(-INFINITY), 0xff80);
+    assert_true(isnan(el_bf16_to_f32(el_bf16_from_f32(NAN))));
+    v.u = 0x7f7fffffu; /* FLT_MAX rounds up to infinity */
+    assert_int_equal(el_bf16_from_f32(v.f), 0x7f80);
+}
+
+static void test_shapes(void **state)
+{
+    (void)state;
+    if (el_bf16_isa_available() == EL_BF16_NONE) {
+        printf("no AVX512-BF16 / AMX on this CPU: nothing to compare\n");
+        skip();
+    }
+    printf("bf16 ISA on this CPU: %s\n", el_bf16_isa_available() == EL_BF16_AMX ? "AMX" : "AVX512-BF16");
+    const el_bc cases[] = {
+        /* MobileNet-SSD shapes: first layer, pointwise, box predictors, extras */
+        {1, 33, 33, 3, 32, 3, 3, 2, 2, 1, 1, "SAME", 2},
+        {1, 19, 19, 64, 128, 1, 1, 1, 1, 1, 1, "SAME", 2},
+        {1, 10, 10, 256, 546, 1, 1, 1, 1, 1, 1, "SAME", 1},
+        {1, 3, 3, 512, 12, 1, 1, 1, 1, 1, 1, "SAME", 1},
+        {1, 5, 5, 256, 128, 3, 3, 2, 2, 1, 1, "SAME", 2},
+        {1, 1, 1, 1024, 1024, 1, 1, 1, 1, 1, 1, "VALID", 2},
+        /* odd: k not a multiple of 32, n not of 16, rows not of 16 or 12 */
+        {1, 5, 7, 37, 45, 1, 1, 1, 1, 1, 1, "VALID", 0},
+        {2, 7, 5, 13, 17, 3, 3, 1, 1, 2, 2, "SAME", 3},
+        {1, 9, 11, 5, 1, 5, 3, 3, 2, 1, 1, "VALID", 1},
+        {1, 4, 4, 300, 33, 3, 3, 1, 1, 1, 1, "SAME", 0},
+        {3, 2, 3, 8, 31, 1, 1, 2, 2, 1, 1, "SAME", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) el_bc_check(&cases[i]);
+    for (int it = 0; it < 60; it++) {
+        el_bc c = {el_pick(1, 2), el_pick(1, 12), el_pick(1, 12), el_pick(1, 70), el_pick(1, 80), el_pick(1, 4),
+                   el_pick(1, 4), el_pick(1, 3), el_pick(1, 3), el_pick(0, 4) ? 1 : 2, el_pick(0, 4) ? 1 : 2,
+                   el_pick(0, 1) ? "SAME" : "VALID", (int)el_pick(0, 3)};
+        if (!strcmp(c.pad, "VALID") && ((c.kh - 1) * c.dh + 1 > c.h || (c.kw - 1) * c.dw + 1 > c.w)) continue;
+        el_bc_check(&c);
+    }
+}
+
+/* Packing: tile (nb, kb), index r*32 + j*2 + s holds (kb*32 + 2r + s, nb*16 + j). */
+static void test_pack(void **state)
+{
+    (void)state;
+    const int64_t k = 35, n = 18;
+    float w[35 * 18];
+    for (int64_t i = 0; i < k * n; i++) w[i] = (float)i;
+    uint16_t *p = calloc((size_t)el_bf16_packed_len(k, n), sizeof *p);
+    assert_non_null(p);
+    el_bf16_pack(w, k, n, p);
+    assert_int_equal(el_bf16_packed_len(k, n), 64 * 32);
+    for (int64_t kk = 0; kk < 64; kk++)
+        for (int64_t nn = 0; nn < 32; nn++) {
+            int64_t nb = nn / 16, kb = kk / 32, r = kk % 32 / 2, s = kk % 2, j = nn % 16;
+            float got = el_bf16_to_f32(p[(nb * 2 + kb) * 512 + r * 32 + j * 2 + s]);
+            float want = kk < k && nn < n ? el_bf16_to_f32(el_bf16_from_f32(w[kk * n + nn])) : 0.0f;
+            assert_true(got == want);
+        }
+    free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rounding),
+        cmocka_unit_test(test_pack),
+        cmocka_unit_test(test_shapes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
