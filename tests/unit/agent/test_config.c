@@ -211,6 +211,8 @@ static void test_set_types(void **state)
         {"mqtt.keepalive", "0", EL_OK},      {"mqtt.keepalive", "5", EL_OK},
         {"mqtt.keepalive", "3", EL_ERR_INVALID_ARG}, {"mqtt.keepalive", "65536", EL_ERR_INVALID_ARG},
         {"threads", "-1", EL_ERR_INVALID_ARG}, {"threads", "4", EL_OK},
+        {"precision", "fp32", EL_OK},        {"precision", "bf16", EL_OK},
+        {"precision", "int4", EL_ERR_INVALID_ARG},
         {"nonsense", "1", EL_ERR_NOT_FOUND}, {"mqtt.nonsense", "1", EL_ERR_NOT_FOUND},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

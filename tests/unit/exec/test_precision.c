@@ -1,0 +1,166 @@
+/* el_session_opts.precision: parsing, the error on a CPU without bf16, and
+ * sessions in bf16 (with and without the graph passes, so both the
+ * optimized copy and a plain private copy get the packed filters) agreeing
+ * with fp32 to bf16 rounding and differing from it (the bf16 kernels ran). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graph_builder.h"
+#include "graph/precision.h"
+#include "ops/conv_bf16.h"
+#include "testutil.h"
+
+static uint32_t el_seed = 99;
+static float el_frand(void)
+{
+    el_seed = el_seed * 1664525u + 1013904223u;
+    return (float)((el_seed >> 8) % 20001) / 10000.0f - 1.0f;
+}
+
+static void test_parse(void **state)
+{
+    (void)state;
+    el_precision p = EL_PRECISION_BF16;
+    assert_int_equal(el_precision_parse("fp32", &p), EL_OK);
+    assert_int_equal(p, EL_PRECISION_FP32);
+    assert_int_equal(el_precision_parse("bfloat16", &p), EL_OK);
+    assert_int_equal(p, EL_PRECISION_BF16);
+    assert_int_equal(el_precision_parse("float32", &p), EL_OK);
+    assert_int_equal(el_precision_parse("bf16", &p), EL_OK);
+    assert_int_equal(el_precision_parse("int8", &p), EL_ERR_INVALID_ARG);
+    assert_non_null(strstr(el_last_error(), "expected fp32 or bf16"));
+    assert_int_equal(el_precision_parse(NULL, &p), EL_ERR_INVALID_ARG);
+    assert_string_equal(el_precision_name(EL_PRECISION_BF16), "bf16");
+    assert_string_equal(el_precision_name(EL_PRECISION_FP32), "fp32");
+    assert_int_equal(el_precision_check(EL_PRECISION_FP32), EL_OK);
+    assert_string_equal(el_precision_isa(EL_PRECISION_FP32), "fp32");
+}
+
+/* x [1,9,7,24] -> Conv2D 3x3 (24 -> 40) -> BiasAdd -> Relu6 -> Conv2D 1x1 (40 -> 19). */
+static el_graph *el_two_convs(void)
+{
+    el_gb b;
+    el_gb_init(&b);
+    int x = el_gb_node(&b, "x", "Placeholder", EL_NOIN);
+    el_gb_attr_type(&b, x, "dtype", EL_DT_FLOAT);
+    const int64_t wd[2][4] = {{3, 3, 24, 40}, {1, 1, 40, 19}}, bd[1] = {40};
+    const char *names[3] = {"w1", "w2", "bias"};
+    for (int k = 0; k < 3; k++) {
+        int n = el_gb_node(&b, names[k], "Const", EL_NOIN);
+        el_gb_attr_type(&b, n, "dtype", EL_DT_FLOAT);
+        el_node *nd = &b.g->nodes[n];
+        el_attr *a = &nd->attrs[nd->nattrs++];
+        a->name = "value";
+        a->type = EL_ATTR_TENSOR;
+        assert_int_equal(el_tensor_alloc(&a->v.tensor, EL_DT_FLOAT, k < 2 ? 4 : 1, k < 2 ? wd[k] : bd), EL_OK);
+        for (int64_t i = 0; i < el_tensor_numel(&a->v.tensor); i++) ((float *)a->v.tensor.data)[i] = el_frand();
+    }
+    const int64_t s[4] = {1, 1, 1, 1};
+    int c1 = el_gb_node(&b, "c1", "Conv2D", EL_IN("x", "w1"));
+    el_gb_node(&b, "b1", "BiasAdd", EL_IN("c1", "bias"));
+    el_gb_node(&b, "r1", "Relu6", EL_IN("b1"));
+    int c2 = el_gb_node(&b, "c2", "Conv2D", EL_IN("r1", "w2"));
+    for (int n = c1; n <= c2; n += c2 - c1) {
+        el_gb_attr_ints(&b, n, "strides", 4, s);
+        el_gb_attr_str(&b, n, "padding", "SAME");
+        el_gb_attr_type(&b, n, "T", EL_DT_FLOAT);
+    }
+    el_graph *g;
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    return g;
+}
+
+static el_tensor el_run(const el_graph *g, const el_session_opts *o, const el_tensor *x)
+{
+    const char *feeds[] = {"x"}, *fetches[] = {"c2"};
+    el_session *s;
+    if (el_session_create(g, 1, feeds, 1, fetches, o, &s) != EL_OK) fail_msg("%s", el_last_error());
+    el_tensor y;
+    if (el_session_run(s, x, &y) != EL_OK) fail_msg("%s", el_last_error());
+    el_session_free(s);
+    return y;
+}
+
+static void test_sessions(void **state)
+{
+    (void)state;
+    el_graph *g = el_two_convs();
+    const int64_t xd[4] = {1, 9, 7, 24};
+    el_tensor x;
+    assert_int_equal(el_tensor_alloc(&x, EL_DT_FLOAT, 4, xd), EL_OK);
+    for (int64_t i = 0; i < el_tensor_numel(&x); i++) ((float *)x.data)[i] = el_frand();
+
+    /* No bf16 ISA (forced): a clear error, no session. */
+    el_bf16_force_isa(EL_BF16_NONE);
+    assert_int_equal(el_precision_check(EL_PRECISION_BF16), EL_ERR_UNSUPPORTED);
+    assert_non_null(strstr(el_last_error(), "bf16 needs AVX512-BF16 or AMX; this CPU has neither"));
+    assert_null(el_precision_isa(EL_PRECISION_BF16));
+    const char *feeds[] = {"x"}, *fetches[] = {"c2"};
+    el_session *s = (el_session *)1;
+    el_session_opts bf = {.precision = EL_PRECISION_BF16};
+    assert_int_equal(el_session_create(g, 1, feeds, 1, fetches, &bf, &s), EL_ERR_UNSUPPORTED);
+    assert_null(s);
+    el_bf16_force_isa(-1);
+
+    if (el_bf16_isa_available() == EL_BF16_NONE) {
+        printf("no AVX512-BF16 / AMX here: bf16 sessions not run\n");
+    } else {
+        el_tensor ref = el_run(g, NULL, &x);
+        for (int isa = EL_BF16_AVX512; isa <= (int)el_bf16_isa_available(); isa++)
+            for (int noopt = 0; noopt < 2; noopt++) {
+                el_bf16_force_isa(isa);
+                el_session_opts o = {.precision = EL_PRECISION_BF16, .no_optimize = noopt};
+                el_tensor y = el_run(g, &o, &x);
+                el_bf16_force_isa(-1);
+                el_test_assert_shape(&y, ref.ndim, ref.dims);
+                const float *a = ref.data, *f = y.data;
+                float maxd = 0, maxv = 0;
+                for (int64_t i = 0; i < el_tensor_numel(&y); i++) {
+                    maxd = fmaxf(maxd, fabsf(a[i] - f[i]));
+                    maxv = fmaxf(maxv, fabsf(a[i]));
+                }
+                printf("isa %d, graph passes %s: max |bf16 - fp32| %.4g (max |fp32| %.4g)\n", isa,
+                       noopt ? "off" : "on", (double)maxd, (double)maxv);
+                /* Sums of 216 and 40 products, each factor off by <= 2^-9
+                 * relative after rounding: well under 1% of the largest output. */
+                assert_true(maxd > 0 && maxd < 0.01f * (1 + maxv));
+                el_tensor_release(&y);
+            }
+        el_tensor_release(&ref);
+    }
+    el_tensor_release(&x);
+    el_graph_free(g);
+}
+
+/* The pass attaches a packed filter to each Conv2D of a private copy and
+ * leaves the source graph alone. */
+static void test_pass(void **state)
+{
+    (void)state;
+    el_graph *g = el_two_convs(), *c;
+    assert_int_equal(el_graph_clone(g, &c), EL_OK);
+    int n = -1;
+    assert_int_equal(el_graph_pack_bf16(c, &n), EL_OK);
+    assert_int_equal(n, 2);
+    const el_node *c1 = &c->nodes[el_graph_find(c, "c1")];
+    const el_attr *a = el_node_attr(c1, EL_BF16_ATTR);
+    assert_non_null(a);
+    assert_int_equal(el_tensor_numel(&a->v.tensor), el_bf16_packed_len(3 * 3 * 24, 40));
+    assert_null(el_node_attr(&g->nodes[el_graph_find(g, "c1")], EL_BF16_ATTR));
+    /* Twice is once. */
+    assert_int_equal(el_graph_pack_bf16(c, &n), EL_OK);
+    assert_int_equal(n, 0);
+    el_graph_free(c);
+    el_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_pass),
+        cmocka_unit_test(test_sessions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
