@@ -174,9 +174,12 @@ bool el_conv2d_bf16(const el_conv_geom *g, const float *x, const uint16_t *wp, c
     el_bf16_job j = {.g = g, .x = x, .wp = wp, .e = e, .y = y, .isa = isa, .k = k};
     j.pointwise = g->h.k == 1 && g->w.k == 1 && g->h.stride == 1 && g->w.stride == 1 && !padded &&
                   g->h.out == g->h.in && g->w.out == g->w.in;
-    j.panel = isa == EL_BF16_AMX ? EL_BF16_PANEL_AMX : EL_BF16_PANEL_AVX512;
     j.m = g->n * g->h.out * g->w.out;
     j.kt = el_bf16_kpad(k) / EL_BF16_KB;
+    int64_t prows = EL_BF16_PANEL_BYTES / (j.kt * EL_BF16_KB * (int64_t)sizeof(uint16_t)) / 32 * 32;
+    if (prows > EL_BF16_PANEL_ROWS) prows = EL_BF16_PANEL_ROWS;
+    if (prows > (j.m + 31) / 32 * 32) prows = (j.m + 31) / 32 * 32;
+    j.panel = prows < 32 ? 32 : (int)prows;
     j.nt = el_bf16_npad(g->oc) / EL_BF16_NB;
     j.panels = (j.m + j.panel - 1) / j.panel;
     /* With fewer panels than a few per thread (the small deep layers), the

@@ -86,16 +86,19 @@ void el_bf16_pack(const float *w, int64_t k, int64_t n, uint16_t *out);
 bool el_conv2d_bf16(const el_conv_geom *g, const float *x, const uint16_t *wp, const el_conv_epi *e, float *y);
 
 /* ---- per-ISA parts (conv_bf16_amx.c, conv_bf16_avx512.c) ----
- * A panel is `rows` (<= the ISA's panel height) rows of the A matrix in bf16,
+ * A panel is `rows` rows of the A matrix in bf16,
  * laid out as tiles too: row r, element k at
  * ((r / 16) * kt + k / 32) * 512 + (r % 16) * 32 + k % 32, kt = kpad / 32,
  * the rows past `rows` up to a multiple of 16 zero. The kernel computes
  * the panel times column blocks [nb0, nb1) of the packed filter, applies
  * the epilogue and stores the valid columns (< n) of the valid rows at
  * y + r * ys. */
-#define EL_BF16_PANEL_AMX 32
-#define EL_BF16_PANEL_AVX512 48
-#define EL_BF16_PANEL_MAX 48
+/* Panel height: as many rows (a multiple of 32) as fit in this many bytes,
+ * so that a panel stays in L2 while every column block of the filter
+ * streams past it once (the deep layers' 2 MB filters would otherwise come
+ * from memory once per 32 rows); at least 32, at most EL_BF16_PANEL_ROWS. */
+#define EL_BF16_PANEL_BYTES (384 << 10)
+#define EL_BF16_PANEL_ROWS 256
 
 /* One panel row: src[0..k) converted to bf16 (RNE), zero up to kt * 32,
  * its 32-element pieces stored 512 elements apart from dst (the row's place

@@ -99,15 +99,22 @@ void el_bf16_gemm_amx(int rows, int64_t kt, const uint16_t *panel, const uint16_
                       int64_t nb1, const el_conv_epi *e, float *y, int64_t ys)
 {
     const int64_t tstride = kt * EL_BF16_TILE;
-    const uint16_t *a0 = panel, *a1 = panel + tstride;
+    /* Column pairs outside, row pairs inside: a column pair's filter tiles
+     * stay in cache while the panel's rows pass. */
     for (int64_t nb = nb0; nb < nb1; nb += 2) {
         const uint16_t *b0 = wp + nb * tstride, *b1 = b0 + tstride;
         int64_t col = nb * EL_BF16_NB;
-        bool tc = nb + 1 < nb1, tr = rows > 16;
-        if (tr && tc) el_amx_block(rows, kt, a0, a1, b0, b1, true, true, n, col, e, y, ys);
-        else if (tr) el_amx_block(rows, kt, a0, a1, b0, b0, true, false, n, col, e, y, ys);
-        else if (tc) el_amx_block(rows, kt, a0, a0, b0, b1, false, true, n, col, e, y, ys);
-        else el_amx_block(rows, kt, a0, a0, b0, b0, false, false, n, col, e, y, ys);
+        bool tc = nb + 1 < nb1;
+        for (int r0 = 0; r0 < rows; r0 += 32) {
+            const uint16_t *a0 = panel + (r0 / 16) * tstride, *a1 = a0 + tstride;
+            int nr = rows - r0 < 32 ? rows - r0 : 32;
+            float *yr = y + r0 * ys;
+            bool tr = nr > 16;
+            if (tr && tc) el_amx_block(nr, kt, a0, a1, b0, b1, true, true, n, col, e, yr, ys);
+            else if (tr) el_amx_block(nr, kt, a0, a1, b0, b0, true, false, n, col, e, yr, ys);
+            else if (tc) el_amx_block(nr, kt, a0, a0, b0, b1, false, true, n, col, e, yr, ys);
+            else el_amx_block(nr, kt, a0, a0, b0, b0, false, false, n, col, e, yr, ys);
+        }
     }
 }
 #endif

@@ -184,6 +184,8 @@ static void test_shapes(void **state)
         {2, 7, 5, 13, 17, 3, 3, 1, 1, 2, 2, "SAME", 3},
         {1, 9, 11, 5, 1, 5, 3, 3, 2, 1, 1, "VALID", 1},
         {1, 4, 4, 300, 33, 3, 3, 1, 1, 1, 1, "SAME", 0},
+        /* k large enough for panels of 64 rows: several panels, a partial last one */
+        {1, 12, 11, 300, 20, 3, 3, 1, 1, 1, 1, "SAME", 2},
         {3, 2, 3, 8, 31, 1, 1, 2, 2, 1, 1, "SAME", 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) el_bc_check(&cases[i]);
