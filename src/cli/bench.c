@@ -1,5 +1,5 @@
 /* edgelens bench MODEL [--image IMG] [--threads N] [--iterations N]
- *                      [--profile] [--json] [--no-optimize]
+ *                      [--profile] [--json] [--no-optimize] [--precision P]
  *
  * Times a detection model the way the agent runs it: load (graph + session,
  * graph passes included), the first inference, then N more; reports min /
@@ -37,7 +37,7 @@ static void el_bench_usage(FILE *f)
 {
     fprintf(f,
             "usage: edgelens bench MODEL [--image IMG] [--threads N] [--iterations N]\n"
-            "                      [--profile] [--json] [--no-optimize]\n"
+            "                      [--profile] [--json] [--no-optimize] [--precision fp32|bf16]\n"
             "  MODEL             what edgelens detect accepts: a directory with frozen_inference_graph.pb\n"
             "                    or model.json, a .pb file, a TF.js model.json or a .tar.gz package\n"
             "  --image IMG       image to feed (default: a synthetic frame of the model's input size,\n"
@@ -45,9 +45,10 @@ static void el_bench_usage(FILE *f)
             "  --threads N       threads (default: one per core)\n"
             "  --iterations N    timed inferences after the first (default 30)\n"
             "  --profile         time each op type (on a second session, after the timed runs)\n"
-            "  --json            one JSON line: model, threads, load_ms, first_ms, min_ms, median_ms,\n"
+            "  --json            one JSON line: model, threads, precision, load_ms, first_ms, min_ms, median_ms,\n"
             "                    p90_ms, peak_rss_kb (and \"profile\" with --profile)\n"
-            "  --no-optimize     run the graph as written (no folding or fusion)\n",
+            "  --no-optimize     run the graph as written (no folding or fusion)\n"
+            "  --precision P     fp32 (default) or bf16: convolutions in bfloat16 (AMX or AVX512-BF16)\n",
             EL_BENCH_DEFAULT_W, EL_BENCH_DEFAULT_H);
 }
 
@@ -145,6 +146,7 @@ typedef struct el_bench_args {
     const char *model, *image;
     int threads, iterations;
     bool profile, json, no_optimize;
+    el_precision precision;
 } el_bench_args;
 
 /* Runs the session `iters` times; times[i] in ms (times may be NULL). outs
@@ -191,7 +193,7 @@ static int el_bench_main(const el_bench_args *a)
     el_prof prof = {0};
 
     double t0 = el_bench_now();
-    el_session_opts so = {.threads = a->threads, .no_optimize = a->no_optimize};
+    el_session_opts so = {.threads = a->threads, .no_optimize = a->no_optimize, .precision = a->precision};
     if (el_detector_open_session(a->model, NULL, &so, &d) != EL_OK) goto fail;
     double load_ms = el_bench_now() - t0;
     el_detector_io io;
@@ -263,6 +265,7 @@ static int el_bench_main(const el_bench_args *a)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "model", a->model);
         cJSON_AddNumberToObject(o, "threads", threads);
+        cJSON_AddStringToObject(o, "precision", el_precision_name(a->precision));
         cJSON_AddNumberToObject(o, "load_ms", round(load_ms * 1e3) / 1e3);
         cJSON_AddNumberToObject(o, "first_ms", round(first_ms * 1e3) / 1e3);
         cJSON_AddNumberToObject(o, "min_ms", round(min_ms * 1e3) / 1e3);
@@ -291,7 +294,8 @@ static int el_bench_main(const el_bench_args *a)
     } else {
         printf("model: %s (%s head, %s input %lldx%lld%s)\n", a->model, el_detector_head_name(d),
                el_dtype_name(in.dtype), (long long)in.dims[2], (long long)in.dims[1], a->image ? "" : ", synthetic");
-        printf("threads: %d%s\n", threads, a->no_optimize ? ", graph passes off" : "");
+        printf("threads: %d%s, precision %s (%s)\n", threads, a->no_optimize ? ", graph passes off" : "",
+               el_precision_name(a->precision), el_precision_isa(a->precision));
         printf("load: %.2f ms, first inference: %.2f ms\n", load_ms, first_ms);
         printf("inference over %d runs: min %.3f ms, median %.3f ms, p90 %.3f ms\n", n, min_ms, median_ms, p90_ms);
         printf("peak RSS: %ld kB\n", rss);
@@ -331,12 +335,13 @@ int el_cmd_bench(int argc, char **argv)
         {"image", required_argument, NULL, 'i'},   {"threads", required_argument, NULL, 'n'},
         {"iterations", required_argument, NULL, 'r'}, {"profile", no_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},          {"no-optimize", no_argument, NULL, 'O'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"precision", required_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     el_bench_args a = {.iterations = 30};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "i:n:r:pjh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:n:r:pjP:h", opts, NULL)) != -1) {
         char *end;
         long v;
         switch (c) {
@@ -361,6 +366,12 @@ int el_cmd_bench(int argc, char **argv)
         case 'p': a.profile = true; break;
         case 'j': a.json = true; break;
         case 'O': a.no_optimize = true; break;
+        case 'P':
+            if (el_precision_parse(optarg, &a.precision) != EL_OK) {
+                fprintf(stderr, "edgelens bench: --precision: %s\n", el_last_error());
+                return 2;
+            }
+            break;
         case 'h': el_bench_usage(stdout); return 0;
         default: el_bench_usage(stderr); return 2;
         }

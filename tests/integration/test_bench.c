@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "edgelens/engine.h"
 #include "testutil.h"
 
 static char el_model[1024], el_voc[1024], el_dog[1024], el_human[1024];
@@ -37,6 +38,7 @@ static void test_json_line(void **state)
     assert_non_null(j);
     assert_string_equal(cJSON_GetObjectItem(j, "model")->valuestring, el_model);
     assert_int_equal((int)el_num(j, "threads"), 2);
+    assert_string_equal(cJSON_GetObjectItem(j, "precision")->valuestring, "fp32");
     double load = el_num(j, "load_ms"), first = el_num(j, "first_ms");
     double mn = el_num(j, "min_ms"), med = el_num(j, "median_ms"), p90 = el_num(j, "p90_ms");
     assert_true(load > 0 && first > 0);
@@ -44,6 +46,30 @@ static void test_json_line(void **state)
     assert_true(el_num(j, "peak_rss_kb") > 1000);
     assert_null(cJSON_GetObjectItem(j, "profile"));
     cJSON_Delete(j);
+    free(out);
+}
+
+/* --precision bf16: in the JSON line, or the CPU's refusal as an error. */
+static void test_precision(void **state)
+{
+    (void)state;
+    char *out;
+    bool have = el_precision_check(EL_PRECISION_BF16) == EL_OK;
+    int rc = el_test_sh(&out, !have, "%s bench %s --iterations 2 --precision bf16 --json", el_bin(), el_model);
+    if (!have) {
+        assert_int_equal(rc, 1);
+        assert_non_null(strstr(out, "bf16 needs AVX512-BF16 or AMX"));
+    } else {
+        if (rc != 0) fail_msg("exit %d: %s", rc, out);
+        cJSON *j = cJSON_Parse(out);
+        assert_non_null(j);
+        assert_string_equal(cJSON_GetObjectItem(j, "precision")->valuestring, "bf16");
+        cJSON_Delete(j);
+    }
+    free(out);
+    rc = el_test_sh(&out, true, "%s bench %s --precision fp16", el_bin(), el_model);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, "expected fp32 or bf16"));
     free(out);
 }
 
@@ -186,6 +212,7 @@ int main(void)
         el_human[0] = '\0';
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_line),
+        cmocka_unit_test(test_precision),
         cmocka_unit_test(test_profile),
         cmocka_unit_test(test_dynamic_input),
         cmocka_unit_test(test_tfjs_models),
