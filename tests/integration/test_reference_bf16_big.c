@@ -1,0 +1,14 @@
+/* bf16 against the reference: CenterNet and FaceBoxes (see reference_bf16.h). */
+#include "reference_bf16.h"
+
+static void test_centernet(void **state) { (void)state; el_bf16_model(&el_models[3]); }
+static void test_faceboxes(void **state) { (void)state; el_bf16_model(&el_models[4]); }
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_centernet),
+        cmocka_unit_test(test_faceboxes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
