@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ops/conv_bf16.h"
+#include "ops/gemm.h"
 
 el_status el_graph_clone(const el_graph *g, el_graph **out)
 {
@@ -78,18 +79,43 @@ el_status el_graph_pack_bf16(el_graph *g, int *converted)
         const el_attr *va = el_node_attr(fn, "value");
         if (!va || va->type != EL_ATTR_TENSOR) continue;
         const el_tensor *f = &va->v.tensor;
-        if (f->dtype != EL_DT_FLOAT || f->ndim != 4 || !f->data) continue;
-        int64_t k = f->dims[0] * f->dims[1] * f->dims[2], oc = f->dims[3];
+        if (f->dtype != EL_DT_FLOAT || !f->data) continue;
+        /* HWIO [kh, kw, ic, oc], or the fp32 panels graph/optimize.c packed
+         * ([panels, kh, kw, ic, 32], the depth in an attr; ops/gemm.h). */
+        int64_t kh, kw, ic, oc;
+        bool panels = el_node_attr(n, EL_FILTER_LAYOUT_ATTR) != NULL;
+        if (panels) {
+            const el_attr *la = el_node_attr(n, EL_FILTER_LAYOUT_ATTR);
+            if (la->type != EL_ATTR_S || el_filter_layout_parse(la->v.s.data, la->v.s.len) != EL_FILTER_F32_P32 ||
+                f->ndim != 5 || el_attr_int(n, EL_FILTER_OC_ATTR, -1, &oc) != EL_OK ||
+                f->dims[0] != (oc + EL_GEMM_NR - 1) / EL_GEMM_NR)
+                continue;
+            kh = f->dims[1], kw = f->dims[2], ic = f->dims[3];
+        } else {
+            if (f->ndim != 4) continue;
+            kh = f->dims[0], kw = f->dims[1], ic = f->dims[2], oc = f->dims[3];
+        }
+        int64_t k = kh * kw * ic;
         if (k < 1 || oc < 1 || k > EL_BF16_MAX_K) continue;
         /* A window over a few channels (the first layer's RGB: k = 27) is
          * gathered a few floats at a time, which costs more than bf16 saves
          * (0.6 ms fp32 against 2.3 ms bf16 for SSD MobileNet's first
          * layer); fp32 keeps it, and the image's own precision with it. */
-        if (f->dims[0] * f->dims[1] > 1 && f->dims[2] < 16) continue;
+        if (kh * kw > 1 && ic < 16) continue;
+        const float *hwio = f->data;
+        float *unpacked = NULL;
+        if (panels) {
+            unpacked = malloc(sizeof(float) * (size_t)(k * oc));
+            if (!unpacked) return el_error(EL_ERR_NOMEM, "out of memory converting filters to bf16");
+            el_gemm_unpack_f32(f->data, k, oc, unpacked);
+            hwio = unpacked;
+        }
         int64_t len = el_bf16_packed_len(k, oc);
         el_tensor p;
-        EL_TRY(el_tensor_alloc(&p, EL_DT_INT16, 1, &len));
-        el_bf16_pack(f->data, k, oc, p.data);
+        el_status ps = el_tensor_alloc(&p, EL_DT_INT16, 1, &len);
+        if (ps == EL_OK) el_bf16_pack(hwio, k, oc, p.data);
+        free(unpacked);
+        if (ps != EL_OK) return ps;
         el_attr *attrs = NULL;
         el_status s = el_graph_alloc(g, sizeof(el_attr) * (size_t)(n->nattrs + 1), &attrs);
         if (s != EL_OK) {

@@ -10,8 +10,8 @@
  * are borrowed, so `g` must outlive the copy. */
 el_status el_graph_clone(const el_graph *g, el_graph **out);
 
-/* bf16: every Conv2D / _FusedConv2D whose filter is a float Const of rank 4
- * gets the filter packed once for the bf16 kernels (ops/conv_bf16.h), as
+/* bf16: every Conv2D / _FusedConv2D whose filter is a float Const (HWIO, or
+ * the fp32 panels graph/optimize.c packs) gets the filter packed once for the bf16 kernels (ops/conv_bf16.h), as
  * the node attr EL_BF16_ATTR; the fp32 filter stays its input (shape
  * checks, and the fp32 kernels where the bf16 ones decline a geometry).
  * *converted (may be NULL) counts the nodes. */
