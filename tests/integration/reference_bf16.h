@@ -15,7 +15,7 @@
  *     reference detection (nothing extra);
  * detections within EL_BF16_SCORE above 0.3 may appear or disappear, as a
  * score that moves by up to the bound crosses 0.3. The bound is about twice
- * the worst deviation measured on these photos (0.0135, IoU 0.9758 with
+ * the worst deviation measured on these photos (0.0153, IoU 0.9626 with
  * AMX; see README's precision section).
  *
  * Two programs (test_reference_bf16.c: aiy, voc, handtrack;
@@ -36,7 +36,7 @@
 #include "testutil.h"
 
 #define EL_BF16_SCORE 0.03f
-#define EL_BF16_IOU 0.95f
+#define EL_BF16_IOU 0.92f
 /* The bound holds for confident detections (the README's 0.3). Below,
  * scores of neighbouring boxes differ by less than bf16 moves them (faceboxes
  * lists 100 boxes within 0.12..0.15 on person.jpg), so which of them NMS
