@@ -54,51 +54,68 @@ static inline void el_amx_out(const float *c, int r0, int r1, const el_conv_epi 
     }
 }
 
+/* A block's accumulators in memory, waiting for their epilogue. */
+typedef struct el_amx_out_block {
+    float c[4][256] __attribute__((aligned(64)));
+    int rows;
+    bool tr, tc;
+    int64_t col;
+    float *y;
+} el_amx_out_block;
+
+static void el_amx_finish(const el_amx_out_block *o, int64_t n, const el_conv_epi *e, int64_t ys)
+{
+    int r0e = o->rows < 16 ? o->rows : 16;
+    el_amx_out(o->c[0], 0, r0e, e, o->col, el_mask16(n - o->col), o->y, ys);
+    if (o->tc) el_amx_out(o->c[1], 0, r0e, e, o->col + 16, el_mask16(n - o->col - 16), o->y, ys);
+    if (o->tr) {
+        el_amx_out(o->c[2], 16, o->rows, e, o->col, el_mask16(n - o->col), o->y, ys);
+        if (o->tc) el_amx_out(o->c[3], 16, o->rows, e, o->col + 16, el_mask16(n - o->col - 16), o->y, ys);
+    }
+}
+
 /* One block of TR x TC tiles (TR, TC in {1, 2}: constants after inlining,
- * as tile numbers must be). */
-static inline __attribute__((always_inline)) void el_amx_block(int rows, int64_t kt, const uint16_t *a0,
-                                                               const uint16_t *a1, const uint16_t *b0,
-                                                               const uint16_t *b1, bool tr, bool tc, int64_t n,
-                                                               int64_t col, const el_conv_epi *e, float *y,
-                                                               int64_t ys)
+ * as tile numbers must be), its accumulators stored to o->c. */
+static inline __attribute__((always_inline)) void el_amx_block(int64_t kt, const uint16_t *a0, const uint16_t *a1,
+                                                               const uint16_t *b0, const uint16_t *b1, bool tr,
+                                                               bool tc, el_amx_out_block *o)
 {
     _tile_zero(0);
     if (tc) _tile_zero(1);
     if (tr) _tile_zero(2);
     if (tr && tc) _tile_zero(3);
     for (int64_t kb = 0; kb < kt; kb++) {
-        const int64_t o = kb * EL_BF16_TILE;
-        _tile_loadd(4, a0 + o, 64);
-        _tile_loadd(6, b0 + o, 64);
+        const int64_t off = kb * EL_BF16_TILE;
+        _tile_loadd(4, a0 + off, 64);
+        _tile_loadd(6, b0 + off, 64);
         _tile_dpbf16ps(0, 4, 6);
         if (tc) {
-            _tile_loadd(7, b1 + o, 64);
+            _tile_loadd(7, b1 + off, 64);
             _tile_dpbf16ps(1, 4, 7);
         }
         if (tr) {
-            _tile_loadd(5, a1 + o, 64);
+            _tile_loadd(5, a1 + off, 64);
             _tile_dpbf16ps(2, 5, 6);
             if (tc) _tile_dpbf16ps(3, 5, 7);
         }
     }
-    float c[4][256] __attribute__((aligned(64)));
-    _tile_stored(0, c[0], 64);
-    if (tc) _tile_stored(1, c[1], 64);
-    if (tr) _tile_stored(2, c[2], 64);
-    if (tr && tc) _tile_stored(3, c[3], 64);
-    int r0e = rows < 16 ? rows : 16;
-    el_amx_out(c[0], 0, r0e, e, col, el_mask16(n - col), y, ys);
-    if (tc) el_amx_out(c[1], 0, r0e, e, col + 16, el_mask16(n - col - 16), y, ys);
-    if (tr) {
-        el_amx_out(c[2], 16, rows, e, col, el_mask16(n - col), y, ys);
-        if (tc) el_amx_out(c[3], 16, rows, e, col + 16, el_mask16(n - col - 16), y, ys);
-    }
+    _tile_stored(0, o->c[0], 64);
+    if (tc) _tile_stored(1, o->c[1], 64);
+    if (tr) _tile_stored(2, o->c[2], 64);
+    if (tr && tc) _tile_stored(3, o->c[3], 64);
 }
 
 void el_bf16_gemm_amx(int rows, int64_t kt, const uint16_t *panel, const uint16_t *wp, int64_t n, int64_t nb0,
                       int64_t nb1, const el_conv_epi *e, float *y, int64_t ys)
 {
     const int64_t tstride = kt * EL_BF16_TILE;
+    /* Each block's epilogue runs after the next block's products were
+     * issued: reading the accumulators right after TILESTORED waits for the
+     * stores to reach the cache, which costs more than a short (small k)
+     * block's products. */
+    el_amx_out_block ob[2];
+    int cur = 0;
+    bool pending = false;
     /* Column pairs outside, row pairs inside: a column pair's filter tiles
      * stay in cache while the panel's rows pass. */
     for (int64_t nb = nb0; nb < nb1; nb += 2) {
@@ -108,13 +125,22 @@ void el_bf16_gemm_amx(int rows, int64_t kt, const uint16_t *panel, const uint16_
         for (int r0 = 0; r0 < rows; r0 += 32) {
             const uint16_t *a0 = panel + (r0 / 16) * tstride, *a1 = a0 + tstride;
             int nr = rows - r0 < 32 ? rows - r0 : 32;
-            float *yr = y + r0 * ys;
             bool tr = nr > 16;
-            if (tr && tc) el_amx_block(nr, kt, a0, a1, b0, b1, true, true, n, col, e, yr, ys);
-            else if (tr) el_amx_block(nr, kt, a0, a1, b0, b0, true, false, n, col, e, yr, ys);
-            else if (tc) el_amx_block(nr, kt, a0, a0, b0, b1, false, true, n, col, e, yr, ys);
-            else el_amx_block(nr, kt, a0, a0, b0, b0, false, false, n, col, e, yr, ys);
+            el_amx_out_block *o = &ob[cur];
+            o->rows = nr;
+            o->tr = tr;
+            o->tc = tc;
+            o->col = col;
+            o->y = y + r0 * ys;
+            if (tr && tc) el_amx_block(kt, a0, a1, b0, b1, true, true, o);
+            else if (tr) el_amx_block(kt, a0, a1, b0, b0, true, false, o);
+            else if (tc) el_amx_block(kt, a0, a0, b0, b1, false, true, o);
+            else el_amx_block(kt, a0, a0, b0, b0, false, false, o);
+            if (pending) el_amx_finish(&ob[cur ^ 1], n, e, ys);
+            pending = true;
+            cur ^= 1;
         }
     }
+    if (pending) el_amx_finish(&ob[cur ^ 1], n, e, ys);
 }
 #endif
