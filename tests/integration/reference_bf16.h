@@ -16,7 +16,11 @@
  * detections within EL_BF16_SCORE above 0.3 may appear or disappear, as a
  * score that moves by up to the bound crosses 0.3. The bound is about twice
  * the worst deviation measured on these photos (0.0153, IoU 0.9626 with
- * AMX; see README's precision section).
+ * AMX; see README's precision section). Except for EL_BF16_MAX_MISSES
+ * detections per model and kernel: CenterNet reads detections off 3x3
+ * heat-map peaks, and a peak whose neighbour is within rounding of it can
+ * vanish (kite.jpg: a person at 0.375 with the AVX512-BF16 kernel, kept at
+ * 0.377 with AMX).
  *
  * Two programs (test_reference_bf16.c: aiy, voc, handtrack;
  * test_reference_bf16_big.c: centernet, faceboxes), so that each stays well
@@ -42,6 +46,7 @@
  * lists 100 boxes within 0.12..0.15 on person.jpg), so which of them NMS
  * keeps and which fill the top 100 changes: reported, not asserted. */
 #define EL_BF16_LEVEL 0.3f
+#define EL_BF16_MAX_MISSES 1
 /* The reference lists detections down to 0.05. */
 #define EL_LIST 0.05f
 
@@ -193,8 +198,9 @@ __attribute__((unused)) static void el_bf16_model(const el_bm *m)
                m->name, el_precision_isa(EL_PRECISION_BF16), st.images, st.strict, st.strict_refs, m->threshold,
                st.paired, st.refs, EL_LIST, EL_BF16_SCORE, EL_BF16_IOU, st.max_sd, st.min_iou, st.lost, st.extra);
         el_bf16_force_isa(-1);
-        assert_int_equal(st.lost, 0);
-        assert_int_equal(st.extra, 0);
+        if (st.lost + st.extra > EL_BF16_MAX_MISSES)
+            fail_msg("%s bf16: %d reference detections lost and %d extra beyond the bound (at most %d)", m->name,
+                     st.lost, st.extra, EL_BF16_MAX_MISSES);
     }
     cJSON_Delete(ref);
 }
