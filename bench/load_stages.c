@@ -6,13 +6,14 @@
  *
  * MODEL as `edgelens detect --model` takes it, with the TF Object
  * Detection API signature (image_tensor -> detection_*). */
-#include <stdio.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
+#include "edgelens/engine.h"
 #include "exec/exec.h"
 #include "format/package.h"
 #include "graph/optimize.h"
@@ -126,6 +127,25 @@ int main(int argc, char **argv)
     el_stage("second inference");
     for (int i = 0; i < 4; i++) el_tensor_release(&out[i]);
     el_tensor_release(&in);
+    /* The same through the public session (its passes, plan, pool and
+     * memory pool), as the detector and `edgelens bench` run it. */
+    el_plan_free(&plan);
+    el_graph_free(opt);
+    opt = NULL;
+    memset(&plan, 0, sizeof plan);
+    el_stage("(plan freed)");
+    el_session *ses;
+    if (el_session_create(g, 1, &io.feed, io.nfetches, io.fetches, &so, &ses) != EL_OK) return 1;
+    el_stage("session");
+    if (el_tensor_alloc(&in, EL_DT_UINT8, 4, dims) != EL_OK) return 1;
+    memset(in.data, 128, el_tensor_nbytes(&in));
+    for (int r = 0; r < 3; r++) {
+        if (el_session_run(ses, &in, out) != EL_OK) return 1;
+        for (int i = 0; i < 4; i++) el_tensor_release(&out[i]);
+        el_stage("session run");
+    }
+    el_tensor_release(&in);
+    el_session_free(ses);
 done:
     printf("passes: %d folded, %d bn, %d bias, %d act, %d packed; nodes %d -> %d\n", st.folded, st.bn_folded,
            st.bias_fused, st.act_fused, st.packed, st.nodes_before, st.nodes_after);
