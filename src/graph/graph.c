@@ -67,20 +67,39 @@ el_status el_graph_strdup(el_graph *g, const char *s, size_t len, const char **o
     return EL_OK;
 }
 
+/* Eight bytes a step (names are long and share long prefixes); the high
+ * half tags each slot, so a probe compares names only when the tags agree. */
 static uint64_t el_hash(const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
+    uint64_t h = 1469598103934665603ull ^ len;
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
+        s += 8;
+        len -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s, len);
+    h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 32;
+    return h * 0xBF58476D1CE4E5B9ull;
 }
+
+#define EL_SLOT_EMPTY UINT64_MAX
+#define EL_SLOT(tag, idx) ((uint64_t)(tag) << 32 | (uint32_t)(idx))
 
 static int el_graph_find_n(const el_graph *g, const char *name, size_t len)
 {
     if (!g->name_index) return -1;
-    uint64_t mask = (uint64_t)g->name_cap - 1;
-    for (uint64_t i = el_hash(name, len) & mask;; i = (i + 1) & mask) {
-        int idx = g->name_index[i];
-        if (idx < 0) return -1;
+    uint64_t mask = (uint64_t)g->name_cap - 1, h = el_hash(name, len);
+    uint32_t tag = (uint32_t)(h >> 32);
+    for (uint64_t i = h & mask;; i = (i + 1) & mask) {
+        uint64_t e = g->name_index[i];
+        if (e == EL_SLOT_EMPTY) return -1;
+        if ((uint32_t)(e >> 32) != tag) continue;
+        int idx = (int)(uint32_t)e;
         const char *nn = g->nodes[idx].name;
         if (strncmp(nn, name, len) == 0 && nn[len] == '\0') return idx;
     }
@@ -125,9 +144,9 @@ el_status el_graph_index(el_graph *g)
     int cap = 16;
     while (cap < 2 * g->nnodes + 16) cap *= 2;
     free(g->name_index);
-    g->name_index = malloc(sizeof(int) * (size_t)cap);
+    g->name_index = malloc(sizeof *g->name_index * (size_t)cap);
     if (!g->name_index) return el_error(EL_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < cap; i++) g->name_index[i] = -1;
+    for (int i = 0; i < cap; i++) g->name_index[i] = EL_SLOT_EMPTY;
     g->name_cap = cap;
     uint64_t mask = (uint64_t)cap - 1;
     for (int n = 0; n < g->nnodes; n++) {
@@ -137,13 +156,15 @@ el_status el_graph_index(el_graph *g)
         if (!node->op || !node->op[0])
             return el_error(EL_ERR_FORMAT, "%s: node '%s' has no op", g->source ? g->source : "graph", node->name);
         size_t len = strlen(node->name);
-        uint64_t i = el_hash(node->name, len) & mask;
-        for (; g->name_index[i] >= 0; i = (i + 1) & mask) {
-            if (strcmp(g->nodes[g->name_index[i]].name, node->name) == 0)
+        uint64_t h = el_hash(node->name, len), i = h & mask;
+        uint32_t tag = (uint32_t)(h >> 32);
+        for (; g->name_index[i] != EL_SLOT_EMPTY; i = (i + 1) & mask) {
+            uint64_t e = g->name_index[i];
+            if ((uint32_t)(e >> 32) == tag && strcmp(g->nodes[(uint32_t)e].name, node->name) == 0)
                 return el_error(EL_ERR_FORMAT, "%s: two nodes are named '%s'",
                                 g->source ? g->source : "graph", node->name);
         }
-        g->name_index[i] = n;
+        g->name_index[i] = EL_SLOT(tag, n);
         node->noutputs = 1;
     }
     for (int n = 0; n < g->nnodes; n++) {

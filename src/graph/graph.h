@@ -99,7 +99,7 @@ struct el_graph {
      * released with the graph. */
     void *realigned;
     size_t realigned_size;
-    int *name_index;    /* name -> node index, open addressing */
+    uint64_t *name_index; /* name -> hash tag << 32 | node index, open addressing; UINT64_MAX: empty */
     int name_cap;
 };
 

@@ -18,9 +18,9 @@ el_status el_graph_clone(const el_graph *g, el_graph **out)
     el_status s = EL_OK;
     if (g->nnodes > 0) s = el_graph_alloc(c, sizeof(el_node) * (size_t)g->nnodes, &c->nodes);
     if (s == EL_OK && g->name_cap > 0) {
-        c->name_index = malloc(sizeof(int) * (size_t)g->name_cap);
+        c->name_index = malloc(sizeof *c->name_index * (size_t)g->name_cap);
         if (!c->name_index) s = el_error(EL_ERR_NOMEM, "out of memory copying the graph");
-        else memcpy(c->name_index, g->name_index, sizeof(int) * (size_t)g->name_cap);
+        else memcpy(c->name_index, g->name_index, sizeof *c->name_index * (size_t)g->name_cap);
         c->name_cap = g->name_cap;
     }
     /* nnodes grows with the copied nodes, so el_graph_free releases exactly
