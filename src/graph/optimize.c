@@ -25,7 +25,8 @@
  *  6. activation fusion: a following Relu / Relu6 is appended to fused_ops;
  *     MobileNetV3's hard swish (Mul, Add, Relu6, Mul) becomes one
  *     _ElHardSwish node (el_opt_hswish), CenterNet's peak test
- *     Mul(x, Cast(Equal(x, m))) one _ElKeepEqual (el_opt_keep_equal);
+ *     Mul(x, Cast(Equal(x, m))) one _ElKeepEqual (el_opt_keep_equal),
+ *     x * c + d with scalar constants one _ElMulAdd (el_opt_mul_add);
  *  7. filter packing: a Conv2D / _FusedConv2D whose filter is a constant
  *     reads it packed in the fast kernel's layout (ops/gemm.h), made once
  *     here instead of on every run; the HWIO constant it replaces is
@@ -1005,6 +1006,55 @@ static el_status el_opt_keep_equal(el_opt *o, int r)
     return EL_OK;
 }
 
+/* Input normalisation, y = Add(Mul(x, c), d), Add(d, Mul(...)) or
+ * Sub(Mul(x, c), d) with c and d scalar constants (faceboxes' standardize,
+ * the OD API's x * 2/255 - 1), becomes _ElMulAdd(x, c, d) with attr sub:
+ * one pass, x * c rounded, then d added or subtracted (not a fused
+ * multiply-add), so the same bits. */
+static el_status el_opt_mul_add(el_opt *o, int r)
+{
+    el_onode *rn = &o->n[r];
+    bool sub = !strcmp(rn->op, "Sub");
+    if ((!sub && strcmp(rn->op, "Add") && strcmp(rn->op, "AddV2")) || rn->fed || rn->fetched_nonzero ||
+        rn->ndata != 2 || !el_onode_float_ok(rn))
+        return EL_OK;
+    for (int k = 0; k < (sub ? 1 : 2); k++) {
+        int mu = -1, ck;
+        el_oin x;
+        const el_tensor *c, *d = el_scalar_const(o, rn, 1 - k);
+        if (!d || !el_sole_reader(o, r, k, &mu) || !el_with_scalar(o, &o->n[mu], false, &x, &c, &ck)) continue;
+        int nctrl = (o->n[mu].nin - o->n[mu].ndata) + (rn->nin - rn->ndata);
+        el_oin *in = malloc(sizeof *in * (size_t)(3 + nctrl));
+        el_attr *attrs = calloc(3, sizeof *attrs);
+        if (!in || !attrs) {
+            free(in);
+            free(attrs);
+            return el_opt_oom();
+        }
+        in[0] = x;
+        in[1] = o->n[mu].in[ck];
+        in[2] = rn->in[1 - k];
+        int nin = 3;
+        for (int j = o->n[mu].ndata; j < o->n[mu].nin; j++) in[nin++] = o->n[mu].in[j];
+        for (int j = rn->ndata; j < rn->nin; j++) in[nin++] = rn->in[j];
+        attrs[0] = (el_attr){.name = "T", .type = EL_ATTR_TYPE, .v.type = EL_DT_FLOAT};
+        attrs[1] = (el_attr){.name = "sub", .type = EL_ATTR_B, .v.b = sub};
+        el_attrs_free(rn->attrs, rn->nattrs);
+        rn->attrs = attrs;
+        rn->nattrs = 2;
+        rn->orig = NULL;
+        rn->op = "_ElMulAdd";
+        free(rn->in);
+        rn->in = in;
+        rn->nin = nin;
+        rn->ndata = 3;
+        o->n[mu].needed = false;
+        o->st.mul_add_fused++;
+        return EL_OK;
+    }
+    return EL_OK;
+}
+
 static el_status el_opt_fuse(el_opt *o)
 {
     el_opt_count_readers(o);
@@ -1026,6 +1076,7 @@ static el_status el_opt_fuse(el_opt *o)
         if (o->n[n].needed) {
             EL_TRY(el_opt_hswish(o, n));
             EL_TRY(el_opt_keep_equal(o, n));
+            EL_TRY(el_opt_mul_add(o, n));
         }
     return EL_OK;
 }
@@ -1276,7 +1327,7 @@ el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *fe
     if (s == EL_OK && ok) s = el_opt_fuse(&o);
     if (s == EL_OK && ok) s = el_opt_pack(&o);
     bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused ||
-                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.packed;
+                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.packed;
     if (s == EL_OK && ok && changed) {
         bool *reach = NULL;
         s = el_opt_reach(&o, &reach);

@@ -140,6 +140,16 @@ void el_hard_swish_f32_avx512(const float *x, float mul, float add, float *y, in
     }
 }
 
+void el_mul_add_f32_avx512(const float *x, float mul, float add, float *y, int64_t n)
+{
+    const __m512 vm = _mm512_set1_ps(mul), va = _mm512_set1_ps(add);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : el_tail_mask(n - i);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_mul_ps(v, vm), va));
+    }
+}
+
 #else
 typedef int el_unary_avx512_unused;
 #endif

@@ -109,6 +109,27 @@ bool el_binary_f32_rows_fast(el_uf_op op, const float *a, int64_t as, int ua, co
 #endif
 }
 
+static void el_ew_mul_add_chunk(void *vc, int64_t begin, int64_t end)
+{
+    const el_ew_job *j = vc;
+#if defined(EL_CONV_X86)
+    if (el_conv_isa() >= EL_ISA_AVX512) {
+        el_mul_add_f32_avx512(j->a + begin, j->mul, j->add, j->y + begin, end - begin);
+        return;
+    }
+#endif
+    for (int64_t i = begin; i < end; i++) {
+        float t = j->a[i] * j->mul; /* rounded here: the Mul's result */
+        j->y[i] = t + j->add;
+    }
+}
+
+void el_mul_add_f32(const float *x, float mul, float add, float *y, int64_t n)
+{
+    el_ew_job j = {.a = x, .y = y, .mul = mul, .add = add};
+    el_parallel_for(el_threadpool_current(), n, EL_EW_GRAIN_CHEAP, el_ew_mul_add_chunk, &j);
+}
+
 void el_hard_swish_f32(const float *x, float mul, float add, float *y, int64_t n)
 {
     el_ew_job j = {.a = x, .y = y, .mul = mul, .add = add};

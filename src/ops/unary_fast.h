@@ -59,9 +59,14 @@ bool el_binary_f32_rows_fast(el_uf_op op, const float *a, int64_t as, int ua, co
  * exactly that order, so the bits match the unfused Mul, Add, Relu6, Mul. */
 void el_hard_swish_f32(const float *x, float m, float a, float *y, int64_t n);
 
+/* y = x * m + a, the product rounded before the sum (no fused
+ * multiply-add): the bits of a Mul then an Add. */
+void el_mul_add_f32(const float *x, float m, float a, float *y, int64_t n);
+
 /* ---- per-ISA row kernels (unary_avx512.c), over [0, n) on one thread ---- */
 void el_unary_f32_avx512(el_uf_op op, const float *x, float *y, int64_t n);
 void el_binary_f32_avx512(el_uf_op op, const float *a, int ua, const float *b, int ub, float *y, int64_t n);
 void el_hard_swish_f32_avx512(const float *x, float m, float a, float *y, int64_t n);
+void el_mul_add_f32_avx512(const float *x, float m, float a, float *y, int64_t n);
 
 #endif

@@ -1,7 +1,7 @@
 /* The elementwise fusions of the graph passes (graph/optimize.c):
  * MobileNetV3's hard swish Mul(Mul(x, 1/6), Relu6(Add(x, 3))) becomes one
  * _ElHardSwish and CenterNet's peak test Mul(x, Cast(Equal(x, m))) one
- * _ElKeepEqual, in every operand order, with the same bits as the unfused
+ * _ElKeepEqual, x * c - d one _ElMulAdd, in every operand order, with the same bits as the unfused
  * nodes; graphs that do not match the patterns stay as they are. */
 #include <math.h>
 #include <stdio.h>
@@ -186,12 +186,59 @@ static void test_keep_equal(void **state)
     el_graph_free(g);
 }
 
+/* y = Sub(Mul(x, c), d), Add(d, Mul(c, x)), AddV2(Mul(x, c), d). */
+static el_graph *el_mul_add_graph(int form, bool extra_reader)
+{
+    el_gb b;
+    el_gb_init(&b);
+    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
+    el_gb_scalar_f32(&b, "c", 0.0078431377f, NULL);
+    el_gb_scalar_f32(&b, "d", form == 0 ? 1.0f : -0.7f, NULL);
+    el_gb_node(&b, "m", "Mul", form == 1 ? EL_IN("c", "x") : EL_IN("x", "c"));
+    if (form == 0) el_gb_node(&b, "y", "Sub", EL_IN("m", "d"));
+    else if (form == 1) el_gb_node(&b, "y", "Add", EL_IN("d", "m"));
+    else el_gb_node(&b, "y", "AddV2", EL_IN("m", "d"));
+    if (extra_reader) el_gb_node(&b, "z", "Relu", EL_IN("m"));
+    el_graph *g;
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    return g;
+}
+
+static void test_mul_add(void **state)
+{
+    (void)state;
+    const char *feeds[1] = {"x"}, *fetches[2] = {"y", "z"};
+    for (int form = 0; form < 3; form++) {
+        el_graph *g = el_mul_add_graph(form, false);
+        el_optimize_stats st;
+        el_graph *og;
+        assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
+        assert_non_null(og);
+        assert_int_equal(st.mul_add_fused, 1);
+        const el_node *y = el_find(og, "y");
+        assert_non_null(y);
+        assert_string_equal(y->op, "_ElMulAdd");
+        assert_null(el_find(og, "m"));
+        el_graph_free(og);
+        el_bits_agree(g, "y");
+        el_graph_free(g);
+    }
+    el_graph *g = el_mul_add_graph(0, true);
+    el_optimize_stats st;
+    el_graph *og;
+    assert_int_equal(el_graph_optimize(g, 1, feeds, 2, fetches, &st, &og), EL_OK);
+    assert_int_equal(st.mul_add_fused, 0);
+    el_graph_free(og);
+    el_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fused),
         cmocka_unit_test(test_not_fused),
         cmocka_unit_test(test_keep_equal),
+        cmocka_unit_test(test_mul_add),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,6 +154,16 @@ static void test_binary_and_tails(void **state)
                 fail_msg("hard swish n %d [%d] (%a): %a vs %a", n, i, hx[i], y[i], want);
         }
         for (int i = n; i < 53; i++) assert_int_equal(el_bits(y[i]), 0x7f7f7f7fu);
+        /* Mul then Add, each rounded. */
+        memset(y, 0x7f, sizeof y);
+        el_mul_add_f32(hx, 0.0078431377f, -1.0f, y, n);
+        for (int i = 0; i < n; i++) {
+            volatile float t = hx[i] * 0.0078431377f;
+            float want = t + -1.0f;
+            if (el_bits(want) != el_bits(y[i]) && !(isnan(want) && isnan(y[i])))
+                fail_msg("mul add n %d [%d] (%a): %a vs %a", n, i, hx[i], y[i], want);
+        }
+        for (int i = n; i < 53; i++) assert_int_equal(el_bits(y[i]), 0x7f7f7f7fu);
     }
 }
 
