@@ -1241,13 +1241,25 @@ static el_status el_opt_emit(el_opt *o, const bool *reach, el_graph **out)
         for (int j = 0; j < on->nin && s == EL_OK; j++) {
             const el_oin *in = &on->in[j];
             const char *src = o->n[in->node].name;
-            char buf[32] = "";
-            if (in->slot > 0) snprintf(buf, sizeof buf, ":%d", in->slot);
-            size_t len = strlen(src) + strlen(buf) + 1;
+            /* "^name", "name" or "name:slot", without snprintf (it was an
+             * eighth of the session's set-up instructions on big graphs). */
+            char buf[16];
+            size_t nb = 0;
+            if (in->slot > 0) {
+                char rev[12];
+                size_t nr = 0;
+                for (unsigned v = (unsigned)in->slot; v > 0 && nr < sizeof rev; v /= 10) rev[nr++] = (char)('0' + v % 10);
+                buf[nb++] = ':';
+                while (nr > 0) buf[nb++] = rev[--nr];
+            }
+            size_t sl = strlen(src), pre = in->slot < 0 ? 1 : 0;
             char *nm = NULL;
-            s = el_graph_alloc(ng, len + 1, &nm);
+            s = el_graph_alloc(ng, pre + sl + nb + 1, &nm);
             if (s != EL_OK) break;
-            snprintf(nm, len + 1, "%s%s%s", in->slot < 0 ? "^" : "", src, buf);
+            if (pre) nm[0] = '^';
+            memcpy(nm + pre, src, sl);
+            memcpy(nm + pre + sl, buf, nb);
+            nm[pre + sl + nb] = '\0';
             nd->input_names[j] = nm;
         }
         if (s != EL_OK) break;
