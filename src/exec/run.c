@@ -20,6 +20,14 @@
 
 enum { EL_SLOT_EMPTY = 0, EL_SLOT_LIVE = 1, EL_SLOT_DEAD = 2 };
 
+/* Inside the executor a tensor whose buf is NULL is empty whatever its
+ * other fields say: moving a tensor clears buf only, and dropping an empty
+ * one costs a test. */
+static inline void el_drop(el_tensor *t)
+{
+    if (t->buf) el_tensor_release(t);
+}
+
 typedef struct el_slot {
     el_tensor t;
     uint8_t state;
@@ -225,11 +233,11 @@ static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, int dst, int k
             ns->pending--;
         } else if (!dead) {
             el_slot *sl = &it->slots[pn->slot_base + k];
-            el_tensor_release(&sl->t);
+            el_drop(&sl->t);
             sl->t = *t;
             sl->state = EL_SLOT_LIVE;
             ns->merge_live = 1;
-            memset(t, 0, sizeof *t);
+            t->buf = NULL;
         } else {
             ns->merge_dead++;
         }
@@ -238,15 +246,15 @@ static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, int dst, int k
     } else {
         if (k >= 0) {
             el_slot *sl = &it->slots[pn->slot_base + k];
-            el_tensor_release(&sl->t);
+            el_drop(&sl->t);
             sl->t = *t;
             sl->state = dead ? EL_SLOT_DEAD : EL_SLOT_LIVE;
-            memset(t, 0, sizeof *t);
+            t->buf = NULL;
         }
         if (dead) ns->dead = 1;
         ready = --ns->pending == 0;
     }
-    el_tensor_release(t);
+    el_drop(t);
     if (ready && !ns->fired) {
         ns->fired = 1;
         return el_enqueue(r, dst, f, iter);
@@ -262,7 +270,8 @@ static el_status el_propagate(el_run *r, int n, el_finst *f, int64_t iter, el_te
     const el_plan_node *pn = &p->nodes[n];
     for (int e = pn->first_edge; e < pn->first_edge + pn->nedges; e++) {
         const el_edge *ed = &p->edges[e];
-        el_tensor t = {0};
+        el_tensor t;
+        t.buf = NULL;
         bool dead = node_dead;
         if (ed->dst_input >= 0) {
             dead = out_dead[ed->src_slot];
@@ -432,7 +441,7 @@ static el_status el_run_task(el_run *r, const el_task *task)
         el_slot *sl = &it->slots[pn->slot_base + k];
         in[k] = sl->t;
         if (sl->state == EL_SLOT_LIVE && live_input < 0) live_input = k;
-        memset(&sl->t, 0, sizeof sl->t);
+        sl->t.buf = NULL;
         sl->state = EL_SLOT_EMPTY;
     }
     bool dead = pn->kind == EL_KIND_MERGE ? !ns->merge_live : ns->dead;
@@ -516,8 +525,8 @@ static el_status el_run_task(el_run *r, const el_task *task)
     st = el_record_fetches(r, n, out, od);
     if (st == EL_OK) st = el_propagate(r, n, f, iter, out, od, dead);
 done:
-    for (int k = 0; k < pn->ndata; k++) el_tensor_release(&in[k]);
-    for (int o = 0; o < pn->noutputs; o++) el_tensor_release(&out[o]);
+    for (int k = 0; k < pn->ndata; k++) el_drop(&in[k]);
+    for (int o = 0; o < pn->noutputs; o++) el_drop(&out[o]);
     if (st != EL_OK) return st;
     f->iters[iter]->outstanding--;
     return el_cleanup(r, f);
