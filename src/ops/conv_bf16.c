@@ -18,6 +18,7 @@
 #include <unistd.h>
 #endif
 
+#include "core/mempool.h"
 #include "core/threadpool.h"
 
 static _Atomic int el_bf16_forced = -1;
@@ -202,16 +203,16 @@ bool el_conv2d_bf16(const el_conv_geom *g, const float *x, const uint16_t *wp, c
     j.nslots = threads;
     j.panel_bytes = (size_t)((j.panel + 15) / 16 * j.kt * EL_BF16_TILE) * sizeof(uint16_t);
     j.slot_bytes = j.panel_bytes + ((size_t)k * sizeof(float) + 63) / 64 * 64;
-    j.scratch = aligned_alloc(64, j.slot_bytes * (size_t)j.nslots);
-    j.busy = calloc((size_t)j.nslots, sizeof *j.busy);
+    j.scratch = el_mem_alloc(j.slot_bytes * (size_t)j.nslots);
+    j.busy = el_mem_calloc((size_t)j.nslots, sizeof *j.busy);
     if (!j.scratch || !j.busy) { /* out of memory: the fp32 kernels need none */
-        free(j.scratch);
-        free(j.busy);
+        el_mem_free(j.scratch);
+        el_mem_free(j.busy);
         return false;
     }
     el_parallel_for(pool, j.panels * j.groups, grain < 1 ? 1 : grain, el_bf16_chunk, &j);
-    free(j.scratch);
-    free(j.busy);
+    el_mem_free(j.scratch);
+    el_mem_free(j.busy);
     return true;
 #else
     (void)g, (void)x, (void)wp, (void)e, (void)y;

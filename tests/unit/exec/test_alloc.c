@@ -78,13 +78,13 @@ typedef struct el_model_case {
 } el_model_case;
 
 /* Runs `runs` inferences; the last runs-2 are counted. */
-static long el_count_runs(const char *pb, int size, int threads, int runs, const el_image *photo)
+static long el_count_runs(const char *pb, int size, int threads, int runs, const el_image *photo, el_precision prec)
 {
     el_graph *g;
     if (el_graph_load(pb, &g) != EL_OK) fail_msg("load %s: %s", pb, el_last_error());
     const char *feeds[] = {"image_tensor"};
     const char *fetches[] = {"detection_boxes", "detection_scores", "detection_classes", "num_detections"};
-    el_session_opts o = {.threads = threads};
+    el_session_opts o = {.threads = threads, .precision = prec};
     el_session *s;
     if (el_session_create(g, 1, feeds, 4, fetches, &o, &s) != EL_OK) fail_msg("session: %s", el_last_error());
     el_image img = {0};
@@ -118,14 +118,14 @@ static long el_count_runs(const char *pb, int size, int threads, int runs, const
     return counted;
 }
 
-static void el_check_model(const el_model_case *m)
+static void el_check_model(const el_model_case *m, el_precision prec)
 {
     char buf[1024];
     const char *photo_path = el_test_data("darknet/dog.jpg", buf, sizeof buf);
     el_image photo = {0};
     if (photo_path) assert_int_equal(el_image_load(photo_path, &photo), EL_OK);
     for (int threads = 1; threads <= 2; threads++)
-        assert_int_equal(el_count_runs(m->path, m->size, threads, 6, photo_path ? &photo : NULL), 0);
+        assert_int_equal(el_count_runs(m->path, m->size, threads, 6, photo_path ? &photo : NULL, prec), 0);
     el_image_free(&photo);
 }
 
@@ -135,21 +135,29 @@ static void test_aiy(void **state)
 {
     (void)state;
     el_model_case m = {"aiy", el_aiy, 256};
-    el_check_model(&m);
+    el_check_model(&m, EL_PRECISION_FP32);
 }
 
 static void test_voc(void **state)
 {
     (void)state;
     el_model_case m = {"voc", el_voc, 320};
-    el_check_model(&m);
+    el_check_model(&m, EL_PRECISION_FP32);
 }
 
 static void test_coco(void **state)
 {
     (void)state;
     el_model_case m = {"coco", el_coco, 300};
-    el_check_model(&m);
+    el_check_model(&m, EL_PRECISION_FP32);
+}
+
+/* The bf16 convolutions (AMX) take their tiles from the pool too. */
+static void test_aiy_bf16(void **state)
+{
+    (void)state;
+    el_model_case m = {"aiy", el_aiy, 256};
+    el_check_model(&m, EL_PRECISION_BF16);
 }
 
 /* The counters themselves see our calls. */
@@ -167,11 +175,16 @@ static void test_counter(void **state)
 int main(void)
 {
     el_trace = getenv("EL_ALLOC_TRACE") != NULL;
-    struct CMUnitTest tests[4];
+    struct CMUnitTest tests[5];
     int n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_counter);
-    if (el_test_shared("models/ssd_mobilenet_v1_aiy_person_cat_dog/frozen_inference_graph.pb", el_aiy, sizeof el_aiy))
+    if (el_test_shared("models/ssd_mobilenet_v1_aiy_person_cat_dog/frozen_inference_graph.pb", el_aiy, sizeof el_aiy)) {
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_aiy);
+        if (el_precision_check(EL_PRECISION_BF16) == EL_OK)
+            tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_aiy_bf16);
+        else
+            el_error_clear();
+    }
     if (el_test_shared("models/ssd_mobilenet_v1_voc/frozen_inference_graph.pb", el_voc, sizeof el_voc))
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_voc);
     if (el_test_data("ssd_mobilenet_v1_coco_random/frozen_inference_graph.pb", el_coco, sizeof el_coco))
