@@ -266,8 +266,12 @@ int main(int argc, char **argv)
     }
 #endif
     if (cold_len) {
-        cold_buf = calloc(cold_len, sizeof(float));
+        /* Written, not calloc'd: pages never written all map the one zero
+         * page, and reading them evicted nothing (before 2026-11-27 --cold
+         * timed warm caches). */
+        cold_buf = malloc(cold_len * sizeof(float));
         if (!cold_buf) return 1;
+        for (size_t i = 0; i < cold_len; i++) cold_buf[i] = (float)(i & 255);
     }
     el_threadpool *pool = NULL;
     if (el_threadpool_create(threads, &pool) != EL_OK) return 1;

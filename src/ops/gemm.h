@@ -79,9 +79,14 @@ enum {
  * K dimension is nseg * len long: a 1x1 convolution or a K block is one
  * segment; a window's kh rows of kw * ic contiguous inputs are kh
  * segments). b: a packed panel at the block's first k (64-byte aligned).
- * Only c's first ncols columns are read or written. */
+ * Only c's first ncols columns are read or written.
+ * Each k step also prefetches one cache line into L2 at pf, pf + pfstep,
+ * pf + 2 * pfstep, ... (bytes; pf NULL: none): the caller streams the
+ * panels it reads next from memory while this block computes (see
+ * conv_gemm.c). */
 #define EL_GEMM_MR_AVX512 14
 void el_gemm_f32_avx512(int rows, int nseg, int64_t len, const float *a, int64_t lda, int64_t sstride, const float *b,
-                        float *c, int64_t ldc, int ncols, int flags, const el_gemm_epi *e);
+                        float *c, int64_t ldc, int ncols, int flags, const el_gemm_epi *e, const void *pf,
+                        int64_t pfstep);
 
 #endif

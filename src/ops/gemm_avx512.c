@@ -51,6 +51,9 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
         SETUP;                                                                                                         \
         for (int64_t k = 0; k < len; k++) {                                                                            \
             const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);                                         \
+            _mm_prefetch(pf, _MM_HINT_T1);                                                                             \
+            _mm_prefetch(pf + 64, _MM_HINT_T1);                                                                        \
+            pf += pfstep;                                                                                              \
             _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
             {                                                                                                          \
                 const __m512 av = _mm512_set1_ps(STEP(r));                                                             \
@@ -96,7 +99,8 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
 static inline __attribute__((always_inline)) void el_ukr_strided(const int MR, int nseg, int64_t len,
                                                                  const float *a, int64_t lda, int64_t sstride,
                                                                  const float *b, float *c, int64_t ldc, int ncols,
-                                                                 int flags, const el_gemm_epi *e)
+                                                                 int flags, const el_gemm_epi *e, const char *pf,
+                                                                 int64_t pfstep)
 {
 #define ADVANCE ADVANCE_STRIDED
     EL_UKR_BODY(MR, EL_STRIDED_SETUP, EL_STRIDED_STEP);
@@ -122,9 +126,14 @@ static inline __attribute__((always_inline)) void el_ukr_strided(const int MR, i
     }
 
 void el_gemm_f32_avx512(int rows, int nseg, int64_t len, const float *a, int64_t lda, int64_t sstride, const float *b,
-                        float *c, int64_t ldc, int ncols, int flags, const el_gemm_epi *e)
+                        float *c, int64_t ldc, int ncols, int flags, const el_gemm_epi *e, const void *pf,
+                        int64_t pfstep)
 {
-#define EL_CALL(R) el_ukr_strided(R, nseg, len, a, lda, sstride, b, c, ldc, ncols, flags, e)
+    if (!pf) {
+        pf = b;
+        pfstep = 0;
+    }
+#define EL_CALL(R) el_ukr_strided(R, nseg, len, a, lda, sstride, b, c, ldc, ncols, flags, e, (const char *)pf, pfstep)
     EL_ROWS_SWITCH(EL_CALL);
 #undef EL_CALL
 }
