@@ -21,7 +21,7 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
 
 /* Loads the accumulators (or starts them at the bias), runs STEP over the
  * segments, stores (clamped after the last K block). */
-#define EL_UKR_BODY(MR, SETUP, STEP)                                                                                   \
+#define EL_UKR_BODY(MR, WIDE, SETUP, STEP)                                                                             \
     do {                                                                                                               \
         __m512 c0[MRMAX], c1[MRMAX];                                                                                   \
         const __mmask16 m0 = el_mask16(ncols), m1 = el_mask16(ncols - 16);                                             \
@@ -29,7 +29,7 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
             _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
             {                                                                                                          \
                 c0[r] = _mm512_maskz_loadu_ps(m0, c + r * ldc);                                                        \
-                c1[r] = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);                                                   \
+                if (WIDE) c1[r] = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);                                         \
             }                                                                                                          \
         } else {                                                                                                       \
             /* The sums start from the bias (one add less per element than                                             \
@@ -44,13 +44,13 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
             _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
             {                                                                                                          \
                 c0[r] = v0;                                                                                            \
-                c1[r] = v1;                                                                                            \
+                if (WIDE) c1[r] = v1;                                                                                  \
             }                                                                                                          \
         }                                                                                                              \
         for (int sg = 0; sg < nseg; sg++) {                                                                            \
         SETUP;                                                                                                         \
         for (int64_t k = 0; k < len; k++) {                                                                            \
-            const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);                                         \
+            const __m512 b0 = _mm512_load_ps(b), b1 = WIDE ? _mm512_load_ps(b + 16) : b0;                              \
             _mm_prefetch(pf, _MM_HINT_T1);                                                                             \
             _mm_prefetch(pf + 64, _MM_HINT_T1);                                                                        \
             pf += pfstep;                                                                                              \
@@ -58,7 +58,7 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
             {                                                                                                          \
                 const __m512 av = _mm512_set1_ps(STEP(r));                                                             \
                 c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);                                                                \
-                c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                                                \
+                if (WIDE) c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                                      \
             }                                                                                                          \
             b += NR;                                                                                                   \
             ADVANCE;                                                                                                   \
@@ -70,20 +70,20 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
             _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
             {                                                                                                          \
                 c0[r] = _mm512_max_ps(c0[r], lo);                                                                      \
-                c1[r] = _mm512_max_ps(c1[r], lo);                                                                      \
+                if (WIDE) c1[r] = _mm512_max_ps(c1[r], lo);                                                            \
             }                                                                                                          \
             if (e->hi < INFINITY) {                                                                                    \
                 _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                  \
                 {                                                                                                      \
                     c0[r] = _mm512_min_ps(c0[r], hi);                                                                  \
-                    c1[r] = _mm512_min_ps(c1[r], hi);                                                                  \
+                    if (WIDE) c1[r] = _mm512_min_ps(c1[r], hi);                                                        \
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
         _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                          \
         {                                                                                                              \
             _mm512_mask_storeu_ps(c + r * ldc, m0, c0[r]);                                                             \
-            _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c1[r]);                                                        \
+            if (WIDE) _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c1[r]);                                              \
         }                                                                                                              \
     } while (0)
 
@@ -96,14 +96,14 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
 #define ADVANCE_STRIDED                                                                                                \
     _Pragma("GCC unroll 5") for (int i = 0; i < (MR + 2) / 3; i++) q[i] += sizeof(float)
 
-static inline __attribute__((always_inline)) void el_ukr_strided(const int MR, int nseg, int64_t len,
+static inline __attribute__((always_inline)) void el_ukr_strided(const int MR, const int WIDE, int nseg, int64_t len,
                                                                  const float *a, int64_t lda, int64_t sstride,
                                                                  const float *b, float *c, int64_t ldc, int ncols,
                                                                  int flags, const el_gemm_epi *e, const char *pf,
                                                                  int64_t pfstep)
 {
 #define ADVANCE ADVANCE_STRIDED
-    EL_UKR_BODY(MR, EL_STRIDED_SETUP, EL_STRIDED_STEP);
+    EL_UKR_BODY(MR, WIDE, EL_STRIDED_SETUP, EL_STRIDED_STEP);
 #undef ADVANCE
 }
 
@@ -133,9 +133,19 @@ void el_gemm_f32_avx512(int rows, int nseg, int64_t len, const float *a, int64_t
         pf = b;
         pfstep = 0;
     }
-#define EL_CALL(R) el_ukr_strided(R, nseg, len, a, lda, sstride, b, c, ldc, ncols, flags, e, (const char *)pf, pfstep)
-    EL_ROWS_SWITCH(EL_CALL);
+    /* Panels of at most 16 live columns (a 16-channel layer, the last
+     * panel of some) skip the zero half: half the FMAs. */
+#define EL_CALL(R)                                                                                                     \
+    el_ukr_strided(R, 1, nseg, len, a, lda, sstride, b, c, ldc, ncols, flags, e, (const char *)pf, pfstep)
+#define EL_CALL_HALF(R)                                                                                                \
+    el_ukr_strided(R, 0, nseg, len, a, lda, sstride, b, c, ldc, ncols, flags, e, (const char *)pf, pfstep)
+    if (ncols > 16) {
+        EL_ROWS_SWITCH(EL_CALL);
+    } else {
+        EL_ROWS_SWITCH(EL_CALL_HALF);
+    }
 #undef EL_CALL
+#undef EL_CALL_HALF
 }
 
 #else

@@ -162,6 +162,11 @@ static void test_mobilenet_shapes(void **state)
         {2, 17, 31, 8, 40, 3, 3, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
         {1, 30, 31, 24, 33, 1, 1, 2, 2, 1, 1, "SAME", false, {NULL, NULL}},
         {1, 16, 40, 5, 17, 3, 3, 1, 2, 1, 1, "VALID", false, {NULL, NULL}},
+        /* panels of at most 16 live columns (the half-width kernel):
+         * 16 and 12 channels, two K blocks accumulated, a last panel of 8 */
+        {1, 17, 17, 16, 16, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
+        {1, 9, 9, 300, 12, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
+        {1, 7, 9, 40, 72, 3, 3, 2, 2, 1, 1, "SAME", false, {NULL, NULL}},
         /* depthwise 3x3 stride 1 and 2 */
         {1, 20, 20, 16, 16, 3, 3, 1, 1, 1, 1, "SAME", true, {NULL, NULL}},
         {1, 21, 19, 32, 32, 3, 3, 2, 2, 1, 1, "SAME", true, {NULL, NULL}},
