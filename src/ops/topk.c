@@ -15,6 +15,7 @@
 /* For each dtype: a heap of the k best indices seen so far with the worst
  * at the root (O(n log k) per row), then emptied from the back to give the
  * descending order. */
+#define EL_TOPK_BLOCK 32
 #define EL_TOPK_IMPL(NAME, T)                                                                       \
     static inline bool NAME##_better(const T *v, int32_t a, int32_t b)                               \
     {                                                                                               \
@@ -41,23 +42,37 @@
             const T *v = (const T *)in + r * n;                                                     \
             int32_t *h = idx + r * k;                                                               \
             T *ov = (T *)vals + r * k;                                                              \
-            int64_t size = 0;                                                                       \
-            for (int64_t i = 0; i < n; i++) {                                                       \
-                if (size < k) {                                                                     \
-                    int64_t j = size++;                                                             \
-                    h[j] = (int32_t)i;                                                              \
-                    while (j > 0) {                                                                 \
-                        int64_t p = (j - 1) / 2;                                                    \
-                        if (!NAME##_better(v, h[p], h[j])) break;                                   \
-                        int32_t t = h[p];                                                           \
-                        h[p] = h[j];                                                                \
-                        h[j] = t;                                                                   \
-                        j = p;                                                                      \
-                    }                                                                               \
-                } else if (k > 0 && NAME##_better(v, (int32_t)i, h[0])) {                           \
-                    h[0] = (int32_t)i;                                                              \
-                    NAME##_sift(v, h, size, 0);                                                     \
+            int64_t size = 0, i = 0;                                                                \
+            for (; i < n && size < k; i++) {                                                        \
+                int64_t j = size++;                                                                 \
+                h[j] = (int32_t)i;                                                                  \
+                while (j > 0) {                                                                     \
+                    int64_t p = (j - 1) / 2;                                                        \
+                    if (!NAME##_better(v, h[p], h[j])) break;                                       \
+                    int32_t t = h[p];                                                               \
+                    h[p] = h[j];                                                                    \
+                    h[j] = t;                                                                       \
+                    j = p;                                                                          \
                 }                                                                                   \
+            }                                                                                       \
+            /* Heap full: a later element (higher index) enters only when                           \
+             * strictly greater than the root (a tie or a NaN loses on the                          \
+             * index), so blocks with nothing above the root are skipped by a                       \
+             * comparison the compiler vectorizes. */                                               \
+            while (k > 0 && i < n) {                                                                \
+                const T thr = v[h[0]];                                                              \
+                while (i + EL_TOPK_BLOCK <= n) {                                                    \
+                    int any = 0;                                                                    \
+                    for (int j = 0; j < EL_TOPK_BLOCK; j++) any |= v[i + j] > thr;                  \
+                    if (any) break;                                                                 \
+                    i += EL_TOPK_BLOCK;                                                             \
+                }                                                                                   \
+                const int64_t e = i + EL_TOPK_BLOCK < n ? i + EL_TOPK_BLOCK : n;                    \
+                for (; i < e; i++)                                                                  \
+                    if (NAME##_better(v, (int32_t)i, h[0])) {                                       \
+                        h[0] = (int32_t)i;                                                          \
+                        NAME##_sift(v, h, size, 0);                                                 \
+                    }                                                                               \
             }                                                                                       \
             while (size > 1) {                                                                      \
                 int32_t t = h[0];                                                                   \

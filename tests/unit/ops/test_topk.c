@@ -189,6 +189,53 @@ static void test_long_rows_vs_sort(void **state)
     }
 }
 
+/* Small k of long rows (the heap path, which skips blocks holding
+ * nothing above its root): sparse peaks on zeros as in a detection
+ * heatmap, runs of equal values across block boundaries, both zeros and a
+ * NaN that must never enter; against qsort with TF's comparator (the NaN
+ * row: against the same row without its NaN, which TF's ties make equal). */
+static void test_small_k_long_rows_vs_sort(void **state)
+{
+    (void)state;
+    uint32_t r = 777;
+    for (int it = 0; it < 48; it++) {
+        r = r * 1664525u + 1013904223u;
+        const int n = 1 + (int)((r >> 8) % 9000);
+        const int ks[4] = {1, 7, 100, 33};
+        int k = ks[it % 4];
+        if (k > n) k = n;
+        int64_t d[2] = {1, n};
+        el_tensor x = el_test_f32(2, d, NULL);
+        float *v = x.data;
+        for (int i = 0; i < n; i++) {
+            r = r * 1664525u + 1013904223u;
+            uint32_t q = (r >> 8) % 64;
+            v[i] = q < 50 ? (q & 1 ? -0.0f : 0.0f) : it % 2 ? (float)(q - 50) * 0.25f : (float)(r >> 9) * 1e-6f;
+        }
+        if (it % 3 == 2)
+            for (int i = n / 3; i < n / 3 + 70 && i < n; i++) v[i] = 3.0f; /* a run of ties over blocks */
+        float *clean = malloc(sizeof(float) * (size_t)n);
+        memcpy(clean, v, sizeof(float) * (size_t)n);
+        if (it % 4 == 3 && n > 1) v[n - 1] = NAN;
+        el_tensor out[2];
+        el_topk_run(&x, k, EL_OK, out);
+        int32_t *order = malloc(sizeof(int32_t) * (size_t)n);
+        for (int i = 0; i < n; i++) order[i] = i;
+        el_sort_vals = clean;
+        qsort(order, (size_t)n, sizeof *order, el_cmp_desc);
+        const int32_t *gi = out[1].data;
+        const float *gv = out[0].data;
+        for (int j = 0; j < k; j++) {
+            if (gi[j] != order[j]) fail_msg("case %d (n %d, k %d) pos %d: index %d, want %d", it, n, k, j, gi[j], order[j]);
+            assert_memory_equal(&gv[j], &v[order[j]], sizeof(float));
+        }
+        free(order);
+        free(clean);
+        el_test_release_all(2, out);
+        el_tensor_release(&x);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_int32_and_topk_v1),
         cmocka_unit_test(test_random_vs_stable_sort),
         cmocka_unit_test(test_long_rows_vs_sort),
+        cmocka_unit_test(test_small_k_long_rows_vs_sort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
