@@ -20,6 +20,7 @@
 #include "core/mempool.h"
 #include "ops/conv_bf16.h"
 #include "ops/conv_fast.h"
+#include "ops/conv_narrow.h"
 #include "ops/dwconv_fast.h"
 #include "ops/gemm.h"
 #include "ops/kernel.h"
@@ -474,6 +475,8 @@ static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
                     el_tensor_numel(&b16->v.tensor) == el_bf16_packed_len(g.h.k * g.w.k * g.ic, g.oc) &&
                     el_conv2d_bf16(&g, x, b16->v.tensor.data, &fe, y->data);
         float *unpacked = NULL;
+        /* A few output channels: the packed GEMM's 32-wide panels would idle. */
+        if (!done && !depthwise) done = el_conv2d_narrow(&g, x, w, layout, &fe, y->data);
         if (!done && layout == EL_FILTER_F32_P32) {
             done = el_conv2d_packed(&g, x, w, &fe, y->data);
             if (!done) {

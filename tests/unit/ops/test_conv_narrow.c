@@ -1,0 +1,169 @@
+/* The narrow-output Conv2D kernel (ops/conv_narrow.c: up to 8 output
+ * channels, vectorized over the input channels) against the reference
+ * kernel: detection-head shapes and random ones (windows, strides,
+ * dilations, padding, input depths not a multiple of 16), HWIO and packed
+ * filters, bias / Relu / Relu6 epilogues, 1 and 3 threads (the same bits),
+ * and Relu of a NaN sum giving 0 as in the reference. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/threadpool.h"
+#include "ops/conv_fast.h"
+#include "ops/conv_narrow.h"
+#include "ops/gemm.h"
+#include "testutil.h"
+
+typedef struct el_nc {
+    int64_t n, h, w, ic, oc, k, s, d;
+    const char *pad;
+    const char *act; /* NULL: BiasAdd only */
+} el_nc;
+
+static uint32_t el_rng = 4711;
+static uint32_t el_next(void)
+{
+    el_rng = el_rng * 1664525u + 1013904223u;
+    return el_rng >> 8;
+}
+static int64_t el_pick(int64_t lo, int64_t hi) { return lo + (int64_t)(el_next() % (uint32_t)(hi - lo + 1)); }
+
+static el_tensor el_rand(int nd, const int64_t *dims)
+{
+    el_tensor t;
+    assert_int_equal(el_tensor_alloc(&t, EL_DT_FLOAT, nd, dims), EL_OK);
+    for (int64_t i = 0; i < el_tensor_numel(&t); i++) ((float *)t.data)[i] = (float)(el_next() % 20001) / 10000.0f - 1.0f;
+    return t;
+}
+
+static el_status el_nc_run(const el_nc *c, el_tensor *in, el_tensor *out, bool packed)
+{
+    el_test_node tn;
+    el_test_node_init(&tn, "_FusedConv2D");
+    int64_t strides[4] = {1, c->s, c->s, 1}, dil[4] = {1, c->d, c->d, 1};
+    el_test_attr_ints(&tn, "strides", 4, strides);
+    el_test_attr_ints(&tn, "dilations", 4, dil);
+    el_test_attr_str(&tn, "padding", c->pad);
+    static el_string ops[2];
+    int nf = c->act ? 2 : 1;
+    ops[0] = (el_string){"BiasAdd", 7};
+    if (c->act) ops[1] = (el_string){c->act, strlen(c->act)};
+    el_attr *a = &tn.attrs[tn.node.nattrs++];
+    a->name = "fused_ops";
+    a->type = EL_ATTR_LIST;
+    a->v.list.elem = EL_ATTR_S;
+    a->v.list.n = nf;
+    a->v.list.v.s = ops;
+    if (!packed) return el_test_run(&tn, 3, in, 1, out);
+    el_test_attr_str(&tn, EL_FILTER_LAYOUT_ATTR, el_filter_layout_name(EL_FILTER_F32_P32));
+    el_test_attr_int(&tn, EL_FILTER_OC_ATTR, c->oc);
+    el_tensor pin[3] = {in[0], {0}, in[2]};
+    assert_int_equal(el_filter_pack(&in[1], EL_FILTER_F32_P32, &pin[1]), EL_OK);
+    el_status s = el_test_run(&tn, 3, pin, 1, out);
+    el_tensor_release(&pin[1]);
+    return s;
+}
+
+static void el_nc_check(const el_nc *c, bool with_nan)
+{
+    int64_t xd[4] = {c->n, c->h, c->w, c->ic}, wd[4] = {c->k, c->k, c->ic, c->oc}, bd[1] = {c->oc};
+    el_tensor in[3] = {el_rand(4, xd), el_rand(4, wd), el_rand(1, bd)};
+    if (with_nan) ((float *)in[0].data)[el_tensor_numel(&in[0]) / 2] = NAN;
+    el_conv_force_isa(EL_ISA_REF);
+    el_tensor ref;
+    assert_int_equal(el_nc_run(c, in, &ref, false), EL_OK);
+    el_conv_force_isa(-1);
+    el_threadpool *pool3;
+    assert_int_equal(el_threadpool_create(3, &pool3), EL_OK);
+    float tol = 2e-6f * (float)(c->k * c->k * c->ic) + 1e-5f;
+    for (int packed = 0; packed < 2; packed++) {
+        el_tensor one, three;
+        assert_int_equal(el_nc_run(c, in, &one, packed), EL_OK);
+        el_test_assert_shape(&one, ref.ndim, ref.dims);
+        const float *r = ref.data, *f = one.data;
+        for (int64_t i = 0; i < el_tensor_numel(&ref); i++) {
+            if (isnan(r[i]) || isnan(f[i])) {
+                if (isnan(r[i]) != isnan(f[i])) fail_msg("element %lld: %g, reference %g", (long long)i, f[i], r[i]);
+                continue;
+            }
+            if (fabsf(r[i] - f[i]) > tol * (1.0f + fabsf(r[i])))
+                fail_msg("%s %lldx%lldx%lldx%lld k%lld s%lld d%lld oc %lld %s %s: element %lld is %.7g, reference %.7g",
+                         packed ? "packed" : "HWIO", (long long)c->n, (long long)c->h, (long long)c->w,
+                         (long long)c->ic, (long long)c->k, (long long)c->s, (long long)c->d, (long long)c->oc,
+                         c->pad, c->act ? c->act : "-", (long long)i, (double)f[i], (double)r[i]);
+        }
+        el_threadpool *prev = el_threadpool_set_current(pool3);
+        assert_int_equal(el_nc_run(c, in, &three, packed), EL_OK);
+        el_threadpool_set_current(prev);
+        assert_memory_equal(one.data, three.data, el_tensor_nbytes(&one));
+        el_tensor_release(&one);
+        el_tensor_release(&three);
+    }
+    el_threadpool_free(pool3);
+    el_tensor_release(&ref);
+    el_test_release_all(3, in);
+}
+
+/* The kernel takes exactly the shapes it claims (and nothing else; nothing
+ * at all without AVX-512). */
+static void test_takes(void **state)
+{
+    (void)state;
+    const bool avx512 = el_isa_available() == EL_ISA_AVX512;
+    el_conv_geom g = {.n = 1, .ic = 16, .fic = 16, .oc = 8, .groups = 1};
+    g.h = g.w = (el_window_axis){.in = 2, .out = 2, .k = 1, .stride = 1, .dilation = 1};
+    float x[64] = {0}, w[128] = {0}, y[32];
+    el_conv_epi e = {.hi = INFINITY};
+    assert_true(el_conv2d_narrow(&g, x, w, EL_FILTER_HWIO, &e, y) == avx512);
+    g.oc = 9;
+    assert_false(el_conv2d_narrow(&g, x, w, EL_FILTER_HWIO, &e, y));
+    g.oc = 8, g.ic = g.fic = 15;
+    assert_false(el_conv2d_narrow(&g, x, w, EL_FILTER_HWIO, &e, y));
+}
+
+static void test_head_shapes(void **state)
+{
+    (void)state;
+    const el_nc cases[] = {
+        {1, 32, 32, 128, 4, 1, 1, 1, "SAME", NULL},   /* CenterNet's wh output (at 1/4 size) */
+        {1, 10, 12, 256, 2, 3, 1, 1, "SAME", NULL},   /* FaceBoxes' class predictor */
+        {1, 5, 6, 256, 4, 3, 1, 1, "SAME", NULL},     /* FaceBoxes' box predictor */
+        {2, 9, 7, 24, 6, 3, 2, 1, "SAME", "Relu"},
+        {1, 8, 8, 40, 3, 5, 1, 2, "SAME", "Relu6"},
+        {1, 9, 9, 17, 8, 3, 2, 1, "VALID", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) el_nc_check(&cases[i], false);
+}
+
+static void test_random_shapes(void **state)
+{
+    (void)state;
+    static const char *const acts[3] = {NULL, "Relu", "Relu6"};
+    for (int it = 0; it < 80; it++) {
+        el_nc c = {el_pick(1, 2), el_pick(1, 12), el_pick(1, 12), el_pick(16, 70), el_pick(1, 8), el_pick(1, 5),
+                   el_pick(1, 3), el_pick(0, 3) == 0 ? 2 : 1, el_pick(0, 1) ? "SAME" : "VALID", acts[el_pick(0, 2)]};
+        if (!strcmp(c.pad, "VALID") && (c.k - 1) * c.d + 1 > (c.h < c.w ? c.h : c.w)) continue;
+        el_nc_check(&c, false);
+    }
+}
+
+/* A NaN input: NaN outputs without an activation, 0 after Relu, as the reference. */
+static void test_nan(void **state)
+{
+    (void)state;
+    el_nc c = {1, 6, 6, 32, 4, 3, 1, 1, "SAME", NULL};
+    el_nc_check(&c, true);
+    c.act = "Relu";
+    el_nc_check(&c, true);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_takes),
+        cmocka_unit_test(test_head_shapes),
+        cmocka_unit_test(test_random_shapes),
+        cmocka_unit_test(test_nan),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
