@@ -27,6 +27,9 @@
  *     _ElHardSwish node (el_opt_hswish), CenterNet's peak test
  *     Mul(x, Cast(Equal(x, m))) one _ElKeepEqual (el_opt_keep_equal),
  *     x * c + d with scalar constants one _ElMulAdd (el_opt_mul_add);
+ *     a Neg feeding a ConcatV2 and a Relu reading one are applied by the
+ *     concat's copy (CReLU's Concat(x, Neg(x)), CenterNet's Relu after
+ *     its upsampling concats; el_opt_concat_neg, el_opt_concat_relu);
  *  7. filter packing: a Conv2D / _FusedConv2D whose filter is a constant
  *     reads it packed in the fast kernel's layout (ops/gemm.h), made once
  *     here instead of on every run; the HWIO constant it replaces is
@@ -50,6 +53,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ops/concat.h"
 #include "ops/conv_fast.h"
 #include "ops/gemm.h"
 #include "ops/kernel.h"
@@ -1055,6 +1059,101 @@ static el_status el_opt_mul_add(el_opt *o, int r)
     return EL_OK;
 }
 
+/* ---- concat ---- */
+
+/* A ConcatV2 whose T is float (explicitly: its kernel rejects the private
+ * attrs on other types) with at most EL_CONCAT_NEG_MAX values. */
+static bool el_is_float_concat(const el_onode *n)
+{
+    const el_attr *t = el_onode_attr(n, "T");
+    return !strcmp(n->op, "ConcatV2") && t && t->type == EL_ATTR_TYPE && t->v.type == EL_DT_FLOAT &&
+           n->ndata >= 2 && n->ndata - 1 <= EL_CONCAT_NEG_MAX;
+}
+
+/* Replaces n's attrs by a copy without `name`, plus `name` = *extra. */
+static el_status el_set_attr(el_onode *n, const el_onode *from, const el_attr *extra)
+{
+    const char *drop[1] = {extra->name};
+    el_attr *attrs = NULL;
+    int na = 0;
+    EL_TRY(el_attrs_copy(from, drop, 1, 1, &attrs, &na));
+    attrs[na++] = *extra;
+    el_attrs_free(n->attrs, n->nattrs);
+    n->attrs = attrs;
+    n->nattrs = na;
+    n->orig = NULL;
+    return EL_OK;
+}
+
+/* ConcatV2(..., Neg(x), ...) with the concat the Neg's only reader: the
+ * concat reads x with its bit of EL_CONCAT_NEG_ATTR set (-x is exact, the
+ * same bits). */
+static el_status el_opt_concat_neg(el_opt *o, int c)
+{
+    el_onode *cn = &o->n[c];
+    if (!el_is_float_concat(cn) || el_onode_attr(cn, EL_CONCAT_NEG_ATTR)) return EL_OK;
+    int64_t mask = 0;
+    int nctrl = 0;
+    for (int k = 0; k < cn->ndata - 1; k++) {
+        int ng = -1;
+        if (!el_sole_reader(o, c, k, &ng)) continue;
+        const el_onode *nn = &o->n[ng];
+        if (strcmp(nn->op, "Neg") || nn->ndata != 1 || !el_onode_float_ok(nn) || nn->in[0].slot < 0) continue;
+        mask |= (int64_t)1 << k;
+        nctrl += nn->nin - nn->ndata;
+    }
+    if (!mask) return EL_OK;
+    el_oin *in = malloc(sizeof *in * (size_t)(cn->nin + nctrl));
+    if (!in) return el_opt_oom();
+    memcpy(in, cn->in, sizeof *in * (size_t)cn->nin);
+    int nin = cn->nin;
+    for (int k = 0; k < cn->ndata - 1; k++) {
+        if (!(mask >> k & 1)) continue;
+        el_onode *nn = &o->n[cn->in[k].node];
+        in[k] = nn->in[0];
+        for (int j = nn->ndata; j < nn->nin; j++) in[nin++] = nn->in[j];
+        nn->needed = false;
+    }
+    el_attr a = {.name = EL_CONCAT_NEG_ATTR, .type = EL_ATTR_I, .v.i = mask};
+    el_status s = el_set_attr(cn, cn, &a);
+    if (s != EL_OK) {
+        free(in);
+        return s;
+    }
+    free(cn->in);
+    cn->in = in;
+    cn->nin = nin;
+    o->st.concat_neg_fused++;
+    return EL_OK;
+}
+
+/* Relu(ConcatV2(...)) with the Relu the concat's only reader: one
+ * ConcatV2 with EL_CONCAT_RELU_ATTR, named as the Relu. */
+static el_status el_opt_concat_relu(el_opt *o, int r)
+{
+    el_onode *rn = &o->n[r];
+    if (strcmp(rn->op, "Relu") || rn->fed || rn->fetched_nonzero || rn->ndata != 1 || !el_onode_float_ok(rn))
+        return EL_OK;
+    int c = -1;
+    if (!el_sole_reader(o, r, 0, &c) || !el_is_float_concat(&o->n[c]) ||
+        el_onode_bool(&o->n[c], EL_CONCAT_RELU_ATTR, false))
+        return EL_OK;
+    el_onode *cn = &o->n[c];
+    el_oin *data = malloc(sizeof *data * (size_t)cn->ndata);
+    if (!data) return el_opt_oom();
+    memcpy(data, cn->in, sizeof *data * (size_t)cn->ndata);
+    el_attr a = {.name = EL_CONCAT_RELU_ATTR, .type = EL_ATTR_B, .v.b = true};
+    el_status s = el_set_attr(rn, cn, &a);
+    if (s != EL_OK) {
+        free(data);
+        return s;
+    }
+    rn->op = "ConcatV2";
+    EL_TRY(el_opt_rewire(o, r, c, data, cn->ndata));
+    o->st.concat_relu_fused++;
+    return EL_OK;
+}
+
 static el_status el_opt_fuse(el_opt *o)
 {
     el_opt_count_readers(o);
@@ -1078,6 +1177,13 @@ static el_status el_opt_fuse(el_opt *o)
             EL_TRY(el_opt_keep_equal(o, n));
             EL_TRY(el_opt_mul_add(o, n));
         }
+    /* Negations into concats first: a Relu then absorbs the concat with its mask. */
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_concat_neg(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_concat_relu(o, n));
     return EL_OK;
 }
 
@@ -1339,7 +1445,8 @@ el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *fe
     if (s == EL_OK && ok) s = el_opt_fuse(&o);
     if (s == EL_OK && ok) s = el_opt_pack(&o);
     bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused ||
-                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.packed;
+                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.concat_neg_fused ||
+                   o.st.concat_relu_fused || o.st.packed;
     if (s == EL_OK && ok && changed) {
         bool *reach = NULL;
         s = el_opt_reach(&o, &reach);

@@ -15,6 +15,8 @@ typedef struct el_optimize_stats {
     int hswish_fused; /* Mul, Add, Relu6, Mul hard swishes made one _ElHardSwish */
     int keep_equal_fused; /* Mul(x, Cast(Equal(x, m))) made one _ElKeepEqual */
     int mul_add_fused; /* Add/Sub(Mul(x, c), d) with scalar constants made one _ElMulAdd */
+    int concat_neg_fused;  /* Neg feeding a ConcatV2 read negated by it (CReLU) */
+    int concat_relu_fused; /* Relu reading a ConcatV2 applied by it */
     int identities;   /* Identity nodes bypassed */
     int packed;       /* convolution filters packed for the fast kernel */
     int nodes_before; /* nodes the fetches need, before and after */

@@ -1,12 +1,54 @@
 /* Op family 'concat': ConcatV2, Concat (TF1), Pack, Tile. Copies go through
  * el_copy_axis_range / el_copy_strided (array_util.h); checks and messages
  * follow TensorFlow's concat_op.cc, pack_op.cc and tile_ops.cc. */
+#include <string.h>
+
+#include "core/threadpool.h"
 #include "ops/array_util.h"
+#include "ops/concat.h"
 #include "ops/kernel.h"
 
 /* Up to this many inputs of one innermost element each are interleaved in
  * one pass (see el_copy_interleave). */
 #define EL_CONCAT_COLUMNS_MAX 16
+
+typedef struct el_concat_tf_job {
+    float *out;
+    const float *in[EL_CONCAT_NEG_MAX];
+    int64_t row[EL_CONCAT_NEG_MAX]; /* floats per outer index of each input */
+    int64_t out_row;
+    int n;
+    int64_t neg;
+    bool relu;
+} el_concat_tf_job;
+
+/* Outer rows [o0, o1): each input's slice copied negated (-x) where its bit
+ * of neg is set, then through Relu (x < 0 ? 0 : x: NaN and -0 kept, as
+ * the Relu kernel) when relu. */
+static void el_concat_tf_rows(void *ctx, int64_t o0, int64_t o1)
+{
+    const el_concat_tf_job *j = ctx;
+    for (int64_t o = o0; o < o1; o++) {
+        float *restrict d = j->out + o * j->out_row;
+        for (int i = 0; i < j->n; i++) {
+            const float *restrict s = j->in[i] + o * j->row[i];
+            const int64_t len = j->row[i];
+            const bool ng = (j->neg >> i) & 1;
+            if (ng && j->relu)
+                for (int64_t k = 0; k < len; k++) {
+                    const float v = -s[k];
+                    d[k] = v < 0 ? 0.0f : v;
+                }
+            else if (ng)
+                for (int64_t k = 0; k < len; k++) d[k] = -s[k];
+            else if (j->relu)
+                for (int64_t k = 0; k < len; k++) d[k] = s[k] < 0 ? 0.0f : s[k];
+            else
+                memcpy(d, s, sizeof(float) * (size_t)len);
+            d += len;
+        }
+    }
+}
 
 /* Concatenates inputs [first, first+n) along the axis held by input
  * `axis_input` (ConcatV2: last input; Concat: first input). */
@@ -50,6 +92,27 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
     el_tensor *out;
     EL_TRY(el_kctx_output(ctx, 0, in0->dtype, r, dims, &out));
     const int64_t outer = el_dims_prod(dims, 0, (int)axis), inner = el_dims_prod(dims, (int)axis + 1, r);
+    int64_t neg = 0;
+    bool relu = false;
+    EL_TRY(el_attr_int(ctx->node, EL_CONCAT_NEG_ATTR, 0, &neg));
+    EL_TRY(el_attr_bool(ctx->node, EL_CONCAT_RELU_ATTR, false, &relu));
+    if (neg || relu) {
+        if (in0->dtype != EL_DT_FLOAT)
+            return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attrs %s / %s need float values, got %s", EL_CONCAT_NEG_ATTR,
+                           EL_CONCAT_RELU_ATTR, el_dtype_name(in0->dtype));
+        if (n > EL_CONCAT_NEG_MAX)
+            return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attrs %s / %s cover %d inputs, got %d", EL_CONCAT_NEG_ATTR,
+                           EL_CONCAT_RELU_ATTR, EL_CONCAT_NEG_MAX, n);
+        el_concat_tf_job j = {.out = out->data, .n = n, .out_row = out_axis * inner, .neg = neg, .relu = relu};
+        for (int i = 0; i < n; i++) {
+            const el_tensor *t = &ctx->inputs[first + i];
+            j.in[i] = t->data;
+            j.row[i] = t->dims[axis] * inner;
+        }
+        el_parallel_for(el_threadpool_current(), outer, 1 + 16384 / (j.out_row > 0 ? j.out_row : 1), el_concat_tf_rows,
+                        &j);
+        return EL_OK;
+    }
     /* Columns of single innermost slices (coordinates into boxes): one
      * pass over the output. */
     bool columns = inner == 1 && out_axis == n && n <= EL_CONCAT_COLUMNS_MAX;
