@@ -26,7 +26,9 @@
  *     MobileNetV3's hard swish (Mul, Add, Relu6, Mul) becomes one
  *     _ElHardSwish node (el_opt_hswish), CenterNet's peak test
  *     Mul(x, Cast(Equal(x, m))) one _ElKeepEqual (el_opt_keep_equal),
- *     x * c + d with scalar constants one _ElMulAdd (el_opt_mul_add);
+ *     x * c + d with scalar constants one _ElMulAdd (el_opt_mul_add),
+ *     which then takes in a Pad, a Mul by a scalar and a uint8 Cast
+ *     before it (el_opt_mul_add_absorb; see ops/mul_add.c);
  *     a Neg feeding a ConcatV2 and a Relu reading one are applied by the
  *     concat's copy (CReLU's Concat(x, Neg(x)), CenterNet's Relu after
  *     its upsampling concats; el_opt_concat_neg, el_opt_concat_relu);
@@ -1154,6 +1156,99 @@ static el_status el_opt_concat_relu(el_opt *o, int r)
     return EL_OK;
 }
 
+/* Shape(Mul(x, s)) with s a rank-0 constant, or Shape(Cast(x)), reads x
+ * instead (the same shape), so the Mul or Cast keeps one reader and can be
+ * fused (FaceBoxes takes the Shape of its scaled image to pad it). Only
+ * nodes without control inputs: their deadness is x's. */
+static void el_opt_shape_bypass(el_opt *o, int n)
+{
+    el_onode *sh = &o->n[n];
+    if (strcmp(sh->op, "Shape") || sh->ndata != 1) return;
+    for (;;) {
+        const el_oin *in = &sh->in[0];
+        if (in->slot != 0) return;
+        const el_onode *m = &o->n[in->node];
+        if (m->nin != m->ndata || m->fed) return;
+        el_oin x;
+        if (!strcmp(m->op, "Cast") && m->ndata == 1) {
+            x = m->in[0];
+        } else {
+            const el_tensor *c;
+            int ck;
+            if (!el_with_scalar(o, m, false, &x, &c, &ck) || c->ndim != 0) return;
+        }
+        if (x.slot < 0) return;
+        sh->in[0] = x;
+    }
+}
+
+/* The _ElMulAdd r takes in what feeds its x when r is that node's only
+ * reader, in this order only (each step's input side stays before what it
+ * absorbed, so the border of the padding is what the Mul by c and the Add
+ * make of the Pad's 0): a Pad (zeros), then a Mul by a scalar constant
+ * (pre_scale), then a Cast from uint8 to float. Data inputs become x, c,
+ * d [, s] [, paddings]; see ops/mul_add.c. */
+static el_status el_opt_mul_add_absorb(el_opt *o, int r)
+{
+    for (;;) {
+        el_onode *rn = &o->n[r];
+        bool pre = el_onode_bool(rn, "pre_scale", false), padded = el_onode_bool(rn, "padded", false);
+        int src = -1;
+        if (!el_sole_reader(o, r, 0, &src)) return EL_OK;
+        el_onode *sn = &o->n[src];
+        el_oin x = {-1, 0}, extra = {-1, 0};
+        const char *attr = NULL;
+        if (!pre && !padded && !strcmp(sn->op, "Pad") && sn->ndata == 2 && el_onode_float_ok(sn)) {
+            x = sn->in[0];
+            extra = sn->in[1];
+            attr = "padded";
+        } else if (!pre && !strcmp(sn->op, "Mul")) {
+            const el_tensor *c;
+            int ck;
+            if (!el_with_scalar(o, sn, false, &x, &c, &ck)) return EL_OK;
+            extra = sn->in[ck];
+            attr = "pre_scale";
+        } else if (!strcmp(sn->op, "Cast") && sn->ndata == 1) {
+            const el_attr *st = el_onode_attr(sn, "SrcT"), *dt = el_onode_attr(sn, "DstT");
+            if (!st || st->type != EL_ATTR_TYPE || st->v.type != EL_DT_UINT8 || !dt || dt->type != EL_ATTR_TYPE ||
+                dt->v.type != EL_DT_FLOAT || sn->in[0].slot < 0)
+                return EL_OK;
+            x = sn->in[0];
+        } else {
+            return EL_OK;
+        }
+        if (x.slot < 0) return EL_OK;
+        int nctrl = (rn->nin - rn->ndata) + (sn->nin - sn->ndata);
+        int ndata = rn->ndata + (attr ? 1 : 0);
+        el_oin *in = malloc(sizeof *in * (size_t)(ndata + nctrl));
+        if (!in) return el_opt_oom();
+        /* x, c, d, then s (before any paddings), then paddings. */
+        int k = 0;
+        in[k++] = x;
+        in[k++] = rn->in[1];
+        in[k++] = rn->in[2];
+        if (attr && !strcmp(attr, "pre_scale")) in[k++] = extra;
+        for (int i = 3; i < rn->ndata; i++) in[k++] = rn->in[i];
+        if (attr && !strcmp(attr, "padded")) in[k++] = extra;
+        for (int i = rn->ndata; i < rn->nin; i++) in[k++] = rn->in[i];
+        for (int i = sn->ndata; i < sn->nin; i++) in[k++] = sn->in[i];
+        if (attr) {
+            el_attr a = {.name = attr, .type = EL_ATTR_B, .v.b = true};
+            el_status s = el_set_attr(rn, rn, &a);
+            if (s != EL_OK) {
+                free(in);
+                return s;
+            }
+        }
+        free(rn->in);
+        rn->in = in;
+        rn->nin = k;
+        rn->ndata = ndata;
+        sn->needed = false;
+        o->st.mul_add_absorbed++;
+    }
+}
+
 static el_status el_opt_fuse(el_opt *o)
 {
     el_opt_count_readers(o);
@@ -1170,12 +1265,15 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_fuse_act(o, n));
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) el_opt_shape_bypass(o, n);
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) {
             EL_TRY(el_opt_hswish(o, n));
             EL_TRY(el_opt_keep_equal(o, n));
             EL_TRY(el_opt_mul_add(o, n));
+            if (!strcmp(o->n[n].op, "_ElMulAdd")) EL_TRY(el_opt_mul_add_absorb(o, n));
         }
     /* Negations into concats first: a Relu then absorbs the concat with its mask. */
     el_opt_count_readers(o);
@@ -1445,7 +1543,8 @@ el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *fe
     if (s == EL_OK && ok) s = el_opt_fuse(&o);
     if (s == EL_OK && ok) s = el_opt_pack(&o);
     bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused ||
-                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.concat_neg_fused ||
+                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.mul_add_absorbed ||
+                   o.st.concat_neg_fused ||
                    o.st.concat_relu_fused || o.st.packed;
     if (s == EL_OK && ok && changed) {
         bool *reach = NULL;

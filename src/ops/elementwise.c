@@ -704,31 +704,6 @@ static el_status el_k_ElHardSwish(el_kctx *ctx)
     return EL_OK;
 }
 
-/* ---- _ElMulAdd ---------------------------------------------------------------- */
-
-/* _ElMulAdd(x, c, d) = Add(Mul(x, c), d), or Sub(Mul(x, c), d) when attr
- * sub (x - d is x + (-d) exactly in IEEE arithmetic), the graph passes'
- * fusion of input normalisation: c and d hold one float each. */
-static el_status el_k_ElMulAdd(el_kctx *ctx)
-{
-    EL_TRY(el_kctx_need_inputs(ctx, 3));
-    for (int i = 0; i < 3; i++) EL_TRY(el_kctx_need_dtype(ctx, i, EL_DT_FLOAT));
-    const el_tensor *x = &ctx->inputs[0], *c = &ctx->inputs[1], *d = &ctx->inputs[2];
-    if (el_tensor_numel(c) != 1 || el_tensor_numel(d) != 1)
-        return el_kerr(ctx, EL_ERR_INVALID_ARG, "inputs 1 and 2 must hold one value each, got %lld and %lld",
-                       (long long)el_tensor_numel(c), (long long)el_tensor_numel(d));
-    bool sub;
-    EL_TRY(el_attr_bool(ctx->node, "sub", false, &sub));
-    el_bcast b;
-    const el_tensor *ts[3] = {x, c, d};
-    if (!el_bcast_tensors(&b, 3, ts)) return el_shape_error(ctx, x, c);
-    el_tensor *out;
-    EL_TRY(el_kctx_output(ctx, 0, EL_DT_FLOAT, b.out_ndim, b.out_dims, &out));
-    float dv = *(const float *)d->data;
-    el_mul_add_f32(x->data, *(const float *)c->data, sub ? -dv : dv, out->data, el_tensor_numel(out));
-    return EL_OK;
-}
-
 /* ---- _ElKeepEqual ------------------------------------------------------------ */
 
 static int el_keep_equal_row(void *vc, void *out, const void *const *in, const int *unit, int64_t n)
@@ -838,6 +813,5 @@ const el_op el_ops_elementwise[] = {
     {"Fill", el_k_Fill, NULL},
     {"_ElHardSwish", el_k_ElHardSwish, NULL},
     {"_ElKeepEqual", el_k_ElKeepEqual, NULL},
-    {"_ElMulAdd", el_k_ElMulAdd, NULL},
     {NULL, NULL, NULL},
 };

@@ -8,6 +8,7 @@
 #define EL_OP_TABLES \
     EL_OP_TABLE(control) \
     EL_OP_TABLE(elementwise) \
+    EL_OP_TABLE(mul_add) \
     EL_OP_TABLE(reduce) \
     EL_OP_TABLE(cast) \
     EL_OP_TABLE(shape) \

@@ -1,0 +1,137 @@
+/* _ElMulAdd taking in what feeds it (graph/optimize.c, ops/mul_add.c):
+ * FaceBoxes' input chain Cast(uint8) -> Mul(x, s) -> Pad -> Mul(c, .) ->
+ * Sub(., d), whose scaled image is also read by a Shape, becomes one node
+ * with the same bits as the unfused graph (border values included), for
+ * paddings on an outer and on the innermost dimension, float or uint8
+ * input; a second reader of the Pad stops the absorption there. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgelens/engine.h"
+#include "graph/optimize.h"
+#include "graph_builder.h"
+#include "testutil.h"
+
+static const el_node *el_find(const el_graph *g, const char *name)
+{
+    int i = el_graph_find(g, name);
+    return i < 0 ? NULL : &g->nodes[i];
+}
+
+static el_tensor el_ma_input(bool u8)
+{
+    int64_t d[4] = {1, 5, 7, 3};
+    el_tensor t;
+    assert_int_equal(el_tensor_alloc(&t, u8 ? EL_DT_UINT8 : EL_DT_FLOAT, 4, d), EL_OK);
+    for (int64_t i = 0; i < el_tensor_numel(&t); i++) {
+        if (u8) ((uint8_t *)t.data)[i] = (uint8_t)(i * 37 % 256);
+        else ((float *)t.data)[i] = (float)(i % 29) * 0.37f - 4.0f;
+    }
+    if (!u8) ((float *)t.data)[1] = NAN, ((float *)t.data)[2] = -0.0f;
+    return t;
+}
+
+static void el_bits_agree(const el_graph *g, bool u8, const char *fetch)
+{
+    const char *feeds[1] = {"x"}, *fetches[1] = {fetch};
+    el_tensor in = el_ma_input(u8), a, b;
+    el_session *s1, *s2;
+    el_session_opts off = {.no_optimize = 1};
+    if (el_session_create(g, 1, feeds, 1, fetches, NULL, &s1) != EL_OK) fail_msg("%s", el_last_error());
+    assert_int_equal(el_session_create(g, 1, feeds, 1, fetches, &off, &s2), EL_OK);
+    if (el_session_run(s1, &in, &a) != EL_OK) fail_msg("%s", el_last_error());
+    assert_int_equal(el_session_run(s2, &in, &b), EL_OK);
+    el_test_assert_shape(&a, b.ndim, b.dims);
+    assert_memory_equal(a.data, b.data, el_tensor_nbytes(&b));
+    el_tensor_release(&a);
+    el_tensor_release(&b);
+    el_tensor_release(&in);
+    el_session_free(s1);
+    el_session_free(s2);
+}
+
+/* pad_dim: the dimension padded (1 or 3); extra: a second reader of the Pad. */
+static el_graph *el_chain(bool u8, int pad_dim, bool extra)
+{
+    el_gb b;
+    el_gb_init(&b);
+    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", u8 ? EL_DT_UINT8 : EL_DT_FLOAT);
+    const char *img = "x";
+    if (u8) {
+        int c = el_gb_node(&b, "tofloat", "Cast", EL_IN("x"));
+        el_gb_attr_type(&b, c, "SrcT", EL_DT_UINT8);
+        el_gb_attr_type(&b, c, "DstT", EL_DT_FLOAT);
+        img = "tofloat";
+    }
+    el_gb_scalar_f32(&b, "s", 0.0039215088f, NULL);
+    el_gb_scalar_f32(&b, "c", 2.0f, NULL);
+    el_gb_scalar_f32(&b, "d", 1.0f, NULL);
+    el_gb_node(&b, "mul", "Mul", EL_IN(img, "s"));
+    el_gb_node(&b, "shape", "Shape", EL_IN("mul"));
+    int32_t p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    p[2 * pad_dim] = 1, p[2 * pad_dim + 1] = 2;
+    el_gb_const_i32(&b, "pflat", 8, p, NULL);
+    int32_t pshape[2] = {4, 2};
+    el_gb_const_i32(&b, "pshape", 2, pshape, NULL);
+    el_gb_node(&b, "paddings", "Reshape", EL_IN("pflat", "pshape"));
+    el_gb_node(&b, "pad", "Pad", EL_IN("mul", "paddings"));
+    el_gb_node(&b, "m2", "Mul", EL_IN("c", "pad"));
+    el_gb_node(&b, "y", "Sub", EL_IN("m2", "d"));
+    if (extra) el_gb_node(&b, "z", "Relu", EL_IN("pad"));
+    el_graph *g;
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    return g;
+}
+
+static void test_chain(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 4; v++) {
+        bool u8 = v & 1;
+        int dim = v & 2 ? 3 : 1;
+        el_graph *g = el_chain(u8, dim, false);
+        const char *feeds[1] = {"x"}, *fetches[2] = {"y", "shape"};
+        el_optimize_stats st;
+        el_graph *og;
+        assert_int_equal(el_graph_optimize(g, 1, feeds, 2, fetches, &st, &og), EL_OK);
+        assert_non_null(og);
+        assert_int_equal(st.mul_add_fused, 1);
+        assert_int_equal(st.mul_add_absorbed, u8 ? 3 : 2);
+        const el_node *y = el_find(og, "y");
+        assert_non_null(y);
+        assert_string_equal(y->op, "_ElMulAdd");
+        assert_int_equal(y->ndata, 5);
+        assert_null(el_find(og, "pad"));
+        assert_null(el_find(og, "mul"));
+        assert_null(el_find(og, "tofloat"));
+        el_graph_free(og);
+        el_bits_agree(g, u8, "y");
+        el_bits_agree(g, u8, "shape");
+        el_graph_free(g);
+    }
+}
+
+static void test_second_reader(void **state)
+{
+    (void)state;
+    el_graph *g = el_chain(true, 1, true);
+    const char *feeds[1] = {"x"}, *fetches[2] = {"y", "z"};
+    el_optimize_stats st;
+    el_graph *og;
+    assert_int_equal(el_graph_optimize(g, 1, feeds, 2, fetches, &st, &og), EL_OK);
+    assert_int_equal(st.mul_add_fused, 1);
+    assert_int_equal(st.mul_add_absorbed, 0);
+    el_graph_free(og);
+    el_bits_agree(g, true, "y");
+    el_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chain),
+        cmocka_unit_test(test_second_reader),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
