@@ -24,7 +24,9 @@
  *     fused_ops [BiasAdd];
  *  6. activation fusion: a following Relu / Relu6 is appended to fused_ops;
  *     MobileNetV3's hard swish (Mul, Add, Relu6, Mul) becomes one
- *     _ElHardSwish node (el_opt_hswish), CenterNet's peak test
+ *     _ElHardSwish node (el_opt_hswish), and after a Conv2D the last of its
+ *     fused_ops (el_opt_conv_hswish: applied to each output tile as the
+ *     kernel stores it), CenterNet's peak test
  *     Mul(x, Cast(Equal(x, m))) one _ElKeepEqual (el_opt_keep_equal),
  *     x * c + d with scalar constants one _ElMulAdd (el_opt_mul_add),
  *     which then takes in a Pad, a Mul by a scalar and a uint8 Cast
@@ -1061,6 +1063,43 @@ static el_status el_opt_mul_add(el_opt *o, int r)
     return EL_OK;
 }
 
+/* _ElHardSwish(c, m, a) with c a _FusedConv2D whose fused_ops are
+ * [BiasAdd] and the hard swish its only reader: one _FusedConv2D with
+ * fused_ops [BiasAdd, _ElHardSwish] and inputs x, filter, bias, m, a
+ * (ops/conv.c applies el_hard_swish_f32 to the biased sums: the same bits). */
+static el_status el_opt_conv_hswish(el_opt *o, int r)
+{
+    el_onode *rn = &o->n[r];
+    if (strcmp(rn->op, "_ElHardSwish") || rn->fed || rn->fetched_nonzero || rn->ndata != 3) return EL_OK;
+    int c = -1;
+    if (!el_sole_reader(o, r, 0, &c)) return EL_OK;
+    el_onode *cn = &o->n[c];
+    const el_string *ops = NULL;
+    if (strcmp(cn->op, "_FusedConv2D") || cn->ndata != 3 || !el_onode_float_ok(cn) ||
+        !el_onode_str_is(cn, "data_format", "NHWC", "NHWC") || el_fused_ops(cn, &ops) != 1 ||
+        !el_estr_is(ops[0], "BiasAdd"))
+        return EL_OK;
+    if (!el_scalar_const(o, rn, 1) || !el_scalar_const(o, rn, 2)) return EL_OK;
+    static const char *const drop[] = {"fused_ops", "num_args"};
+    el_attr *attrs = NULL;
+    int na = 0;
+    EL_TRY(el_attrs_copy(cn, drop, 2, 2, &attrs, &na));
+    el_oin *data = malloc(sizeof *data * 5);
+    if (!data) {
+        el_attrs_free(attrs, na);
+        return el_opt_oom();
+    }
+    memcpy(data, cn->in, sizeof *data * 3);
+    data[3] = rn->in[1];
+    data[4] = rn->in[2];
+    static const char *const names[] = {"BiasAdd", "_ElHardSwish"};
+    EL_TRY(el_set_fused(rn, attrs, na, names, 2, 3));
+    rn->op = "_FusedConv2D";
+    EL_TRY(el_opt_rewire(o, r, c, data, 5));
+    o->st.hswish_conv_fused++;
+    return EL_OK;
+}
+
 /* ---- concat ---- */
 
 /* A ConcatV2 whose T is float (explicitly: its kernel rejects the private
@@ -1275,6 +1314,9 @@ static el_status el_opt_fuse(el_opt *o)
             EL_TRY(el_opt_mul_add(o, n));
             if (!strcmp(o->n[n].op, "_ElMulAdd")) EL_TRY(el_opt_mul_add_absorb(o, n));
         }
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_conv_hswish(o, n));
     /* Negations into concats first: a Relu then absorbs the concat with its mask. */
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
@@ -1543,7 +1585,7 @@ el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *fe
     if (s == EL_OK && ok) s = el_opt_fuse(&o);
     if (s == EL_OK && ok) s = el_opt_pack(&o);
     bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused ||
-                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.mul_add_absorbed ||
+                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.mul_add_absorbed || o.st.hswish_conv_fused ||
                    o.st.concat_neg_fused ||
                    o.st.concat_relu_fused || o.st.packed;
     if (s == EL_OK && ok && changed) {

@@ -13,6 +13,7 @@ typedef struct el_optimize_stats {
     int bias_fused;   /* BiasAdd / Add of a bias fused into a convolution */
     int act_fused;    /* Relu / Relu6 fused into a convolution */
     int hswish_fused; /* Mul, Add, Relu6, Mul hard swishes made one _ElHardSwish */
+    int hswish_conv_fused; /* _ElHardSwish after a _FusedConv2D [BiasAdd] made its epilogue */
     int keep_equal_fused; /* Mul(x, Cast(Equal(x, m))) made one _ElKeepEqual */
     int mul_add_fused; /* Add/Sub(Mul(x, c), d) with scalar constants made one _ElMulAdd */
     int mul_add_absorbed;  /* Pad, Mul by a scalar, uint8 Cast before an _ElMulAdd folded into it */

@@ -24,6 +24,7 @@
 #include "ops/dwconv_fast.h"
 #include "ops/gemm.h"
 #include "ops/kernel.h"
+#include "ops/unary_fast.h"
 #include "ops/window.h"
 
 /* GCC's -O2 vectorizes only loops with no epilogue; these loops run over
@@ -43,7 +44,8 @@ typedef enum el_act {
     EL_ACT_LEAKY,
     EL_ACT_PRELU,
     EL_ACT_SIGMOID,
-    EL_ACT_TANH
+    EL_ACT_TANH,
+    EL_ACT_HSWISH /* _ElHardSwish: the graph passes' fusion of a hard swish after the convolution */
 } el_act;
 
 typedef struct el_epilogue {
@@ -55,6 +57,7 @@ typedef struct el_epilogue {
     float alpha;           /* LeakyRelu */
     const float *prelu;    /* PRelu alphas */
     int64_t prelu_n;       /* 1 (broadcast) or oc */
+    float hs_mul, hs_add;  /* _ElHardSwish's m and a */
 } el_epilogue;
 
 static void el_epilogue_free(el_epilogue *e) { el_mem_free(e->bn_factor); }
@@ -73,6 +76,12 @@ static inline float el_act_apply(const el_epilogue *e, float v, int64_t c)
     case EL_ACT_PRELU: return v < 0.0f ? e->prelu[e->prelu_n == 1 ? 0 : c] * v : v;
     case EL_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
     case EL_ACT_TANH: return tanhf(v);
+    case EL_ACT_HSWISH: {
+        /* As el_hard_swish_f32: (v * m) * Relu6(v + a), NaN kept by the Relu6. */
+        float t = v + e->hs_add;
+        float r = t < 0 ? 0.0f : t > 6 ? 6.0f : t;
+        return (v * e->hs_mul) * r;
+    }
     }
     return v;
 }
@@ -164,6 +173,20 @@ static el_status el_epilogue_parse(const el_kctx *ctx, int first_arg, int64_t oc
                 e->act = EL_ACT_LEAKY;
                 el_status s = el_attr_float(ctx->node, "leakyrelu_alpha", 0.2f, &e->alpha);
                 if (s != EL_OK) { el_epilogue_free(e); return s; }
+            } else if (el_str_is(op, "_ElHardSwish")) {
+                /* Its m and a: one float each (ops/elementwise.c's _ElHardSwish). */
+                e->act = EL_ACT_HSWISH;
+                el_status s = el_kctx_need_inputs(ctx, arg + 2);
+                for (int j = 0; s == EL_OK && j < 2; j++) {
+                    s = el_kctx_need_dtype(ctx, arg + j, EL_DT_FLOAT);
+                    if (s == EL_OK && el_tensor_numel(&ctx->inputs[arg + j]) != 1)
+                        s = el_kerr(ctx, EL_ERR_RUNTIME, "hard swish argument %d has %lld values, expected 1", j,
+                                    (long long)el_tensor_numel(&ctx->inputs[arg + j]));
+                }
+                if (s != EL_OK) { el_epilogue_free(e); return s; }
+                e->hs_mul = *(const float *)ctx->inputs[arg].data;
+                e->hs_add = *(const float *)ctx->inputs[arg + 1].data;
+                arg += 2;
             } else if (el_str_is(op, "Prelu")) {
                 e->act = EL_ACT_PRELU;
                 el_status s = el_kctx_need_inputs(ctx, arg + 1);
@@ -462,18 +485,28 @@ static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
         const float *x = ctx->inputs[0].data, *w = ctx->inputs[1].data;
         /* The fast kernels apply bias and Relu/Relu6 in registers; other
          * epilogues run after them, as after the reference loops. */
-        bool in_kernel = !fused || (!e.bn_mean && (e.act == EL_ACT_NONE || e.act == EL_ACT_RELU || e.act == EL_ACT_RELU6));
+        bool in_kernel = !fused || (!e.bn_mean && (e.act == EL_ACT_NONE || e.act == EL_ACT_RELU ||
+                                                   e.act == EL_ACT_RELU6 || e.act == EL_ACT_HSWISH));
         el_conv_epi fe = {.bias = NULL, .clamp = false, .lo = 0.0f, .hi = INFINITY};
         if (fused && in_kernel) {
             fe.bias = e.bias;
-            fe.clamp = e.act != EL_ACT_NONE;
+            fe.clamp = e.act == EL_ACT_RELU || e.act == EL_ACT_RELU6;
             if (e.act == EL_ACT_RELU6) fe.hi = 6.0f;
+            fe.hswish = e.act == EL_ACT_HSWISH;
+            fe.hs_mul = e.hs_mul;
+            fe.hs_add = e.hs_add;
         }
+        /* Kernels other than the packed and narrow ones run without the
+         * hard swish; it is applied after them (post_hswish). */
+        el_conv_epi fe_plain = fe;
+        fe_plain.hswish = false;
+        bool post_hswish = false;
         /* A filter the precision pass packed to bf16 (graph/precision.c). */
         const el_attr *b16 = depthwise ? NULL : el_node_attr(ctx->node, EL_BF16_ATTR);
         bool done = b16 && b16->type == EL_ATTR_TENSOR &&
                     el_tensor_numel(&b16->v.tensor) == el_bf16_packed_len(g.h.k * g.w.k * g.ic, g.oc) &&
-                    el_conv2d_bf16(&g, x, b16->v.tensor.data, &fe, y->data);
+                    el_conv2d_bf16(&g, x, b16->v.tensor.data, &fe_plain, y->data);
+        post_hswish = done && fe.hswish;
         float *unpacked = NULL;
         /* A few output channels: the packed GEMM's 32-wide panels would idle. */
         if (!done && !depthwise) done = el_conv2d_narrow(&g, x, w, layout, &fe, y->data);
@@ -491,8 +524,12 @@ static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
                 w = unpacked;
             }
         }
-        if (!done)
-            done = depthwise ? el_depthwise_fast(&g, x, w, &fe, y->data) : el_conv2d_fast(&g, x, w, &fe, y->data);
+        if (!done) {
+            done = depthwise ? el_depthwise_fast(&g, x, w, &fe_plain, y->data)
+                             : el_conv2d_fast(&g, x, w, &fe_plain, y->data);
+            post_hswish = done && fe.hswish;
+        }
+        if (post_hswish) el_hard_swish_f32(y->data, fe.hs_mul, fe.hs_add, y->data, el_tensor_numel(y));
         if (!done) {
             if (depthwise) el_depthwise_f32(&g, x, w, y->data);
             else el_conv2d_f32(&g, x, w, y->data);

@@ -37,6 +37,12 @@ typedef struct el_conv_epi {
     const float *bias;
     bool clamp;      /* false: no activation (NaN stays NaN) */
     float lo, hi;    /* with clamp: max(v, lo) then min(v, hi); NaN -> lo, as the reference's v > 0 ? v : 0 */
+    /* Hard swish after the bias (el_hard_swish_f32: the bits of
+     * _ElHardSwish), instead of a clamp. Only el_conv2d_packed and
+     * el_conv2d_narrow take it (on each tile as it is stored); the others
+     * are called without it and ops/conv.c applies it after them. */
+    bool hswish;
+    float hs_mul, hs_add;
 } el_conv_epi;
 
 typedef enum el_isa { EL_ISA_REF = 0, EL_ISA_AVX2 = 1, EL_ISA_AVX512 = 2 } el_isa;

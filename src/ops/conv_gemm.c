@@ -26,6 +26,7 @@
 #include "core/threadpool.h"
 #include "ops/conv_fast.h"
 #include "ops/gemm.h"
+#include "ops/unary_fast.h"
 
 #if defined(EL_CONV_X86)
 
@@ -119,6 +120,11 @@ static void el_cg_tile(const el_cg_job *j, int rows, const float *a, int64_t lda
                                pa, EL_CG_ROWB);
         }
         k0 += kl;
+    }
+    /* Hard swish on the tile just stored, while it is in cache. */
+    if (e->hswish) {
+        int64_t c0 = p0 * NR, c1 = p1 * NR < N ? p1 * NR : N;
+        el_hard_swish_f32_rows(y + c0, rows, c1 - c0, N, e->hs_mul, e->hs_add);
     }
 }
 

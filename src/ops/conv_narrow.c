@@ -13,6 +13,7 @@
 
 #include "core/mempool.h"
 #include "core/threadpool.h"
+#include "ops/unary_fast.h"
 
 #if defined(EL_CONV_X86)
 #pragma GCC target("avx512f")
@@ -79,6 +80,7 @@ static inline __attribute__((always_inline)) void el_nc_block(const int OC, cons
             }
             y[p * oc + o] = v;
         }
+    if (e->hswish) el_hard_swish_f32_rows(y, P, OC, oc, e->hs_mul, e->hs_add);
 }
 
 #define EL_NC_OC_SWITCH(P, A, Y)                                                                                      \

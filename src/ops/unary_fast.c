@@ -67,6 +67,19 @@ static void el_ew_hswish_chunk(void *vc, int64_t begin, int64_t end)
     el_hswish_ref(j->a + begin, j->mul, j->add, j->y + begin, end - begin);
 }
 
+void el_hard_swish_f32_rows(float *y, int64_t rows, int64_t n, int64_t ld, float m, float a)
+{
+    for (int64_t r = 0; r < rows; r++, y += ld) {
+#if defined(EL_CONV_X86)
+        if (el_conv_isa() >= EL_ISA_AVX512) {
+            el_hard_swish_f32_avx512(y, m, a, y, n);
+            continue;
+        }
+#endif
+        el_hswish_ref(y, m, a, y, n);
+    }
+}
+
 bool el_unary_f32_fast(el_uf_op op, const float *x, float *y, int64_t n)
 {
 #if defined(EL_CONV_X86)

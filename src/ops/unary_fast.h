@@ -58,6 +58,9 @@ bool el_binary_f32_rows_fast(el_uf_op op, const float *a, int64_t as, int ua, co
  * relu6 being min(max(v, 0), 6) with NaN kept (TensorFlow's Relu6), in
  * exactly that order, so the bits match the unfused Mul, Add, Relu6, Mul. */
 void el_hard_swish_f32(const float *x, float m, float a, float *y, int64_t n);
+/* The same in place on `rows` rows of n floats, ld apart, on the calling
+ * thread only (a convolution's epilogue on a tile it just stored). */
+void el_hard_swish_f32_rows(float *y, int64_t rows, int64_t n, int64_t ld, float m, float a);
 
 /* y = x * m + a, the product rounded before the sum (no fused
  * multiply-add): the bits of a Mul then an Add. */
