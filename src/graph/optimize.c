@@ -61,6 +61,7 @@
 #include "ops/conv_fast.h"
 #include "ops/gemm.h"
 #include "ops/kernel.h"
+#include "ops/pool.h"
 
 #define EL_FOLD_MAX_BYTES ((size_t)10 << 20)
 
@@ -1100,6 +1101,42 @@ static el_status el_opt_conv_hswish(el_opt *o, int r)
     return EL_OK;
 }
 
+static el_status el_set_attr(el_onode *n, const el_onode *from, const el_attr *extra);
+
+/* _ElKeepEqual(x, MaxPool(x)) with the MaxPool (stride 1, SAME: the
+ * output has x's size) read by nothing else: one MaxPool, named as the
+ * _ElKeepEqual, with EL_POOL_KEEP_EQUAL_ATTR (ops/pool.c): the same
+ * product, without the pooled tensor in memory. */
+static el_status el_opt_keep_equal_pool(el_opt *o, int r)
+{
+    el_onode *rn = &o->n[r];
+    if (strcmp(rn->op, "_ElKeepEqual") || rn->fed || rn->fetched_nonzero || rn->ndata != 2) return EL_OK;
+    int p = -1;
+    if (!el_sole_reader(o, r, 1, &p)) return EL_OK;
+    el_onode *pn = &o->n[p];
+    const el_attr *t = el_onode_attr(pn, "T"), *st = el_onode_attr(pn, "strides");
+    if (strcmp(pn->op, "MaxPool") || pn->ndata != 1 || (t && (t->type != EL_ATTR_TYPE || t->v.type != EL_DT_FLOAT)) ||
+        pn->in[0].node != rn->in[0].node || pn->in[0].slot != rn->in[0].slot ||
+        !el_onode_str_is(pn, "padding", NULL, "SAME") || !el_onode_str_is(pn, "data_format", "NHWC", "NHWC"))
+        return EL_OK;
+    if (!st || st->type != EL_ATTR_LIST || st->v.list.elem != EL_ATTR_I || st->v.list.n != 4) return EL_OK;
+    for (int i = 0; i < 4; i++)
+        if (st->v.list.v.i[i] != 1) return EL_OK;
+    el_oin *data = malloc(sizeof *data);
+    if (!data) return el_opt_oom();
+    data[0] = pn->in[0];
+    el_attr a = {.name = EL_POOL_KEEP_EQUAL_ATTR, .type = EL_ATTR_B, .v.b = true};
+    el_status s = el_set_attr(rn, pn, &a);
+    if (s != EL_OK) {
+        free(data);
+        return s;
+    }
+    rn->op = "MaxPool";
+    EL_TRY(el_opt_rewire(o, r, p, data, 1));
+    o->st.keep_equal_pool_fused++;
+    return EL_OK;
+}
+
 /* ---- concat ---- */
 
 /* A ConcatV2 whose T is float (explicitly: its kernel rejects the private
@@ -1316,7 +1353,10 @@ static el_status el_opt_fuse(el_opt *o)
         }
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
-        if (o->n[n].needed) EL_TRY(el_opt_conv_hswish(o, n));
+        if (o->n[n].needed) {
+            EL_TRY(el_opt_conv_hswish(o, n));
+            EL_TRY(el_opt_keep_equal_pool(o, n));
+        }
     /* Negations into concats first: a Relu then absorbs the concat with its mask. */
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
@@ -1585,7 +1625,7 @@ el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *fe
     if (s == EL_OK && ok) s = el_opt_fuse(&o);
     if (s == EL_OK && ok) s = el_opt_pack(&o);
     bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused ||
-                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.mul_add_absorbed || o.st.hswish_conv_fused ||
+                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.mul_add_absorbed || o.st.hswish_conv_fused || o.st.keep_equal_pool_fused ||
                    o.st.concat_neg_fused ||
                    o.st.concat_relu_fused || o.st.packed;
     if (s == EL_OK && ok && changed) {

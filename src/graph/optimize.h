@@ -15,6 +15,7 @@ typedef struct el_optimize_stats {
     int hswish_fused; /* Mul, Add, Relu6, Mul hard swishes made one _ElHardSwish */
     int hswish_conv_fused; /* _ElHardSwish after a _FusedConv2D [BiasAdd] made its epilogue */
     int keep_equal_fused; /* Mul(x, Cast(Equal(x, m))) made one _ElKeepEqual */
+    int keep_equal_pool_fused; /* _ElKeepEqual(x, MaxPool(x)) made one MaxPool (its private attr) */
     int mul_add_fused; /* Add/Sub(Mul(x, c), d) with scalar constants made one _ElMulAdd */
     int mul_add_absorbed;  /* Pad, Mul by a scalar, uint8 Cast before an _ElMulAdd folded into it */
     int concat_neg_fused;  /* Neg feeding a ConcatV2 read negated by it (CReLU) */

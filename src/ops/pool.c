@@ -11,12 +11,19 @@
  * while it walks the window in the same row-major order, so each output
  * is the same sequence of max (x > y ? x : y, as vmaxps) or add operations
  * as the reference's: same bits. Output rows are split over the session's
- * threads. */
+ * threads.
+ *
+ * A MaxPool with the private attr EL_POOL_KEEP_EQUAL_ATTR (set by the graph
+ * passes on CenterNet's peak test _ElKeepEqual(x, MaxPool(x)), see
+ * ops/pool.h) outputs x * (x == max ? 1 : 0) instead of the max, x taken at
+ * the output's own position (its shape must be x's): the same product as
+ * the _ElKeepEqual, without writing and reading back the pooled tensor. */
 #include <float.h>
 
 #include "core/threadpool.h"
 #include "ops/conv_fast.h"
 #include "ops/kernel.h"
+#include "ops/pool.h"
 #include "ops/window.h"
 #if defined(EL_CONV_X86)
 #include <immintrin.h>
@@ -34,7 +41,8 @@ typedef struct el_pool_geom {
 } el_pool_geom;
 
 /* Output rows [r0, r1) of the whole batch (row r = b * H->out + oy). */
-static void el_pool_rows(const el_pool_geom *g, bool is_max, const float *x, float *y, int64_t r0, int64_t r1)
+static void el_pool_rows(const el_pool_geom *g, bool is_max, bool keq, const float *x, float *y, int64_t r0,
+                         int64_t r1)
 {
     const el_window_axis *H = &g->h, *W = &g->w;
     const int64_t c = g->c;
@@ -58,6 +66,10 @@ static void el_pool_rows(const el_pool_geom *g, bool is_max, const float *x, flo
                             for (int64_t ch = 0; ch < c; ch++) yrow[ch] += xrow[ch];
                         }
                     }
+                if (keq) {
+                    const float *restrict xc = x + ((b * H->in + oy) * W->in + ox) * c;
+                    for (int64_t ch = 0; ch < c; ch++) yrow[ch] = xc[ch] * (xc[ch] == yrow[ch] ? 1.0f : 0.0f);
+                }
                 if (!is_max) {
                     int64_t count = (y1 - y0) * (x1 - x0);
                     /* An all-padding window (only possible with EXPLICIT
@@ -72,7 +84,7 @@ static void el_pool_rows(const el_pool_geom *g, bool is_max, const float *x, flo
 }
 
 #if defined(EL_CONV_X86)
-__attribute__((target("avx512f"))) static void el_pool_rows_avx512(const el_pool_geom *g, bool is_max,
+__attribute__((target("avx512f"))) static void el_pool_rows_avx512(const el_pool_geom *g, bool is_max, bool keq,
                                                                     const float *x, float *y, int64_t r0, int64_t r1)
 {
     const el_window_axis *H = &g->h, *W = &g->w;
@@ -100,6 +112,11 @@ __attribute__((target("avx512f"))) static void el_pool_rows_avx512(const el_pool
                     }
                 }
                 if (!is_max && count > 0) acc = _mm512_div_ps(acc, fc);
+                if (keq) {
+                    const __m512 xc = _mm512_maskz_loadu_ps(m, x + ((b * H->in + oy) * W->in + ox) * c + ch);
+                    const __mmask16 eq = _mm512_cmp_ps_mask(xc, acc, _CMP_EQ_OQ);
+                    acc = _mm512_mul_ps(xc, _mm512_mask_blend_ps(eq, _mm512_setzero_ps(), _mm512_set1_ps(1.0f)));
+                }
                 _mm512_mask_storeu_ps(yrow + ch, m, acc);
             }
         }
@@ -109,7 +126,7 @@ __attribute__((target("avx512f"))) static void el_pool_rows_avx512(const el_pool
 
 typedef struct el_pool_job {
     const el_pool_geom *g;
-    bool is_max, fast;
+    bool is_max, keq, fast;
     const float *x;
     float *y;
 } el_pool_job;
@@ -119,16 +136,16 @@ static void el_pool_chunk(void *vc, int64_t r0, int64_t r1)
     const el_pool_job *j = vc;
 #if defined(EL_CONV_X86)
     if (j->fast) {
-        el_pool_rows_avx512(j->g, j->is_max, j->x, j->y, r0, r1);
+        el_pool_rows_avx512(j->g, j->is_max, j->keq, j->x, j->y, r0, r1);
         return;
     }
 #endif
-    el_pool_rows(j->g, j->is_max, j->x, j->y, r0, r1);
+    el_pool_rows(j->g, j->is_max, j->keq, j->x, j->y, r0, r1);
 }
 
-static void el_pool_run(const el_pool_geom *g, bool is_max, const float *x, float *y)
+static void el_pool_run(const el_pool_geom *g, bool is_max, bool keq, const float *x, float *y)
 {
-    el_pool_job j = {g, is_max, false, x, y};
+    el_pool_job j = {g, is_max, keq, false, x, y};
 #if defined(EL_CONV_X86)
     j.fast = el_conv_isa() >= EL_ISA_AVX512;
 #endif
@@ -184,10 +201,16 @@ static el_status el_pool_common(el_kctx *ctx, bool is_max, bool v2)
     g.c = x->dims[3];
     EL_TRY(el_window_axis_size(ctx, "row", pad, &g.h));
     EL_TRY(el_window_axis_size(ctx, "column", pad, &g.w));
+    bool keq = false;
+    if (is_max) EL_TRY(el_attr_bool(ctx->node, EL_POOL_KEEP_EQUAL_ATTR, false, &keq));
+    if (keq && (g.h.out != g.h.in || g.w.out != g.w.in))
+        return el_kerr(ctx, EL_ERR_RUNTIME, "attr %s needs an output of the input's size, got %lldx%lld from %lldx%lld",
+                       EL_POOL_KEEP_EQUAL_ATTR, (long long)g.h.out, (long long)g.w.out, (long long)g.h.in,
+                       (long long)g.w.in);
     int64_t dims[4] = {g.n, g.h.out, g.w.out, g.c};
     el_tensor *y;
     EL_TRY(el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y));
-    if (el_tensor_numel(y) > 0) el_pool_run(&g, is_max, x->data, y->data);
+    if (el_tensor_numel(y) > 0) el_pool_run(&g, is_max, keq, x->data, y->data);
     return EL_OK;
 }
 

@@ -1,7 +1,7 @@
 /* The elementwise fusions of the graph passes (graph/optimize.c):
  * MobileNetV3's hard swish Mul(Mul(x, 1/6), Relu6(Add(x, 3))) becomes one
  * _ElHardSwish and CenterNet's peak test Mul(x, Cast(Equal(x, m))) one
- * _ElKeepEqual, x * c - d one _ElMulAdd, in every operand order, with the same bits as the unfused
+ * _ElKeepEqual (with its MaxPool: one MaxPool keeping the peaks), x * c - d one _ElMulAdd, in every operand order, with the same bits as the unfused
  * nodes; graphs that do not match the patterns stay as they are. */
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include "edgelens/engine.h"
 #include "graph/optimize.h"
 #include "graph_builder.h"
+#include "ops/pool.h"
 #include "testutil.h"
 
 static const el_node *el_find(const el_graph *g, const char *name)
@@ -162,13 +163,25 @@ static void test_keep_equal(void **state)
         assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
         assert_non_null(og);
         assert_int_equal(st.keep_equal_fused, 1);
+        /* ... and with its MaxPool, one MaxPool keeping the peaks. */
+        assert_int_equal(st.keep_equal_pool_fused, 1);
         const el_node *y = el_find(og, "y");
         assert_non_null(y);
-        assert_string_equal(y->op, "_ElKeepEqual");
+        assert_string_equal(y->op, "MaxPool");
+        const el_attr *ka = el_node_attr(y, EL_POOL_KEEP_EQUAL_ATTR);
+        assert_true(ka && ka->type == EL_ATTR_B && ka->v.b);
         assert_null(el_find(og, "eq"));
         assert_null(el_find(og, "cast"));
+        assert_null(el_find(og, "mp"));
         el_graph_free(og);
         el_bits_agree(g, "y");
+        /* The MaxPool also fetched: the _ElKeepEqual stays. */
+        const char *both[2] = {"y", "mp"};
+        assert_int_equal(el_graph_optimize(g, 1, feeds, 2, both, &st, &og), EL_OK);
+        assert_int_equal(st.keep_equal_fused, 1);
+        assert_int_equal(st.keep_equal_pool_fused, 0);
+        assert_string_equal(el_find(og, "y")->op, "_ElKeepEqual");
+        el_graph_free(og);
         el_graph_free(g);
     }
     /* The Equal read elsewhere too, or not strict about shapes: left alone. */

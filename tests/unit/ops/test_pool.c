@@ -9,6 +9,7 @@
 
 #include "core/threadpool.h"
 #include "ops/conv_fast.h"
+#include "ops/pool.h"
 
 static void el_pool_attrs(el_test_node *tn, const char *op, int64_t k, int64_t s, const char *pad)
 {
@@ -206,6 +207,45 @@ static void test_fast_matches_reference(void **state)
     el_threadpool_free(pool);
 }
 
+/* MaxPool with EL_POOL_KEEP_EQUAL_ATTR: x * (x == max ? 1 : 0) with the
+ * bits of the separate product (ties, -0, NaN, infinities), on the
+ * reference loops and the AVX-512 kernel; an output of another size is
+ * refused. */
+static void test_keep_equal(void **state)
+{
+    (void)state;
+    int64_t d[4] = {2, 9, 11, 21};
+    el_tensor x = el_test_f32(4, d, NULL);
+    float *v = x.data;
+    for (int64_t i = 0; i < el_tensor_numel(&x); i++) v[i] = (float)((i * 7919) % 13) - 6.0f;
+    v[3] = NAN, v[50] = -0.0f, v[51] = INFINITY, v[400] = -INFINITY;
+    el_test_node tn;
+    el_tensor m[1], want[1];
+    el_pool_attrs(&tn, "MaxPool", 3, 1, "SAME");
+    assert_int_equal(el_test_run(&tn, 1, &x, 1, m), EL_OK);
+    assert_int_equal(el_tensor_alloc(&want[0], EL_DT_FLOAT, 4, d), EL_OK);
+    const float *mv = m[0].data;
+    float *wv = want[0].data;
+    for (int64_t i = 0; i < el_tensor_numel(&x); i++) wv[i] = v[i] * (v[i] == mv[i] ? 1.0f : 0.0f);
+    for (int isa = EL_ISA_REF; isa <= (int)el_isa_available(); isa += (int)el_isa_available() > 0 ? (int)el_isa_available() : 1) {
+        el_conv_force_isa(isa);
+        el_tensor got[1];
+        el_pool_attrs(&tn, "MaxPool", 3, 1, "SAME");
+        el_test_attr_bool(&tn, EL_POOL_KEEP_EQUAL_ATTR, true);
+        assert_int_equal(el_test_run(&tn, 1, &x, 1, got), EL_OK);
+        assert_memory_equal(got[0].data, want[0].data, el_tensor_nbytes(&want[0]));
+        el_test_release_all(1, got);
+    }
+    el_conv_force_isa(-1);
+    el_tensor got[1];
+    el_pool_attrs(&tn, "MaxPool", 3, 2, "SAME");
+    el_test_attr_bool(&tn, EL_POOL_KEEP_EQUAL_ATTR, true);
+    assert_int_equal(el_test_run(&tn, 1, &x, 1, got), EL_ERR_RUNTIME);
+    el_test_release_all(1, m);
+    el_test_release_all(1, want);
+    el_tensor_release(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_avgpool_counts_valid_only),
         cmocka_unit_test(test_pool_errors),
         cmocka_unit_test(test_fast_matches_reference),
+        cmocka_unit_test(test_keep_equal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
