@@ -2,11 +2,16 @@
  * (parsing, mapping), the graph passes, the plan. Prints wall and CPU time of each stage and the resident set
  * after it (anonymous and file-backed parts, and the peak).
  *
- *   el_load_stages MODEL [THREADS [noinfer]]
+ *   el_load_stages MODEL [THREADS [noinfer|session [bf16]]]
+ *
+ * noinfer stops after the plan (e.g. under callgrind); session skips the
+ * stand-alone plan and goes straight to a session, as `edgelens bench` does
+ * (its peak is then the bench's), bf16 with that precision. After each
+ * session run the memory pool's bytes in use and held (core/mempool.h).
  *
  * MODEL as `edgelens detect --model` takes it, with the TF Object
  * Detection API signature (image_tensor -> detection_*). */
-#include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +20,7 @@
 
 #include "edgelens/engine.h"
 #include "exec/exec.h"
+#include "core/mempool.h"
 #include "format/package.h"
 #include "graph/optimize.h"
 
@@ -77,11 +83,9 @@ int main(int argc, char **argv)
     el_t0_wall = el_wall();
     el_t0_cpu = el_cpu();
     el_stage("start");
-    /* el_session_create's heap policy (exec/session.c), which the stages
-     * below would otherwise run without. */
-    mallopt(M_MMAP_THRESHOLD, 16 << 20);
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    bool session_only = argc > 3 && !strcmp(argv[3], "session");
     el_session_opts so = {.threads = argc > 2 ? atoi(argv[2]) : 1};
+    if (session_only && argc > 4 && !strcmp(argv[4], "bf16")) so.precision = EL_PRECISION_BF16;
     el_graph *g;
     el_labels *labels = NULL;
     if (el_model_open(argv[1], NULL, &g, &labels) != EL_OK) {
@@ -98,13 +102,16 @@ int main(int argc, char **argv)
         const char *const *fetches;
     } io = {feed, 4, fetches};
     el_graph *opt = NULL;
-    el_optimize_stats st;
+    el_optimize_stats st = {0};
+    el_tensor in, out[4];
+    int64_t dims[4] = {1, 300, 300, 3};
+    el_plan plan = {0};
+    if (session_only) goto session;
     if (el_graph_optimize(g, 1, &io.feed, io.nfetches, io.fetches, &st, &opt) != EL_OK) {
         fprintf(stderr, "el_load_stages: %s\n", el_last_error());
         return 1;
     }
     el_stage("graph passes");
-    el_plan plan;
     if (el_plan_build(&plan, opt ? opt : g, 1, &io.feed, io.nfetches, io.fetches, &so) != EL_OK) {
         fprintf(stderr, "el_load_stages: %s\n", el_last_error());
         return 1;
@@ -112,9 +119,7 @@ int main(int argc, char **argv)
     el_stage("plan");
     /* One inference on a mid-grey 300x300 frame: the activations' share
      * (skipped with a third argument, e.g. under callgrind). */
-    el_tensor in, out[4];
     if (argc > 3) goto done;
-    int64_t dims[4] = {1, 300, 300, 3};
     if (el_tensor_alloc(&in, EL_DT_UINT8, 4, dims) != EL_OK) return 1;
     memset(in.data, 128, el_tensor_nbytes(&in));
     if (el_plan_run(&plan, &in, out) != EL_OK) {
@@ -134,6 +139,7 @@ int main(int argc, char **argv)
     opt = NULL;
     memset(&plan, 0, sizeof plan);
     el_stage("(plan freed)");
+session:;
     el_session *ses;
     if (el_session_create(g, 1, &io.feed, io.nfetches, io.fetches, &so, &ses) != EL_OK) return 1;
     el_stage("session");
@@ -143,6 +149,10 @@ int main(int argc, char **argv)
         if (el_session_run(ses, &in, out) != EL_OK) return 1;
         for (int i = 0; i < 4; i++) el_tensor_release(&out[i]);
         el_stage("session run");
+        el_mempool_stats ms;
+        el_mempool_get_stats(el_session_mempool(ses), &ms);
+        printf("%22s pool: used peak %zu kB, held %zu kB (peak %zu kB), %zu heap blocks\n", "",
+               ms.used_peak >> 10, ms.held >> 10, ms.held_peak >> 10, ms.heap_allocs);
     }
     el_tensor_release(&in);
     el_session_free(ses);

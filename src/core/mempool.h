@@ -12,11 +12,15 @@
  * the thread where the pool is current take a lock-free path, others a
  * mutex-protected list that the next run takes back.
  *
- * Sizes are rounded up to one of four classes per power of two (at most 25%
- * slack above 512 bytes), so a tensor whose size varies a little between
- * runs still reuses its block. A class unused for EL_MEMPOOL_IDLE_RUNS runs
- * gives its blocks back to the heap, so a session whose input size changes
- * does not keep every size it ever saw. */
+ * Small blocks (under 4 KB) are rounded up to one of four classes per power
+ * of two and kept on a free list per class. Larger ones are carved by best
+ * fit from chunks of address space (big ones alternating between the two
+ * ends of a chunk), merging with free neighbours when freed, so activations
+ * of different sizes that are never live together share memory: what a pool touches stays near the largest live set (the
+ * classes alone kept the largest live set of every size at once). A class,
+ * or a fully free chunk, unused for EL_MEMPOOL_IDLE_RUNS runs goes back to
+ * the heap, so a session whose input size changes does not keep every size
+ * it ever saw. */
 #ifndef EL_CORE_MEMPOOL_H
 #define EL_CORE_MEMPOOL_H
 
@@ -45,6 +49,18 @@ void el_mempool_end_run(el_mempool *p);
 /* Heap allocations made by the pool since it was created (blocks it had to
  * take from the heap, not counting reuse); for tests and statistics. */
 size_t el_mempool_heap_allocs(const el_mempool *p);
+
+/* Bytes (usable sizes) of a pool's blocks: held = taken from the heap and
+ * not given back (handed out or on a free list), used = handed out; with
+ * their high-water marks since the pool was created. Blocks freed on other
+ * threads count as used until the pool takes them back. For tests and
+ * statistics; read on the thread where p is current (or while no run). */
+typedef struct el_mempool_stats {
+    size_t heap_allocs;
+    size_t held, held_peak;
+    size_t used, used_peak;
+} el_mempool_stats;
+void el_mempool_get_stats(const el_mempool *p, el_mempool_stats *st);
 
 /* A 64-byte aligned block of at least `bytes` bytes (uninitialised), from
  * the current pool or the heap; NULL when out of memory. el_mem_free(NULL)

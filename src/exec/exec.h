@@ -96,6 +96,10 @@ void el_exec_free(el_exec *e);
 /* Runs the plan once; one run at a time per el_exec. */
 el_status el_exec_run(el_exec *e, const el_tensor *feeds, el_tensor *outputs);
 
+/* The session's memory pool (its statistics: core/mempool.h), for tests
+ * and measurements. */
+struct el_mempool *el_session_mempool(const el_session *s);
+
 /* Runs the plan once with a fresh state (one-shot callers). */
 el_status el_plan_run(const el_plan *p, const el_tensor *feeds, el_tensor *outputs);
 

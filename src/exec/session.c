@@ -58,6 +58,8 @@ el_status el_session_run(el_session *s, const el_tensor *feeds, el_tensor *outpu
     return st;
 }
 
+struct el_mempool *el_session_mempool(const el_session *s) { return s->mem; }
+
 void el_session_free(el_session *s)
 {
     if (!s) return;

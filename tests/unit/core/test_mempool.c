@@ -1,6 +1,9 @@
 /* The per-session memory pool: reuse by size class, alignment, frees from
- * other threads, blocks outliving their pool, trimming of idle classes. */
+ * other threads, blocks outliving their pool, trimming of idle classes;
+ * large blocks: sharing memory across sizes, merging, best fit, the bytes
+ * held staying at the largest live set. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -127,6 +130,137 @@ static void test_idle_classes_trimmed(void **state)
     el_mempool_close(mp);
 }
 
+#define KB ((size_t)1 << 10)
+
+static el_mempool_stats el_stats(const el_mempool *mp)
+{
+    el_mempool_stats st;
+    el_mempool_get_stats(mp, &st);
+    return st;
+}
+
+/* Large blocks of sizes never live together take the same memory. */
+static void test_large_share_across_sizes(void **state)
+{
+    (void)state;
+    el_mempool *mp;
+    assert_int_equal(el_mempool_create(&mp), EL_OK);
+    el_mempool *prev = el_mempool_set_current(mp);
+    void *a = el_mem_alloc(200 * KB);
+    assert_int_equal((uintptr_t)a % 64, 0);
+    el_mem_free(a);
+    void *b = el_mem_alloc(240 * KB);
+    assert_ptr_equal(b, a);
+    el_mem_free(b);
+    void *c = el_mem_alloc(100 * KB);
+    assert_ptr_equal(c, a);
+    el_mem_free(c);
+    el_mempool_stats st = el_stats(mp);
+    assert_int_equal(st.heap_allocs, 1); /* one chunk */
+    assert_int_equal(st.held_peak, 240 * KB + 64);
+    assert_int_equal(st.used_peak, 240 * KB);
+    assert_int_equal(st.used, 0);
+    el_mempool_set_current(prev);
+    el_mempool_close(mp);
+}
+
+/* Free neighbours merge; the smallest hole that fits is taken. */
+static void test_large_merge_best_fit(void **state)
+{
+    (void)state;
+    el_mempool *mp;
+    assert_int_equal(el_mempool_create(&mp), EL_OK);
+    el_mempool *prev = el_mempool_set_current(mp);
+    char *x = el_mem_alloc(100 * KB), *y = el_mem_alloc(150 * KB), *z = el_mem_alloc(250 * KB);
+    char *u = el_mem_alloc(120 * KB), *v = el_mem_alloc(8 * KB);
+    assert_ptr_equal(y, x + 100 * KB + 64); /* blocks under 256 KB: one side */
+    el_mem_free(x);
+    el_mem_free(y); /* x and y: one hole of 250 KB + 64 */
+    el_mem_free(u); /* a hole of 120 KB between z and v */
+    char *w = el_mem_alloc(110 * KB);
+    assert_ptr_equal(w, u);
+    char *t = el_mem_alloc(250 * KB + 64);
+    assert_ptr_equal(t, x);
+    memset(t, 1, 250 * KB + 64);
+    memset(w, 2, 110 * KB);
+    el_mempool_stats st = el_stats(mp);
+    assert_int_equal(st.held_peak, (100 + 150 + 250 + 120 + 8) * KB + 5 * 64);
+    el_mem_free(z);
+    el_mem_free(t);
+    el_mem_free(w);
+    el_mem_free(v);
+    assert_int_equal(el_stats(mp).used, 0);
+    /* Everything merged back: the next block starts at the chunk's base. */
+    char *all = el_mem_alloc(250 * KB);
+    assert_ptr_equal(all, x);
+    el_mem_free(all);
+    el_mempool_set_current(prev);
+    el_mempool_close(mp);
+}
+
+/* A chain of layers (each output allocated before its input is freed), run
+ * the same way several times: no heap call after the first run, and the
+ * bytes held bounded by the largest block of each side. */
+static void test_large_chain_steady(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {2880, 1440, 1440, 720, 720, 360, 360, 180, 180, 90, 90, 45, 4500, 6};
+    const int n = (int)(sizeof sizes / sizeof *sizes);
+    el_mempool *mp;
+    assert_int_equal(el_mempool_create(&mp), EL_OK);
+    el_mempool *prev = el_mempool_set_current(mp);
+    size_t peak_pair = 0;
+    for (int i = 0; i + 1 < n; i++)
+        if ((sizes[i] + sizes[i + 1]) * KB > peak_pair) peak_pair = (sizes[i] + sizes[i + 1]) * KB;
+    size_t allocs_after_first = 0;
+    for (int run = 0; run < 4; run++) {
+        void *in = el_mem_alloc(sizes[0] * KB);
+        for (int i = 1; i < n; i++) {
+            void *out = el_mem_alloc(sizes[i] * KB);
+            assert_non_null(out);
+            memset(out, i, sizes[i] * KB);
+            el_mem_free(in);
+            in = out;
+        }
+        el_mem_free(in);
+        el_mempool_end_run(mp);
+        if (run == 0) allocs_after_first = el_stats(mp).heap_allocs;
+    }
+    el_mempool_stats st = el_stats(mp);
+    assert_int_equal(st.heap_allocs, allocs_after_first);
+    assert_int_equal(st.used_peak, peak_pair);
+    /* Each big output goes to the other side of the chunk from its input:
+     * each side holds at most its own largest block (2880 and 4500 + 45 KB
+     * here), never two neighbours stacked. */
+    assert_true(st.held_peak <= (2880 + 4500 + 45) * KB + 3 * 64);
+    el_mempool_set_current(prev);
+    el_mempool_close(mp);
+}
+
+/* A large block freed on another thread comes back; one outliving its
+ * closed pool is still usable and freed with the pool's last chunk. */
+static void test_large_other_thread_and_close(void **state)
+{
+    (void)state;
+    el_mempool *mp;
+    assert_int_equal(el_mempool_create(&mp), EL_OK);
+    el_mempool *prev = el_mempool_set_current(mp);
+    void *a = el_mem_alloc(300 * KB), *keep = el_mem_alloc(500 * KB);
+    el_mempool_set_current(prev);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, el_free_on_thread, a), 0);
+    pthread_join(th, NULL);
+    prev = el_mempool_set_current(mp); /* takes a back */
+    void *b = el_mem_alloc(300 * KB); /* big: the other side from `keep` */
+    assert_ptr_equal(a, b);
+    el_mem_free(b);
+    el_mempool_set_current(prev);
+    el_mempool_close(mp);
+    memset(keep, 3, 500 * KB);
+    assert_int_equal(pthread_create(&th, NULL, el_free_on_thread, keep), 0);
+    pthread_join(th, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +269,10 @@ int main(void)
         cmocka_unit_test(test_realloc_calloc),
         cmocka_unit_test(test_other_thread_and_close),
         cmocka_unit_test(test_idle_classes_trimmed),
+        cmocka_unit_test(test_large_share_across_sizes),
+        cmocka_unit_test(test_large_merge_best_fit),
+        cmocka_unit_test(test_large_chain_steady),
+        cmocka_unit_test(test_large_other_thread_and_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
