@@ -35,6 +35,9 @@ el_status el_session_create(const el_graph *g, int nfeeds, const char *const *fe
         st = el_session_precision(g, opts->precision, &s->optimized);
         if (st == EL_OK) run = s->optimized;
     }
+    /* The model file's pages only the source graph reads (the weights the
+     * passes folded or packed into copies of their own) leave memory. */
+    if (st == EL_OK) el_graph_release_source_pages(g, run);
     if (st == EL_OK) st = el_plan_build(&s->plan, run, nfeeds, feeds, nfetches, fetches, opts);
     if (st == EL_OK) st = el_exec_create(&s->plan, &s->exec);
     if (st == EL_OK) st = el_mempool_create(&s->mem);

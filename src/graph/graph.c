@@ -1,6 +1,8 @@
 /* Graph storage (one arena per graph), name index, attr getters. */
 #include "graph/graph.h"
 
+#include "core/pages.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,4 +353,48 @@ el_status el_attr_tensor(const el_node *n, const char *name, const el_tensor **o
     EL_TRY(el_attr_kind(n, a, EL_ATTR_TENSOR));
     *out = &a->v.tensor;
     return EL_OK;
+}
+
+static void el_range_add(const el_graph *src, const el_tensor *t, uintptr_t *r, size_t *n)
+{
+    uintptr_t m = (uintptr_t)src->mapping, d = (uintptr_t)t->data;
+    if (!t->data || d < m || d >= m + src->mapping_size) return;
+    r[2 * *n] = d;
+    r[2 * *n + 1] = d + el_tensor_nbytes(t);
+    ++*n;
+}
+
+static int el_range_cmp(const void *a, const void *b)
+{
+    const uintptr_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+void el_graph_release_source_pages(const el_graph *src, const el_graph *run)
+{
+    if (!src || !run || !src->mapping || src == run) return;
+    size_t cap = 0, n = 0;
+    for (int i = 0; i < run->nnodes; i++)
+        for (int a = 0; a < run->nodes[i].nattrs; a++) {
+            const el_attr *at = &run->nodes[i].attrs[a];
+            if (at->type == EL_ATTR_TENSOR) cap++;
+            if (at->type == EL_ATTR_LIST && at->v.list.elem == EL_ATTR_TENSOR) cap += (size_t)at->v.list.n;
+        }
+    uintptr_t *r = malloc(sizeof *r * 2 * (cap + 1));
+    if (!r) return; /* best effort */
+    for (int i = 0; i < run->nnodes; i++)
+        for (int a = 0; a < run->nodes[i].nattrs; a++) {
+            const el_attr *at = &run->nodes[i].attrs[a];
+            if (at->type == EL_ATTR_TENSOR) el_range_add(src, &at->v.tensor, r, &n);
+            if (at->type == EL_ATTR_LIST && at->v.list.elem == EL_ATTR_TENSOR)
+                for (int k = 0; k < at->v.list.n; k++) el_range_add(src, &at->v.list.v.tensor[k], r, &n);
+        }
+    qsort(r, n, sizeof *r * 2, el_range_cmp);
+    uintptr_t from = (uintptr_t)src->mapping, end = from + src->mapping_size;
+    for (size_t i = 0; i <= n; i++) {
+        uintptr_t to = i < n ? r[2 * i] : end; /* the gap [from, to) */
+        if (to > from) (void)el_pages_release_clean((const void *)from, to - from);
+        if (i < n && r[2 * i + 1] > from) from = r[2 * i + 1];
+    }
+    free(r);
 }

@@ -117,6 +117,12 @@ el_status el_graph_strdup(el_graph *g, const char *s, size_t len, const char **o
  * ndata and noutputs. Errors name the node and the offending input. */
 el_status el_graph_index(el_graph *g);
 
+/* After the passes: the clean pages of src's file mapping that no tensor of
+ * `run` (the graph a session runs, made from src) points into leave the
+ * resident set (core/pages.h). src stays valid: what reads those pages
+ * again reads the same bytes from the page cache. */
+void el_graph_release_source_pages(const el_graph *src, const el_graph *run);
+
 /* Index of a node by name, -1 if absent. */
 int el_graph_find(const el_graph *g, const char *name);
 

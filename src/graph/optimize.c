@@ -57,6 +57,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/pages.h"
 #include "ops/concat.h"
 #include "ops/conv_fast.h"
 #include "ops/gemm.h"
@@ -614,25 +615,17 @@ static el_status el_opt_mark_packed(el_opt *o, int i, int c, el_filter_layout la
 /* A constant of the source graph that the passes replaced by their own
  * copy (folded, packed) and that the new graph no longer reads: when its
  * data lies in the source graph's mapping of the model file, the pages
- * the pass read are handed back, so the session holds one copy of the
- * weights. MADV_PAGEOUT never changes contents (clean file pages are read
- * again on the next access, anonymous pages stay where there is no swap):
- * another session reading the same Const still sees the same values. */
+ * the pass read leave the resident set, so the session holds one copy of
+ * the weights. Only clean file pages go (core/pages.h): the next access
+ * reads the same bytes again, so another session reading the same Const
+ * still sees the same values. */
 static void el_opt_reclaim(const el_opt *o, const el_onode *n)
 {
-#if defined(MADV_PAGEOUT)
     if (!n->orig || n->nval < 1 || n->ndata_readers != 0 || n->nctrl_readers != 0 || n->fetched) return;
     const char *m = o->g->mapping, *d = n->val[0].data;
     size_t ms = o->g->mapping_size, len = el_tensor_nbytes(&n->val[0]);
     if (!m || !d || d < m || len > ms || (size_t)(d - m) > ms - len) return;
-    long pg = sysconf(_SC_PAGESIZE);
-    if (pg <= 0) return;
-    uintptr_t a = ((uintptr_t)d + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
-    uintptr_t z = ((uintptr_t)d + len) & ~((uintptr_t)pg - 1);
-    if (z > a) (void)madvise((void *)a, z - a, MADV_PAGEOUT); /* a hint: failure changes nothing */
-#else
-    (void)o, (void)n;
-#endif
+    (void)el_pages_release_clean(d, len);
 }
 
 /* ---- fusion ---- */
