@@ -77,7 +77,7 @@ static void el_stage(const char *name)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: el_load_stages MODEL [THREADS]\n");
+        fprintf(stderr, "usage: el_load_stages MODEL [THREADS [noinfer|session [bf16]]]\n");
         return 2;
     }
     el_t0_wall = el_wall();
