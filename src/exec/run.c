@@ -48,6 +48,7 @@ struct el_iter {
     el_slot *slots;
     el_nstate *ns;
     int outstanding;     /* queued tasks of this iteration */
+    int filled;          /* slots not empty (freeing scans them only then) */
     int children;        /* child frame instances started from it */
     el_iter *next_free;
 };
@@ -126,7 +127,7 @@ static void el_iter_free(el_run *r, el_finst *f, int64_t i)
 {
     el_iter *it = f->iters[i];
     if (!it) return;
-    int nslots = r->p->frames[f->sframe].nslots;
+    int nslots = it->filled ? r->p->frames[f->sframe].nslots : 0;
     for (int s = 0; s < nslots; s++)
         if (it->slots[s].t.buf || it->slots[s].state) {
             el_tensor_release(&it->slots[s].t);
@@ -161,7 +162,7 @@ static void el_finst_unlink(el_run *r, el_finst *f)
     if (f->next) f->next->prev = f->prev;
 }
 
-static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, int dst, int k, el_tensor *t, bool dead);
+static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, const el_edge *ed, el_tensor *t, bool dead);
 
 /* Creates iteration `iter` of f and hands it the loop invariants. */
 static el_status el_iter_create(el_run *r, el_finst *f, int64_t iter)
@@ -194,6 +195,7 @@ static el_status el_iter_create(el_run *r, el_finst *f, int64_t iter)
     }
     it->outstanding = 0;
     it->children = 0;
+    it->filled = 0;
     memcpy(it->ns, r->ns_init[f->sframe], sizeof(el_nstate) * (size_t)fr->nnodes);
     f->iters[iter] = it;
     if (iter > f->iteration_count) f->iteration_count = iter;
@@ -203,17 +205,16 @@ static el_status el_iter_create(el_run *r, el_finst *f, int64_t iter)
             const el_edge *ed = &p->edges[e];
             el_tensor t = f->consts[c].t;
             el_tensor_retain(&t);
-            EL_TRY(el_deliver(r, f, iter, ed->dst, ed->dst_input, &t, f->consts[c].dead));
+            EL_TRY(el_deliver(r, f, iter, ed, &t, f->consts[c].dead));
         }
     }
     return EL_OK;
 }
 
-/* Input k (-1: control) of node dst in (f, iter) arrives; takes *t. */
-static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, int dst, int k, el_tensor *t, bool dead)
+/* The input of edge ed (a control input when ed->dst_input < 0) arrives in
+ * (f, iter); takes *t. */
+static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, const el_edge *ed, el_tensor *t, bool dead)
 {
-    const el_plan *p = r->p;
-    const el_plan_node *pn = &p->nodes[dst];
     if (iter >= f->iters_cap || !f->iters[iter]) {
         el_status s = el_iter_create(r, f, iter);
         if (s != EL_OK) {
@@ -222,9 +223,11 @@ static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, int dst, int k
         }
     }
     el_iter *it = f->iters[iter];
-    el_nstate *ns = &it->ns[pn->local];
+    el_nstate *ns = &it->ns[ed->dst_local];
+    const int k = ed->dst_input;
     bool ready;
-    if (pn->kind == EL_KIND_MERGE) {
+    if (ed->dst_merge) {
+        const el_plan_node *pn = &r->p->nodes[ed->dst];
         if (ns->fired) {
             el_tensor_release(t);
             return EL_OK;
@@ -232,7 +235,9 @@ static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, int dst, int k
         if (k < 0) {
             ns->pending--;
         } else if (!dead) {
-            el_slot *sl = &it->slots[pn->slot_base + k];
+            /* Before it fires, a Merge may get a second live input. */
+            el_slot *sl = &it->slots[ed->dst_slot];
+            if (sl->state == EL_SLOT_EMPTY) it->filled++;
             el_drop(&sl->t);
             sl->t = *t;
             sl->state = EL_SLOT_LIVE;
@@ -245,10 +250,11 @@ static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, int dst, int k
         ready = ns->pending <= 0 && (ns->merge_live || ns->merge_dead >= reachable);
     } else {
         if (k >= 0) {
-            el_slot *sl = &it->slots[pn->slot_base + k];
-            el_drop(&sl->t);
+            /* Every other input slot gets one value per iteration: it is empty. */
+            el_slot *sl = &it->slots[ed->dst_slot];
             sl->t = *t;
             sl->state = dead ? EL_SLOT_DEAD : EL_SLOT_LIVE;
+            it->filled++;
             t->buf = NULL;
         }
         if (dead) ns->dead = 1;
@@ -257,13 +263,13 @@ static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, int dst, int k
     el_drop(t);
     if (ready && !ns->fired) {
         ns->fired = 1;
-        return el_enqueue(r, dst, f, iter);
+        return el_enqueue(r, ed->dst, f, iter);
     }
     return EL_OK;
 }
 
 /* Sends node n's outputs along its out-edges into (f, iter). */
-static el_status el_propagate(el_run *r, int n, el_finst *f, int64_t iter, el_tensor *outs, const bool *out_dead,
+static el_status el_propagate(el_run *r, int n, el_finst *f, int64_t iter, const el_tensor *outs, const bool *out_dead,
                               bool node_dead)
 {
     const el_plan *p = r->p;
@@ -283,7 +289,7 @@ static el_status el_propagate(el_run *r, int n, el_finst *f, int64_t iter, el_te
                 el_tensor_retain(&t);
             }
         }
-        EL_TRY(el_deliver(r, f, iter, ed->dst, ed->dst_input, &t, dead));
+        EL_TRY(el_deliver(r, f, iter, ed, &t, dead));
     }
     return EL_OK;
 }
@@ -370,7 +376,7 @@ static el_status el_cleanup(el_run *r, el_finst *f)
             }
             for (int e = xn->first_edge; e < xn->first_edge + xn->nedges; e++) {
                 el_tensor t = {0};
-                EL_TRY(el_deliver(r, parent, f->parent_iter, p->edges[e].dst, p->edges[e].dst_input, &t, true));
+                EL_TRY(el_deliver(r, parent, f->parent_iter, &p->edges[e], &t, true));
             }
         }
         parent->iters[f->parent_iter]->children--;
@@ -408,7 +414,7 @@ static el_status el_run_enter(el_run *r, int n, el_finst *f, int64_t iter, el_te
             for (int e = pn->first_edge; e < pn->first_edge + pn->nedges; e++) {
                 el_tensor t = ce->t;
                 el_tensor_retain(&t);
-                EL_TRY(el_deliver(r, child, j, p->edges[e].dst, p->edges[e].dst_input, &t, dead));
+                EL_TRY(el_deliver(r, child, j, &p->edges[e], &t, dead));
             }
         }
     } else {
@@ -437,11 +443,19 @@ static el_status el_run_task(el_run *r, const el_task *task)
     el_status st = EL_OK;
     memset(out, 0, sizeof(el_tensor) * (size_t)pn->noutputs);
     int live_input = -1;
+    const int *hoisted = pn->hoisted && !f->parent ? p->root_slot_const + pn->slot_base : NULL;
     for (int k = 0; k < pn->ndata; k++) {
+        if (hoisted && hoisted[k] >= 0) {
+            in[k] = p->const_values[hoisted[k]];
+            el_tensor_retain(&in[k]);
+            if (live_input < 0) live_input = k;
+            continue;
+        }
         el_slot *sl = &it->slots[pn->slot_base + k];
         in[k] = sl->t;
         if (sl->state == EL_SLOT_LIVE && live_input < 0) live_input = k;
         sl->t.buf = NULL;
+        it->filled -= sl->state != EL_SLOT_EMPTY;
         sl->state = EL_SLOT_EMPTY;
     }
     bool dead = pn->kind == EL_KIND_MERGE ? !ns->merge_live : ns->dead;
@@ -565,7 +579,7 @@ el_status el_exec_create(const el_plan *p, el_exec **out)
         }
         for (int m = 0; m < fr->nnodes; m++) {
             const el_plan_node *pn = &p->nodes[fr->members[m]];
-            ns[m].pending = pn->kind == EL_KIND_MERGE ? pn->merge_controls : pn->ninputs;
+            ns[m].pending = pn->kind == EL_KIND_MERGE ? pn->merge_controls : pn->ninputs - pn->hoisted;
         }
         r->ns_init[fi] = ns;
     }
@@ -621,6 +635,19 @@ el_status el_exec_run(el_exec *r, const el_tensor *feeds, el_tensor *outputs)
         }
     }
     st = el_finst_new(r, 0, NULL, 0, &root);
+    static const bool live[1] = {false};
+    for (int c = 0; c < p->nconst_sources && st == EL_OK; c++)
+        if (p->nodes[p->const_sources[c]].fetch_first >= 0)
+            st = el_record_fetches(r, p->const_sources[c], &p->const_values[c], live);
+    for (int i = 0; i < p->nconst_edges && st == EL_OK; i++) {
+        const el_edge *ed = &p->edges[p->const_edges[2 * i + 1]];
+        el_tensor t = {0};
+        if (ed->dst_input >= 0) {
+            t = p->const_values[p->const_edges[2 * i]];
+            el_tensor_retain(&t);
+        }
+        st = el_deliver(r, root, 0, ed, &t, false);
+    }
     for (int s = 0; s < p->nsources && st == EL_OK; s++) st = el_enqueue(r, p->sources[s], root, 0);
     while (st == EL_OK && r->qlen > 0) {
         el_task t = r->queue[r->qhead];

@@ -301,6 +301,44 @@ static void test_feeds_fetches_and_pruning(void **state)
     el_graph_free(g);
 }
 
+/* Root Consts are read in place by their consumers (not delivered): data
+ * and control inputs from them, a node whose inputs are all Consts, a Merge
+ * fed by one (still delivered), the same Const twice in one node; every run
+ * of a session gives the same values (the ASan build checks the Consts'
+ * references). */
+static void test_root_consts_in_place(void **state)
+{
+    (void)state;
+    el_gb b;
+    el_graph *g;
+    el_gb_init(&b);
+    int ph = el_gb_node(&b, "in", "Placeholder", EL_NOIN);
+    el_gb_attr_type(&b, ph, "dtype", EL_DT_INT32);
+    el_gb_scalar_i32(&b, "a", 3, NULL);
+    el_gb_scalar_i32(&b, "b", 4, NULL);
+    el_gb_node(&b, "twice", "Add", EL_IN("a", "a"));           /* 6, only Consts */
+    el_gb_node(&b, "ctl", "Identity", EL_IN("twice", "^b"));   /* control from a Const */
+    el_gb_node(&b, "fed", "Mul", EL_IN("in", "b"));            /* a feed and a Const */
+    el_gb_node(&b, "m", "Merge", EL_IN("b"));
+    el_gb_node(&b, "sum", "AddN", EL_IN("ctl", "fed", "m"));
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    el_session *s;
+    const char *feeds[1] = {"in"}, *fetches[3] = {"sum", "a", "m:1"};
+    assert_int_equal(el_session_create(g, 1, feeds, 3, fetches, NULL, &s), EL_OK);
+    for (int32_t v = 0; v < 3; v++) {
+        el_tensor in, out[3];
+        assert_int_equal(el_tensor_wrap(&in, EL_DT_INT32, 0, NULL, &v), EL_OK);
+        assert_int_equal(el_session_run(s, &in, out), EL_OK);
+        assert_int_equal(*(int32_t *)out[0].data, 6 + 4 * v + 4);
+        assert_int_equal(*(int32_t *)out[1].data, 3);
+        assert_int_equal(*(int32_t *)out[2].data, 0);
+        for (int i = 0; i < 3; i++) el_tensor_release(&out[i]);
+        el_tensor_release(&in);
+    }
+    el_session_free(s);
+    el_graph_free(g);
+}
+
 static void test_cycle_outside_loop(void **state)
 {
     (void)state;
@@ -333,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_iteration_bound),
         cmocka_unit_test(test_tensor_array_loop),
         cmocka_unit_test(test_feeds_fetches_and_pruning),
+        cmocka_unit_test(test_root_consts_in_place),
         cmocka_unit_test(test_cycle_outside_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
