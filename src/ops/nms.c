@@ -272,11 +272,47 @@ __attribute__((target("avx512f"))) static bool el_nms_overlaps_avx512(const el_n
 }
 #endif
 
+/* Candidates in batches when there are many: the OD API asks for about 100
+ * boxes per class out of thousands and has them after a few hundred
+ * candidates, so building a heap of every key is mostly wasted. A batch is
+ * every key at or above a threshold (the EL_NMS_SAMPLE-th greatest of every
+ * EL_NMS_STRIDE-th key, so about EL_NMS_SAMPLE * EL_NMS_STRIDE keys): every
+ * key of a batch is greater than every key left, so popping batch after
+ * batch gives the keys in TF's order. */
+#define EL_NMS_STRIDE 8
+#define EL_NMS_SAMPLE 16
+
+/* Moves the next batch of the rem keys q to `batch` (room for rem + 1) and
+ * the others to the front of q; returns its size. */
+static int el_nms_next_batch(uint64_t *q, int rem, uint64_t *batch)
+{
+    uint64_t top[EL_NMS_SAMPLE]; /* greatest sampled keys, descending */
+    int ntop = 0;
+    for (int i = 0; i < rem; i += EL_NMS_STRIDE) {
+        const uint64_t k = q[i];
+        if (ntop == EL_NMS_SAMPLE && k <= top[EL_NMS_SAMPLE - 1]) continue;
+        int j = ntop < EL_NMS_SAMPLE ? ntop++ : EL_NMS_SAMPLE - 1;
+        for (; j > 0 && top[j - 1] < k; j--) top[j] = top[j - 1];
+        top[j] = k;
+    }
+    const uint64_t t = top[ntop - 1];
+    int nb = 0, nr = 0;
+    for (int i = 0; i < rem; i++) { /* branch-free: each key goes to both, one count advances */
+        const uint64_t k = q[i];
+        const int in = k >= t;
+        batch[nb] = k;
+        q[nr] = k;
+        nb += in;
+        nr += !in;
+    }
+    return nb;
+}
+
 /* Hard NMS over finite boxes. Returns the number selected, or -1 when a
  * box it had to look at is not finite (nothing is decided yet then: the
  * caller runs the general loop, which gives TF's answer for those too).
- * `heap` has room for n + 1 keys, `sel` for max_out boxes and `s` for
- * max_out rounded up to a whole EL_NMS_BLOCK. */
+ * `heap` has room for 2 * (n + 1) keys, `sel` for max_out boxes and
+ * `s` for max_out rounded up to a whole EL_NMS_BLOCK. */
 static int el_nms_hard_finite(const float *bd, const float *sd, int n, float iou_thr, float score_thr, int max_out,
                               uint64_t *heap, el_nms_soa *s, int32_t *sel)
 {
@@ -291,8 +327,6 @@ static int el_nms_hard_finite(const float *bd, const float *sd, int n, float iou
             m += sd[i] > score_thr;
         }
     }
-    heap[m] = 0;
-    for (int i = m / 2 - 1; i >= 0; i--) el_nms_key_sift(heap, m, i);
 #if defined(EL_CONV_X86)
     const bool avx512 = el_isa_available() == EL_ISA_AVX512;
 #else
@@ -300,11 +334,21 @@ static int el_nms_hard_finite(const float *bd, const float *sd, int n, float iou
 #define el_nms_overlaps_avx512 el_nms_overlaps
 #endif
     int nsel = 0;
-    while (nsel < max_out && m > 0) {
-        const int idx = (int)(0xFFFFFFFFu - (uint32_t)heap[0]);
-        heap[0] = heap[--m];
-        heap[m] = 0;
-        el_nms_key_sift(heap, m, 0);
+    uint64_t *const batch = heap + n + 1, *h = heap;
+    int hn = 0; /* keys in the heap h; the m keys in `heap` (h == heap: its front) are not batched yet */
+    while (nsel < max_out && (hn > 0 || m > 0)) {
+        if (hn == 0) {
+            const bool split = m > 4 * EL_NMS_SAMPLE * EL_NMS_STRIDE;
+            h = split ? batch : heap;
+            hn = split ? el_nms_next_batch(heap, m, batch) : m;
+            m -= hn;
+            h[hn] = 0;
+            for (int i = hn / 2 - 1; i >= 0; i--) el_nms_key_sift(h, hn, i);
+        }
+        const int idx = (int)(0xFFFFFFFFu - (uint32_t)h[0]);
+        h[0] = h[--hn];
+        h[hn] = 0;
+        el_nms_key_sift(h, hn, 0);
         const float *a = bd + 4 * (int64_t)idx;
         const el_nms_box b = el_nms_box_of(bd, idx);
         if (!(el_nms_finite(a[0]) && el_nms_finite(a[1]) && el_nms_finite(a[2]) && el_nms_finite(a[3]) &&
@@ -368,7 +412,8 @@ static el_status el_nms_run(el_kctx *ctx, int version)
     const int64_t cap = max_out < nboxes ? max_out : nboxes;
     /* One block: the queue (a key or a candidate per box), then per
      * selected box its index, score and corners. */
-    const size_t qbytes = (sizeof(el_nms_cand) > 8 ? sizeof(el_nms_cand) : 8) * (size_t)(nboxes + 1);
+    const size_t kbytes = 8 * 2 * (size_t)(nboxes + 1), cbytes = sizeof(el_nms_cand) * (size_t)(nboxes + 1);
+    const size_t qbytes = kbytes > cbytes ? kbytes : cbytes;
     const size_t qoff = (qbytes + 15) & ~(size_t)15;
     const int64_t padded = (cap / EL_NMS_BLOCK + 1) * EL_NMS_BLOCK; /* for the fast path's blocks */
     char *block;

@@ -368,6 +368,38 @@ static void test_random_vs_tf_loop(void **state)
     }
 }
 
+/* Thousands of boxes, as in the OD API (1917 per class): the fast path then
+ * takes candidates in batches above a threshold sampled from every 8th key.
+ * Scores spread over many octaves, low exactly at the sampled boxes (the
+ * first batch is then most keys), or with many ties across
+ * batch borders; few or all boxes wanted (many batches); a score threshold
+ * that drops some. */
+static void test_many_boxes_in_batches(void **state)
+{
+    (void)state;
+    enum { N = 2500 };
+    static float boxes[N][4];
+    static float scores[N], want_sc[N];
+    static int32_t want[N];
+    for (int it = 0; it < 12; it++) {
+        const int n = it % 2 ? N : 1917;
+        const int kind = it % 3;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < 4; j++) boxes[i][j] = (float)(el_rnd() % 1000) / 1000.0f;
+            const uint32_t q = el_rnd();
+            scores[i] = kind == 0   ? ldexpf((float)(q % 1024 + 1) / 1024.0f, -(int)(q % 20))
+                        : kind == 1 ? (i % 8 ? 0.5f : 0.0f) + (float)(q % 64) / 1024.0f
+                                    : (float)(q % 50) / 64.0f;
+        }
+        const float iou = it % 4 < 2 ? 0.6f : 0.3f;
+        const float sthr = it % 4 == 3 ? 0.1f : 1e-8f;
+        const int max_out = it < 6 ? 100 : n;
+        int nw = el_tf_nms(n, (const float(*)[4])boxes, scores, max_out, iou, sthr, 0.0f, want, want_sc);
+        nms_args a = {3, n, (const float(*)[4])boxes, scores, max_out, iou, sthr, 0.0f, false};
+        el_nms_check(&a, nw, want, NULL, 0);
+    }
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -418,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_v5_soft_nms),
         cmocka_unit_test(test_random_vs_greedy),
         cmocka_unit_test(test_random_vs_tf_loop),
+        cmocka_unit_test(test_many_boxes_in_batches),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
