@@ -31,6 +31,9 @@
  *     x * c + d with scalar constants one _ElMulAdd (el_opt_mul_add),
  *     which then takes in a Pad, a Mul by a scalar and a uint8 Cast
  *     before it (el_opt_mul_add_absorb; see ops/mul_add.c);
+ *     a Mul read only by convolutions (as their input) is folded into
+ *     their filters at run time (el_opt_conv_in_scale, squeeze-excite's
+ *     Mul(x, s): rounding differs, see ops/conv_in_scale.h);
  *     a Neg feeding a ConcatV2 and a Relu reading one are applied by the
  *     concat's copy (CReLU's Concat(x, Neg(x)), CenterNet's Relu after
  *     its upsampling concats; el_opt_concat_neg, el_opt_concat_relu);
@@ -59,6 +62,7 @@
 
 #include "core/pages.h"
 #include "ops/concat.h"
+#include "ops/conv_in_scale.h"
 #include "ops/conv_fast.h"
 #include "ops/gemm.h"
 #include "ops/kernel.h"
@@ -1141,13 +1145,33 @@ static bool el_is_float_concat(const el_onode *n)
            n->ndata >= 2 && n->ndata - 1 <= EL_CONCAT_NEG_MAX;
 }
 
-/* Replaces n's attrs by a copy without `name`, plus `name` = *extra. */
+/* Replaces n's attrs by a copy of from's without `name`, plus `name` =
+ * *extra. Owned attrs own their fused_ops list (el_opt_free frees it), so
+ * the copy gets its own and n's old one is freed. */
 static el_status el_set_attr(el_onode *n, const el_onode *from, const el_attr *extra)
 {
     const char *drop[1] = {extra->name};
     el_attr *attrs = NULL;
     int na = 0;
     EL_TRY(el_attrs_copy(from, drop, 1, 1, &attrs, &na));
+    for (int i = 0; i < na; i++) {
+        el_attr *a = &attrs[i];
+        if (a->type != EL_ATTR_LIST || a->v.list.elem != EL_ATTR_S || strcmp(a->name, "fused_ops")) continue;
+        el_string *l = malloc(sizeof *l * (size_t)(a->v.list.n + 1));
+        if (!l) {
+            for (int j = 0; j < i; j++)
+                if (attrs[j].type == EL_ATTR_LIST && attrs[j].v.list.elem == EL_ATTR_S && !strcmp(attrs[j].name, "fused_ops"))
+                    free(attrs[j].v.list.v.s);
+            el_attrs_free(attrs, na);
+            return el_opt_oom();
+        }
+        memcpy(l, a->v.list.v.s, sizeof *l * (size_t)a->v.list.n);
+        a->v.list.v.s = l;
+    }
+    for (int i = 0; n->attrs && i < n->nattrs; i++)
+        if (n->attrs[i].type == EL_ATTR_LIST && n->attrs[i].v.list.elem == EL_ATTR_S &&
+            !strcmp(n->attrs[i].name, "fused_ops"))
+            free(n->attrs[i].v.list.v.s);
     attrs[na++] = *extra;
     el_attrs_free(n->attrs, n->nattrs);
     n->attrs = attrs;
@@ -1318,6 +1342,61 @@ static el_status el_opt_mul_add_absorb(el_opt *o, int r)
     }
 }
 
+static bool el_is_any_conv(const char *op)
+{
+    return el_is_plain_conv(op) || !strcmp(op, "_FusedConv2D") || !strcmp(op, "FusedDepthwiseConv2dNative");
+}
+
+/* Mul(a, b) whose every reader is a convolution reading it as its input
+ * (input 0, and nowhere else): each reader takes a as input 0 and b as a
+ * last data input, with EL_CONV_IN_SCALE_ATTR; the Mul goes. Neither
+ * operand constant (a constant scale is another pass's business). */
+static el_status el_opt_conv_in_scale(el_opt *o, int m)
+{
+    el_onode *mn = &o->n[m];
+    if (strcmp(mn->op, "Mul") || mn->fed || mn->fetched || mn->ndata != 2 || mn->nin != 2 || mn->nctrl_readers ||
+        mn->ndata_readers < 1 || !el_onode_float_ok(mn))
+        return EL_OK;
+    for (int k = 0; k < 2; k++)
+        if (mn->in[k].slot < 0 || o->n[mn->in[k].node].is_const) return EL_OK;
+    int readers = 0;
+    for (int n = 0; n < o->nn; n++) {
+        const el_onode *r = &o->n[n];
+        if (!r->needed) continue;
+        for (int k = 0; k < r->nin; k++) {
+            if (r->in[k].node != m) continue;
+            if (k != 0 || r->in[k].slot != 0 || !el_is_any_conv(r->op) || r->ndata < 2 || !el_onode_float_ok(r) ||
+                !el_onode_str_is(r, "data_format", "NHWC", "NHWC") || el_onode_attr(r, EL_CONV_IN_SCALE_ATTR))
+                return EL_OK;
+            readers++;
+        }
+    }
+    if (readers != mn->ndata_readers) return EL_OK;
+    for (int n = 0; n < o->nn; n++) {
+        el_onode *r = &o->n[n];
+        if (!r->needed || r->nin < 1 || r->in[0].node != m) continue;
+        el_oin *in = malloc(sizeof *in * (size_t)(r->nin + 1));
+        if (!in) return el_opt_oom();
+        in[0] = mn->in[0];
+        memcpy(in + 1, r->in + 1, sizeof *in * (size_t)(r->ndata - 1));
+        in[r->ndata] = mn->in[1];
+        memcpy(in + r->ndata + 1, r->in + r->ndata, sizeof *in * (size_t)(r->nin - r->ndata));
+        el_attr a = {.name = EL_CONV_IN_SCALE_ATTR, .type = EL_ATTR_B, .v.b = true};
+        el_status s = el_set_attr(r, r, &a);
+        if (s != EL_OK) {
+            free(in);
+            return s;
+        }
+        free(r->in);
+        r->in = in;
+        r->nin++;
+        r->ndata++;
+    }
+    mn->needed = false;
+    o->st.in_scale_fused++;
+    return EL_OK;
+}
+
 static el_status el_opt_fuse(el_opt *o)
 {
     el_opt_count_readers(o);
@@ -1357,6 +1436,9 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_concat_relu(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_conv_in_scale(o, n));
     return EL_OK;
 }
 
@@ -1618,7 +1700,7 @@ el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *fe
     if (s == EL_OK && ok) s = el_opt_fuse(&o);
     if (s == EL_OK && ok) s = el_opt_pack(&o);
     bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused ||
-                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.mul_add_absorbed || o.st.hswish_conv_fused || o.st.keep_equal_pool_fused ||
+                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.mul_add_absorbed || o.st.hswish_conv_fused || o.st.keep_equal_pool_fused || o.st.in_scale_fused ||
                    o.st.concat_neg_fused ||
                    o.st.concat_relu_fused || o.st.packed;
     if (s == EL_OK && ok && changed) {

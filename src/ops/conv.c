@@ -19,7 +19,9 @@
 
 #include "core/mempool.h"
 #include "ops/conv_bf16.h"
+#include "ops/broadcast.h"
 #include "ops/conv_fast.h"
+#include "ops/conv_in_scale.h"
 #include "ops/conv_narrow.h"
 #include "ops/dwconv_fast.h"
 #include "ops/gemm.h"
@@ -471,7 +473,82 @@ static el_status el_conv_prepare(const el_kctx *ctx, bool depthwise, el_conv_geo
     return EL_OK;
 }
 
+static int el_mul_row(void *vc, void *out, const void *const *in, const int *unit, int64_t n)
+{
+    (void)vc;
+    const float *a = in[0], *b = in[1];
+    float *o = out;
+    for (int64_t i = 0; i < n; i++) o[i] = a[i * unit[0]] * b[i * unit[1]];
+    return 0;
+}
+
+/* A node with EL_CONV_IN_SCALE_ATTR (ops/conv_in_scale.h): `local` becomes
+ * ctx with input 0 the feature map and the last input dropped; *scale the
+ * per-channel scale, or NULL when the operands were multiplied into *tmp
+ * (broadcasting, as the Mul would) which input 0 then is. */
+static el_status el_conv_in_scale(el_kctx *ctx, el_kctx *local, el_tensor *ins, const float **scale, el_tensor *tmp)
+{
+    *local = *ctx;
+    *scale = NULL;
+    EL_TRY(el_kctx_need_inputs(ctx, 3));
+    const int last = ctx->ninputs - 1;
+    const el_tensor *a = &ctx->inputs[0], *b = &ctx->inputs[last];
+    EL_TRY(el_kctx_need_dtype(ctx, 0, EL_DT_FLOAT));
+    EL_TRY(el_kctx_need_dtype(ctx, last, EL_DT_FLOAT));
+    memcpy(ins, ctx->inputs, sizeof(el_tensor) * (size_t)last);
+    local->inputs = ins;
+    local->ninputs = last;
+    for (int k = 0; k < 2; k++) {
+        const el_tensor *x = k ? b : a, *sc = k ? a : b;
+        bool per_channel = x->ndim == 4 && sc->ndim <= 4 && sc->ndim >= 1 && sc->dims[sc->ndim - 1] == x->dims[3] &&
+                           el_tensor_numel(sc) == x->dims[3];
+        if (per_channel) {
+            ins[0] = *x;
+            *scale = sc->data;
+            return EL_OK;
+        }
+    }
+    el_bcast bc;
+    const el_tensor *ts[2] = {a, b};
+    if (!el_bcast_tensors(&bc, 2, ts)) return el_kerr(ctx, EL_ERR_RUNTIME, "the scaled input's operands do not broadcast");
+    EL_TRY(el_tensor_alloc(tmp, EL_DT_FLOAT, bc.out_ndim, bc.out_dims));
+    const void *in[2] = {a->data, b->data};
+    size_t es[2] = {sizeof(float), sizeof(float)};
+    el_bcast_run(&bc, tmp->data, sizeof(float), in, es, el_mul_row, NULL);
+    ins[0] = *tmp;
+    return EL_OK;
+}
+
+/* A copy of filter w (rows of `row` floats, the row's input channel its
+ * index mod ic) with every row multiplied by scale[channel]. */
+static float *el_conv_scaled_filter(const float *w, int64_t numel, int64_t row, int64_t ic, const float *scale)
+{
+    float *d = el_mem_alloc(sizeof(float) * (size_t)(numel > 0 ? numel : 1));
+    if (!d) return NULL;
+    for (int64_t r = 0, c = 0; r * row < numel; r++) {
+        const float f = scale[c];
+        for (int64_t j = 0; j < row; j++) d[r * row + j] = w[r * row + j] * f;
+        if (++c == ic) c = 0;
+    }
+    return d;
+}
+
+static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, const float *in_scale);
+
 static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
+{
+    if (!el_node_attr(ctx->node, EL_CONV_IN_SCALE_ATTR)) return el_conv_common_x(ctx, depthwise, fused, NULL);
+    el_kctx local;
+    el_tensor ins[16], tmp = {0};
+    const float *scale;
+    if (ctx->ninputs > 16) return el_kerr(ctx, EL_ERR_UNSUPPORTED, "too many inputs (%d)", ctx->ninputs);
+    EL_TRY(el_conv_in_scale(ctx, &local, ins, &scale, &tmp));
+    el_status s = el_conv_common_x(&local, depthwise, fused, scale);
+    el_tensor_release(&tmp);
+    return s;
+}
+
+static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, const float *in_scale)
 {
     el_conv_geom g;
     el_filter_layout layout = EL_FILTER_HWIO;
@@ -483,6 +560,26 @@ static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
     el_status s = el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y);
     if (s == EL_OK && el_tensor_numel(y) > 0) {
         const float *x = ctx->inputs[0].data, *w = ctx->inputs[1].data;
+        float *scaled = NULL;
+        if (in_scale) {
+            /* Filter rows: packed [.., ic, 32], HWIO [.., ic, oc], depthwise [.., ic, multiplier]. */
+            int64_t row = layout == EL_FILTER_F32_P32 ? EL_GEMM_NR : depthwise ? g.oc / g.ic : g.oc;
+            if (depthwise || g.groups == 1) {
+                /* Every filter row belongs to one input channel: row index mod ic. */
+                scaled = el_conv_scaled_filter(w, el_tensor_numel(&ctx->inputs[1]), row, g.ic, in_scale);
+                w = scaled;
+            } else {
+                /* Grouped: the input scaled instead, as the Mul would. */
+                int64_t n = el_tensor_numel(&ctx->inputs[0]);
+                scaled = el_mem_alloc(sizeof(float) * (size_t)n);
+                for (int64_t i = 0; scaled && i < n; i++) scaled[i] = x[i] * in_scale[i % g.ic];
+                x = scaled;
+            }
+            if (!scaled) {
+                s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory scaling the filter");
+                goto out;
+            }
+        }
         /* The fast kernels apply bias and Relu/Relu6 in registers; other
          * epilogues run after them, as after the reference loops. */
         bool in_kernel = !fused || (!e.bn_mean && (e.act == EL_ACT_NONE || e.act == EL_ACT_RELU ||
@@ -502,7 +599,8 @@ static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
         fe_plain.hswish = false;
         bool post_hswish = false;
         /* A filter the precision pass packed to bf16 (graph/precision.c). */
-        const el_attr *b16 = depthwise ? NULL : el_node_attr(ctx->node, EL_BF16_ATTR);
+        /* (Not with a scaled filter: the bf16 copy holds the unscaled one.) */
+        const el_attr *b16 = depthwise || in_scale ? NULL : el_node_attr(ctx->node, EL_BF16_ATTR);
         bool done = b16 && b16->type == EL_ATTR_TENSOR &&
                     el_tensor_numel(&b16->v.tensor) == el_bf16_packed_len(g.h.k * g.w.k * g.ic, g.oc) &&
                     el_conv2d_bf16(&g, x, b16->v.tensor.data, &fe_plain, y->data);
@@ -536,6 +634,7 @@ static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
         }
         if (fused && (!done || !in_kernel)) el_epilogue_run(&e, y->data, g.n * g.h.out * g.w.out, g.oc);
         el_mem_free(unpacked);
+        el_mem_free(scaled);
     }
 out:
     if (fused) el_epilogue_free(&e);
