@@ -77,6 +77,7 @@ void el_test_assert_f32(const el_tensor *t, const float *want, int64_t n, float 
     }
 }
 
+#include "edgelens/engine.h"
 #include "ops/kernel.h"
 
 void el_test_node_init(el_test_node *tn, const char *op)
@@ -195,4 +196,22 @@ float el_test_iou(const float *a, const float *b)
     float inter = fmaxf(0, yb - ya) * fmaxf(0, xb - xa);
     float ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
     return ua > 0 ? inter / ua : (inter == 0 && ua == 0 ? 1.0f : 0.0f);
+}
+
+void el_test_assert_optimized_same_bits(const el_graph *g, const char *feed, const el_tensor *in, const char *fetch)
+{
+    const char *feeds[1] = {feed}, *fetches[1] = {fetch};
+    el_tensor a, b;
+    el_session *s1, *s2;
+    el_session_opts off = {.no_optimize = 1};
+    if (el_session_create(g, 1, feeds, 1, fetches, NULL, &s1) != EL_OK) fail_msg("%s", el_last_error());
+    assert_int_equal(el_session_create(g, 1, feeds, 1, fetches, &off, &s2), EL_OK);
+    if (el_session_run(s1, in, &a) != EL_OK) fail_msg("%s", el_last_error());
+    assert_int_equal(el_session_run(s2, in, &b), EL_OK);
+    el_test_assert_shape(&a, b.ndim, b.dims);
+    assert_memory_equal(a.data, b.data, el_tensor_nbytes(&b));
+    el_tensor_release(&a);
+    el_tensor_release(&b);
+    el_session_free(s1);
+    el_session_free(s2);
 }

@@ -68,3 +68,8 @@ void el_test_attr_ints(el_test_node *tn, const char *name, int n, const int64_t 
  * (also after a failure). Returns the kernel's status. */
 el_status el_test_run(el_test_node *tn, int nin, const el_tensor *in, int nout, el_tensor *out);
 void el_test_release_all(int n, el_tensor *t);
+
+/* Graph passes that promise the same bits: runs `fetch` of `g` with `in`
+ * fed to `feed`, once optimized and once with no_optimize, and asserts the
+ * two outputs agree bit for bit (shape and bytes). */
+void el_test_assert_optimized_same_bits(const el_graph *g, const char *feed, const el_tensor *in, const char *fetch);

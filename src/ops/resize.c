@@ -197,34 +197,28 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
         el_resize_job j = {.a = a, .ys = ys, .xs = xs};
         int64_t grain = 1 + 32768 / (a->out_w * a->channels);
         el_parallel_for(el_threadpool_current(), a->batch * a->out_h, grain, el_resize_rows_f32, &j);
-        el_mem_free(ys);
-        el_mem_free(xs);
-        el_mem_free(lo);
-        el_mem_free(hi);
-        el_mem_free(w);
-        el_mem_free(scratch);
-        return EL_OK;
-    }
-    for (int64_t x = 0; x < a->out_w; x++)
-        for (int64_t c = 0; c < a->channels; c++) {
-            const size_t e = (size_t)(x * a->channels + c);
-            lo[e] = (int32_t)(xs[x].lo * a->channels + c);
-            hi[e] = (int32_t)(xs[x].hi * a->channels + c);
-            w[e] = xs[x].lerp;
-        }
-    size_t esize = el_dtype_size(a->in_dtype);
-    size_t in_row = (size_t)(a->in_w * a->channels) * esize;
-    size_t out_row = (size_t)(a->out_w * a->channels);
-    const unsigned char *in = a->in;
-    for (int64_t b = 0; b < a->batch; b++) {
-        const unsigned char *img = in + (size_t)(b * a->in_h) * in_row;
-        for (int64_t y = 0; y < a->out_h; y++) {
-            size_t o = (size_t)(b * a->out_h + y) * out_row;
-            float *dst = a->out_f32 ? a->out_f32 + o : scratch;
-            row(img + (size_t)ys[y].lo * in_row, img + (size_t)ys[y].hi * in_row, lo, hi, w, (int64_t)row_n,
-                ys[y].lerp, dst);
-            if (a->out_u8)
-                for (size_t i = 0; i < out_row; i++) a->out_u8[o + i] = el_round_u8(scratch[i]);
+    } else {
+        for (int64_t x = 0; x < a->out_w; x++)
+            for (int64_t c = 0; c < a->channels; c++) {
+                const size_t e = (size_t)(x * a->channels + c);
+                lo[e] = (int32_t)(xs[x].lo * a->channels + c);
+                hi[e] = (int32_t)(xs[x].hi * a->channels + c);
+                w[e] = xs[x].lerp;
+            }
+        size_t esize = el_dtype_size(a->in_dtype);
+        size_t in_row = (size_t)(a->in_w * a->channels) * esize;
+        size_t out_row = (size_t)(a->out_w * a->channels);
+        const unsigned char *in = a->in;
+        for (int64_t b = 0; b < a->batch; b++) {
+            const unsigned char *img = in + (size_t)(b * a->in_h) * in_row;
+            for (int64_t y = 0; y < a->out_h; y++) {
+                size_t o = (size_t)(b * a->out_h + y) * out_row;
+                float *dst = a->out_f32 ? a->out_f32 + o : scratch;
+                row(img + (size_t)ys[y].lo * in_row, img + (size_t)ys[y].hi * in_row, lo, hi, w, (int64_t)row_n,
+                    ys[y].lerp, dst);
+                if (a->out_u8)
+                    for (size_t i = 0; i < out_row; i++) a->out_u8[o + i] = el_round_u8(scratch[i]);
+            }
         }
     }
     el_mem_free(ys);
