@@ -33,8 +33,12 @@ static void test_clean_file_pages(void **state)
     (void)sum;
     m[5 * pg + 7] ^= 0xff; /* page 5: a private copy now */
     size_t released = el_pages_release_clean(m, NPAGES * pg);
-    /* Where the kernel says which pages are which, all but page 5 went. */
-    if (released) assert_int_equal(released, (NPAGES - 1) * pg);
+    /* Whole pages only, never page 5. Not always all 15 others: a page the
+     * kernel does not report as a present file page at that moment (its
+     * write-back from write() above still under way on a loaded machine)
+     * is kept, which is the safe side. */
+    assert_int_equal(released % pg, 0);
+    assert_true(released <= (NPAGES - 1) * pg);
     buf[5 * pg + 7] ^= 0xff;
     assert_memory_equal(m, buf, NPAGES * pg);
     /* Partial pages at the ends of a range are not touched. */
