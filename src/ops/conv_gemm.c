@@ -156,10 +156,32 @@ static void el_cg_im2col(const el_cg_job *j, int64_t b, int64_t oy, int64_t ox, 
     const el_conv_geom *g = j->g;
     const el_window_axis *H = &g->h, *W = &g->w;
     const int64_t ic = g->ic;
+    const size_t seg = sizeof(float) * (size_t)(W->k * ic);
     for (int r = 0; r < rows; r++, t += j->k) {
         float *d = t;
         for (int64_t ky = 0; ky < H->k; ky++) {
             int64_t iy = oy * H->stride - H->pad_before + ky * H->dilation;
+            if (iy < 0 || iy >= H->in) {
+                memset(d, 0, seg);
+                d += W->k * ic;
+                continue;
+            }
+            if (W->dilation == 1) {
+                /* The window row's taps inside the input are contiguous:
+                 * one copy between the zeros (a 3-channel layer's border
+                 * tile made kh * kw calls of 12 bytes per pixel). */
+                int64_t ix0 = ox * W->stride - W->pad_before;
+                int64_t lo = ix0 < 0 ? -ix0 : 0, hi = W->in - ix0 < W->k ? W->in - ix0 : W->k;
+                if (lo > W->k) lo = W->k; /* explicit padding wider than the window */
+                if (hi < lo) hi = lo;
+                if (lo > 0) memset(d, 0, sizeof(float) * (size_t)(lo * ic));
+                if (hi > lo)
+                    memcpy(d + lo * ic, j->x + ((b * H->in + iy) * W->in + ix0 + lo) * ic,
+                           sizeof(float) * (size_t)((hi - lo) * ic));
+                if (hi < W->k) memset(d + hi * ic, 0, sizeof(float) * (size_t)((W->k - hi) * ic));
+                d += W->k * ic;
+                continue;
+            }
             for (int64_t kx = 0; kx < W->k; kx++, d += ic) {
                 int64_t ix = ox * W->stride - W->pad_before + kx * W->dilation;
                 if (iy < 0 || iy >= H->in || ix < 0 || ix >= W->in) memset(d, 0, sizeof(float) * (size_t)ic);

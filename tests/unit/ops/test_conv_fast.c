@@ -20,6 +20,7 @@ typedef struct el_cc {
     const char *pad;
     bool depthwise;
     const char *fused[2]; /* fused_ops, NULL-padded */
+    int64_t ep[4];        /* with pad "EXPLICIT": top, bottom, left, right */
 } el_cc;
 
 static uint32_t el_rng = 12345;
@@ -53,6 +54,10 @@ static el_status el_cc_run_packed(const el_cc *c, int nin, const el_tensor *in, 
     el_test_attr_ints(&tn, "strides", 4, strides);
     el_test_attr_ints(&tn, "dilations", 4, dil);
     el_test_attr_str(&tn, "padding", c->pad);
+    if (!strcmp(c->pad, "EXPLICIT")) {
+        int64_t ep[8] = {0, 0, c->ep[0], c->ep[1], c->ep[2], c->ep[3], 0, 0};
+        el_test_attr_ints(&tn, "explicit_paddings", 8, ep);
+    }
     el_test_attr_float(&tn, "epsilon", 0.001f);
     static el_string ops[2];
     if (nf) {
@@ -146,32 +151,36 @@ static void test_mobilenet_shapes(void **state)
     static const char *const fusions[3][2] = {{NULL, NULL}, {"BiasAdd", "Relu6"}, {"BiasAdd", NULL}};
     const el_cc cases[] = {
         /* first layer: 3x3 stride 2 on RGB */
-        {1, 33, 33, 3, 16, 3, 3, 2, 2, 1, 1, "SAME", false, {NULL, NULL}},
-        {1, 32, 32, 3, 32, 3, 3, 2, 2, 1, 1, "SAME", false, {NULL, NULL}},
+        {1, 33, 33, 3, 16, 3, 3, 2, 2, 1, 1, "SAME", false, {NULL, NULL}, {0}},
+        {1, 32, 32, 3, 32, 3, 3, 2, 2, 1, 1, "SAME", false, {NULL, NULL}, {0}},
         /* pointwise: 1x1 GEMM */
-        {1, 16, 16, 16, 32, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
-        {1, 8, 8, 64, 128, 1, 1, 1, 1, 1, 1, "VALID", false, {NULL, NULL}},
-        {1, 3, 5, 256, 546, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
+        {1, 16, 16, 16, 32, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}, {0}},
+        {1, 8, 8, 64, 128, 1, 1, 1, 1, 1, 1, "VALID", false, {NULL, NULL}, {0}},
+        {1, 3, 5, 256, 546, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}, {0}},
         /* box predictor extras: 3x3 stride 2 */
-        {1, 4, 4, 64, 128, 3, 3, 2, 2, 1, 1, "SAME", false, {NULL, NULL}},
+        {1, 4, 4, 64, 128, 3, 3, 2, 2, 1, 1, "SAME", false, {NULL, NULL}, {0}},
         /* packed GEMM blocking: K blocks (1024 = 4 x 256) and N blocks
          * (18 panels of 128 KB), a window row longer than a K block
          * (3 x 300), row-wise tiles with padding, 1x1 stride 2 */
-        {1, 5, 5, 1024, 546, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
-        {1, 6, 6, 300, 40, 3, 3, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
-        {2, 17, 31, 8, 40, 3, 3, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
-        {1, 30, 31, 24, 33, 1, 1, 2, 2, 1, 1, "SAME", false, {NULL, NULL}},
-        {1, 16, 40, 5, 17, 3, 3, 1, 2, 1, 1, "VALID", false, {NULL, NULL}},
+        {1, 5, 5, 1024, 546, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}, {0}},
+        {1, 6, 6, 300, 40, 3, 3, 1, 1, 1, 1, "SAME", false, {NULL, NULL}, {0}},
+        {2, 17, 31, 8, 40, 3, 3, 1, 1, 1, 1, "SAME", false, {NULL, NULL}, {0}},
+        {1, 30, 31, 24, 33, 1, 1, 2, 2, 1, 1, "SAME", false, {NULL, NULL}, {0}},
+        {1, 16, 40, 5, 17, 3, 3, 1, 2, 1, 1, "VALID", false, {NULL, NULL}, {0}},
         /* panels of at most 16 live columns (the half-width kernel):
          * 16 and 12 channels, two K blocks accumulated, a last panel of 8 */
-        {1, 17, 17, 16, 16, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
-        {1, 9, 9, 300, 12, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}},
-        {1, 7, 9, 40, 72, 3, 3, 2, 2, 1, 1, "SAME", false, {NULL, NULL}},
+        {1, 17, 17, 16, 16, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}, {0}},
+        {1, 9, 9, 300, 12, 1, 1, 1, 1, 1, 1, "SAME", false, {NULL, NULL}, {0}},
+        {1, 7, 9, 40, 72, 3, 3, 2, 2, 1, 1, "SAME", false, {NULL, NULL}, {0}},
+        /* explicit padding (a Pad folded into the convolution), some wider
+         * than the window: border tiles with whole window rows in the pad */
+        {1, 20, 19, 3, 16, 3, 3, 2, 2, 1, 1, "EXPLICIT", false, {NULL, NULL}, {1, 2, 0, 1}},
+        {1, 6, 17, 5, 24, 3, 3, 1, 1, 1, 1, "EXPLICIT", false, {NULL, NULL}, {4, 3, 5, 4}},
         /* depthwise 3x3 stride 1 and 2 */
-        {1, 20, 20, 16, 16, 3, 3, 1, 1, 1, 1, "SAME", true, {NULL, NULL}},
-        {1, 21, 19, 32, 32, 3, 3, 2, 2, 1, 1, "SAME", true, {NULL, NULL}},
-        {1, 9, 9, 13, 13, 3, 3, 1, 1, 1, 1, "VALID", true, {NULL, NULL}},
-        {2, 6, 7, 40, 40, 3, 3, 2, 2, 1, 1, "SAME", true, {NULL, NULL}},
+        {1, 20, 20, 16, 16, 3, 3, 1, 1, 1, 1, "SAME", true, {NULL, NULL}, {0}},
+        {1, 21, 19, 32, 32, 3, 3, 2, 2, 1, 1, "SAME", true, {NULL, NULL}, {0}},
+        {1, 9, 9, 13, 13, 3, 3, 1, 1, 1, 1, "VALID", true, {NULL, NULL}, {0}},
+        {2, 6, 7, 40, 40, 3, 3, 2, 2, 1, 1, "SAME", true, {NULL, NULL}, {0}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         for (int f = 0; f < 3; f++) {
@@ -219,7 +228,7 @@ static void test_nan(void **state)
     (void)state;
     for (int act = 0; act < 2; act++)
         for (int dw = 0; dw < 2; dw++) {
-            el_cc c = {1, 5, 5, 16, 16, 3, 3, 1, 1, 1, 1, "SAME", dw != 0, {"BiasAdd", act ? "Relu" : NULL}};
+            el_cc c = {1, 5, 5, 16, 16, 3, 3, 1, 1, 1, 1, "SAME", dw != 0, {"BiasAdd", act ? "Relu" : NULL}, {0}};
             el_tensor in[3];
             int nin = el_cc_inputs(&c, in);
             ((float *)in[0].data)[2 * 5 * 16 + 2 * 16 + 3] = NAN;
