@@ -10,9 +10,8 @@
  *   is_constant Enters reach every iteration; NextIteration starts the next
  *   iteration (a dead one stops the loop); Exit leaves to the parent frame. An
  *   Exit that never received a live value is dead once its frame is done.
- * The run is single-threaded with a fixed order of ready nodes (depth first
- * in the root frame, first in first out in loops: see el_enqueue), so
- * results do not depend on timing. */
+ * The run is single-threaded with a fixed order of ready nodes (newest
+ * first: see el_enqueue), so results do not depend on timing. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -116,17 +115,10 @@ static el_status el_enqueue(el_run *r, int node, el_finst *f, int64_t iter)
         r->qhead = 0;
         r->qcap = cap;
     }
-    /* Root-frame tasks go to the back, loop tasks to the front; runs take
-     * from the back. So the root frame runs depth first: a node's consumers
-     * run while its outputs are still in cache, and fewer tensors are alive
-     * at once. Loop iterations stay in order (first in, first out), so a
-     * loop does not race ahead of its own older iterations. */
-    if (f->parent) {
-        r->qhead = (r->qhead - 1) & (r->qcap - 1);
-        r->queue[r->qhead] = (el_task){node, f, iter};
-    } else {
-        r->queue[(r->qhead + r->qlen) & (r->qcap - 1)] = (el_task){node, f, iter};
-    }
+    /* Runs take the newest task (a stack): the graph runs depth first, so a
+     * node's consumers usually run while its outputs are still in cache, and
+     * fewer tensors are alive at once than breadth first. */
+    r->queue[(r->qhead + r->qlen) & (r->qcap - 1)] = (el_task){node, f, iter};
     r->qlen++;
     f->iters[iter]->outstanding++;
     return EL_OK;
