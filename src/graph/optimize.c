@@ -873,6 +873,43 @@ static el_status el_opt_fuse_act(el_opt *o, int r)
     return EL_OK;
 }
 
+/* Node r becomes op(data[0..ndata)) with attrs T = float plus extra,
+ * keeping the control inputs of every part (r among them, in the order
+ * given) so the fused node waits for whatever any part waited for; the
+ * parts other than r are no longer needed. */
+static el_status el_opt_replace(el_opt *o, int r, const char *op, const el_oin *data, int ndata, const int *parts,
+                                int nparts, const el_attr *extra, int nextra)
+{
+    int nctrl = 0;
+    for (int p = 0; p < nparts; p++) nctrl += o->n[parts[p]].nin - o->n[parts[p]].ndata;
+    el_oin *in = malloc(sizeof *in * (size_t)(ndata + nctrl));
+    el_attr *attrs = calloc((size_t)nextra + 1, sizeof *attrs);
+    if (!in || !attrs) {
+        free(in);
+        free(attrs);
+        return el_opt_oom();
+    }
+    memcpy(in, data, sizeof *in * (size_t)ndata);
+    int nin = ndata;
+    for (int p = 0; p < nparts; p++)
+        for (int j = o->n[parts[p]].ndata; j < o->n[parts[p]].nin; j++) in[nin++] = o->n[parts[p]].in[j];
+    attrs[0] = (el_attr){.name = "T", .type = EL_ATTR_TYPE, .v.type = EL_DT_FLOAT};
+    for (int k = 0; k < nextra; k++) attrs[1 + k] = extra[k];
+    el_onode *rn = &o->n[r];
+    el_attrs_free(rn->attrs, rn->nattrs);
+    rn->attrs = attrs;
+    rn->nattrs = nextra + 1;
+    rn->orig = NULL;
+    rn->op = op;
+    free(rn->in);
+    rn->in = in;
+    rn->nin = nin;
+    rn->ndata = ndata;
+    for (int p = 0; p < nparts; p++)
+        if (parts[p] != r) o->n[parts[p]].needed = false;
+    return EL_OK;
+}
+
 /* ---- hard swish ---- */
 
 /* Input k of n as a float constant holding one value, shape [] or [1]. */
@@ -919,32 +956,8 @@ static el_status el_opt_hswish(el_opt *o, int r)
             continue;
         if (x.node != xa.node || x.slot != xa.slot) continue;
         const int parts[4] = {mu, ad, r6, r};
-        int nctrl = 0;
-        for (int p = 0; p < 4; p++) nctrl += o->n[parts[p]].nin - o->n[parts[p]].ndata;
-        el_oin *in = malloc(sizeof *in * (size_t)(3 + nctrl));
-        el_attr *attrs = calloc(2, sizeof *attrs);
-        if (!in || !attrs) {
-            free(in);
-            free(attrs);
-            return el_opt_oom();
-        }
-        in[0] = x;
-        in[1] = o->n[mu].in[mk];
-        in[2] = o->n[ad].in[ak];
-        int nin = 3;
-        for (int p = 0; p < 4; p++)
-            for (int j = o->n[parts[p]].ndata; j < o->n[parts[p]].nin; j++) in[nin++] = o->n[parts[p]].in[j];
-        attrs[0] = (el_attr){.name = "T", .type = EL_ATTR_TYPE, .v.type = EL_DT_FLOAT};
-        el_attrs_free(rn->attrs, rn->nattrs);
-        rn->attrs = attrs;
-        rn->nattrs = 1;
-        rn->orig = NULL;
-        rn->op = "_ElHardSwish";
-        free(rn->in);
-        rn->in = in;
-        rn->nin = nin;
-        rn->ndata = 3;
-        o->n[mu].needed = o->n[ad].needed = o->n[r6].needed = false;
+        const el_oin data[3] = {x, o->n[mu].in[mk], o->n[ad].in[ak]};
+        EL_TRY(el_opt_replace(o, r, "_ElHardSwish", data, 3, parts, 4, NULL, 0));
         o->st.hswish_fused++;
         return EL_OK;
     }
@@ -981,31 +994,8 @@ static el_status el_opt_keep_equal(el_opt *o, int r)
                : en->in[1].node == x.node && en->in[1].slot == x.slot ? 1 : -1;
         if (xk < 0 || en->in[1 - xk].slot < 0) continue;
         const int parts[3] = {eq, ca, r};
-        int nctrl = 0;
-        for (int p = 0; p < 3; p++) nctrl += o->n[parts[p]].nin - o->n[parts[p]].ndata;
-        el_oin *in = malloc(sizeof *in * (size_t)(2 + nctrl));
-        el_attr *attrs = calloc(2, sizeof *attrs);
-        if (!in || !attrs) {
-            free(in);
-            free(attrs);
-            return el_opt_oom();
-        }
-        in[0] = x;
-        in[1] = en->in[1 - xk];
-        int nin = 2;
-        for (int p = 0; p < 3; p++)
-            for (int j = o->n[parts[p]].ndata; j < o->n[parts[p]].nin; j++) in[nin++] = o->n[parts[p]].in[j];
-        attrs[0] = (el_attr){.name = "T", .type = EL_ATTR_TYPE, .v.type = EL_DT_FLOAT};
-        el_attrs_free(rn->attrs, rn->nattrs);
-        rn->attrs = attrs;
-        rn->nattrs = 1;
-        rn->orig = NULL;
-        rn->op = "_ElKeepEqual";
-        free(rn->in);
-        rn->in = in;
-        rn->nin = nin;
-        rn->ndata = 2;
-        o->n[eq].needed = o->n[ca].needed = false;
+        const el_oin data[2] = {x, en->in[1 - xk]};
+        EL_TRY(el_opt_replace(o, r, "_ElKeepEqual", data, 2, parts, 3, NULL, 0));
         o->st.keep_equal_fused++;
         return EL_OK;
     }
@@ -1029,32 +1019,10 @@ static el_status el_opt_mul_add(el_opt *o, int r)
         el_oin x;
         const el_tensor *c, *d = el_scalar_const(o, rn, 1 - k);
         if (!d || !el_sole_reader(o, r, k, &mu) || !el_with_scalar(o, &o->n[mu], false, &x, &c, &ck)) continue;
-        int nctrl = (o->n[mu].nin - o->n[mu].ndata) + (rn->nin - rn->ndata);
-        el_oin *in = malloc(sizeof *in * (size_t)(3 + nctrl));
-        el_attr *attrs = calloc(3, sizeof *attrs);
-        if (!in || !attrs) {
-            free(in);
-            free(attrs);
-            return el_opt_oom();
-        }
-        in[0] = x;
-        in[1] = o->n[mu].in[ck];
-        in[2] = rn->in[1 - k];
-        int nin = 3;
-        for (int j = o->n[mu].ndata; j < o->n[mu].nin; j++) in[nin++] = o->n[mu].in[j];
-        for (int j = rn->ndata; j < rn->nin; j++) in[nin++] = rn->in[j];
-        attrs[0] = (el_attr){.name = "T", .type = EL_ATTR_TYPE, .v.type = EL_DT_FLOAT};
-        attrs[1] = (el_attr){.name = "sub", .type = EL_ATTR_B, .v.b = sub};
-        el_attrs_free(rn->attrs, rn->nattrs);
-        rn->attrs = attrs;
-        rn->nattrs = 2;
-        rn->orig = NULL;
-        rn->op = "_ElMulAdd";
-        free(rn->in);
-        rn->in = in;
-        rn->nin = nin;
-        rn->ndata = 3;
-        o->n[mu].needed = false;
+        const int parts[2] = {mu, r};
+        const el_oin data[3] = {x, o->n[mu].in[ck], rn->in[1 - k]};
+        const el_attr sub_attr = {.name = "sub", .type = EL_ATTR_B, .v.b = sub};
+        EL_TRY(el_opt_replace(o, r, "_ElMulAdd", data, 3, parts, 2, &sub_attr, 1));
         o->st.mul_add_fused++;
         return EL_OK;
     }
