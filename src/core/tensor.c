@@ -1,6 +1,7 @@
 /* Tensors over reference-counted buffers. */
 #include "edgelens/tensor.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@
  * the next 64-byte boundary, so a tensor costs one allocation from the
  * session's pool. */
 struct el_buffer {
-    int refs;
+    /* Atomic: sessions on different threads share the graph's constants
+     * (and an optimized graph shares them with its source). */
+    atomic_int refs;
     void *data;
     void *ctx;                    /* resource context */
     void (*destroy)(void *ctx);   /* resource destructor */
@@ -119,7 +122,8 @@ el_status el_tensor_alloc(el_tensor *t, el_dtype dt, int ndim, const int64_t *di
     el_buffer *b = el_mem_alloc(EL_BUFFER_HEADER + bytes);
     if (!b) return el_error(EL_ERR_NOMEM, "out of memory allocating %zu bytes", bytes);
     void *d = (char *)b + EL_BUFFER_HEADER;
-    *b = (el_buffer){.refs = 1, .data = d};
+    *b = (el_buffer){.data = d};
+    atomic_init(&b->refs, 1);
     el_tensor_set_shape(t, dt, ndim, dims);
     t->buf = b;
     t->data = d;
@@ -140,7 +144,8 @@ el_status el_tensor_wrap(el_tensor *t, el_dtype dt, int ndim, const int64_t *dim
     EL_TRY(el_shape_bytes(dt, ndim, dims, &bytes));
     el_buffer *b = el_mem_alloc(sizeof *b);
     if (!b) return el_error(EL_ERR_NOMEM, "out of memory");
-    *b = (el_buffer){.refs = 1, .data = data};
+    *b = (el_buffer){.data = data};
+    atomic_init(&b->refs, 1);
     el_tensor_set_shape(t, dt, ndim, dims);
     t->buf = b;
     t->data = data;
@@ -164,13 +169,17 @@ void *el_tensor_resource_ctx(const el_tensor *t)
 
 void el_tensor_retain(el_tensor *t)
 {
-    if (t->buf) t->buf->refs++;
+    if (t->buf) atomic_fetch_add_explicit(&t->buf->refs, 1, memory_order_relaxed);
 }
 
 void el_tensor_release(el_tensor *t)
 {
     el_buffer *b = t->buf;
-    if (b && --b->refs == 0) {
+    /* The only holder needs no read-modify-write: nobody else can take a
+     * reference to a buffer they do not hold. Most of a run's tensors have
+     * one holder when they are released. */
+    if (b && (atomic_load_explicit(&b->refs, memory_order_acquire) == 1 ||
+              atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)) {
         if (b->destroy) b->destroy(b->ctx);
         el_mem_free(b);
     }

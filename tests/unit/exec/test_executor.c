@@ -1,4 +1,5 @@
 /* Executor: TF1 control flow (frames, dead tensors), pruning, validation. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -361,6 +362,66 @@ static void test_cycle_outside_loop(void **state)
     el_graph_free(g);
 }
 
+/* Sessions on different threads share one graph: each creates its session
+ * (the optimizer takes references to the graph's constants) and runs it
+ * while the other does, fetching a Const (the caller gets a reference to
+ * the graph's own buffer). A lost reference count update frees a constant
+ * that is still in use, which the ASan build reports. */
+typedef struct {
+    el_graph *g;
+    int failures;
+} el_share_arg;
+
+static void *el_share_run(void *arg)
+{
+    el_share_arg *a = arg;
+    el_session *s;
+    const char *feeds[1] = {"in"}, *fetches[2] = {"sum", "a"};
+    if (el_session_create(a->g, 1, feeds, 2, fetches, NULL, &s) != EL_OK) {
+        a->failures++;
+        return NULL;
+    }
+    for (int32_t v = 0; v < 4000; v++) {
+        el_tensor in, out[2];
+        if (el_tensor_wrap(&in, EL_DT_INT32, 0, NULL, &v) != EL_OK || el_session_run(s, &in, out) != EL_OK) {
+            a->failures++;
+            break;
+        }
+        if (*(int32_t *)out[0].data != 4 * v + 3 || *(int32_t *)out[1].data != 3) a->failures++;
+        el_tensor_release(&out[0]);
+        el_tensor_release(&out[1]);
+        el_tensor_release(&in);
+    }
+    el_session_free(s);
+    return NULL;
+}
+
+static void test_sessions_share_graph(void **state)
+{
+    (void)state;
+    el_gb b;
+    el_graph *g;
+    el_gb_init(&b);
+    int ph = el_gb_node(&b, "in", "Placeholder", EL_NOIN);
+    el_gb_attr_type(&b, ph, "dtype", EL_DT_INT32);
+    el_gb_scalar_i32(&b, "a", 3, NULL);
+    el_gb_scalar_i32(&b, "b", 4, NULL);
+    el_gb_node(&b, "fed", "Mul", EL_IN("in", "b"));
+    el_gb_node(&b, "sum", "Add", EL_IN("fed", "a"));
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    el_share_arg args[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (el_share_arg){.g = g};
+        assert_int_equal(pthread_create(&th[i], NULL, el_share_run, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+    }
+    el_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_feeds_fetches_and_pruning),
         cmocka_unit_test(test_root_consts_in_place),
         cmocka_unit_test(test_cycle_outside_loop),
+        cmocka_unit_test(test_sessions_share_graph),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
