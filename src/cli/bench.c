@@ -22,6 +22,7 @@
 
 #include "cli/cli.h"
 #include "core/threadpool.h"
+#include "ops/conv_bf16.h"
 #include "edgelens/engine.h"
 #include "edgelens/image.h"
 #include "detect/detector_io.h"
@@ -92,6 +93,11 @@ static double el_node_flops(const el_node_event *ev)
     if (strstr(op, "Conv2D") && w->ndim == 4) return 2.0 * out * (double)(w->dims[0] * w->dims[1] * w->dims[2]);
     /* A filter packed by the graph passes (ops/gemm.h): [panels, kh, kw, ic, 32]. */
     if (strstr(op, "Conv2D") && w->ndim == 5) return 2.0 * out * (double)(w->dims[1] * w->dims[2] * w->dims[3]);
+    /* bf16 tiles (--precision bf16, ops/conv_bf16.h): 1-D, k padded to 32,
+     * the output depth to 16; counts the padded k the tiles multiply (the
+     * exact k when kh * kw * ic is a multiple of 32, as in SSD MobileNet). */
+    if (strstr(op, "Conv2D") && w->ndim == 1 && w->dtype == EL_DT_INT16 && y->ndim == 4 && y->dims[3] > 0)
+        return 2.0 * out * (double)(w->dims[0] / el_bf16_npad(y->dims[3]));
     if (strstr(op, "MatMul") && ev->inputs[0].ndim == 2 && y->ndim == 2) {
         bool ta = false;
         (void)ta;

@@ -119,6 +119,9 @@ el_status el_exec_run(el_exec *e, const el_tensor *feeds, el_tensor *outputs);
 /* The session's memory pool (its statistics: core/mempool.h), for tests
  * and measurements. */
 struct el_mempool *el_session_mempool(const el_session *s);
+/* The graph the session runs (its private copy after the passes, or the
+ * caller's graph), for tests and measurements. */
+const el_graph *el_session_graph(const el_session *s);
 
 /* Runs the plan once with a fresh state (one-shot callers). */
 el_status el_plan_run(const el_plan *p, const el_tensor *feeds, el_tensor *outputs);

@@ -39,10 +39,11 @@ el_status el_precision_check(el_precision p)
     return EL_OK;
 }
 
-el_status el_session_precision(const el_graph *g, el_precision p, el_graph **owned)
+el_status el_session_precision(const el_graph *g, el_precision p, int nfeeds, const char *const *feeds, int nfetches,
+                               const char *const *fetches, el_graph **owned)
 {
     EL_TRY(el_precision_check(p));
     if (p == EL_PRECISION_FP32) return EL_OK;
     if (!*owned) EL_TRY(el_graph_clone(g, owned));
-    return el_graph_pack_bf16(*owned, NULL);
+    return el_graph_pack_bf16(*owned, nfeeds, feeds, nfetches, fetches, NULL);
 }

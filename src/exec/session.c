@@ -32,7 +32,7 @@ el_status el_session_create(const el_graph *g, int nfeeds, const char *const *fe
         if (st == EL_OK && s->optimized) run = s->optimized;
     }
     if (st == EL_OK && opts && opts->precision != EL_PRECISION_FP32) {
-        st = el_session_precision(g, opts->precision, &s->optimized);
+        st = el_session_precision(g, opts->precision, nfeeds, feeds, nfetches, fetches, &s->optimized);
         if (st == EL_OK) run = s->optimized;
     }
     /* The model file's pages only the source graph reads (the weights the
@@ -62,6 +62,8 @@ el_status el_session_run(el_session *s, const el_tensor *feeds, el_tensor *outpu
 }
 
 struct el_mempool *el_session_mempool(const el_session *s) { return s->mem; }
+
+const el_graph *el_session_graph(const el_session *s) { return s->plan.g; }
 
 void el_session_free(el_session *s)
 {

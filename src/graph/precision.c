@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ops/conv_bf16.h"
+#include "ops/conv_in_scale.h"
 #include "ops/gemm.h"
 
 el_status el_graph_clone(const el_graph *g, el_graph **out)
@@ -66,16 +67,75 @@ el_status el_graph_clone(const el_graph *g, el_graph **out)
 
 static bool el_is_conv2d(const char *op) { return !strcmp(op, "Conv2D") || !strcmp(op, "_FusedConv2D"); }
 
-el_status el_graph_pack_bf16(el_graph *g, int *converted)
+/* Whether one of `names` (feeds or fetches: "node" or "node:slot") names node n. */
+static bool el_named(const el_node *n, int count, const char *const *names)
+{
+    for (int i = 0; i < count; i++) {
+        size_t len;
+        int slot;
+        if (names[i] && el_parse_input_name(names[i], &len, &slot) && strlen(n->name) == len &&
+            !memcmp(n->name, names[i], len))
+            return true;
+    }
+    return false;
+}
+
+/* Node n reads the bf16 tiles p from Const c (n's only reader): c's value
+ * becomes p (the fp32 filter is released now, so the packed copies never
+ * sit next to the fp32 ones) and n gets the layout attrs. */
+static el_status el_use_bf16(el_graph *g, el_node *n, el_node *c, el_tensor *p, const int64_t hwio[4])
+{
+    el_attr *ca = NULL, *na = NULL;
+    EL_TRY(el_graph_alloc(g, sizeof(el_attr) * (size_t)c->nattrs, &ca));
+    EL_TRY(el_graph_alloc(g, sizeof(el_attr) * (size_t)(n->nattrs + 2), &na));
+    /* The old arrays stay in the arena; their tensors now belong to the new ones. */
+    memcpy(ca, c->attrs, sizeof(el_attr) * (size_t)c->nattrs);
+    for (int a = 0; a < c->nattrs; a++) {
+        if (!strcmp(ca[a].name, "dtype") && ca[a].type == EL_ATTR_TYPE) ca[a].v.type = EL_DT_INT16;
+        if (!strcmp(ca[a].name, "value") && ca[a].type == EL_ATTR_TENSOR) {
+            el_tensor_release(&ca[a].v.tensor);
+            ca[a].v.tensor = *p;
+        }
+    }
+    int k = 0;
+    for (int a = 0; a < n->nattrs; a++)
+        if (strcmp(n->attrs[a].name, EL_FILTER_LAYOUT_ATTR) && strcmp(n->attrs[a].name, EL_FILTER_OC_ATTR))
+            na[k++] = n->attrs[a];
+    const char *lname = el_filter_layout_name(EL_FILTER_BF16_T32X16);
+    na[k++] = (el_attr){.name = EL_FILTER_LAYOUT_ATTR, .type = EL_ATTR_S, .v.s = {lname, strlen(lname)}};
+    el_attr *sh = &na[k++];
+    *sh = (el_attr){.name = EL_FILTER_SHAPE_ATTR, .type = EL_ATTR_SHAPE};
+    sh->v.shape.rank = 4;
+    memcpy(sh->v.shape.dims, hwio, sizeof(int64_t) * 4);
+    c->attrs = ca;
+    n->attrs = na;
+    n->nattrs = k;
+    return EL_OK;
+}
+
+el_status el_graph_pack_bf16(el_graph *g, int nfeeds, const char *const *feeds, int nfetches,
+                             const char *const *fetches, int *converted)
 {
     int count = 0;
-    for (int i = 0; i < g->nnodes; i++) {
+    int *readers = calloc((size_t)g->nnodes + 1, sizeof *readers);
+    if (!readers) return el_error(EL_ERR_NOMEM, "out of memory converting filters to bf16");
+    for (int i = 0; i < g->nnodes; i++)
+        for (int k = 0; k < g->nodes[i].ndata; k++) {
+            int src = g->nodes[i].inputs[k].node;
+            if (src >= 0 && src < g->nnodes) readers[src]++;
+        }
+    el_status s = EL_OK;
+    for (int i = 0; s == EL_OK && i < g->nnodes; i++) {
         el_node *n = &g->nodes[i];
-        if (!el_is_conv2d(n->op) || n->ndata < 2 || el_node_attr(n, EL_BF16_ATTR)) continue;
+        /* A convolution scaled per run (ops/conv_in_scale.h) needs its fp32 filter. */
+        if (!el_is_conv2d(n->op) || n->ndata < 2 || el_node_attr(n, EL_CONV_IN_SCALE_ATTR)) continue;
         const el_input *in = &n->inputs[1];
         if (in->slot != 0 || in->node < 0 || in->node >= g->nnodes) continue;
-        const el_node *fn = &g->nodes[in->node];
-        if (strcmp(fn->op, "Const") != 0) continue;
+        el_node *fn = &g->nodes[in->node];
+        /* The filter's value is replaced: only a Const nothing else reads, feeds or fetches. */
+        if (strcmp(fn->op, "Const") != 0 || readers[in->node] != 1 || el_named(fn, nfeeds, feeds) ||
+            el_named(fn, nfetches, fetches))
+            continue;
         const el_attr *va = el_node_attr(fn, "value");
         if (!va || va->type != EL_ATTR_TENSOR) continue;
         const el_tensor *f = &va->v.tensor;
@@ -83,9 +143,8 @@ el_status el_graph_pack_bf16(el_graph *g, int *converted)
         /* HWIO [kh, kw, ic, oc], or the fp32 panels graph/optimize.c packed
          * ([panels, kh, kw, ic, 32], the depth in an attr; ops/gemm.h). */
         int64_t kh, kw, ic, oc;
-        bool panels = el_node_attr(n, EL_FILTER_LAYOUT_ATTR) != NULL;
-        if (panels) {
-            const el_attr *la = el_node_attr(n, EL_FILTER_LAYOUT_ATTR);
+        const el_attr *la = el_node_attr(n, EL_FILTER_LAYOUT_ATTR);
+        if (la) {
             if (la->type != EL_ATTR_S || el_filter_layout_parse(la->v.s.data, la->v.s.len) != EL_FILTER_F32_P32 ||
                 f->ndim != 5 || el_attr_int(n, EL_FILTER_OC_ATTR, -1, &oc) != EL_OK ||
                 f->dims[0] != (oc + EL_GEMM_NR - 1) / EL_GEMM_NR)
@@ -104,33 +163,29 @@ el_status el_graph_pack_bf16(el_graph *g, int *converted)
         if (kh * kw > 1 && ic < 16) continue;
         const float *hwio = f->data;
         float *unpacked = NULL;
-        if (panels) {
+        if (la) {
             unpacked = malloc(sizeof(float) * (size_t)(k * oc));
-            if (!unpacked) return el_error(EL_ERR_NOMEM, "out of memory converting filters to bf16");
+            if (!unpacked) {
+                s = el_error(EL_ERR_NOMEM, "out of memory converting filters to bf16");
+                break;
+            }
             el_gemm_unpack_f32(f->data, k, oc, unpacked);
             hwio = unpacked;
         }
         int64_t len = el_bf16_packed_len(k, oc);
         el_tensor p;
-        el_status ps = el_tensor_alloc(&p, EL_DT_INT16, 1, &len);
-        if (ps == EL_OK) el_bf16_pack(hwio, k, oc, p.data);
+        s = el_tensor_alloc(&p, EL_DT_INT16, 1, &len);
+        if (s == EL_OK) el_bf16_pack(hwio, k, oc, p.data);
         free(unpacked);
-        if (ps != EL_OK) return ps;
-        el_attr *attrs = NULL;
-        el_status s = el_graph_alloc(g, sizeof(el_attr) * (size_t)(n->nattrs + 1), &attrs);
+        const int64_t shape[4] = {kh, kw, ic, oc};
+        if (s == EL_OK) s = el_use_bf16(g, n, fn, &p, shape);
         if (s != EL_OK) {
             el_tensor_release(&p);
-            return s;
+            break;
         }
-        /* The old array stays in the arena; its tensors now belong to the new one. */
-        memcpy(attrs, n->attrs, sizeof(el_attr) * (size_t)n->nattrs);
-        attrs[n->nattrs].name = EL_BF16_ATTR;
-        attrs[n->nattrs].type = EL_ATTR_TENSOR;
-        attrs[n->nattrs].v.tensor = p;
-        n->attrs = attrs;
-        n->nattrs++;
         count++;
     }
+    free(readers);
     if (converted) *converted = count;
-    return EL_OK;
+    return s;
 }

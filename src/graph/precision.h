@@ -11,10 +11,17 @@
 el_status el_graph_clone(const el_graph *g, el_graph **out);
 
 /* bf16: every Conv2D / _FusedConv2D whose filter is a float Const (HWIO, or
- * the fp32 panels graph/optimize.c packs) gets the filter packed once for the bf16 kernels (ops/conv_bf16.h), as
- * the node attr EL_BF16_ATTR; the fp32 filter stays its input (shape
- * checks, and the fp32 kernels where the bf16 ones decline a geometry).
- * *converted (may be NULL) counts the nodes. */
-el_status el_graph_pack_bf16(el_graph *g, int *converted);
+ * the fp32 panels graph/optimize.c packs) read by that node alone, neither
+ * fed nor fetched (by name, as in el_session_create), gets the filter
+ * packed once for the bf16 kernels (ops/conv_bf16.h): the Const's value
+ * becomes the packed tiles (layout EL_FILTER_BF16_T32X16 of ops/gemm.h,
+ * the HWIO shape in a node attr) and the fp32 filter is released, so the
+ * session does not keep both (15 MB on SSD MobileNet v1). The kernel widens
+ * the tiles back to fp32 where the bf16 kernels decline a geometry. Not
+ * converted: convolutions scaled per run (ops/conv_in_scale.h), the first
+ * layer's few-channel windows, shared filters. *converted (may be NULL)
+ * counts the nodes. */
+el_status el_graph_pack_bf16(el_graph *g, int nfeeds, const char *const *feeds, int nfetches,
+                             const char *const *fetches, int *converted);
 
 #endif

@@ -398,13 +398,30 @@ static el_status el_conv_filter(const el_kctx *ctx, bool depthwise, el_filter_la
     *hwio = *f;
     *layout = EL_FILTER_HWIO;
     const el_attr *la = el_node_attr(ctx->node, EL_FILTER_LAYOUT_ATTR);
+    int l = !la ? EL_FILTER_HWIO : la->type == EL_ATTR_S ? el_filter_layout_parse(la->v.s.data, la->v.s.len) : -1;
+    if (l == EL_FILTER_BF16_T32X16 && !depthwise) {
+        el_shape sh;
+        bool present;
+        EL_TRY(el_attr_shape(ctx->node, EL_FILTER_SHAPE_ATTR, &sh, &present));
+        bool ok = present && sh.rank == 4 && f->dtype == EL_DT_INT16 && f->ndim == 1;
+        for (int d = 0; ok && d < 4; d++) ok = sh.dims[d] > 0;
+        if (!ok || el_tensor_numel(f) != el_bf16_packed_len(sh.dims[0] * sh.dims[1] * sh.dims[2], sh.dims[3]))
+            return el_kerr(ctx, EL_ERR_RUNTIME, "bf16 filter %s (%s) does not hold the tiles of a filter of attr '%s'",
+                           el_shape_str(f->ndim, f->dims, s1, sizeof s1), el_dtype_name(f->dtype),
+                           EL_FILTER_SHAPE_ATTR);
+        *layout = EL_FILTER_BF16_T32X16;
+        hwio->dtype = EL_DT_FLOAT; /* the shape the fp32 filter had */
+        hwio->ndim = 4;
+        memcpy(hwio->dims, sh.dims, sizeof(int64_t) * 4);
+        return EL_OK;
+    }
+    EL_TRY(el_kctx_need_dtype(ctx, 1, EL_DT_FLOAT));
     if (!la) {
         if (f->ndim != 4)
             return el_kerr(ctx, EL_ERR_RUNTIME, "filter must be 4-dimensional, found %s",
                            el_shape_str(f->ndim, f->dims, s1, sizeof s1));
         return EL_OK;
     }
-    int l = la->type == EL_ATTR_S ? el_filter_layout_parse(la->v.s.data, la->v.s.len) : -1;
     if (depthwise || l != EL_FILTER_F32_P32)
         return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attr '%s' names no filter layout this op reads", EL_FILTER_LAYOUT_ATTR);
     int64_t oc;
@@ -425,7 +442,6 @@ static el_status el_conv_prepare(const el_kctx *ctx, bool depthwise, el_conv_geo
 {
     EL_TRY(el_kctx_need_inputs(ctx, 2));
     EL_TRY(el_kctx_need_dtype(ctx, 0, EL_DT_FLOAT));
-    EL_TRY(el_kctx_need_dtype(ctx, 1, EL_DT_FLOAT));
     const el_tensor *x = &ctx->inputs[0];
     el_tensor hwio;
     const el_tensor *f = &hwio;
@@ -535,6 +551,16 @@ static float *el_conv_scaled_filter(const float *w, int64_t numel, int64_t row, 
 
 static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, const float *in_scale);
 
+/* A bf16-packed filter as an HWIO fp32 copy (*out, from el_mem_alloc). */
+static el_status el_conv_widen_bf16(el_kctx *ctx, const el_conv_geom *g, const uint16_t *wb, float **out)
+{
+    int64_t k = g->h.k * g->w.k * g->fic;
+    *out = el_mem_alloc(sizeof(float) * (size_t)(k * g->oc));
+    if (!*out) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory widening the bf16 filter");
+    el_bf16_unpack(wb, k, g->oc, *out);
+    return EL_OK;
+}
+
 static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
 {
     if (!el_node_attr(ctx->node, EL_CONV_IN_SCALE_ATTR)) return el_conv_common_x(ctx, depthwise, fused, NULL);
@@ -558,15 +584,24 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
     int64_t dims[4] = {g.n, g.h.out, g.w.out, g.oc};
     el_tensor *y;
     el_status s = el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y);
+    float *scaled = NULL, *unpacked = NULL;
     if (s == EL_OK && el_tensor_numel(y) > 0) {
         const float *x = ctx->inputs[0].data, *w = ctx->inputs[1].data;
-        float *scaled = NULL;
+        /* A filter the precision pass packed to bf16 (graph/precision.c);
+         * with an input scale the fp32 kernels run on it widened. */
+        const uint16_t *wb = layout == EL_FILTER_BF16_T32X16 ? ctx->inputs[1].data : NULL;
+        if (wb && in_scale) {
+            s = el_conv_widen_bf16(ctx, &g, wb, &unpacked);
+            if (s != EL_OK) goto out;
+            w = unpacked, wb = NULL, layout = EL_FILTER_HWIO;
+        }
         if (in_scale) {
             /* Filter rows: packed [.., ic, 32], HWIO [.., ic, oc], depthwise [.., ic, multiplier]. */
             int64_t row = layout == EL_FILTER_F32_P32 ? EL_GEMM_NR : depthwise ? g.oc / g.ic : g.oc;
             if (depthwise || g.groups == 1) {
                 /* Every filter row belongs to one input channel: row index mod ic. */
-                scaled = el_conv_scaled_filter(w, el_tensor_numel(&ctx->inputs[1]), row, g.ic, in_scale);
+                int64_t wn = unpacked ? g.h.k * g.w.k * g.fic * g.oc : el_tensor_numel(&ctx->inputs[1]);
+                scaled = el_conv_scaled_filter(w, wn, row, g.ic, in_scale);
                 w = scaled;
             } else {
                 /* Grouped: the input scaled instead, as the Mul would. */
@@ -598,14 +633,14 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
         el_conv_epi fe_plain = fe;
         fe_plain.hswish = false;
         bool post_hswish = false;
-        /* A filter the precision pass packed to bf16 (graph/precision.c). */
-        /* (Not with a scaled filter: the bf16 copy holds the unscaled one.) */
-        const el_attr *b16 = depthwise || in_scale ? NULL : el_node_attr(ctx->node, EL_BF16_ATTR);
-        bool done = b16 && b16->type == EL_ATTR_TENSOR &&
-                    el_tensor_numel(&b16->v.tensor) == el_bf16_packed_len(g.h.k * g.w.k * g.ic, g.oc) &&
-                    el_conv2d_bf16(&g, x, b16->v.tensor.data, &fe_plain, y->data);
+        bool done = wb && el_conv2d_bf16(&g, x, wb, &fe_plain, y->data);
         post_hswish = done && fe.hswish;
-        float *unpacked = NULL;
+        if (!done && wb) {
+            /* The bf16 kernels declined (ISA forced lower, geometry): fp32 on the bf16 values. */
+            s = el_conv_widen_bf16(ctx, &g, wb, &unpacked);
+            if (s != EL_OK) goto out;
+            w = unpacked, layout = EL_FILTER_HWIO;
+        }
         /* A few output channels: the packed GEMM's 32-wide panels would idle. */
         if (!done && !depthwise) done = el_conv2d_narrow(&g, x, w, layout, &fe, y->data);
         if (!done && layout == EL_FILTER_F32_P32) {
@@ -633,10 +668,10 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
             else el_conv2d_f32(&g, x, w, y->data);
         }
         if (fused && (!done || !in_kernel)) el_epilogue_run(&e, y->data, g.n * g.h.out * g.w.out, g.oc);
-        el_mem_free(unpacked);
-        el_mem_free(scaled);
     }
 out:
+    el_mem_free(unpacked);
+    el_mem_free(scaled);
     if (fused) el_epilogue_free(&e);
     return s;
 }

@@ -79,6 +79,17 @@ void el_bf16_pack(const float *w, int64_t k, int64_t n, uint16_t *out)
         }
 }
 
+void el_bf16_unpack(const uint16_t *p, int64_t k, int64_t n, float *w)
+{
+    const int64_t kt = el_bf16_kpad(k) / EL_BF16_KB;
+    for (int64_t kk = 0; kk < k; kk++)
+        for (int64_t nn = 0; nn < n; nn++) {
+            const uint16_t *t = p + ((nn / EL_BF16_NB) * kt + kk / EL_BF16_KB) * EL_BF16_TILE;
+            int64_t r = (kk % EL_BF16_KB) / 2, s = kk % 2, j = nn % EL_BF16_NB;
+            w[kk * n + nn] = el_bf16_to_f32(t[r * 32 + j * 2 + s]);
+        }
+}
+
 #if defined(EL_CONV_X86)
 
 /* Work below this many multiply-adds per chunk is not worth a thread. */

@@ -2,10 +2,11 @@
  * EL_PRECISION_BF16.
  *
  * The graph pass of graph/precision.c converts each Conv2D's constant filter
- * once, at session creation, into the packed bf16 layout below and attaches
- * it to the node (attr EL_BF16_ATTR); the Conv2D kernel of ops/conv.c then
- * calls el_conv2d_bf16. Activations are converted on the fly (round to
- * nearest even, as TensorFlow's bfloat16), products are summed in fp32 and
+ * once, at session creation, into the packed bf16 layout below, in place of
+ * the fp32 filter (layout EL_FILTER_BF16_T32X16 of ops/gemm.h); the Conv2D
+ * kernel of ops/conv.c then calls el_conv2d_bf16. Activations are
+ * converted on the fly (round to nearest even, as TensorFlow's bfloat16),
+ * products are summed in fp32 and
  * outputs are fp32, with the bias / Relu / Relu6 epilogue applied in
  * registers. Two instruction sets, chosen at run time:
  *
@@ -25,9 +26,6 @@
 #include <stdint.h>
 
 #include "ops/conv_fast.h"
-
-/* Node attr holding the packed filter (an int16 tensor of bf16 bit patterns). */
-#define EL_BF16_ATTR "_el_bf16_filter"
 
 typedef enum el_bf16_impl { EL_BF16_NONE = 0, EL_BF16_AVX512 = 1, EL_BF16_AMX = 2 } el_bf16_impl;
 
@@ -78,6 +76,9 @@ static inline int64_t el_bf16_npad(int64_t n) { return (n + EL_BF16_NB - 1) / EL
 /* Elements (uint16) of the packed form of a [k, n] matrix. */
 static inline int64_t el_bf16_packed_len(int64_t k, int64_t n) { return el_bf16_kpad(k) * el_bf16_npad(n); }
 void el_bf16_pack(const float *w, int64_t k, int64_t n, uint16_t *out);
+/* The inverse, widened back to a row-major [k, n] fp32 matrix (the bf16
+ * values exactly): for the fp32 kernels when the bf16 ones decline. */
+void el_bf16_unpack(const uint16_t *p, int64_t k, int64_t n, float *w);
 
 /* Conv2D (groups 1, any window) with a filter packed by el_bf16_pack from
  * its HWIO form. Returns false (nothing written) when the ISA is missing or

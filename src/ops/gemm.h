@@ -13,7 +13,12 @@
  * EL_FILTER_LAYOUT_ATTR (the layout's name, see el_filter_layout) and
  * EL_FILTER_OC_ATTR (the output depth, which padding hides). The packed
  * tensor's shape is [panels, kh, kw, ic, NR]. New layouts (another NR,
- * bf16 panels) add an enum value and a name. */
+ * bf16 panels) add an enum value and a name.
+ *
+ * EL_FILTER_BF16_T32X16 (graph/precision.c, under bf16) is the tile layout
+ * of ops/conv_bf16.h: an int16 tensor of el_bf16_packed_len(kh*kw*ic, oc)
+ * bf16 bit patterns whose shape cannot say the window, so the node also
+ * carries EL_FILTER_SHAPE_ATTR (the HWIO shape, a shape attr). */
 #ifndef EL_OPS_GEMM_H
 #define EL_OPS_GEMM_H
 
@@ -27,10 +32,12 @@
 
 #define EL_FILTER_LAYOUT_ATTR "_el_filter_layout"
 #define EL_FILTER_OC_ATTR "_el_filter_oc"
+#define EL_FILTER_SHAPE_ATTR "_el_filter_shape"
 
 typedef enum el_filter_layout {
     EL_FILTER_HWIO = 0,    /* TensorFlow's own: [kh, kw, ic, oc] */
     EL_FILTER_F32_P32 = 1, /* float panels of 32 channels: [ceil(oc / 32), kh, kw, ic, 32] */
+    EL_FILTER_BF16_T32X16 = 2, /* bf16 tiles of 32 k x 16 channels (ops/conv_bf16.h), 1-D */
 } el_filter_layout;
 
 /* The layout the graph pass packs constant Conv2D filters into on this

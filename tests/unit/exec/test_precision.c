@@ -9,6 +9,7 @@
 #include "graph_builder.h"
 #include "graph/precision.h"
 #include "ops/conv_bf16.h"
+#include "ops/gemm.h"
 #include "testutil.h"
 
 static uint32_t el_seed = 99;
@@ -37,8 +38,9 @@ static void test_parse(void **state)
     assert_string_equal(el_precision_isa(EL_PRECISION_FP32), "fp32");
 }
 
-/* x [1,9,7,24] -> Conv2D 3x3 (24 -> 40) -> BiasAdd -> Relu6 -> Conv2D 1x1 (40 -> 19). */
-static el_graph *el_two_convs(void)
+/* x [1,9,7,24] -> Conv2D 3x3 (24 -> 40) -> BiasAdd -> Relu6 -> Conv2D 1x1 (40 -> 19);
+ * with `shared`, an Identity reads w2 too. */
+static el_graph *el_convs(bool shared)
 {
     el_gb b;
     el_gb_init(&b);
@@ -61,6 +63,7 @@ static el_graph *el_two_convs(void)
     el_gb_node(&b, "b1", "BiasAdd", EL_IN("c1", "bias"));
     el_gb_node(&b, "r1", "Relu6", EL_IN("b1"));
     int c2 = el_gb_node(&b, "c2", "Conv2D", EL_IN("r1", "w2"));
+    if (shared) el_gb_node(&b, "w2_copy", "Identity", EL_IN("w2"));
     for (int n = c1; n <= c2; n += c2 - c1) {
         el_gb_attr_ints(&b, n, "strides", 4, s);
         el_gb_attr_str(&b, n, "padding", "SAME");
@@ -85,7 +88,7 @@ static el_tensor el_run(const el_graph *g, const el_session_opts *o, const el_te
 static void test_sessions(void **state)
 {
     (void)state;
-    el_graph *g = el_two_convs();
+    el_graph *g = el_convs(false);
     const int64_t xd[4] = {1, 9, 7, 24};
     el_tensor x;
     assert_int_equal(el_tensor_alloc(&x, EL_DT_FLOAT, 4, xd), EL_OK);
@@ -133,24 +136,56 @@ static void test_sessions(void **state)
     el_graph_free(g);
 }
 
-/* The pass attaches a packed filter to each Conv2D of a private copy and
- * leaves the source graph alone. */
+/* The pass puts the packed filter in place of the fp32 one in a private
+ * copy (the copy's only reference to the fp32 data goes) and leaves the
+ * source graph alone. */
 static void test_pass(void **state)
 {
     (void)state;
-    el_graph *g = el_two_convs(), *c;
+    el_graph *g = el_convs(false), *c;
     assert_int_equal(el_graph_clone(g, &c), EL_OK);
+    const el_tensor *w1 = &el_node_attr(&g->nodes[el_graph_find(g, "w1")], "value")->v.tensor;
+    void *w1_data = w1->data;
     int n = -1;
-    assert_int_equal(el_graph_pack_bf16(c, &n), EL_OK);
+    assert_int_equal(el_graph_pack_bf16(c, 1, (const char *const[]){"x"}, 1, (const char *const[]){"c2"}, &n), EL_OK);
     assert_int_equal(n, 2);
-    const el_node *c1 = &c->nodes[el_graph_find(c, "c1")];
-    const el_attr *a = el_node_attr(c1, EL_BF16_ATTR);
-    assert_non_null(a);
-    assert_int_equal(el_tensor_numel(&a->v.tensor), el_bf16_packed_len(3 * 3 * 24, 40));
-    assert_null(el_node_attr(&g->nodes[el_graph_find(g, "c1")], EL_BF16_ATTR));
+    const el_node *c1 = &c->nodes[el_graph_find(c, "c1")], *cw1 = &c->nodes[el_graph_find(c, "w1")];
+    const el_tensor *p = &el_node_attr(cw1, "value")->v.tensor;
+    assert_int_equal(p->dtype, EL_DT_INT16);
+    assert_int_equal(el_tensor_numel(p), el_bf16_packed_len(3 * 3 * 24, 40));
+    el_dtype dt = EL_DT_INVALID;
+    assert_int_equal(el_attr_dtype(cw1, "dtype", EL_DT_INVALID, &dt), EL_OK);
+    assert_int_equal(dt, EL_DT_INT16);
+    el_string ls;
+    assert_int_equal(el_attr_str(c1, EL_FILTER_LAYOUT_ATTR, "", &ls), EL_OK);
+    assert_int_equal(el_filter_layout_parse(ls.data, ls.len), EL_FILTER_BF16_T32X16);
+    el_shape sh;
+    bool present = false;
+    assert_int_equal(el_attr_shape(c1, EL_FILTER_SHAPE_ATTR, &sh, &present), EL_OK);
+    assert_true(present);
+    assert_int_equal(sh.rank, 4);
+    assert_true(sh.dims[0] == 3 && sh.dims[1] == 3 && sh.dims[2] == 24 && sh.dims[3] == 40);
+    /* The source keeps its fp32 filter and attrs. */
+    assert_true(w1->data == w1_data && w1->dtype == EL_DT_FLOAT);
+    assert_null(el_node_attr(&g->nodes[el_graph_find(g, "c1")], EL_FILTER_LAYOUT_ATTR));
     /* Twice is once. */
-    assert_int_equal(el_graph_pack_bf16(c, &n), EL_OK);
+    assert_int_equal(el_graph_pack_bf16(c, 0, NULL, 0, NULL, &n), EL_OK);
     assert_int_equal(n, 0);
+    el_graph_free(c);
+
+    /* A filter something else reads, or fetched, keeps its fp32 value: c1 is left. */
+    assert_int_equal(el_graph_clone(g, &c), EL_OK);
+    assert_int_equal(el_graph_pack_bf16(c, 0, NULL, 2, (const char *const[]){"c2", "w1:0"}, &n), EL_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(el_node_attr(&c->nodes[el_graph_find(c, "w1")], "value")->v.tensor.dtype, EL_DT_FLOAT);
+    assert_null(el_node_attr(&c->nodes[el_graph_find(c, "c1")], EL_FILTER_LAYOUT_ATTR));
+    el_graph_free(c);
+    el_graph_free(g);
+    g = el_convs(true);
+    assert_int_equal(el_graph_clone(g, &c), EL_OK);
+    assert_int_equal(el_graph_pack_bf16(c, 0, NULL, 1, (const char *const[]){"c2"}, &n), EL_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(el_node_attr(&c->nodes[el_graph_find(c, "w2")], "value")->v.tensor.dtype, EL_DT_FLOAT);
     el_graph_free(c);
     el_graph_free(g);
 }

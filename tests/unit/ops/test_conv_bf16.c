@@ -1,6 +1,7 @@
 /* The bf16 convolution (AMX and AVX512-BF16 paths, threaded) against the
  * fp32 reference kernel, through the Conv2D kernel as a session runs it
- * (the packed filter as the node attr the precision pass sets).
+ * (the packed filter in place of the fp32 one, as the precision pass sets
+ * it), and the kernel's fp32 fallback on that filter widened.
  *
  * Two oracles: (1) the reference run on the inputs rounded to bf16 (round
  * to nearest even): the bf16 kernels must agree with it to fp32 summation
@@ -15,6 +16,7 @@
 
 #include "core/threadpool.h"
 #include "ops/conv_bf16.h"
+#include "ops/gemm.h"
 #include "testutil.h"
 
 typedef struct el_bc {
@@ -51,9 +53,10 @@ static el_tensor el_map(const el_tensor *s, int how) /* 1: round to bf16, 2: |x|
     return t;
 }
 
-/* in: x, filter, [bias]; packed: the bf16 filter attr or NULL. */
+/* in: x, filter, [bias]; packed: the bf16 tiles to read instead of the filter, or NULL. */
 static void el_bc_run(const el_bc *c, const el_tensor *in, const el_tensor *packed, el_tensor *out)
 {
+    el_tensor ins[3];
     el_test_node tn;
     el_test_node_init(&tn, c->fuse ? "_FusedConv2D" : "Conv2D");
     int64_t strides[4] = {1, c->sh, c->sw, 1}, dil[4] = {1, c->dh, c->dw, 1};
@@ -70,13 +73,17 @@ static void el_bc_run(const el_bc *c, const el_tensor *in, const el_tensor *pack
         a->v.list.n = c->fuse >= 2 ? 2 : 1;
         a->v.list.v.s = ops;
     }
+    memcpy(ins, in, sizeof(el_tensor) * (c->fuse ? 3 : 2));
     if (packed) {
+        ins[1] = *packed;
+        el_test_attr_str(&tn, EL_FILTER_LAYOUT_ATTR, el_filter_layout_name(EL_FILTER_BF16_T32X16));
         el_attr *a = &tn.attrs[tn.node.nattrs++];
-        a->name = EL_BF16_ATTR;
-        a->type = EL_ATTR_TENSOR;
-        a->v.tensor = *packed;
+        a->name = EL_FILTER_SHAPE_ATTR;
+        a->type = EL_ATTR_SHAPE;
+        a->v.shape.rank = 4;
+        memcpy(a->v.shape.dims, in[1].dims, sizeof(int64_t) * 4);
     }
-    el_status s = el_test_run(&tn, c->fuse ? 3 : 2, in, 1, out);
+    el_status s = el_test_run(&tn, c->fuse ? 3 : 2, ins, 1, out);
     if (s != EL_OK) fail_msg("run failed: %s", el_last_error());
 }
 
@@ -94,6 +101,8 @@ static void el_bc_check(const el_bc *c)
     el_bc_run(c, in, NULL, &ref);
     el_tensor rin[3] = {el_map(&in[0], 1), el_map(&in[1], 1), in[2]};
     el_bc_run(c, rin, NULL, &rref);
+    el_tensor win[3] = {in[0], rin[1], in[2]}, wref;
+    el_bc_run(c, win, NULL, &wref); /* the filter rounded, the input not */
     el_bc plain = *c;
     plain.fuse = 0;
     el_tensor ain[2] = {el_map(&in[0], 2), el_map(&in[1], 2)};
@@ -129,6 +138,19 @@ static void el_bc_check(const el_bc *c)
         el_tensor_release(&one);
         el_tensor_release(&three);
     }
+    /* No bf16 ISA (forced): the fp32 kernels on the filter widened from its
+     * tiles, i.e. on the filter rounded to bf16. */
+    el_bf16_force_isa(EL_BF16_NONE);
+    el_tensor wide;
+    el_bc_run(c, in, &packed, &wide);
+    el_test_assert_shape(&wide, ref.ndim, ref.dims);
+    const float *wr = wref.data, *wf = wide.data, *a = aref.data;
+    for (int64_t i = 0; i < el_tensor_numel(&ref); i++)
+        if (fabsf(wf[i] - wr[i]) > 1e-6f * (float)k * (a[i] + 1.0f))
+            fail_msg("fp32 on the widened filter, element %lld: %.7g, reference %.7g", (long long)i, (double)wf[i],
+                     (double)wr[i]);
+    el_tensor_release(&wide);
+    el_tensor_release(&wref);
     el_bf16_force_isa(-1);
     el_threadpool_free(pool3);
     el_tensor_release(&ref);
@@ -216,6 +238,10 @@ static void test_pack(void **state)
             float want = kk < k && nn < n ? el_bf16_to_f32(el_bf16_from_f32(w[kk * n + nn])) : 0.0f;
             assert_true(got == want);
         }
+    /* Unpacking widens the same values back to [k, n]. */
+    float back[35 * 18];
+    el_bf16_unpack(p, k, n, back);
+    for (int64_t i = 0; i < k * n; i++) assert_true(back[i] == el_bf16_to_f32(el_bf16_from_f32(w[i])));
     free(p);
 }
 
