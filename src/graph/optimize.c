@@ -24,8 +24,9 @@
  *     fused_ops [BiasAdd];
  *  6. activation fusion: a following Relu / Relu6 is appended to fused_ops;
  *     MobileNetV3's hard swish (Mul, Add, Relu6, Mul) becomes one
- *     _ElHardSwish node (el_opt_hswish), and after a Conv2D the last of its
- *     fused_ops (el_opt_conv_hswish: applied to each output tile as the
+ *     _ElHardSwish node (el_opt_hswish), and after a convolution the last of its
+ *     fused_ops (el_opt_conv_tail, as are a Sigmoid after a convolution
+ *     and an Add of a convolution and another tensor: applied to each output tile as the
  *     kernel stores it), CenterNet's peak test
  *     Mul(x, Cast(Equal(x, m))) one _ElKeepEqual (el_opt_keep_equal),
  *     x * c + d with scalar constants one _ElMulAdd (el_opt_mul_add),
@@ -1029,23 +1030,49 @@ static el_status el_opt_mul_add(el_opt *o, int r)
     return EL_OK;
 }
 
-/* _ElHardSwish(c, m, a) with c a _FusedConv2D whose fused_ops are
- * [BiasAdd] and the hard swish its only reader: one _FusedConv2D with
- * fused_ops [BiasAdd, _ElHardSwish] and inputs x, filter, bias, m, a
- * (ops/conv.c applies el_hard_swish_f32 to the biased sums: the same bits). */
-static el_status el_opt_conv_hswish(el_opt *o, int r)
+/* Whether node c is a float NHWC fused convolution whose fused_ops are
+ * [BiasAdd] (inputs x, filter, bias). */
+static bool el_conv_bias_only(const el_opt *o, int c)
+{
+    const el_onode *cn = &o->n[c];
+    const el_string *ops = NULL;
+    return el_is_fused_conv(cn->op) && cn->ndata == 3 && el_onode_float_ok(cn) &&
+           el_onode_str_is(cn, "data_format", "NHWC", "NHWC") && el_fused_ops(cn, &ops) == 1 &&
+           el_estr_is(ops[0], "BiasAdd");
+}
+
+/* After a convolution c with fused_ops [BiasAdd] whose only reader is r,
+ * r's work done by c on each output tile as it is stored (ops/conv.c;
+ * the same bits, the same kernels as the node r):
+ * - _ElHardSwish(c, m, a): fused_ops [BiasAdd, _ElHardSwish], inputs
+ *   x, filter, bias, m, a;
+ * - Sigmoid(c): [BiasAdd, Sigmoid] (CenterNet's heatmap);
+ * - Add(c, t) or Add(t, c), t any float tensor (the residual of an
+ *   inverted bottleneck, CenterNet's sum of two branches): [BiasAdd, Add],
+ *   inputs x, filter, bias, t (a t of another shape is broadcast as the
+ *   Add would). Addition commutes exactly, so c + t has the bits of t + c.
+ * r keeps its name; c's op (Conv2D or depthwise) stays. */
+static el_status el_opt_conv_tail(el_opt *o, int r)
 {
     el_onode *rn = &o->n[r];
-    if (strcmp(rn->op, "_ElHardSwish") || rn->fed || rn->fetched_nonzero || rn->ndata != 3) return EL_OK;
-    int c = -1;
-    if (!el_sole_reader(o, r, 0, &c)) return EL_OK;
-    el_onode *cn = &o->n[c];
-    const el_string *ops = NULL;
-    if (strcmp(cn->op, "_FusedConv2D") || cn->ndata != 3 || !el_onode_float_ok(cn) ||
-        !el_onode_str_is(cn, "data_format", "NHWC", "NHWC") || el_fused_ops(cn, &ops) != 1 ||
-        !el_estr_is(ops[0], "BiasAdd"))
+    if (rn->fed || rn->fetched_nonzero || !el_onode_float_ok(rn)) return EL_OK;
+    const char *name;
+    int k = 0; /* r's input from the convolution */
+    if (!strcmp(rn->op, "_ElHardSwish") && rn->ndata == 3) {
+        if (!el_scalar_const(o, rn, 1) || !el_scalar_const(o, rn, 2)) return EL_OK;
+        name = "_ElHardSwish";
+    } else if (!strcmp(rn->op, "Sigmoid") && rn->ndata == 1) {
+        name = "Sigmoid";
+    } else if ((!strcmp(rn->op, "Add") || !strcmp(rn->op, "AddV2")) && rn->ndata == 2) {
+        int c0 = -1;
+        k = el_sole_reader(o, r, 0, &c0) && el_conv_bias_only(o, c0) ? 0 : 1;
+        name = "Add";
+    } else {
         return EL_OK;
-    if (!el_scalar_const(o, rn, 1) || !el_scalar_const(o, rn, 2)) return EL_OK;
+    }
+    int c = -1;
+    if (!el_sole_reader(o, r, k, &c) || !el_conv_bias_only(o, c)) return EL_OK;
+    el_onode *cn = &o->n[c];
     static const char *const drop[] = {"fused_ops", "num_args"};
     el_attr *attrs = NULL;
     int na = 0;
@@ -1056,13 +1083,20 @@ static el_status el_opt_conv_hswish(el_opt *o, int r)
         return el_opt_oom();
     }
     memcpy(data, cn->in, sizeof *data * 3);
-    data[3] = rn->in[1];
-    data[4] = rn->in[2];
-    static const char *const names[] = {"BiasAdd", "_ElHardSwish"};
-    EL_TRY(el_set_fused(rn, attrs, na, names, 2, 3));
-    rn->op = "_FusedConv2D";
-    EL_TRY(el_opt_rewire(o, r, c, data, 5));
-    o->st.hswish_conv_fused++;
+    int ndata = 3;
+    if (!strcmp(name, "_ElHardSwish")) {
+        data[ndata++] = rn->in[1];
+        data[ndata++] = rn->in[2];
+    } else if (!strcmp(name, "Add")) {
+        data[ndata++] = rn->in[1 - k];
+    }
+    const char *const names[] = {"BiasAdd", name};
+    EL_TRY(el_set_fused(rn, attrs, na, names, 2, ndata - 2));
+    rn->op = cn->op;
+    EL_TRY(el_opt_rewire(o, r, c, data, ndata));
+    if (!strcmp(name, "_ElHardSwish")) o->st.hswish_conv_fused++;
+    else if (!strcmp(name, "Add")) o->st.add_conv_fused++;
+    else o->st.sigmoid_conv_fused++;
     return EL_OK;
 }
 
@@ -1394,7 +1428,7 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) {
-            EL_TRY(el_opt_conv_hswish(o, n));
+            EL_TRY(el_opt_conv_tail(o, n));
             EL_TRY(el_opt_keep_equal_pool(o, n));
         }
     /* Negations into concats first: a Relu then absorbs the concat with its mask. */
@@ -1668,7 +1702,8 @@ el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *fe
     if (s == EL_OK && ok) s = el_opt_fuse(&o);
     if (s == EL_OK && ok) s = el_opt_pack(&o);
     bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused ||
-                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.mul_add_absorbed || o.st.hswish_conv_fused || o.st.keep_equal_pool_fused || o.st.in_scale_fused ||
+                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.mul_add_absorbed || o.st.hswish_conv_fused || o.st.sigmoid_conv_fused || o.st.add_conv_fused ||
+                   o.st.keep_equal_pool_fused || o.st.in_scale_fused ||
                    o.st.concat_neg_fused ||
                    o.st.concat_relu_fused || o.st.packed;
     if (s == EL_OK && ok && changed) {

@@ -13,7 +13,9 @@ typedef struct el_optimize_stats {
     int bias_fused;   /* BiasAdd / Add of a bias fused into a convolution */
     int act_fused;    /* Relu / Relu6 fused into a convolution */
     int hswish_fused; /* Mul, Add, Relu6, Mul hard swishes made one _ElHardSwish */
-    int hswish_conv_fused; /* _ElHardSwish after a _FusedConv2D [BiasAdd] made its epilogue */
+    int hswish_conv_fused; /* _ElHardSwish after a fused convolution [BiasAdd] made its epilogue */
+    int sigmoid_conv_fused; /* Sigmoid after a fused convolution [BiasAdd] made its epilogue */
+    int add_conv_fused;     /* Add of a fused convolution [BiasAdd] and another tensor made its epilogue */
     int keep_equal_fused; /* Mul(x, Cast(Equal(x, m))) made one _ElKeepEqual */
     int keep_equal_pool_fused; /* _ElKeepEqual(x, MaxPool(x)) made one MaxPool (its private attr) */
     int mul_add_fused; /* Add/Sub(Mul(x, c), d) with scalar constants made one _ElMulAdd */

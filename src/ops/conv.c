@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/mempool.h"
+#include "core/threadpool.h"
 #include "ops/conv_bf16.h"
 #include "ops/broadcast.h"
 #include "ops/conv_fast.h"
@@ -60,6 +61,10 @@ typedef struct el_epilogue {
     const float *prelu;    /* PRelu alphas */
     int64_t prelu_n;       /* 1 (broadcast) or oc */
     float hs_mul, hs_add;  /* _ElHardSwish's m and a */
+    /* "Add" after the bias (a residual Add the graph passes fused, as
+     * TensorFlow's remapper spells it): its tensor; the output is
+     * Add(conv + bias, it), broadcast as the Add would. */
+    const el_tensor *add;
 } el_epilogue;
 
 static void el_epilogue_free(el_epilogue *e) { el_mem_free(e->bn_factor); }
@@ -165,6 +170,11 @@ static el_status el_epilogue_parse(const el_kctx *ctx, int first_arg, int64_t oc
             if (!e->bn_factor) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
             for (int64_t c = 0; c < oc; c++) e->bn_factor[c] = 1.0f / sqrtf(var[c] + eps) * scale[c];
             arg += 4;
+        } else if (i > 0 && i == nops - 1 && el_str_is(op, "Add")) {
+            el_status s = el_kctx_need_inputs(ctx, arg + 1);
+            if (s == EL_OK) s = el_kctx_need_dtype(ctx, arg, EL_DT_FLOAT);
+            if (s != EL_OK) { el_epilogue_free(e); return s; }
+            e->add = &ctx->inputs[arg++];
         } else if (i == nops - 1 && e->act == EL_ACT_NONE) {
             if (el_str_is(op, "Relu")) e->act = EL_ACT_RELU;
             else if (el_str_is(op, "Relu6")) e->act = EL_ACT_RELU6;
@@ -574,16 +584,52 @@ static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
     return s;
 }
 
+/* Tile operations over a whole output, threaded by rows (after kernels
+ * that do not take them per tile). */
+typedef struct el_tops_job {
+    const el_conv_epi *e;
+    float *y;
+    int64_t oc;
+} el_tops_job;
+
+static void el_tops_rows(void *vc, int64_t r0, int64_t r1)
+{
+    const el_tops_job *j = vc;
+    el_conv_epi_tile(j->e, j->y + r0 * j->oc, r1 - r0, j->oc, j->oc);
+}
+
+static void el_tops_run(const el_conv_epi *e, float *y, int64_t rows, int64_t oc)
+{
+    el_tops_job j = {.e = e, .y = y, .oc = oc};
+    int64_t grain = oc >= 16384 ? 1 : 16384 / (oc > 0 ? oc : 1);
+    el_parallel_for(el_threadpool_current(), rows, grain, el_tops_rows, &j);
+}
+
+static int el_add_row(void *vc, void *out, const void *const *in, const int *unit, int64_t n)
+{
+    (void)vc;
+    const float *a = in[0], *b = in[1];
+    float *o = out;
+    for (int64_t i = 0; i < n; i++) o[i] = a[i * unit[0]] + b[i * unit[1]];
+    return 0;
+}
+
 static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, const float *in_scale)
 {
     el_conv_geom g;
     el_filter_layout layout = EL_FILTER_HWIO;
     EL_TRY(el_conv_prepare(ctx, depthwise, &g, &layout));
     el_epilogue e;
+    memset(&e, 0, sizeof e);
     if (fused) EL_TRY(el_epilogue_parse(ctx, 2, g.oc, &e));
     int64_t dims[4] = {g.n, g.h.out, g.w.out, g.oc};
-    el_tensor *y;
-    el_status s = el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y);
+    /* A fused Add of a tensor shaped as the output is added per tile; any
+     * other shape is broadcast after, into the output, as the Add would. */
+    const bool add_tiles = e.add && e.add->ndim == 4 && !memcmp(e.add->dims, dims, sizeof dims);
+    el_tensor *y, conv_out = {0};
+    el_status s = e.add && !add_tiles ? el_tensor_alloc(&conv_out, EL_DT_FLOAT, 4, dims)
+                                      : el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y);
+    if (e.add && !add_tiles) y = &conv_out;
     float *scaled = NULL, *unpacked = NULL;
     if (s == EL_OK && el_tensor_numel(y) > 0) {
         const float *x = ctx->inputs[0].data, *w = ctx->inputs[1].data;
@@ -618,23 +664,34 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
         /* The fast kernels apply bias and Relu/Relu6 in registers; other
          * epilogues run after them, as after the reference loops. */
         bool in_kernel = !fused || (!e.bn_mean && (e.act == EL_ACT_NONE || e.act == EL_ACT_RELU ||
-                                                   e.act == EL_ACT_RELU6 || e.act == EL_ACT_HSWISH));
+                                                   e.act == EL_ACT_RELU6 || e.act == EL_ACT_HSWISH ||
+                                                   e.act == EL_ACT_SIGMOID));
+        /* The tile operations (the fused Add, hard swish, sigmoid): on each
+         * tile by the kernels that take them, else over the output after
+         * the rest of the epilogue, with the same bits either way. */
+        const el_conv_epi tops = {.add = add_tiles ? e.add->data : NULL,
+                                  .y0 = y->data,
+                                  .hswish = e.act == EL_ACT_HSWISH,
+                                  .hs_mul = e.hs_mul,
+                                  .hs_add = e.hs_add,
+                                  .sigmoid = e.act == EL_ACT_SIGMOID};
+        el_epilogue e_rest = e; /* what el_epilogue_run applies: not the tile operations */
+        if (e.act == EL_ACT_HSWISH || e.act == EL_ACT_SIGMOID) e_rest.act = EL_ACT_NONE;
         el_conv_epi fe = {.bias = NULL, .clamp = false, .lo = 0.0f, .hi = INFINITY};
         if (fused && in_kernel) {
+            fe = tops;
             fe.bias = e.bias;
             fe.clamp = e.act == EL_ACT_RELU || e.act == EL_ACT_RELU6;
-            if (e.act == EL_ACT_RELU6) fe.hi = 6.0f;
-            fe.hswish = e.act == EL_ACT_HSWISH;
-            fe.hs_mul = e.hs_mul;
-            fe.hs_add = e.hs_add;
+            fe.lo = 0.0f;
+            fe.hi = e.act == EL_ACT_RELU6 ? 6.0f : INFINITY;
         }
-        /* Kernels other than the packed and narrow ones run without the
-         * hard swish; it is applied after them (post_hswish). */
+        /* Kernels other than the packed, narrow and depthwise ones run
+         * without the tile operations (post_tops). */
         el_conv_epi fe_plain = fe;
-        fe_plain.hswish = false;
-        bool post_hswish = false;
+        fe_plain.add = NULL;
+        fe_plain.hswish = fe_plain.sigmoid = false;
         bool done = wb && el_conv2d_bf16(&g, x, wb, &fe_plain, y->data);
-        post_hswish = done && fe.hswish;
+        bool post_tops = done;
         if (!done && wb) {
             /* The bf16 kernels declined (ISA forced lower, geometry): fp32 on the bf16 values. */
             s = el_conv_widen_bf16(ctx, &g, wb, &unpacked);
@@ -657,21 +714,35 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
                 w = unpacked;
             }
         }
-        if (!done) {
-            done = depthwise ? el_depthwise_fast(&g, x, w, &fe_plain, y->data)
-                             : el_conv2d_fast(&g, x, w, &fe_plain, y->data);
-            post_hswish = done && fe.hswish;
-        }
-        if (post_hswish) el_hard_swish_f32(y->data, fe.hs_mul, fe.hs_add, y->data, el_tensor_numel(y));
+        if (!done && depthwise) done = el_depthwise_fast(&g, x, w, &fe, y->data);
+        if (!done && !depthwise) post_tops = done = el_conv2d_fast(&g, x, w, &fe_plain, y->data);
         if (!done) {
             if (depthwise) el_depthwise_f32(&g, x, w, y->data);
             else el_conv2d_f32(&g, x, w, y->data);
         }
-        if (fused && (!done || !in_kernel)) el_epilogue_run(&e, y->data, g.n * g.h.out * g.w.out, g.oc);
+        if (fused && (!done || !in_kernel)) {
+            el_epilogue_run(&e_rest, y->data, g.n * g.h.out * g.w.out, g.oc);
+            post_tops = true;
+        }
+        if (post_tops && el_conv_epi_has_tile_ops(&tops)) el_tops_run(&tops, y->data, g.n * g.h.out * g.w.out, g.oc);
+    }
+    if (s == EL_OK && e.add && !add_tiles) {
+        /* Add(conv, tensor) with broadcasting, as the unfused Add. */
+        el_bcast bc;
+        const el_tensor *ts[2] = {&conv_out, e.add};
+        el_tensor *out;
+        if (!el_bcast_tensors(&bc, 2, ts)) {
+            s = el_kerr(ctx, EL_ERR_RUNTIME, "the fused Add's operands do not broadcast");
+        } else if ((s = el_kctx_output(ctx, 0, EL_DT_FLOAT, bc.out_ndim, bc.out_dims, &out)) == EL_OK) {
+            const void *in[2] = {conv_out.data, e.add->data};
+            size_t es[2] = {sizeof(float), sizeof(float)};
+            el_bcast_run(&bc, out->data, sizeof(float), in, es, el_add_row, NULL);
+        }
     }
 out:
     el_mem_free(unpacked);
     el_mem_free(scaled);
+    el_tensor_release(&conv_out);
     if (fused) el_epilogue_free(&e);
     return s;
 }

@@ -8,9 +8,11 @@
  * Depthwise convolutions are in dwconv_fast.c. */
 #include "ops/conv_fast.h"
 
+#include <math.h>
 #include <stdatomic.h>
 
 #include "core/threadpool.h"
+#include "ops/unary_fast.h"
 
 const float el_conv_zero[EL_CONV_ZERO_LEN];
 
@@ -42,6 +44,40 @@ el_isa el_conv_isa(void)
 }
 
 void el_conv_force_isa(int isa) { atomic_store_explicit(&el_isa_forced, isa < 0 ? -1 : isa, memory_order_relaxed); }
+
+void el_conv_epi_tile(const el_conv_epi *e, float *y, int64_t rows, int64_t n, int64_t ld)
+{
+    /* The same kernels, on the same ISA, as the Add, _ElHardSwish and
+     * Sigmoid nodes the graph passes fused: the same bits. */
+    const bool avx512 = el_conv_isa() >= EL_ISA_AVX512;
+    const float *add = e->add ? e->add + (y - e->y0) : NULL;
+    /* Contiguous rows are one row: a call per row of a few vectors costs
+     * as much as the work. */
+    if (n == ld) {
+        n *= rows;
+        ld = n;
+        rows = 1;
+    }
+    for (int64_t r = 0; r < rows; r++, y += ld) {
+        if (add) {
+#if defined(EL_CONV_X86)
+            if (avx512) el_binary_f32_avx512(EL_UF_ADD, y, 1, add, 1, y, n);
+            else
+#endif
+                for (int64_t i = 0; i < n; i++) y[i] = y[i] + add[i];
+            add += ld;
+        }
+        if (e->hswish) el_hard_swish_f32_rows(y, 1, n, ld, e->hs_mul, e->hs_add);
+        if (e->sigmoid) {
+#if defined(EL_CONV_X86)
+            if (avx512) el_unary_f32_avx512(EL_UF_SIGMOID, y, y, n);
+            else
+#endif
+                for (int64_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-y[i]));
+        }
+    }
+    (void)avx512;
+}
 
 /* Filter bytes one column block may take (a part of L2). */
 #define EL_CONV_L2_FILTER (256 << 10)

@@ -37,13 +37,27 @@ typedef struct el_conv_epi {
     const float *bias;
     bool clamp;      /* false: no activation (NaN stays NaN) */
     float lo, hi;    /* with clamp: max(v, lo) then min(v, hi); NaN -> lo, as the reference's v > 0 ? v : 0 */
-    /* Hard swish after the bias (el_hard_swish_f32: the bits of
-     * _ElHardSwish), instead of a clamp. Only el_conv2d_packed and
-     * el_conv2d_narrow take it (on each tile as it is stored); the others
-     * are called without it and ops/conv.c applies it after them. */
+    /* Tile operations, after the bias, on each tile as it is stored
+     * (el_conv_epi_tile), instead of a clamp: a tensor of y's shape added
+     * (a residual Add the graph passes fused: the bits of the Add; `add`
+     * is indexed as y, y0 being y's first element), then hard swish
+     * (el_hard_swish_f32: the bits of _ElHardSwish) or Sigmoid (the bits
+     * of the Sigmoid kernel). el_conv2d_packed, el_conv2d_narrow and
+     * el_depthwise_fast take them; the others are called without them and
+     * ops/conv.c applies them after. */
+    const float *add;
+    const float *y0;
     bool hswish;
     float hs_mul, hs_add;
+    bool sigmoid;
 } el_conv_epi;
+
+/* Whether e has tile operations. */
+static inline bool el_conv_epi_has_tile_ops(const el_conv_epi *e) { return e->add || e->hswish || e->sigmoid; }
+/* Applies e's tile operations in place on `rows` rows of n floats, ld
+ * apart, starting at y (inside the output e->y0 starts), on the calling
+ * thread. */
+void el_conv_epi_tile(const el_conv_epi *e, float *y, int64_t rows, int64_t n, int64_t ld);
 
 typedef enum el_isa { EL_ISA_REF = 0, EL_ISA_AVX2 = 1, EL_ISA_AVX512 = 2 } el_isa;
 

@@ -121,10 +121,10 @@ static void el_cg_tile(const el_cg_job *j, int rows, const float *a, int64_t lda
         }
         k0 += kl;
     }
-    /* Hard swish on the tile just stored, while it is in cache. */
-    if (e->hswish) {
+    /* Residual add, hard swish, sigmoid on the tile just stored, while it is in cache. */
+    if (el_conv_epi_has_tile_ops(e)) {
         int64_t c0 = p0 * NR, c1 = p1 * NR < N ? p1 * NR : N;
-        el_hard_swish_f32_rows(y + c0, rows, c1 - c0, N, e->hs_mul, e->hs_add);
+        el_conv_epi_tile(e, y + c0, rows, c1 - c0, N);
     }
 }
 

@@ -80,7 +80,7 @@ static inline __attribute__((always_inline)) void el_nc_block(const int OC, cons
             }
             y[p * oc + o] = v;
         }
-    if (e->hswish) el_hard_swish_f32_rows(y, P, OC, oc, e->hs_mul, e->hs_add);
+    if (el_conv_epi_has_tile_ops(e)) el_conv_epi_tile(e, y, P, OC, oc);
 }
 
 #define EL_NC_OC_SWITCH(P, A, Y)                                                                                      \

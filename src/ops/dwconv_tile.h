@@ -15,7 +15,9 @@
  *   strides by C floats and thrashes the few L1 sets that stride maps to).
  * Every output element sums its taps in (ky, kx) order from zero and adds
  * the bias last, whatever tile, chunk or thread computes it, so results do
- * not depend on the thread count. Rows of the window outside the input are
+ * not depend on the thread count. The epilogue's tile operations (a fused
+ * Add, hard swish: el_conv_epi_tile) run on each output row of a channel
+ * chunk once it is stored, while it is in L1. Rows of the window outside the input are
  * skipped; columns outside it read a zero vector (el_conv_zero) in border
  * tiles, and are absent from interior tiles. */
 
@@ -207,9 +209,11 @@ void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, const float *w, const 
     const bool tiled = H->k == K && H->stride == S && H->dilation == 1 && W->dilation == 1 && (K == 3 || K == 5) &&
                        (S == 1 || S == 2);
     if (!tiled) {
-        for (int64_t oy = oy0; oy < oy1; oy++)
+        for (int64_t oy = oy0; oy < oy1; oy++) {
             for (int64_t ox = 0; ox < W->out; ox++)
                 el_dw_pixel(g, xb, w, e, yb + (oy * W->out + ox) * C, oy, ox, c0, c1);
+            if (el_conv_epi_has_tile_ops(e)) el_conv_epi_tile(e, yb + oy * W->out * C + c0, W->out, c1 - c0, C);
+        }
         return;
     }
     /* Channel chunks whose K input rows fit the L1 budget, within groups of
@@ -242,6 +246,8 @@ void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, const float *w, const 
             else if (K == 3) el_dw_row_tiles(3, 2, &r);
             else if (S == 1) el_dw_row_tiles(5, 1, &r);
             else el_dw_row_tiles(5, 2, &r);
+            /* After the whole row: its last tile may store pixels twice. */
+            if (el_conv_epi_has_tile_ops(e)) el_conv_epi_tile(e, r.yr + r.c0, W->out, r.c1 - r.c0, C);
         }
     }
     }
