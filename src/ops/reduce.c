@@ -18,6 +18,7 @@
 
 #include "core/mempool.h"
 #include "ops/broadcast.h"
+#include "ops/reduce_fast.h"
 #include "ops/kernel.h"
 
 typedef enum el_redop { EL_R_SUM, EL_R_MEAN, EL_R_PROD, EL_R_MAX, EL_R_MIN, EL_R_ALL, EL_R_ANY } el_redop;
@@ -249,7 +250,11 @@ static el_status el_reduce(el_kctx *ctx, el_redop op)
         const size_t es = el_dtype_size(x->dtype);
         const char *in = x->data;
         int64_t ooff = 0;
-        for (int64_t r = 0; r < inumel / n; r++) {
+        /* A float Sum/Mean over leading axes (a feature map's spatial
+         * mean): the fast column sums, the same bits. */
+        bool fast = x->dtype == EL_DT_FLOAT && comb == EL_C_SUM && nd == 2 && red[0] && !red[1] &&
+                    el_sum_rows_f32_fast(x->data, sz[0], sz[1], acc);
+        for (int64_t r = 0; !fast && r < inumel / n; r++) {
             rt.fold(comb, in + (size_t)(r * n) * es, n, (char *)acc + ooff * 8, vec);
             for (int d = nd - 2; d >= 0; d--) {
                 ooff += ost[d];

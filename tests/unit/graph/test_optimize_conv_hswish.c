@@ -1,4 +1,4 @@
-/* A hard swish after a convolution (graph/optimize.c's el_opt_conv_hswish):
+/* A hard swish after a convolution (graph/optimize.c's el_opt_conv_tail):
  * the _ElHardSwish becomes the last fused op of the _FusedConv2D, applied by
  * the packed and narrow kernels to each tile as they store it and after the
  * others; the output has the same bits as the convolution and a separate

@@ -3,6 +3,9 @@
  * errors; ArgMax/ArgMin; and a naive reference over random shapes. */
 #include "testutil.h"
 
+#include "core/threadpool.h"
+#include "ops/conv_fast.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -441,6 +444,54 @@ static void test_argmax_argmin(void **state)
     el_tensor_release(&x);
 }
 
+/* A float Mean/Sum over the spatial axes of NHWC (ops/reduce_fast.c's
+ * column sums on AVX-512) has the reference's bits, at 1 and 3 threads,
+ * for channel counts around the kernel's 16-float vectors and 64-column
+ * blocks, with NaN and infinities in the input. */
+static void test_spatial_fast_same_bits(void **state)
+{
+    (void)state;
+    static const int64_t chans[] = {1, 5, 16, 24, 72, 128, 200};
+    el_threadpool *pool;
+    assert_int_equal(el_threadpool_create(3, &pool), EL_OK);
+    uint32_t rng = 5;
+    for (size_t ci = 0; ci < sizeof chans / sizeof chans[0]; ci++) {
+        int64_t d[4] = {1, 9, 13, chans[ci]};
+        el_tensor x;
+        assert_int_equal(el_tensor_alloc(&x, EL_DT_FLOAT, 4, d), EL_OK);
+        float *xv = x.data;
+        for (int64_t i = 0; i < el_tensor_numel(&x); i++) {
+            rng = rng * 1664525u + 1013904223u;
+            xv[i] = (float)((int32_t)rng) * 1e-6f; /* large and small: rounding order shows */
+        }
+        if (chans[ci] > 20) xv[17] = NAN, xv[40] = INFINITY;
+        const int32_t ax[2] = {1, 2};
+        el_tensor axes = el_axes(2, ax);
+        for (int op = 0; op < 2; op++) {
+            const char *name = op ? "Sum" : "Mean";
+            el_tensor ref = {0};
+            el_conv_force_isa(EL_ISA_REF);
+            assert_int_equal(el_reduce_run(name, &x, &axes, op == 0, &ref), EL_OK);
+            el_conv_force_isa(-1);
+            for (int t = 0; t < 2; t++) {
+                el_threadpool *prev = el_threadpool_set_current(t ? pool : NULL);
+                el_tensor got = {0};
+                assert_int_equal(el_reduce_run(name, &x, &axes, op == 0, &got), EL_OK);
+                el_threadpool_set_current(prev);
+                el_test_assert_shape(&got, ref.ndim, ref.dims);
+                if (memcmp(got.data, ref.data, el_tensor_nbytes(&ref)))
+                    fail_msg("%s over %lld channels, %d threads: not the reference's bits", name,
+                             (long long)chans[ci], t ? 3 : 1);
+                el_tensor_release(&got);
+            }
+            el_tensor_release(&ref);
+        }
+        el_tensor_release(&axes);
+        el_tensor_release(&x);
+    }
+    el_threadpool_free(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_axis_errors),
         cmocka_unit_test(test_matches_naive),
         cmocka_unit_test(test_argmax_argmin),
+        cmocka_unit_test(test_spatial_fast_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
