@@ -10,6 +10,9 @@
  * call, as el_conv_bench --cold). Rounds alternate graph runs and replays.
  *
  * Usage: el_conv_graph MODEL [--threads N] [--rounds R] [--runs N] [--cpu]
+ * With EL_CG_NODES set in the environment it also lists every node in the
+ * order of its first run: least time per run, op, output shape, name
+ * (what compares one build with another, node by node).
  * Not a test: numbers go to bench/README.md. */
 #include <math.h>
 #include <stdio.h>
@@ -42,6 +45,9 @@ typedef struct layer {
 typedef struct nodet {
     const char *name, *op;
     double run, min;
+    int order;      /* first execution, for --nodes */
+    int64_t dims[4]; /* first output's shape */
+    int ndim;
 } nodet;
 
 typedef struct capture {
@@ -66,6 +72,11 @@ static void node_time(capture *c, const el_node_event *ev)
             c->nn++;
             t->name = ev->node;
             t->op = ev->op;
+            t->order = c->nn;
+            if (ev->noutputs > 0 && ev->outputs[0].ndim <= 4) {
+                t->ndim = ev->outputs[0].ndim;
+                memcpy(t->dims, ev->outputs[0].dims, sizeof(int64_t) * (size_t)t->ndim);
+            }
             t->run = ev->ms;
             t->min = 1e30;
             return;
@@ -299,6 +310,17 @@ int main(int argc, char **argv)
                 opt[a] = opt[b], ops[a] = ops[b];
                 opt[b] = td, ops[b] = to;
             }
+    if (getenv("EL_CG_NODES")) {
+        /* Every node in first-execution order: least time, op, output shape. */
+        for (int o = 1; o <= cap.nn; o++)
+            for (int i = 0; i < MAXN; i++) {
+                nodet *t = &cap.nodes[i];
+                if (!t->name || t->order != o) continue;
+                printf("node %8.4f %-28s [", t->min, t->op);
+                for (int d = 0; d < t->ndim; d++) printf("%s%lld", d ? "," : "", (long long)t->dims[d]);
+                printf("] %s\n", t->name);
+            }
+    }
     printf("kernels, sum of least times per node: %.3f ms\n", all);
     for (int a = 0; a < nops && a < 12; a++) printf("  %-28s %8.4f ms\n", ops[a], opt[a]);
     el_threadpool_free(pool);
