@@ -8,15 +8,10 @@
 #include "video/source_impl.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/pixdesc.h>
-#include <libswscale/swscale.h>
+#include "video/avlib.h"
 
 /* A network open or read that makes no progress for this long fails. */
 #define EL_FF_IO_TIMEOUT_NS (10LL * 1000000000LL)
@@ -30,6 +25,7 @@
 
 typedef struct el_ff {
     el_source *src;
+    const el_av_api *av;
     AVFormatContext *fmt;
     AVCodecContext *dec;
     AVPacket *pkt;
@@ -53,25 +49,6 @@ typedef struct el_ff {
     int64_t clock_base_ns; /* monotonic time at which output time 0 is due */
 } el_ff;
 
-static pthread_once_t el_ff_once = PTHREAD_ONCE_INIT;
-
-static void el_ff_global_init(void)
-{
-    avformat_network_init();
-    /* FFmpeg logs every damaged macroblock of a glitchy stream to stderr; our
-     * errors carry av_strerror and the URI instead. EL_FFMPEG_LOG=error,
-     * warning, info or debug turns FFmpeg's own log back on. */
-    const char *lv = getenv("EL_FFMPEG_LOG");
-    int level = AV_LOG_FATAL;
-    if (lv) {
-        if (!strcasecmp(lv, "error")) level = AV_LOG_ERROR;
-        else if (!strcasecmp(lv, "warning")) level = AV_LOG_WARNING;
-        else if (!strcasecmp(lv, "info")) level = AV_LOG_INFO;
-        else if (!strcasecmp(lv, "debug")) level = AV_LOG_DEBUG;
-    }
-    av_log_set_level(level);
-}
-
 static int el_ff_interrupt_cb(void *opaque)
 {
     el_ff *ff = opaque;
@@ -91,14 +68,14 @@ static el_status el_ff_error(el_ff *ff, int ret, el_status code, const char *wha
         return el_error(EL_ERR_TIMEOUT, "%s: %s: no data for %lld s", uri, what,
                         (long long)(EL_FF_IO_TIMEOUT_NS / 1000000000LL));
     char msg[AV_ERROR_MAX_STRING_SIZE] = "";
-    av_strerror(ret, msg, sizeof msg);
+    ff->av->av_strerror(ret, msg, sizeof msg);
     return el_error(code, "%s: %s: %s", uri, what, msg);
 }
 
 static void el_ff_close_input(el_ff *ff)
 {
-    avcodec_free_context(&ff->dec);
-    avformat_close_input(&ff->fmt);
+    ff->av->avcodec_free_context(&ff->dec);
+    ff->av->avformat_close_input(&ff->fmt);
 }
 
 static bool el_ff_is_rtsp(const char *uri) { return !strncmp(uri, "rtsp://", 7) || !strncmp(uri, "rtsps://", 8); }
@@ -106,7 +83,7 @@ static bool el_ff_is_rtsp(const char *uri) { return !strncmp(uri, "rtsp://", 7) 
 static el_status el_ff_open_input(el_ff *ff)
 {
     const char *uri = ff->src->uri;
-    ff->fmt = avformat_alloc_context();
+    ff->fmt = ff->av->avformat_alloc_context();
     if (!ff->fmt) return el_error(EL_ERR_NOMEM, "%s: no memory for a demuxer", uri);
     ff->fmt->interrupt_callback.callback = el_ff_interrupt_cb;
     ff->fmt->interrupt_callback.opaque = ff;
@@ -114,10 +91,10 @@ static el_status el_ff_open_input(el_ff *ff)
     AVDictionary *o = NULL;
     /* RTSP over UDP loses packets behind NAT and firewalls, which shows as
      * smeared frames; interleaved TCP is what cameras do reliably. */
-    if (el_ff_is_rtsp(uri)) av_dict_set(&o, "rtsp_transport", "tcp", 0);
+    if (el_ff_is_rtsp(uri)) ff->av->av_dict_set(&o, "rtsp_transport", "tcp", 0);
     el_ff_arm(ff);
-    int ret = avformat_open_input(&ff->fmt, uri, NULL, &o);
-    av_dict_free(&o);
+    int ret = ff->av->avformat_open_input(&ff->fmt, uri, NULL, &o);
+    ff->av->av_dict_free(&o);
     if (ret < 0) {
         el_status code = ret == AVERROR_INVALIDDATA ? EL_ERR_FORMAT
                          : ret == AVERROR(ENOENT)   ? EL_ERR_NOT_FOUND
@@ -128,7 +105,7 @@ static el_status el_ff_open_input(el_ff *ff)
         return rc;
     }
     el_ff_arm(ff);
-    ret = avformat_find_stream_info(ff->fmt, NULL);
+    ret = ff->av->avformat_find_stream_info(ff->fmt, NULL);
     if (ret < 0) {
         el_status rc = el_ff_error(ff, ret, EL_ERR_FORMAT, "cannot read stream information");
         ff->deadline_ns = 0;
@@ -138,12 +115,12 @@ static el_status el_ff_open_input(el_ff *ff)
     ff->deadline_ns = 0;
 
     const AVCodec *codec = NULL;
-    int idx = av_find_best_stream(ff->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    int idx = ff->av->av_find_best_stream(ff->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (idx < 0) {
         el_status rc;
         if (idx == AVERROR_DECODER_NOT_FOUND) {
-            int v = av_find_best_stream(ff->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-            const char *name = v >= 0 ? avcodec_get_name(ff->fmt->streams[v]->codecpar->codec_id) : "?";
+            int v = ff->av->av_find_best_stream(ff->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+            const char *name = v >= 0 ? ff->av->avcodec_get_name(ff->fmt->streams[v]->codecpar->codec_id) : "?";
             rc = el_error(EL_ERR_UNSUPPORTED, "%s: no decoder for its video codec '%s'", uri, name);
         } else {
             rc = el_error(EL_ERR_FORMAT, "%s: no video stream (container '%s')", uri, ff->fmt->iformat->name);
@@ -162,23 +139,23 @@ static el_status el_ff_open_input(el_ff *ff)
     else /* rtsp, udp and friends own their I/O: live unless they know a length */
         ff->live = ff->fmt->duration == AV_NOPTS_VALUE || ff->fmt->duration <= 0;
 
-    AVRational fr = av_guess_frame_rate(ff->fmt, st, NULL);
+    AVRational fr = ff->av->av_guess_frame_rate(ff->fmt, st, NULL);
     double fps = fr.num > 0 && fr.den > 0 ? av_q2d(fr) : 0;
     ff->src->fps = fps > 0 && fps <= 1000 ? fps : 0;
 
-    ff->dec = avcodec_alloc_context3(codec);
+    ff->dec = ff->av->avcodec_alloc_context3(codec);
     if (!ff->dec) {
         el_ff_close_input(ff);
         return el_error(EL_ERR_NOMEM, "%s: no memory for a decoder", uri);
     }
-    ret = avcodec_parameters_to_context(ff->dec, st->codecpar);
+    ret = ff->av->avcodec_parameters_to_context(ff->dec, st->codecpar);
     if (ret >= 0) {
         ff->dec->pkt_timebase = st->time_base;
         ff->dec->thread_count = 0;
         /* Frame threading holds back one frame per thread: fine for files,
          * latency for a live camera. */
         ff->dec->thread_type = ff->live ? FF_THREAD_SLICE : FF_THREAD_FRAME | FF_THREAD_SLICE;
-        ret = avcodec_open2(ff->dec, codec, NULL);
+        ret = ff->av->avcodec_open2(ff->dec, codec, NULL);
     }
     if (ret < 0) {
         el_status rc = el_ff_error(ff, ret, EL_ERR_UNSUPPORTED, "cannot open the video decoder");
@@ -196,9 +173,9 @@ static void el_ff_close(el_source *s)
     el_ff *ff = s->impl;
     if (!ff) return;
     el_ff_close_input(ff);
-    av_packet_free(&ff->pkt);
-    av_frame_free(&ff->frame);
-    sws_freeContext(ff->sws);
+    ff->av->av_packet_free(&ff->pkt);
+    ff->av->av_frame_free(&ff->frame);
+    ff->av->sws_freeContext(ff->sws);
     free(ff);
     s->impl = NULL;
 }
@@ -218,15 +195,15 @@ static el_status el_ff_at_end(el_source *s, el_ff *ff)
     bool seeked = false;
     if (!ff->live) {
         el_ff_arm(ff);
-        seeked = av_seek_frame(ff->fmt, ff->stream, ff->fmt->streams[ff->stream]->start_time != AV_NOPTS_VALUE
+        seeked = ff->av->av_seek_frame(ff->fmt, ff->stream, ff->fmt->streams[ff->stream]->start_time != AV_NOPTS_VALUE
                                                          ? ff->fmt->streams[ff->stream]->start_time
                                                          : 0,
                                AVSEEK_FLAG_BACKWARD) >= 0 ||
-                 avformat_seek_file(ff->fmt, -1, INT64_MIN, 0, 0, 0) >= 0;
+                 ff->av->avformat_seek_file(ff->fmt, -1, INT64_MIN, 0, 0, 0) >= 0;
         ff->deadline_ns = 0;
     }
     if (seeked) {
-        avcodec_flush_buffers(ff->dec);
+        ff->av->avcodec_flush_buffers(ff->dec);
         ff->draining = false;
         ff->first_pts = AV_NOPTS_VALUE;
         ff->frames_pass = 0;
@@ -257,10 +234,10 @@ static el_status el_ff_convert(el_source *s, el_ff *ff, el_image *img)
     int cs = f->colorspace;
     if (!ff->sws || ff->sws_w != w || ff->sws_h != h || ff->sws_fmt != fmt || ff->sws_full != full ||
         ff->sws_cs != cs) {
-        ff->sws = sws_getCachedContext(ff->sws, w, h, (enum AVPixelFormat)fmt, w, h, AV_PIX_FMT_RGB24, SWS_BILINEAR,
+        ff->sws = ff->av->sws_getCachedContext(ff->sws, w, h, (enum AVPixelFormat)fmt, w, h, AV_PIX_FMT_RGB24, SWS_BILINEAR,
                                        NULL, NULL, NULL);
         if (!ff->sws) {
-            const char *name = av_get_pix_fmt_name((enum AVPixelFormat)fmt);
+            const char *name = ff->av->av_get_pix_fmt_name((enum AVPixelFormat)fmt);
             return el_error(EL_ERR_UNSUPPORTED, "%s: cannot convert %dx%d frames in pixel format %s to RGB", s->uri,
                             w, h, name ? name : "?");
         }
@@ -268,13 +245,13 @@ static el_status el_ff_convert(el_source *s, el_ff *ff, el_image *img)
          * otherwise: sws_getCoefficients falls back to it for "unspecified")
          * and range; RGB out is always full range. Fails harmlessly for
          * RGB or grey inputs, which have no matrix. */
-        sws_setColorspaceDetails(ff->sws, sws_getCoefficients(cs), full, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0,
+        ff->av->sws_setColorspaceDetails(ff->sws, ff->av->sws_getCoefficients(cs), full, ff->av->sws_getCoefficients(SWS_CS_DEFAULT), 1, 0,
                                  1 << 16, 1 << 16);
         ff->sws_w = w, ff->sws_h = h, ff->sws_fmt = fmt, ff->sws_full = full, ff->sws_cs = cs;
     }
     uint8_t *dst[4] = {img->rgb, NULL, NULL, NULL};
     int dst_stride[4] = {w * 3, 0, 0, 0};
-    int ret = sws_scale(ff->sws, (const uint8_t *const *)f->data, f->linesize, 0, h, dst, dst_stride);
+    int ret = ff->av->sws_scale(ff->sws, (const uint8_t *const *)f->data, f->linesize, 0, h, dst, dst_stride);
     if (ret != h) return el_ff_error(ff, ret < 0 ? ret : AVERROR_BUG, EL_ERR_RUNTIME, "cannot convert frame to RGB");
     return EL_OK;
 }
@@ -328,10 +305,10 @@ static el_status el_ff_read(el_source *s, el_image *img, double *pts_ms)
     int bad = 0;
     for (;;) {
         if (atomic_load(&s->interrupted)) return el_error(EL_ERR_IO, "%s: interrupted", s->uri);
-        int ret = avcodec_receive_frame(ff->dec, ff->frame);
+        int ret = ff->av->avcodec_receive_frame(ff->dec, ff->frame);
         if (ret == 0) {
             el_status rc = el_ff_emit(s, ff, img, pts_ms);
-            av_frame_unref(ff->frame);
+            ff->av->av_frame_unref(ff->frame);
             return rc;
         }
         if (ret == AVERROR_EOF || (ret == AVERROR(EAGAIN) && ff->draining)) {
@@ -344,7 +321,7 @@ static el_status el_ff_read(el_source *s, el_image *img, double *pts_ms)
             continue;
         }
         el_ff_arm(ff);
-        ret = av_read_frame(ff->fmt, ff->pkt);
+        ret = ff->av->av_read_frame(ff->fmt, ff->pkt);
         if (ret < 0) {
             if (ret == AVERROR(EAGAIN)) {
                 ff->deadline_ns = 0;
@@ -352,7 +329,7 @@ static el_status el_ff_read(el_source *s, el_image *img, double *pts_ms)
                     return el_error(EL_ERR_IO, "%s: interrupted", s->uri);
                 continue;
             }
-            bool eof = ret == AVERROR_EOF || (ff->fmt->pb && avio_feof(ff->fmt->pb) && !ff->fmt->pb->error);
+            bool eof = ret == AVERROR_EOF || (ff->fmt->pb && ff->av->avio_feof(ff->fmt->pb) && !ff->fmt->pb->error);
             bool stuck = atomic_load(&s->interrupted) || el_video_now_ns() > ff->deadline_ns;
             /* A live stream that breaks off (FFmpeg's http says EIO when a
              * stream of unknown length closes) is reconnected when looping,
@@ -364,17 +341,17 @@ static el_status el_ff_read(el_source *s, el_image *img, double *pts_ms)
             }
             ff->deadline_ns = 0;
             /* Drain the frames the decoder still holds. */
-            avcodec_send_packet(ff->dec, NULL);
+            ff->av->avcodec_send_packet(ff->dec, NULL);
             ff->draining = true;
             continue;
         }
         ff->deadline_ns = 0;
         if (ff->pkt->stream_index != ff->stream) {
-            av_packet_unref(ff->pkt);
+            ff->av->av_packet_unref(ff->pkt);
             continue;
         }
-        ret = avcodec_send_packet(ff->dec, ff->pkt);
-        av_packet_unref(ff->pkt);
+        ret = ff->av->avcodec_send_packet(ff->dec, ff->pkt);
+        ff->av->av_packet_unref(ff->pkt);
         if (ret < 0 && ret != AVERROR(EAGAIN) && ++bad > EL_FF_MAX_BAD_PACKETS)
             return el_ff_error(ff, ret, EL_ERR_FORMAT, "cannot decode video");
     }
@@ -384,12 +361,14 @@ static const el_source_ops el_ff_ops = {el_ff_read, el_ff_close};
 
 el_status el_source_open_ffmpeg(el_source *s)
 {
-    pthread_once(&el_ff_once, el_ff_global_init);
+    const el_av_api *av;
+    EL_TRY(el_av_load(&av));
     el_ff *ff = calloc(1, sizeof *ff);
     if (!ff) return el_error(EL_ERR_NOMEM, "%s: no memory for an FFmpeg source", s->uri);
     ff->src = s;
-    ff->pkt = av_packet_alloc();
-    ff->frame = av_frame_alloc();
+    ff->av = av;
+    ff->pkt = ff->av->av_packet_alloc();
+    ff->frame = ff->av->av_frame_alloc();
     el_status rc = ff->pkt && ff->frame ? el_ff_open_input(ff)
                                         : el_error(EL_ERR_NOMEM, "%s: no memory for FFmpeg buffers", s->uri);
     if (rc != EL_OK) {
