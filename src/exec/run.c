@@ -11,7 +11,8 @@
  *   iteration (a dead one stops the loop); Exit leaves to the parent frame. An
  *   Exit that never received a live value is dead once its frame is done.
  * The run is single-threaded with a fixed order of ready nodes (newest
- * first: see el_enqueue), so results do not depend on timing. */
+ * first, a loop's next iteration after the older ones' work: see
+ * el_enqueue), so results do not depend on timing. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -96,6 +97,8 @@ struct el_exec {
     el_finst **finst_free;      /* per static frame */
     el_iter **iter_free;        /* per static frame */
     el_nstate **ns_init;        /* per static frame: node states of a new iteration */
+    el_finst *cur_f;            /* the running task's frame instance and iteration */
+    int64_t cur_iter;
     el_tensor *in, *out;        /* the running task's inputs and outputs */
     bool *out_dead;
 };
@@ -115,10 +118,19 @@ static el_status el_enqueue(el_run *r, int node, el_finst *f, int64_t iter)
         r->qhead = 0;
         r->qcap = cap;
     }
-    /* Runs take the newest task (a stack): the graph runs depth first, so a
-     * node's consumers usually run while its outputs are still in cache, and
-     * fewer tensors are alive at once than breadth first. */
-    r->queue[(r->qhead + r->qlen) & (r->qcap - 1)] = (el_task){node, f, iter};
+    /* Runs take from the back (the newest task), so the graph runs depth
+     * first: a node's consumers usually run while its outputs are still in
+     * cache, and fewer tensors are alive at once than breadth first. Only a
+     * task of a later iteration than the running task's, in the same frame
+     * instance (NextIteration's), goes to the front: an iteration starts once
+     * the older ones' work is done, so a loop's counter does not race ahead
+     * of its body with every iteration alive at once. */
+    if (f == r->cur_f && iter > r->cur_iter) {
+        r->qhead = (r->qhead - 1) & (r->qcap - 1);
+        r->queue[r->qhead] = (el_task){node, f, iter};
+    } else {
+        r->queue[(r->qhead + r->qlen) & (r->qcap - 1)] = (el_task){node, f, iter};
+    }
     r->qlen++;
     f->iters[iter]->outstanding++;
     return EL_OK;
@@ -654,6 +666,8 @@ el_status el_exec_run(el_exec *r, const el_tensor *feeds, el_tensor *outputs)
     for (int s = 0; s < p->nsources && st == EL_OK; s++) st = el_enqueue(r, p->sources[s], root, 0);
     while (st == EL_OK && r->qlen > 0) {
         el_task t = r->queue[(r->qhead + --r->qlen) & (r->qcap - 1)];
+        r->cur_f = t.f;
+        r->cur_iter = t.iter;
         st = el_run_task(r, &t);
     }
     for (int j = 0; j < p->nfetches && st == EL_OK; j++) {
@@ -673,6 +687,7 @@ out:
         el_finst_free(r, f);
     }
     r->qlen = 0;
+    r->cur_f = NULL;
     for (int j = 0; j < p->nfetches; j++) {
         if (st == EL_OK) {
             outputs[j] = r->results[j];

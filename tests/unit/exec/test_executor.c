@@ -121,6 +121,82 @@ static void test_nested_loops(void **state)
     el_graph_free(g);
 }
 
+/* Kernel nodes in the order they ran. */
+typedef struct el_order {
+    char names[64][32];
+    int n;
+} el_order;
+
+static void el_order_hook(void *user, const el_node_event *ev)
+{
+    el_order *o = user;
+    if (o->n < 64) snprintf(o->names[o->n++], sizeof o->names[0], "%s", ev->node);
+}
+
+/* Ready nodes run depth first, loops included (an iteration's chains finish
+ * while their tensors are in cache), but a loop never starts an iteration
+ * before the older one's work is done: `while i < 4: i += 1; a = -(-a) + 1`
+ * with a short counter and a longer chain on a. */
+static void test_loop_iterations_in_order(void **state)
+{
+    (void)state;
+    el_gb b;
+    el_graph *g;
+    el_gb_init(&b);
+    el_gb_scalar_i32(&b, "zero", 0, NULL);
+    el_gb_scalar_i32(&b, "four", 4, NULL);
+    enter(&b, "w/Enter_i", "zero", "w", false);
+    enter(&b, "w/Enter_a", "zero", "w", false);
+    enter(&b, "w/Limit", "four", "w", true);
+    el_gb_node(&b, "w/Merge_i", "Merge", EL_IN("w/Enter_i", "w/Next_i"));
+    el_gb_node(&b, "w/Merge_a", "Merge", EL_IN("w/Enter_a", "w/Next_a"));
+    el_gb_node(&b, "w/Less", "Less", EL_IN("w/Merge_i", "w/Limit"));
+    el_gb_node(&b, "w/LoopCond", "LoopCond", EL_IN("w/Less"));
+    /* The counter's Switch last: of the ready nodes, the newest runs first. */
+    el_gb_node(&b, "w/Switch_a", "Switch", EL_IN("w/Merge_a", "w/LoopCond"));
+    el_gb_node(&b, "w/Switch_i", "Switch", EL_IN("w/Merge_i", "w/LoopCond"));
+    el_gb_node(&b, "w/Id_a", "Identity", EL_IN("w/Switch_a:1"));
+    el_gb_node(&b, "w/Id_i", "Identity", EL_IN("w/Switch_i:1"));
+    el_gb_scalar_i32(&b, "w/one", 1, EL_IN("^w/Id_i"));
+    el_gb_node(&b, "w/add_i", "Add", EL_IN("w/Id_i", "w/one"));
+    el_gb_node(&b, "w/neg1", "Neg", EL_IN("w/Id_a"));
+    el_gb_node(&b, "w/neg2", "Neg", EL_IN("w/neg1"));
+    el_gb_node(&b, "w/add_a", "Add", EL_IN("w/neg2", "w/one"));
+    el_gb_node(&b, "w/Next_i", "NextIteration", EL_IN("w/add_i"));
+    el_gb_node(&b, "w/Next_a", "NextIteration", EL_IN("w/add_a"));
+    el_gb_node(&b, "w/Exit_a", "Exit", EL_IN("w/Switch_a"));
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+
+    el_order order = {.n = 0};
+    el_session *s;
+    el_session_opts o = {.node_hook = el_order_hook, .node_hook_user = &order, .no_optimize = 1};
+    const char *f[1] = {"w/Exit_a"};
+    assert_int_equal(el_session_create(g, 0, NULL, 1, f, &o, &s), EL_OK);
+    for (int run = 0; run < 2; run++) { /* a second run reuses the executor's state */
+        order.n = 0;
+        el_tensor t;
+        assert_int_equal(el_session_run(s, NULL, &t), EL_OK);
+        assert_int_equal(*(int32_t *)t.data, 4);
+        el_tensor_release(&t);
+        /* Each iteration: Less, then its counter and its chain, all before
+         * the next iteration's Less. */
+        int less = 0, chain_done = 0;
+        for (int k = 0; k < order.n; k++) {
+            const char *n = order.names[k];
+            if (!strcmp(n, "w/Less")) {
+                if (less > 0) assert_int_equal(chain_done, less);
+                less++;
+            } else if (!strcmp(n, "w/add_a")) {
+                chain_done++;
+            }
+        }
+        assert_int_equal(less, 5);
+        assert_int_equal(chain_done, 4);
+    }
+    el_session_free(s);
+    el_graph_free(g);
+}
+
 /* cond(pred, lambda: x + 10, lambda: x + 20) with a node on each branch. */
 static el_graph *cond_graph(bool pred)
 {
@@ -435,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_root_consts_in_place),
         cmocka_unit_test(test_cycle_outside_loop),
         cmocka_unit_test(test_sessions_share_graph),
+        cmocka_unit_test(test_loop_iterations_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
