@@ -101,6 +101,12 @@ static inline __m512 el_binary_ps(el_uf_op op, __m512 a, __m512 b)
     case EL_UF_KEEPEQ: /* ordered equality: NaN == anything is false, as C's == */
         return _mm512_mul_ps(a, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ), _mm512_setzero_ps(),
                                                      _mm512_set1_ps(1.0f)));
+    case EL_UF_MAX: /* maxps(b, a) is b > a ? b : a, and a when either is NaN */
+    case EL_UF_MIN: {
+        __m512 r = op == EL_UF_MAX ? _mm512_max_ps(b, a) : _mm512_min_ps(b, a);
+        __mmask16 b_only_nan = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q), a, a, _CMP_ORD_Q);
+        return _mm512_mask_blend_ps(b_only_nan, r, b);
+    }
     default: return a;
     }
 }
@@ -125,6 +131,8 @@ void el_binary_f32_avx512(el_uf_op op, const float *a, int ua, const float *b, i
     case EL_UF_MUL: EL_BINARY_LOOP(EL_UF_MUL); break;
     case EL_UF_DIV: EL_BINARY_LOOP(EL_UF_DIV); break;
     case EL_UF_KEEPEQ: EL_BINARY_LOOP(EL_UF_KEEPEQ); break;
+    case EL_UF_MAX: EL_BINARY_LOOP(EL_UF_MAX); break;
+    case EL_UF_MIN: EL_BINARY_LOOP(EL_UF_MIN); break;
     default: break;
     }
 }

@@ -38,6 +38,8 @@ typedef enum el_uf_op {
     EL_UF_MUL,
     EL_UF_DIV,
     EL_UF_KEEPEQ, /* a * (a == b ? 1 : 0): _ElKeepEqual */
+    EL_UF_MAX,    /* Maximum and Minimum: NaN in a gives a, else NaN in b gives b, */
+    EL_UF_MIN,    /* else b > a ? b : a (b < a ? b : a): elementwise.c's el_max/el_min */
 } el_uf_op;
 
 /* y[i] = op(x[i]) for i < n. False (nothing written) when there is no fast

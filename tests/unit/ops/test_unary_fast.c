@@ -38,6 +38,11 @@ static int64_t el_ulps(float a, float b)
     return ia > ib ? ia - ib : ib - ia;
 }
 
+/* elementwise.c's Maximum and Minimum (TF's: a NaN operand propagates, the
+ * first one when both are NaN; otherwise std::max / std::min). */
+static float el_ref_max(float x, float y) { return isnan(x) ? x : isnan(y) ? y : (x < y ? y : x); }
+static float el_ref_min(float x, float y) { return isnan(x) ? x : isnan(y) ? y : (y < x ? y : x); }
+
 static bool el_have_fast(void) { return el_conv_isa() >= EL_ISA_AVX512; }
 
 /* Specials first, then a sweep over bit patterns covering every exponent of
@@ -119,7 +124,9 @@ static void test_binary_and_tails(void **state)
     for (int i = 4; i < 53; i++) b[i] = (float)(i * 13 % 17) * 0.25f - 2.0f;
     b[0] = 1.0f, b[1] = 0.0f;
     a[5] = 2.0f, b[5] = 2.0f, a[6] = -0.0f, b[6] = 0.0f, a[7] = NAN, b[7] = NAN; /* KEEPEQ: equal, zeros, NaN */
-    for (int op = EL_UF_ADD; op <= EL_UF_KEEPEQ; op++)
+    /* Maximum/Minimum: which NaN comes out (payloads differ), zeros of both signs both ways */
+    b[7] = el_from_bits(0xffc00123u), b[8] = el_from_bits(0x7fc00456u), a[9] = 0.0f, b[9] = -0.0f;
+    for (int op = EL_UF_ADD; op <= EL_UF_MIN; op++)
         for (int n = 1; n <= 53; n++)
             for (int ua = 0; ua < 2; ua++)
                 for (int ub = 0; ub < 2; ub++) {
@@ -135,8 +142,12 @@ static void test_binary_and_tails(void **state)
                                      : op == EL_UF_SUB ? x0 - x1
                                      : op == EL_UF_MUL ? x0 * x1
                                      : op == EL_UF_DIV ? x0 / x1
+                                     : op == EL_UF_MAX ? el_ref_max(x0, x1)
+                                     : op == EL_UF_MIN ? el_ref_min(x0, x1)
                                                        : x0 * (x0 == x1 ? 1.0f : 0.0f);
-                        if (el_bits(want) != el_bits(y[i]) && !(isnan(want) && isnan(y[i])))
+                        /* Maximum/Minimum pass a NaN operand through: its bits too */
+                        bool exact = op == EL_UF_MAX || op == EL_UF_MIN;
+                        if (el_bits(want) != el_bits(y[i]) && !(!exact && isnan(want) && isnan(y[i])))
                             fail_msg("op %d n %d (%d,%d) [%d]: %a vs %a", op, n, ua, ub, i, y[i], want);
                     }
                     for (int i = n; i < 53; i++) assert_int_equal(el_bits(y[i]), 0x7f7f7f7fu); /* tail untouched */
@@ -177,7 +188,7 @@ static void test_rows(void **state)
     float a[R * N], b[R * N], y[R * N];
     for (int i = 0; i < R * N; i++) a[i] = (float)(i % 11) - 5.5f, b[i] = (float)(i % 7) * 0.5f + 0.25f;
     const struct { int64_t as, bs; int ua, ub; } cases[] = {{N, 0, 1, 1}, {0, N, 1, 1}, {N, 1, 1, 0}, {N, N, 1, 1}};
-    for (int op = EL_UF_ADD; op <= EL_UF_KEEPEQ; op++)
+    for (int op = EL_UF_ADD; op <= EL_UF_MIN; op++)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
             assert_true(el_binary_f32_rows_fast((el_uf_op)op, a, cases[c].as, cases[c].ua, b, cases[c].bs, cases[c].ub,
                                                 y, R, N));
@@ -188,6 +199,8 @@ static void test_rows(void **state)
                                  : op == EL_UF_SUB ? x0 - x1
                                  : op == EL_UF_MUL ? x0 * x1
                                  : op == EL_UF_DIV ? x0 / x1
+                                 : op == EL_UF_MAX ? el_ref_max(x0, x1)
+                                 : op == EL_UF_MIN ? el_ref_min(x0, x1)
                                                    : x0 * (x0 == x1 ? 1.0f : 0.0f);
                     if (el_bits(want) != el_bits(y[r * N + i])) fail_msg("op %d case %zu [%d,%d]", op, c, r, i);
                 }
