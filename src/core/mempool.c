@@ -34,6 +34,10 @@
 
 typedef struct el_chunk el_chunk;
 
+/* Bins of free extents: 64-byte units 1..16 exactly, then sixteen per
+ * power of two (a bin's sizes within 1/16 of each other), up to 2^40 bytes. */
+#define EL_EXT_BINS 512
+
 /* Sits in the 64 bytes before every block, keeping the data aligned. */
 typedef struct el_block {
     el_mempool *pool;       /* NULL: a plain heap block */
@@ -82,7 +86,10 @@ struct el_mempool {
     pthread_mutex_t mu;              /* guards remote, closed; nremote is written under it */
     el_block *remote;                /* freed on threads where p was not current */
     el_chunk *chunks;
-    el_block *extents;               /* free extents inside the two sides of the chunks */
+    /* Free extents inside the two sides of the chunks, binned by size
+     * (el_ext_bin), and a bit per non-empty bin. */
+    el_block *ext_bin[EL_EXT_BINS];
+    uint64_t ext_nonempty[EL_EXT_BINS / 64];
     el_chunk *last_chunk;            /* where the last big block went, NULL at the start of a run */
     uint8_t last_hi;                 /* and on which side */
     _Atomic size_t nremote;
@@ -173,20 +180,64 @@ static inline el_block *el_ext_before(const el_block *b)
     return (el_block *)((char *)b - EL_MEM_ALIGN - b->prev_size);
 }
 
+/* The bin of a free extent of `size` bytes: never decreasing with the
+ * size, so every extent of a lower bin is smaller than every extent of a
+ * higher one. */
+static int el_ext_bin(size_t size)
+{
+    size_t n = size / EL_MEM_ALIGN;
+    if (n <= 16) return n ? (int)n - 1 : 0;
+    int k = 63 - __builtin_clzll((unsigned long long)(n - 1)); /* >= 4 */
+    int bin = 16 + (k - 4) * 16 + (int)(((n - 1) >> (k - 4)) & 15);
+    return bin < EL_EXT_BINS ? bin : EL_EXT_BINS - 1;
+}
+
+/* Unlists b; b->size must still be the size it was listed with. */
 static void el_ext_unlist(el_mempool *p, el_block *b)
 {
-    if (b->prev) b->prev->next = b->next;
-    else p->extents = b->next;
+    if (b->prev) {
+        b->prev->next = b->next;
+    } else {
+        int k = el_ext_bin(b->size);
+        p->ext_bin[k] = b->next;
+        if (!b->next) p->ext_nonempty[k / 64] &= ~((uint64_t)1 << (k % 64));
+    }
     if (b->next) b->next->prev = b->prev;
 }
 
 static void el_ext_list(el_mempool *p, el_block *b)
 {
+    int k = el_ext_bin(b->size);
     b->is_free = 1;
     b->prev = NULL;
-    b->next = p->extents;
+    b->next = p->ext_bin[k];
     if (b->next) b->next->prev = b;
-    p->extents = b;
+    p->ext_bin[k] = b;
+    p->ext_nonempty[k / 64] |= (uint64_t)1 << (k % 64);
+}
+
+/* The smallest free extent of at least `size` bytes, the lowest address
+ * among equal sizes: in size's own bin if one there fits, else anywhere in
+ * the next non-empty bin (all larger than size and than any extent of the
+ * bins between). The same block a scan of every free extent would pick,
+ * without walking the many small extents a graph like the OD API's
+ * post-processing leaves (one cache miss each). */
+static el_block *el_ext_best(const el_mempool *p, size_t size)
+{
+    el_block *best = NULL;
+    int k = el_ext_bin(size);
+    for (el_block *e = p->ext_bin[k]; e; e = e->next)
+        if (e->size >= size && (!best || e->size < best->size || (e->size == best->size && e < best))) best = e;
+    if (best) return best;
+    for (int w = (k + 1) / 64; w < EL_EXT_BINS / 64; w++) {
+        uint64_t m = p->ext_nonempty[w];
+        if (w == (k + 1) / 64) m &= ~(uint64_t)0 << ((k + 1) % 64);
+        if (!m) continue;
+        for (el_block *e = p->ext_bin[w * 64 + __builtin_ctzll(m)]; e; e = e->next)
+            if (!best || e->size < best->size || (e->size == best->size && e < best)) best = e;
+        return best;
+    }
+    return NULL;
 }
 
 static void el_ext_touch(el_mempool *p, el_chunk *c)
@@ -203,9 +254,7 @@ static void el_ext_touch(el_mempool *p, el_chunk *c)
  * of a chunk, else from a new chunk. */
 static el_block *el_ext_alloc(el_mempool *p, size_t size)
 {
-    el_block *best = NULL;
-    for (el_block *e = p->extents; e; e = e->next)
-        if (e->size >= size && (!best || e->size < best->size || (e->size == best->size && e < best))) best = e;
+    el_block *best = el_ext_best(p, size);
     bool big = size >= EL_MEM_BIG;
     if (best) {
         el_chunk *c = best->chunk;

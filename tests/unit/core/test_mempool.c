@@ -198,6 +198,57 @@ static void test_large_merge_best_fit(void **state)
     el_mempool_close(mp);
 }
 
+/* Free extents are kept in bins by size (sizes within 1/16 of each other
+ * share one); the pick is still the smallest hole that fits, the lowest
+ * address among equal ones: a hole of the request's own bin that is too
+ * small is passed over for one of the same bin that fits, before any larger
+ * bin; with no fit in its bin, the smallest of the next non-empty bin, not
+ * the first listed. */
+static void test_large_best_fit_bins(void **state)
+{
+    (void)state;
+    el_mempool *mp;
+    assert_int_equal(el_mempool_create(&mp), EL_OK);
+    el_mempool *prev = el_mempool_set_current(mp);
+    /* Holes between 4 KB spacers, in this address order: 19 KB twice and
+     * 18 KB + 256 in one bin (18-19 KB), 49 and 50 KB in one bin (48-50 KB;
+     * 50 freed last, so listed first). */
+    static const size_t hole_bytes[] = {49 * KB, 19 * KB, 18 * KB + 256, 100 * KB, 50 * KB, 19 * KB, 33 * KB};
+    enum { NH = sizeof hole_bytes / sizeof hole_bytes[0] };
+    char *hole[NH], *spacer[NH];
+    for (int i = 0; i < NH; i++) {
+        hole[i] = el_mem_alloc(hole_bytes[i]);
+        spacer[i] = el_mem_alloc(4 * KB);
+    }
+    for (int i = 1; i < NH; i++) assert_true(hole[i] > hole[i - 1]); /* one side, in order */
+    for (int i = 0; i < NH; i++) el_mem_free(hole[i]);
+    char *a = el_mem_alloc(18 * KB + 512); /* 18 KB + 256 is too small: the lower of the two 19s */
+    assert_ptr_equal(a, hole[1]);
+    char *b = el_mem_alloc(18 * KB + 512); /* the other 19 */
+    assert_ptr_equal(b, hole[5]);
+    char *c = el_mem_alloc(18 * KB + 512); /* its bin has only the small one left: 33 from a later bin */
+    assert_ptr_equal(c, hole[6]);
+    char *d = el_mem_alloc(40 * KB); /* nothing from 40 to 48 KB: 49, the smaller of the next bin */
+    assert_ptr_equal(d, hole[0]);
+    char *e = el_mem_alloc(16 * KB); /* its bin is empty: 18 KB + 256 */
+    assert_ptr_equal(e, hole[2]);
+    char *f = el_mem_alloc(70 * KB); /* 50 too small: 100 */
+    assert_ptr_equal(f, hole[3]);
+    char *g = el_mem_alloc(50 * KB);
+    assert_ptr_equal(g, hole[4]);
+    char *h = el_mem_alloc(60 * KB); /* no hole left: from the side */
+    assert_true(h > spacer[NH - 1]);
+    el_mem_free(a), el_mem_free(b), el_mem_free(c), el_mem_free(d), el_mem_free(e), el_mem_free(f), el_mem_free(g);
+    el_mem_free(h);
+    for (int i = 0; i < NH; i++) el_mem_free(spacer[i]);
+    assert_int_equal(el_stats(mp).used, 0);
+    char *all = el_mem_alloc(250 * KB); /* everything merged back */
+    assert_ptr_equal(all, hole[0]);
+    el_mem_free(all);
+    el_mempool_set_current(prev);
+    el_mempool_close(mp);
+}
+
 /* A chain of layers (each output allocated before its input is freed), run
  * the same way several times: no heap call after the first run, and the
  * bytes held bounded by the largest block of each side. */
@@ -271,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_idle_classes_trimmed),
         cmocka_unit_test(test_large_share_across_sizes),
         cmocka_unit_test(test_large_merge_best_fit),
+        cmocka_unit_test(test_large_best_fit_bins),
         cmocka_unit_test(test_large_chain_steady),
         cmocka_unit_test(test_large_other_thread_and_close),
     };
