@@ -31,6 +31,7 @@ typedef struct el_edge {
     int dst_local;  /* dst's `local` */
     int dst_slot;   /* dst's slot_base + dst_input (data edges) */
     int dst_merge;  /* dst is a Merge */
+    int last_use;   /* the last data edge reading src_slot: it takes the producer's reference */
 } el_edge;
 
 /* Per needed node. Indices are graph node indices. */

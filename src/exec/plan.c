@@ -403,7 +403,28 @@ static el_status el_plan_layout(el_plan *p)
         ed->dst_local = d->local;
         ed->dst_slot = ed->dst_input >= 0 ? d->slot_base + ed->dst_input : -1;
         ed->dst_merge = d->kind == EL_KIND_MERGE;
+        ed->last_use = 0;
     }
+    /* Per node, the last data edge reading each output moves the producer's
+     * reference along instead of taking one more and dropping the
+     * producer's: two atomic reference count updates (cache misses on the
+     * buffer's header, often) fewer per output. */
+    int maxout = 1;
+    for (int n = 0; n < g->nnodes; n++)
+        if (p->needed[n] && p->nodes[n].noutputs > maxout) maxout = p->nodes[n].noutputs;
+    int *seen = calloc((size_t)maxout, sizeof(int)); /* n + 1 once node n's slot has a later reader */
+    if (!seen) return el_error(EL_ERR_NOMEM, "out of memory");
+    for (int n = 0; n < g->nnodes; n++) {
+        if (!p->needed[n]) continue;
+        const el_plan_node *pn = &p->nodes[n];
+        for (int e = pn->first_edge + pn->nedges - 1; e >= pn->first_edge; e--) {
+            el_edge *ed = &p->edges[e];
+            if (ed->dst_input < 0 || ed->src_slot < 0 || ed->src_slot >= maxout || seen[ed->src_slot] == n + 1) continue;
+            seen[ed->src_slot] = n + 1;
+            ed->last_use = 1;
+        }
+    }
+    free(seen);
     p->const_sources = malloc(sizeof(int) * (size_t)(p->nsources + 1));
     p->const_values = malloc(sizeof(el_tensor) * (size_t)(p->nsources + 1));
     if (!p->const_sources || !p->const_values) return el_error(EL_ERR_NOMEM, "out of memory");

@@ -283,8 +283,9 @@ static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, const el_edge 
     return EL_OK;
 }
 
-/* Sends node n's outputs along its out-edges into (f, iter). */
-static el_status el_propagate(el_run *r, int n, el_finst *f, int64_t iter, const el_tensor *outs, const bool *out_dead,
+/* Sends node n's outputs along its out-edges into (f, iter). The last edge
+ * reading an output takes outs[slot]'s reference (its buf is cleared). */
+static el_status el_propagate(el_run *r, int n, el_finst *f, int64_t iter, el_tensor *outs, const bool *out_dead,
                               bool node_dead)
 {
     const el_plan *p = r->p;
@@ -301,7 +302,8 @@ static el_status el_propagate(el_run *r, int n, el_finst *f, int64_t iter, const
                     return el_error(EL_ERR_RUNTIME, "node '%s' (op %s) produced no output %d, which '%s' reads",
                                     p->g->nodes[n].name, p->g->nodes[n].op, ed->src_slot, p->g->nodes[ed->dst].name);
                 t = outs[ed->src_slot];
-                el_tensor_retain(&t);
+                if (ed->last_use) outs[ed->src_slot].buf = NULL; /* moved: the caller's drop skips it */
+                else el_tensor_retain(&t);
             }
         }
         EL_TRY(el_deliver(r, f, iter, ed, &t, dead));
