@@ -5,8 +5,10 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/threadpool.h"
 #include "ops/broadcast.h"
 
 static el_status el_cast_run(const el_tensor *x, el_dtype src, el_dtype dst, int truncate, el_tensor *out)
@@ -250,6 +252,33 @@ static void test_half_cast_op(void **state)
     el_tensor_release(&x);
 }
 
+/* uint8 -> float32 (a detection graph's image) in chunks over a pool of 3:
+ * every value exact, odd sizes and tails included. */
+static void test_u8_to_float_threads(void **state)
+{
+    (void)state;
+    enum { N = 768 * 576 * 3 + 5 };
+    uint8_t *a = malloc(N);
+    float *b = malloc(sizeof(float) * N);
+    assert_true(a && b);
+    for (int i = 0; i < N; i++) a[i] = (uint8_t)((uint32_t)i * 7919u >> 3);
+    el_threadpool *pool;
+    assert_int_equal(el_threadpool_create(3, &pool), EL_OK);
+    for (int threaded = 0; threaded < 2; threaded++)
+        for (int n = N - 2; n <= N; n++) {
+            memset(b, 0xff, sizeof(float) * N);
+            el_threadpool *prev = threaded ? el_threadpool_set_current(pool) : NULL;
+            assert_int_equal(el_cast_array(a, EL_DT_UINT8, b, EL_DT_FLOAT, n, false), EL_OK);
+            if (threaded) el_threadpool_set_current(prev);
+            for (int i = 0; i < n; i++)
+                if (b[i] != (float)a[i]) fail_msg("n %d [%d]: %g for %d", n, i, (double)b[i], a[i]);
+            for (int i = n; i < N; i++) assert_true(isnan(b[i])); /* nothing past n */
+        }
+    el_threadpool_free(pool);
+    free(a);
+    free(b);
+}
+
 static void test_attrs_and_errors(void **state)
 {
     (void)state;
@@ -302,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_half_conversions),
         cmocka_unit_test(test_half_cast_op),
         cmocka_unit_test(test_attrs_and_errors),
+        cmocka_unit_test(test_u8_to_float_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
