@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/conv_fast.h" /* el_isa_available */
+#include "ops/conv_fast.h" /* el_conv_isa */
 #include "ops/kernel.h"
 
 #if defined(EL_CONV_X86)
@@ -282,9 +282,33 @@ __attribute__((target("avx512f"))) static bool el_nms_overlaps_avx512(const el_n
 #define EL_NMS_STRIDE 8
 #define EL_NMS_SAMPLE 16
 
+#if defined(EL_CONV_X86)
+/* The split of el_nms_next_batch, eight keys per step with compress
+ * stores (AVX-512F); each side keeps the keys' order, as the scalar loop
+ * does. q is rewritten in place: the rest never passes the keys read. */
+__attribute__((target("avx512f"))) static int el_nms_split_avx512(uint64_t *q, int rem, uint64_t *batch, uint64_t t,
+                                                                 int *nrest)
+{
+    const __m512i vt = _mm512_set1_epi64((long long)t);
+    int nb = 0, nr = 0;
+    for (int i = 0; i < rem; i += 8) {
+        const __mmask8 live = rem - i >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (rem - i)) - 1);
+        const __m512i k = _mm512_maskz_loadu_epi64(live, q + i);
+        const __mmask8 in = _mm512_mask_cmp_epu64_mask(live, k, vt, _MM_CMPINT_NLT);
+        const __mmask8 out = live & (__mmask8)~in;
+        _mm512_mask_compressstoreu_epi64(batch + nb, in, k);
+        _mm512_mask_compressstoreu_epi64(q + nr, out, k);
+        nb += __builtin_popcount(in);
+        nr += __builtin_popcount(out);
+    }
+    *nrest = nr;
+    return nb;
+}
+#endif
+
 /* Moves the next batch of the rem keys q to `batch` (room for rem + 1) and
  * the others to the front of q; returns its size. */
-static int el_nms_next_batch(uint64_t *q, int rem, uint64_t *batch)
+static int el_nms_next_batch(uint64_t *q, int rem, uint64_t *batch, bool avx512)
 {
     uint64_t top[EL_NMS_SAMPLE]; /* greatest sampled keys, descending */
     int ntop = 0;
@@ -296,6 +320,14 @@ static int el_nms_next_batch(uint64_t *q, int rem, uint64_t *batch)
         top[j] = k;
     }
     const uint64_t t = top[ntop - 1];
+#if defined(EL_CONV_X86)
+    if (avx512) {
+        int nr;
+        return el_nms_split_avx512(q, rem, batch, t, &nr);
+    }
+#else
+    (void)avx512;
+#endif
     int nb = 0, nr = 0;
     for (int i = 0; i < rem; i++) { /* branch-free: each key goes to both, one count advances */
         const uint64_t k = q[i];
@@ -328,7 +360,7 @@ static int el_nms_hard_finite(const float *bd, const float *sd, int n, float iou
         }
     }
 #if defined(EL_CONV_X86)
-    const bool avx512 = el_isa_available() == EL_ISA_AVX512;
+    const bool avx512 = el_conv_isa() >= EL_ISA_AVX512; /* tests force the portable loops */
 #else
     const bool avx512 = false;
 #define el_nms_overlaps_avx512 el_nms_overlaps
@@ -340,7 +372,7 @@ static int el_nms_hard_finite(const float *bd, const float *sd, int n, float iou
         if (hn == 0) {
             const bool split = m > 4 * EL_NMS_SAMPLE * EL_NMS_STRIDE;
             h = split ? batch : heap;
-            hn = split ? el_nms_next_batch(heap, m, batch) : m;
+            hn = split ? el_nms_next_batch(heap, m, batch, avx512) : m;
             m -= hn;
             h[hn] = 0;
             for (int i = hn / 2 - 1; i >= 0; i--) el_nms_key_sift(h, hn, i);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/conv_fast.h"
+
 /* TF's three-cluster case: two clusters of three overlapping boxes and a
  * lone one; NMS at 0.5 keeps the best of each: [3, 0, 5]. */
 static const float el_clusters[6][4] = {{0, 0, 1, 1},   {0, 0.1f, 1, 1.1f},  {0, -0.1f, 1, 0.9f},
@@ -381,7 +383,10 @@ static void test_many_boxes_in_batches(void **state)
     static float boxes[N][4];
     static float scores[N], want_sc[N];
     static int32_t want[N];
-    for (int it = 0; it < 12; it++) {
+    /* The portable loops (forced), then the CPU's (AVX-512: compress-store
+     * batches, vector IoU blocks). */
+    for (int it = 0; it < 24; it++) {
+        el_conv_force_isa(it < 12 ? EL_ISA_REF : -1);
         const int n = it % 2 ? N : 1917;
         const int kind = it % 3;
         for (int i = 0; i < n; i++) {
@@ -393,11 +398,12 @@ static void test_many_boxes_in_batches(void **state)
         }
         const float iou = it % 4 < 2 ? 0.6f : 0.3f;
         const float sthr = it % 4 == 3 ? 0.1f : 1e-8f;
-        const int max_out = it < 6 ? 100 : n;
+        const int max_out = it % 12 < 6 ? 100 : n;
         int nw = el_tf_nms(n, (const float(*)[4])boxes, scores, max_out, iou, sthr, 0.0f, want, want_sc);
         nms_args a = {3, n, (const float(*)[4])boxes, scores, max_out, iou, sthr, 0.0f, false};
         el_nms_check(&a, nw, want, NULL, 0);
     }
+    el_conv_force_isa(-1);
 }
 
 static void test_errors(void **state)
