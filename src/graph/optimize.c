@@ -38,6 +38,8 @@
  *     a Neg feeding a ConcatV2 and a Relu reading one are applied by the
  *     concat's copy (CReLU's Concat(x, Neg(x)), CenterNet's Relu after
  *     its upsampling concats; el_opt_concat_neg, el_opt_concat_relu);
+ *     a depthwise convolution read only by a 1x1 stride-1 convolution is
+ *     run by it a row at a time (el_opt_dw_pw, ops/conv_dwpw.h);
  *  7. filter packing: a Conv2D / _FusedConv2D whose filter is a constant
  *     reads it packed in the fast kernel's layout (ops/gemm.h), made once
  *     here instead of on every run; the HWIO constant it replaces is
@@ -63,6 +65,7 @@
 
 #include "core/pages.h"
 #include "ops/concat.h"
+#include "ops/conv_dwpw.h"
 #include "ops/conv_in_scale.h"
 #include "ops/conv_fast.h"
 #include "ops/gemm.h"
@@ -1399,6 +1402,79 @@ static el_status el_opt_conv_in_scale(el_opt *o, int m)
     return EL_OK;
 }
 
+/* A depthwise convolution d read only by a 1x1, stride-1 convolution r
+ * (a separable convolution, an inverted bottleneck's projection): r runs
+ * both, a row of d's output at a time into a buffer in cache, instead of
+ * d's whole output going through memory (ops/conv.c's el_conv_dwpw: the
+ * same kernels, the same bits). r's inputs become d's input, r's own
+ * inputs from its filter on, then d's inputs from its filter on, the last
+ * EL_DWPW_NIN_ATTR of them; d's attrs are kept as EL_DWPW_PREFIX + name. */
+static el_status el_opt_dw_pw(el_opt *o, int r)
+{
+    el_onode *rn = &o->n[r];
+    if ((strcmp(rn->op, "_FusedConv2D") && strcmp(rn->op, "Conv2D")) || rn->fed || rn->fetched_nonzero ||
+        rn->ndata < 2 || !el_onode_float_ok(rn) || !el_onode_str_is(rn, "data_format", "NHWC", "NHWC") ||
+        el_onode_str_is(rn, "padding", "", "EXPLICIT") || el_onode_attr(rn, EL_CONV_IN_SCALE_ATTR) ||
+        el_onode_attr(rn, EL_DWPW_NIN_ATTR))
+        return EL_OK;
+    /* A 1x1 filter: HWIO, or already packed ([panels, kh, kw, ic, 32], ops/gemm.h). */
+    const el_tensor *w = el_const_input(o, rn, 1);
+    bool packed = w && w->ndim == 5 && el_onode_attr(rn, EL_FILTER_LAYOUT_ATTR);
+    if (!w || (w->ndim != 4 && !packed) || w->dims[packed] != 1 || w->dims[packed + 1] != 1) return EL_OK;
+    const el_attr *st = el_onode_attr(rn, "strides");
+    if (!st || st->type != EL_ATTR_LIST || st->v.list.elem != EL_ATTR_I || st->v.list.n != 4) return EL_OK;
+    for (int i = 0; i < 4; i++)
+        if (st->v.list.v.i[i] != 1) return EL_OK;
+    int d = -1;
+    if (!el_sole_reader(o, r, 0, &d)) return EL_OK;
+    el_onode *dn = &o->n[d];
+    if ((strcmp(dn->op, "DepthwiseConv2dNative") && strcmp(dn->op, "FusedDepthwiseConv2dNative") &&
+         strcmp(dn->op, "_FusedDepthwiseConv2dNative")) ||
+        dn->ndata < 2 || dn->ndata > 8 || !el_onode_float_ok(dn) || !el_onode_str_is(dn, "data_format", "NHWC", "NHWC"))
+        return EL_OK;
+    /* d's attrs under the prefix: only those the kernel knows (names are literals). */
+    static const char *const known[][2] = {
+        {"T", EL_DWPW_PREFIX "T"},
+        {"strides", EL_DWPW_PREFIX "strides"},
+        {"padding", EL_DWPW_PREFIX "padding"},
+        {"explicit_paddings", EL_DWPW_PREFIX "explicit_paddings"},
+        {"dilations", EL_DWPW_PREFIX "dilations"},
+        {"data_format", EL_DWPW_PREFIX "data_format"},
+        {"fused_ops", EL_DWPW_PREFIX "fused_ops"},
+        {"num_args", EL_DWPW_PREFIX "num_args"},
+        {"epsilon", EL_DWPW_PREFIX "epsilon"},
+        {"leakyrelu_alpha", EL_DWPW_PREFIX "leakyrelu_alpha"},
+        {EL_CONV_IN_SCALE_ATTR, EL_DWPW_PREFIX EL_CONV_IN_SCALE_ATTR},
+    };
+    const int nknown = (int)(sizeof known / sizeof known[0]);
+    const el_attr *da = dn->attrs ? dn->attrs : (dn->orig ? dn->orig->attrs : NULL);
+    int nda = dn->attrs ? dn->nattrs : (dn->orig ? dn->orig->nattrs : 0);
+    for (int i = 0; i < nda; i++) {
+        int k = 0;
+        while (k < nknown && strcmp(da[i].name, known[k][0])) k++;
+        if (k == nknown || da[i].type == EL_ATTR_TENSOR) return EL_OK;
+    }
+    /* One at a time through el_set_attr, which keeps fused_ops lists owned. */
+    for (int i = 0; i < nda; i++) {
+        int k = 0;
+        while (strcmp(da[i].name, known[k][0])) k++;
+        el_attr a = da[i];
+        a.name = known[k][1];
+        EL_TRY(el_set_attr(rn, rn, &a));
+    }
+    const el_attr nin = {.name = EL_DWPW_NIN_ATTR, .type = EL_ATTR_I, .v.i = dn->ndata - 1};
+    EL_TRY(el_set_attr(rn, rn, &nin));
+    int ndata = rn->ndata + dn->ndata - 1;
+    el_oin *data = malloc(sizeof *data * (size_t)ndata);
+    if (!data) return el_opt_oom();
+    data[0] = dn->in[0];
+    memcpy(data + 1, rn->in + 1, sizeof *data * (size_t)(rn->ndata - 1));
+    memcpy(data + rn->ndata, dn->in + 1, sizeof *data * (size_t)(dn->ndata - 1));
+    EL_TRY(el_opt_rewire(o, r, d, data, ndata));
+    o->st.dw_pw_fused++;
+    return EL_OK;
+}
+
 static el_status el_opt_fuse(el_opt *o)
 {
     el_opt_count_readers(o);
@@ -1441,6 +1517,9 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_conv_in_scale(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_dw_pw(o, n));
     return EL_OK;
 }
 
@@ -1702,7 +1781,7 @@ el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *fe
     if (s == EL_OK && ok) s = el_opt_fuse(&o);
     if (s == EL_OK && ok) s = el_opt_pack(&o);
     bool changed = o.st.folded || o.st.identities || o.st.bn_folded || o.st.bias_fused || o.st.act_fused ||
-                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.mul_add_absorbed || o.st.hswish_conv_fused || o.st.sigmoid_conv_fused || o.st.add_conv_fused ||
+                   o.st.hswish_fused || o.st.keep_equal_fused || o.st.mul_add_fused || o.st.mul_add_absorbed || o.st.hswish_conv_fused || o.st.sigmoid_conv_fused || o.st.add_conv_fused || o.st.dw_pw_fused ||
                    o.st.keep_equal_pool_fused || o.st.in_scale_fused ||
                    o.st.concat_neg_fused ||
                    o.st.concat_relu_fused || o.st.packed;

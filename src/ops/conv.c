@@ -22,6 +22,7 @@
 #include "ops/conv_bf16.h"
 #include "ops/broadcast.h"
 #include "ops/conv_fast.h"
+#include "ops/conv_dwpw.h"
 #include "ops/conv_in_scale.h"
 #include "ops/conv_narrow.h"
 #include "ops/dwconv_fast.h"
@@ -571,8 +572,11 @@ static el_status el_conv_widen_bf16(el_kctx *ctx, const el_conv_geom *g, const u
     return EL_OK;
 }
 
+static el_status el_conv_dwpw(el_kctx *ctx, bool fused);
+
 static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
 {
+    if (!depthwise && el_node_attr(ctx->node, EL_DWPW_NIN_ATTR)) return el_conv_dwpw(ctx, fused);
     if (!el_node_attr(ctx->node, EL_CONV_IN_SCALE_ATTR)) return el_conv_common_x(ctx, depthwise, fused, NULL);
     el_kctx local;
     el_tensor ins[16], tmp = {0};
@@ -744,6 +748,187 @@ out:
     el_mem_free(scaled);
     el_tensor_release(&conv_out);
     if (fused) el_epilogue_free(&e);
+    return s;
+}
+
+/* ---- A depthwise convolution and the 1x1 convolution reading it ---- */
+
+#define EL_DWPW_MAX_ATTRS 24
+#define EL_DWPW_MAX_IN 16
+/* Narrower rows would cost a kernel call per few pixels: run the two
+ * convolutions one after the other. */
+#define EL_DWPW_MIN_WIDTH 32
+
+typedef struct el_dwpw_job {
+    const el_conv_geom *gd, *gp; /* gp: the 1x1 convolution on one row */
+    const float *x, *wd, *wp;
+    const el_conv_epi *ed, *ep;
+    el_dw_fn dw;
+    bool narrow;
+    el_filter_layout layout;
+    float *y;
+    float *const *rows; /* a row buffer per thread */
+} el_dwpw_job;
+
+static void el_dwpw_rows(void *vc, int64_t i0, int64_t i1)
+{
+    const el_dwpw_job *j = vc;
+    float *row = j->rows[el_threadpool_thread_index()];
+    const int64_t oh = j->gd->h.out, ow = j->gd->w.out;
+    for (int64_t i = i0; i < i1; i++) {
+        j->dw(j->gd, j->x, j->wd, j->ed, row, i / oh, i % oh, i % oh + 1, 0, j->gd->ic);
+        float *y = j->y + i * ow * j->gp->oc;
+        /* Both take this geometry: checked before the split. */
+        if (j->narrow) (void)el_conv2d_narrow(j->gp, row, j->wp, j->layout, j->ep, y);
+        else (void)el_conv2d_packed(j->gp, row, j->wp, j->ep, y);
+    }
+}
+
+/* The fast kernels for the pair, a row at a time; false (nothing written,
+ * no error) when they do not apply, and the caller runs the two nodes'
+ * kernels instead. dctx/pctx: the two nodes' views of ctx. */
+static bool el_dwpw_fast(el_kctx *ctx, const el_kctx *dctx0, el_kctx *pctx, bool fused, el_status *status)
+{
+    *status = EL_OK;
+    if (el_conv_isa() != EL_ISA_AVX512) return false;
+    el_kctx dctx = *dctx0;
+    el_tensor dins[EL_DWPW_MAX_IN], scale_tmp = {0};
+    const float *scale = NULL;
+    if (el_node_attr(dctx0->node, EL_CONV_IN_SCALE_ATTR) &&
+        (el_conv_in_scale((el_kctx *)dctx0, &dctx, dins, &scale, &scale_tmp) != EL_OK || !scale)) {
+        el_tensor_release(&scale_tmp);
+        return false; /* errors and broadcast scales: the nodes' own kernels */
+    }
+    el_conv_geom gd, gp;
+    el_filter_layout dl, pl;
+    el_epilogue ed, ep;
+    memset(&ep, 0, sizeof ep);
+    if (el_conv_prepare(&dctx, true, &gd, &dl) != EL_OK || el_epilogue_parse(&dctx, 2, gd.oc, &ed) != EL_OK)
+        return false;
+    bool ok = !ed.bn_mean && !ed.add &&
+              (ed.act == EL_ACT_NONE || ed.act == EL_ACT_RELU || ed.act == EL_ACT_RELU6 || ed.act == EL_ACT_HSWISH);
+    el_dw_fn dw = ok ? el_depthwise_rows_fn(&gd) : NULL;
+    /* The 1x1 convolution's view of the depthwise output (its shape only). */
+    el_tensor mid = {.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {gd.n, gd.h.out, gd.w.out, gd.oc}};
+    const el_tensor *saved0 = pctx->inputs;
+    el_tensor pins[EL_DWPW_MAX_IN];
+    memcpy(pins, pctx->inputs, sizeof(el_tensor) * (size_t)pctx->ninputs);
+    pins[0] = mid;
+    pctx->inputs = pins;
+    ok = dw && gd.w.out >= EL_DWPW_MIN_WIDTH && el_conv_prepare(pctx, false, &gp, &pl) == EL_OK;
+    bool ep_parsed = ok && fused && el_epilogue_parse(pctx, 2, gp.oc, &ep) == EL_OK;
+    if (fused && !ep_parsed) ok = false;
+    pctx->inputs = saved0;
+    int64_t dims[4] = {gd.n, gd.h.out, gd.w.out, gp.oc};
+    if (ok) {
+        ok = gp.h.k == 1 && gp.w.k == 1 && gp.h.stride == 1 && gp.w.stride == 1 && gp.groups == 1 &&
+             gp.h.out == gp.h.in && gp.w.out == gp.w.in && !ep.bn_mean &&
+             (ep.act == EL_ACT_NONE || ep.act == EL_ACT_RELU || ep.act == EL_ACT_RELU6 || ep.act == EL_ACT_HSWISH ||
+              ep.act == EL_ACT_SIGMOID) &&
+             (!ep.add || (ep.add->ndim == 4 && !memcmp(ep.add->dims, dims, sizeof dims)));
+    }
+    /* The kernel el_conv_common_x would pick for the 1x1 convolution. */
+    bool narrow = ok && gp.oc <= EL_CONV_NARROW_MAX_OC && gp.ic >= EL_CONV_NARROW_MIN_IC &&
+                  (pl == EL_FILTER_HWIO || pl == EL_FILTER_F32_P32) && gp.ic <= EL_CONV_ZERO_LEN;
+    if (ok && !narrow) ok = pl == EL_FILTER_F32_P32 && gp.ic <= EL_CONV_MAX_PACKED_K;
+    if (!ok) {
+        el_epilogue_free(&ed);
+        if (ep_parsed) el_epilogue_free(&ep);
+        el_tensor_release(&scale_tmp);
+        return false;
+    }
+    el_tensor *y;
+    float *scaled = NULL, *rows[EL_THREADPOOL_MAX] = {NULL};
+    el_threadpool *pool = el_threadpool_current();
+    int threads = el_threadpool_size(pool);
+    el_status s = el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y);
+    const float *wd = dctx.inputs[1].data;
+    if (s == EL_OK && scale) {
+        scaled = el_conv_scaled_filter(wd, el_tensor_numel(&dctx.inputs[1]), 1, gd.ic, scale);
+        if (!scaled) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory scaling the depthwise filter");
+        wd = scaled;
+    }
+    for (int t = 0; s == EL_OK && t < threads; t++) {
+        rows[t] = el_mem_alloc(sizeof(float) * (size_t)(gd.w.out * gd.oc));
+        if (!rows[t]) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the depthwise rows");
+    }
+    if (s == EL_OK && el_tensor_numel(y) > 0) {
+        /* As el_conv_common_x builds them for each node. */
+        el_conv_epi fed = {.bias = ed.bias,
+                           .clamp = ed.act == EL_ACT_RELU || ed.act == EL_ACT_RELU6,
+                           .lo = 0.0f,
+                           .hi = ed.act == EL_ACT_RELU6 ? 6.0f : INFINITY,
+                           .hswish = ed.act == EL_ACT_HSWISH,
+                           .hs_mul = ed.hs_mul,
+                           .hs_add = ed.hs_add};
+        el_conv_epi fep = {.bias = ep.bias,
+                           .clamp = ep.act == EL_ACT_RELU || ep.act == EL_ACT_RELU6,
+                           .lo = 0.0f,
+                           .hi = ep.act == EL_ACT_RELU6 ? 6.0f : INFINITY,
+                           .add = ep.add ? ep.add->data : NULL,
+                           .y0 = y->data,
+                           .hswish = ep.act == EL_ACT_HSWISH,
+                           .hs_mul = ep.hs_mul,
+                           .hs_add = ep.hs_add,
+                           .sigmoid = ep.act == EL_ACT_SIGMOID};
+        el_conv_geom grow = gp;
+        grow.n = 1;
+        grow.h.in = grow.h.out = 1;
+        el_dwpw_job j = {.gd = &gd, .gp = &grow, .x = dctx.inputs[0].data, .wd = wd, .wp = pctx->inputs[1].data,
+                         .ed = &fed, .ep = &fep, .dw = dw, .narrow = narrow, .layout = pl, .y = y->data, .rows = rows};
+        el_parallel_for(pool, gd.n * gd.h.out, 1, el_dwpw_rows, &j);
+    }
+    for (int t = 0; t < threads; t++) el_mem_free(rows[t]);
+    el_mem_free(scaled);
+    el_epilogue_free(&ed);
+    el_epilogue_free(&ep);
+    el_tensor_release(&scale_tmp);
+    *status = s;
+    return true;
+}
+
+/* A Conv2D / _FusedConv2D with EL_DWPW_NIN_ATTR (ops/conv_dwpw.h). */
+static el_status el_conv_dwpw(el_kctx *ctx, bool fused)
+{
+    int64_t nd;
+    EL_TRY(el_attr_int(ctx->node, EL_DWPW_NIN_ATTR, 0, &nd));
+    if (nd < 1 || nd > ctx->ninputs - 2 || ctx->ninputs > EL_DWPW_MAX_IN)
+        return el_kerr(ctx, EL_ERR_FORMAT, "attr '%s' is %lld, which %d inputs cannot hold", EL_DWPW_NIN_ATTR,
+                       (long long)nd, ctx->ninputs);
+    /* The depthwise convolution as a node of its own: its attrs without the prefix. */
+    el_attr da[EL_DWPW_MAX_ATTRS];
+    int nda = 0;
+    const size_t pl = strlen(EL_DWPW_PREFIX);
+    for (int i = 0; i < ctx->node->nattrs; i++) {
+        const el_attr *a = &ctx->node->attrs[i];
+        if (strncmp(a->name, EL_DWPW_PREFIX, pl) || !strcmp(a->name, EL_DWPW_NIN_ATTR)) continue;
+        if (nda == EL_DWPW_MAX_ATTRS) return el_kerr(ctx, EL_ERR_LIMIT, "more than %d depthwise attrs", nda);
+        da[nda] = *a;
+        da[nda++].name = a->name + pl;
+    }
+    el_node dn = *ctx->node;
+    dn.op = "FusedDepthwiseConv2dNative";
+    dn.attrs = da;
+    dn.nattrs = nda;
+    const int np = ctx->ninputs - (int)nd;
+    el_tensor din[EL_DWPW_MAX_IN], dout = {0};
+    din[0] = ctx->inputs[0];
+    memcpy(din + 1, ctx->inputs + np, sizeof(el_tensor) * (size_t)nd);
+    el_kctx dctx = {.node = &dn, .ninputs = 1 + (int)nd, .inputs = din, .noutputs = 1, .outputs = &dout};
+    el_tensor pin[EL_DWPW_MAX_IN];
+    memcpy(pin, ctx->inputs, sizeof(el_tensor) * (size_t)np);
+    el_kctx pctx = *ctx;
+    pctx.inputs = pin;
+    pctx.ninputs = np;
+    el_status s;
+    if (el_dwpw_fast(ctx, &dctx, &pctx, fused, &s)) return s;
+    /* The two nodes' kernels, one after the other. */
+    s = el_conv_common(&dctx, true, true);
+    if (s == EL_OK) {
+        pin[0] = dout;
+        s = el_conv_common_x(&pctx, false, fused, NULL);
+    }
+    el_tensor_release(&dout);
     return s;
 }
 

@@ -8,8 +8,6 @@
  * thread for (a wake-up costs a few microseconds). */
 #define EL_DW_PAR_MIN_MACS 100000
 
-typedef void (*el_dw_fn)(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *y,
-                         int64_t b, int64_t oy0, int64_t oy1, int64_t c0, int64_t c1);
 
 typedef struct el_dw_job {
     const el_conv_geom *g;
@@ -28,21 +26,26 @@ static void el_dw_rows(void *ctx, int64_t i0, int64_t i1)
         int64_t b = i0 / oh, oy0 = i0 % oh;
         int64_t oy1 = oy0 + (i1 - i0);
         if (oy1 > oh) oy1 = oh;
-        j->fn(j->g, j->x, j->w, j->e, j->y, b, oy0, oy1, 0, j->g->ic);
+        j->fn(j->g, j->x, j->w, j->e, j->y + (b * oh + oy0) * j->g->w.out * j->g->oc, b, oy0, oy1, 0, j->g->ic);
         i0 += oy1 - oy0;
     }
 }
 
-bool el_depthwise_fast(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *y)
+el_dw_fn el_depthwise_rows_fn(const el_conv_geom *g)
 {
     el_isa isa = el_conv_isa();
-    if (isa == EL_ISA_REF || g->oc != g->ic || g->ic < 1) return false; /* multiplier 1 only */
-    el_dw_job j = {.g = g, .x = x, .w = w, .e = e, .y = y};
+    if (isa == EL_ISA_REF || g->oc != g->ic || g->ic < 1) return NULL; /* multiplier 1 only */
 #if defined(EL_CONV_X86)
-    j.fn = isa == EL_ISA_AVX512 ? el_depthwise_rows_f32_avx512 : el_depthwise_rows_f32_avx2;
+    return isa == EL_ISA_AVX512 ? el_depthwise_rows_f32_avx512 : el_depthwise_rows_f32_avx2;
 #else
-    return false;
+    return NULL;
 #endif
+}
+
+bool el_depthwise_fast(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *y)
+{
+    el_dw_job j = {.g = g, .x = x, .w = w, .e = e, .y = y, .fn = el_depthwise_rows_fn(g)};
+    if (!j.fn) return false;
     int64_t items = g->n * g->h.out;
     int64_t row_macs = g->w.out * g->ic * g->h.k * g->w.k;
     int64_t grain = row_macs > 0 && row_macs < EL_DW_PAR_MIN_MACS ? EL_DW_PAR_MIN_MACS / row_macs : 1;

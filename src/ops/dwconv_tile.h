@@ -198,21 +198,20 @@ static inline __attribute__((always_inline)) void el_dw_row_tiles(const int K, c
     }
 }
 
-void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *y, int64_t b,
+void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *yrows, int64_t b,
                    int64_t oy0, int64_t oy1, int64_t c0, int64_t c1)
 {
     const el_window_axis *H = &g->h, *W = &g->w;
     const int64_t C = g->ic;
     const float *xb = x + b * H->in * W->in * C;
-    float *yb = y + b * H->out * W->out * C;
     const int64_t K = W->k, S = W->stride;
     const bool tiled = H->k == K && H->stride == S && H->dilation == 1 && W->dilation == 1 && (K == 3 || K == 5) &&
                        (S == 1 || S == 2);
     if (!tiled) {
         for (int64_t oy = oy0; oy < oy1; oy++) {
             for (int64_t ox = 0; ox < W->out; ox++)
-                el_dw_pixel(g, xb, w, e, yb + (oy * W->out + ox) * C, oy, ox, c0, c1);
-            if (el_conv_epi_has_tile_ops(e)) el_conv_epi_tile(e, yb + oy * W->out * C + c0, W->out, c1 - c0, C);
+                el_dw_pixel(g, xb, w, e, yrows + ((oy - oy0) * W->out + ox) * C, oy, ox, c0, c1);
+            if (el_conv_epi_has_tile_ops(e)) el_conv_epi_tile(e, yrows + (oy - oy0) * W->out * C + c0, W->out, c1 - c0, C);
         }
         return;
     }
@@ -241,7 +240,7 @@ void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, const float *w, const 
             if (k1 < k0) k1 = k0;
             r.ky0 = (int)k0;
             r.ky1 = (int)k1;
-            r.yr = yb + oy * W->out * C;
+            r.yr = yrows + (oy - oy0) * W->out * C;
             if (K == 3 && S == 1) el_dw_row_tiles(3, 1, &r);
             else if (K == 3) el_dw_row_tiles(3, 2, &r);
             else if (S == 1) el_dw_row_tiles(5, 1, &r);

@@ -135,7 +135,7 @@ static void test_tfjs_models(void **state)
     static const struct {
         const char *name, *head, *input, *op;
     } models[] = {
-        {"handtrack", "od_api", "uint8 input 320x320", "FusedDepthwiseConv2dNative"},
+        {"handtrack", "od_api", "uint8 input 320x320", "_FusedConv2D"},
         {"centernet", "centernet", "float32 input 512x512", "_FusedConv2D"},
         {"faceboxes", "faceboxes", "uint8 input 768x576", "_FusedConv2D"},
     };

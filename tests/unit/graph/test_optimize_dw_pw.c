@@ -1,0 +1,178 @@
+/* A depthwise convolution run by the 1x1 convolution reading it
+ * (graph/optimize.c's el_opt_dw_pw, ops/conv.c's el_conv_dwpw): the fused
+ * graph gives the bits of the same graph with a second reader of the
+ * depthwise output (which keeps the two nodes apart), on every ISA (the
+ * row-at-a-time kernels on AVX-512, the two nodes' kernels one after the
+ * other elsewhere and for narrow rows), at 1 and 2 threads, with the
+ * epilogues MobileNet and CenterNet give either side. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgelens/engine.h"
+#include "graph/optimize.h"
+#include "graph_builder.h"
+#include "ops/conv_fast.h"
+#include "testutil.h"
+
+static uint32_t el_rng = 99;
+static float el_frand(void)
+{
+    el_rng = el_rng * 1664525u + 1013904223u;
+    return (float)((el_rng >> 8) % 20001) / 2000.0f - 5.0f;
+}
+
+static void el_const_f32(el_gb *b, const char *name, int nd, const int64_t *dims)
+{
+    int n = el_gb_node(b, name, "Const", EL_NOIN);
+    el_gb_attr_type(b, n, "dtype", EL_DT_FLOAT);
+    el_attr *at = &b->g->nodes[n].attrs[b->g->nodes[n].nattrs++];
+    at->name = "value";
+    at->type = EL_ATTR_TENSOR;
+    assert_int_equal(el_tensor_alloc(&at->v.tensor, EL_DT_FLOAT, nd, dims), EL_OK);
+    for (int64_t i = 0; i < el_tensor_numel(&at->v.tensor); i++) ((float *)at->v.tensor.data)[i] = el_frand() * 0.1f;
+}
+
+typedef enum dw_act { DW_NONE, DW_RELU6, DW_HSWISH } dw_act;
+typedef enum pw_tail { PW_BIAS, PW_ADD_INPUT, PW_SIGMOID } pw_tail;
+
+typedef struct shape {
+    int64_t w, ic, oc, k, stride;
+    dw_act act;
+    pw_tail tail;
+} shape;
+
+static void el_conv_attrs(el_gb *b, int n, int64_t stride)
+{
+    int64_t strides[4] = {1, stride, stride, 1};
+    el_gb_attr_ints(b, n, "strides", 4, strides);
+    el_gb_attr_str(b, n, "padding", "SAME");
+    el_gb_attr_type(b, n, "T", EL_DT_FLOAT);
+}
+
+/* dw = act(BiasAdd(DepthwiseConv2dNative(x))), y = tail(BiasAdd(Conv2D(dw,
+ * 1x1))); z = Relu(dw) when split. */
+static el_graph *el_graph_of(const shape *s, bool split)
+{
+    el_rng = 99;
+    el_gb b;
+    el_gb_init(&b);
+    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
+    int64_t wd[4] = {s->k, s->k, s->ic, 1}, bd[1] = {s->ic}, pd[4] = {1, 1, s->ic, s->oc}, pb[1] = {s->oc};
+    el_const_f32(&b, "wd", 4, wd);
+    el_const_f32(&b, "bd", 1, bd);
+    el_const_f32(&b, "wp", 4, pd);
+    el_const_f32(&b, "bp", 1, pb);
+    el_conv_attrs(&b, el_gb_node(&b, "dwc", "DepthwiseConv2dNative", EL_IN("x", "wd")), s->stride);
+    const char *dw = "dwb";
+    el_gb_node(&b, "dwb", "BiasAdd", EL_IN("dwc", "bd"));
+    if (s->act == DW_RELU6) {
+        el_gb_node(&b, "dwa", "Relu6", EL_IN("dwb"));
+        dw = "dwa";
+    } else if (s->act == DW_HSWISH) {
+        el_gb_scalar_f32(&b, "m", 0.16666667f, NULL);
+        el_gb_scalar_f32(&b, "a", 3.0f, NULL);
+        el_gb_node(&b, "mul", "Mul", EL_IN("dwb", "m"));
+        el_gb_node(&b, "add", "AddV2", EL_IN("dwb", "a"));
+        el_gb_node(&b, "r6", "Relu6", EL_IN("add"));
+        el_gb_node(&b, "dwa", "Mul", EL_IN("mul", "r6"));
+        dw = "dwa";
+    }
+    el_conv_attrs(&b, el_gb_node(&b, "pwc", "Conv2D", EL_IN(dw, "wp")), 1);
+    const char *last = s->tail == PW_BIAS ? "y" : "pwb";
+    el_gb_node(&b, last, "BiasAdd", EL_IN("pwc", "bp"));
+    if (s->tail == PW_ADD_INPUT) el_gb_node(&b, "y", "AddV2", EL_IN("pwb", "x"));
+    if (s->tail == PW_SIGMOID) el_gb_node(&b, "y", "Sigmoid", EL_IN("pwb"));
+    if (split) el_gb_node(&b, "z", "Relu", EL_IN(dw));
+    el_graph *g;
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    return g;
+}
+
+static el_tensor el_run(const el_graph *g, bool split, const shape *s, int threads)
+{
+    const char *feeds[1] = {"x"}, *fetches[2] = {"y", "z"};
+    int64_t xd[4] = {1, 9, s->w, s->ic};
+    el_tensor in, out[2];
+    el_rng = 7;
+    assert_int_equal(el_tensor_alloc(&in, EL_DT_FLOAT, 4, xd), EL_OK);
+    for (int64_t i = 0; i < el_tensor_numel(&in); i++) ((float *)in.data)[i] = el_frand();
+    ((float *)in.data)[5] = NAN;
+    el_session_opts so = {.threads = threads};
+    el_session *ss;
+    if (el_session_create(g, 1, feeds, split ? 2 : 1, fetches, &so, &ss) != EL_OK) fail_msg("%s", el_last_error());
+    if (el_session_run(ss, &in, out) != EL_OK) fail_msg("%s", el_last_error());
+    if (split) el_tensor_release(&out[1]);
+    el_session_free(ss);
+    el_tensor_release(&in);
+    return out[0];
+}
+
+static void el_check(shape s)
+{
+    el_graph *g = el_graph_of(&s, false), *g2 = el_graph_of(&s, true);
+    const char *feeds[1] = {"x"}, *fetches[1] = {"y"};
+    el_optimize_stats st;
+    el_graph *og;
+    assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
+    assert_non_null(og);
+    assert_int_equal(st.dw_pw_fused, 1);
+    assert_string_equal(og->nodes[el_graph_find(og, "y")].op, "_FusedConv2D");
+    el_graph_free(og);
+    static const int isas[] = {EL_ISA_AVX512, EL_ISA_AVX2, EL_ISA_REF};
+    for (int i = 0; i < 3; i++) {
+        if (isas[i] > (int)el_isa_available()) continue;
+        el_conv_force_isa(isas[i]);
+        for (int threads = 1; threads <= 2; threads++) {
+            el_tensor a = el_run(g, false, &s, threads), b = el_run(g2, true, &s, threads);
+            el_test_assert_shape(&a, b.ndim, b.dims);
+            if (memcmp(a.data, b.data, el_tensor_nbytes(&b)))
+                fail_msg("w %lld ic %lld oc %lld k %lld stride %lld act %d tail %d isa %d threads %d: fused and "
+                         "separate differ",
+                         (long long)s.w, (long long)s.ic, (long long)s.oc, (long long)s.k, (long long)s.stride,
+                         (int)s.act, (int)s.tail, isas[i], threads);
+            el_tensor_release(&a);
+            el_tensor_release(&b);
+        }
+    }
+    el_conv_force_isa(-1);
+    el_graph_free(g);
+    el_graph_free(g2);
+}
+
+static void test_kernels(void **state)
+{
+    (void)state;
+    el_check((shape){.w = 40, .ic = 24, .oc = 40, .k = 3, .stride = 1, .act = DW_RELU6});  /* packed, two panels */
+    el_check((shape){.w = 70, .ic = 72, .oc = 24, .k = 3, .stride = 2, .act = DW_RELU6});  /* stride 2 */
+    el_check((shape){.w = 40, .ic = 32, .oc = 32, .k = 5, .tail = PW_ADD_INPUT, .stride = 1}); /* 5x5, residual */
+    el_check((shape){.w = 33, .ic = 40, .oc = 48, .k = 3, .stride = 1, .act = DW_HSWISH}); /* hard swish, masked vector */
+    el_check((shape){.w = 40, .ic = 32, .oc = 4, .k = 3, .stride = 1});                    /* narrow 1x1 */
+    el_check((shape){.w = 40, .ic = 24, .oc = 80, .k = 3, .stride = 1, .tail = PW_SIGMOID}); /* CenterNet's heatmap */
+    el_check((shape){.w = 16, .ic = 24, .oc = 40, .k = 3, .stride = 1, .act = DW_RELU6});  /* narrow rows: one after the other */
+}
+
+/* A second reader of the depthwise output keeps the two apart. */
+static void test_not_fused(void **state)
+{
+    (void)state;
+    shape s = {.w = 40, .ic = 24, .oc = 40, .k = 3, .stride = 1};
+    el_graph *g = el_graph_of(&s, true);
+    const char *feeds[1] = {"x"}, *fetches[2] = {"y", "z"};
+    el_optimize_stats st;
+    el_graph *og;
+    assert_int_equal(el_graph_optimize(g, 1, feeds, 2, fetches, &st, &og), EL_OK);
+    assert_int_equal(st.dw_pw_fused, 0);
+    el_graph_free(og);
+    el_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kernels),
+        cmocka_unit_test(test_not_fused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
