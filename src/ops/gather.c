@@ -43,6 +43,21 @@ static const char *el_index_str(int ndim, const int64_t *dims, int64_t flat, cha
 EL_GATHER_CHECK(el_gather_check_i32, int32_t, uint32_t)
 EL_GATHER_CHECK(el_gather_check_i64, int64_t, uint64_t)
 
+/* Whether ix is 0, 1, ..., n-1 (blocks without branches, as above). */
+#define EL_GATHER_IOTA(NAME, IT)                                                    \
+    static bool NAME(const IT *ix, int64_t n)                                       \
+    {                                                                               \
+        for (int64_t k0 = 0; k0 < n; k0 += 256) {                                   \
+            const int64_t end = n - k0 < 256 ? n : k0 + 256;                        \
+            int bad = 0;                                                            \
+            for (int64_t k = k0; k < end; k++) bad |= ix[k] != (IT)k;               \
+            if (bad) return false;                                                  \
+        }                                                                           \
+        return true;                                                                \
+    }
+EL_GATHER_IOTA(el_gather_iota_i32, int32_t)
+EL_GATHER_IOTA(el_gather_iota_i64, int64_t)
+
 /* Four slices of B bytes per step: the loads of the next index do not
  * wait for the previous copy. */
 #define EL_GATHER_UNROLLED(B)                                                                      \
@@ -133,6 +148,14 @@ static el_status el_gather(el_kctx *ctx)
     for (int i = ax + 1; i < pr; i++) dims[nd++] = params->dims[i];
     if (nd > EL_MAX_DIMS)
         return el_kerr(ctx, EL_ERR_UNSUPPORTED, "result would have rank %d, at most %d supported", nd, EL_MAX_DIMS);
+    /* Every slice in order (the OD API gathers each class's boxes and scores
+     * with Where's indices: 0..n-1 when every score passes): the output is
+     * params, shared (tensors are immutable), with params' shape. */
+    if (bd == 0 && ir == 1 && indices->dims[0] > 0 && indices->dims[0] == params->dims[ax] &&
+        el_dims_prod(params->dims, 0, ax) == 1 &&
+        (indices->dtype == EL_DT_INT32 ? el_gather_iota_i32(indices->data, indices->dims[0])
+                                       : el_gather_iota_i64(indices->data, indices->dims[0])))
+        return el_kctx_forward(ctx, 0, 0, nd, dims);
     el_tensor *out;
     EL_TRY(el_kctx_output(ctx, 0, params->dtype, nd, dims, &out));
     const int64_t batch = el_dims_prod(params->dims, 0, bd), outer = el_dims_prod(params->dims, bd, ax);

@@ -209,6 +209,48 @@ static uint32_t el_rnd(void)
  * bytes), int32 and int64 indices, batch_dims 0 and 1, against the
  * definition out[b, o, j, i] = params[b, o, indices[b, j], i] computed
  * element by element. */
+/* Indices 0..n-1 over the whole gather axis (with nothing before it) give
+ * params back: shared, not copied. Anything else is copied as before. */
+static void test_gather_all_in_order(void **state)
+{
+    (void)state;
+    enum { N = 700 }; /* past one 256-index check block */
+    int32_t ix32[N];
+    int64_t ix64[N];
+    for (int i = 0; i < N; i++) ix32[i] = i, ix64[i] = i;
+    for (int c = 0; c < 6; c++) {
+        /* c: 0 int32, 1 int64, 2 axis 1 after a dim of 1, 3 last index off,
+         * 4 axis 1 after a dim of 2 (copied), 5 2-D indices (copied) */
+        const int64_t *pd = c == 2 ? V64(1, N, 3) : c == 4 ? V64(2, N) : V64(N, 4);
+        const int pr = c == 2 ? 3 : 2;
+        const int32_t axis = c == 2 || c == 4 ? 1 : 0;
+        el_tensor p = iota_i32(pr, pd), keep = p, ix, out;
+        el_tensor_retain(&keep);
+        if (c == 1) ix = el_test_i64(1, V64(N), ix64);
+        else if (c == 5) ix = el_test_i32(2, V64(2, N / 2), ix32);
+        else ix = el_test_i32(1, V64(N), ix32);
+        if (c == 3) ((int32_t *)ix.data)[N - 1] = N - 2;
+        assert_int_equal(gather(p, ix, &axis, -1000, &out), EL_OK);
+        const bool shared = c <= 2;
+        if (shared) {
+            assert_ptr_equal(out.data, keep.data);
+            el_test_assert_shape(&out, pr, pd);
+        } else {
+            assert_ptr_not_equal(out.data, keep.data);
+        }
+        const int64_t inner = c == 2 ? 3 : c == 4 ? 1 : 4, outer = c == 4 ? 2 : 1;
+        const int32_t *got = out.data, *src = keep.data;
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t j = 0; j < N; j++)
+                for (int64_t q = 0; q < inner; q++) {
+                    const int64_t v = c == 3 && j == N - 1 ? N - 2 : j;
+                    assert_int_equal(got[(o * N + j) * inner + q], src[(o * N + v) * inner + q]);
+                }
+        el_tensor_release(&out);
+        el_tensor_release(&keep);
+    }
+}
+
 static void test_gather_random_vs_reference(void **state)
 {
     (void)state;
@@ -342,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_gather_v2_axis),    cmocka_unit_test(test_gather_batch_dims),
         cmocka_unit_test(test_gather_strings),    cmocka_unit_test(test_where),
         cmocka_unit_test(test_gather_random_vs_reference),
+        cmocka_unit_test(test_gather_all_in_order),
         cmocka_unit_test(test_where_random_vs_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
