@@ -109,6 +109,35 @@ int el_gb_scalar_bool(el_gb *b, const char *name, bool v)
     return el_gb_const(b, name, EL_DT_BOOL, 0, NULL, &x, NULL);
 }
 
+int el_gb_const_f32_gen(el_gb *b, const char *name, int ndim, const int64_t *dims, float (*gen)(void), float scale)
+{
+    int n = el_gb_node(b, name, "Const", EL_NOIN);
+    el_gb_attr_type(b, n, "dtype", EL_DT_FLOAT);
+    el_attr *a = el_gb_attr(b, n, "value", EL_ATTR_TENSOR);
+    assert_int_equal(el_tensor_alloc(&a->v.tensor, EL_DT_FLOAT, ndim, dims), EL_OK);
+    float *v = a->v.tensor.data;
+    for (int64_t i = 0; i < el_tensor_numel(&a->v.tensor); i++) v[i] = gen() * scale;
+    return n;
+}
+
+void el_gb_conv_attrs(el_gb *b, int node, int64_t stride)
+{
+    const int64_t strides[4] = {1, stride, stride, 1};
+    el_gb_attr_ints(b, node, "strides", 4, strides);
+    el_gb_attr_str(b, node, "padding", "SAME");
+    el_gb_attr_type(b, node, "T", EL_DT_FLOAT);
+}
+
+void el_gb_hard_swish(el_gb *b, const char *x, const char *y)
+{
+    el_gb_scalar_f32(b, "m", 0.16666667f, NULL);
+    el_gb_scalar_f32(b, "a", 3.0f, NULL);
+    el_gb_node(b, "mul", "Mul", EL_IN(x, "m"));
+    el_gb_node(b, "add", "AddV2", EL_IN(x, "a"));
+    el_gb_node(b, "r6", "Relu6", EL_IN("add"));
+    el_gb_node(b, y, "Mul", EL_IN("mul", "r6"));
+}
+
 el_status el_gb_finish(el_gb *b, el_graph **out)
 {
     *out = b->g;

@@ -23,6 +23,15 @@ int el_gb_const_i32(el_gb *b, const char *name, int n, const int32_t *vals, cons
 int el_gb_scalar_i32(el_gb *b, const char *name, int32_t v, const char *const *ctrl);
 int el_gb_scalar_f32(el_gb *b, const char *name, float v, const char *const *ctrl);
 int el_gb_scalar_bool(el_gb *b, const char *name, bool v);
+/* A float Const of shape dims whose elements are gen() * scale, in order
+ * (a test's own seeded generator). */
+int el_gb_const_f32_gen(el_gb *b, const char *name, int ndim, const int64_t *dims, float (*gen)(void), float scale);
+/* A convolution's attrs: strides [1, stride, stride, 1], padding SAME, T float. */
+void el_gb_conv_attrs(el_gb *b, int node, int64_t stride);
+/* y = Mul(Mul(x, m), Relu6(AddV2(x, a))), the hard swish as MobileNetV3's
+ * graphs spell it, with scalar Consts m = 1/6 and a = 3; the nodes between
+ * are named m, a, mul, add and r6. */
+void el_gb_hard_swish(el_gb *b, const char *x, const char *y);
 /* Finishes (el_graph_index) and returns the graph; status of indexing. */
 el_status el_gb_finish(el_gb *b, el_graph **out);
 

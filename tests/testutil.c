@@ -78,6 +78,7 @@ void el_test_assert_f32(const el_tensor *t, const float *want, int64_t n, float 
 }
 
 #include "edgelens/engine.h"
+#include "graph/optimize.h"
 #include "ops/kernel.h"
 
 void el_test_node_init(el_test_node *tn, const char *op)
@@ -214,4 +215,25 @@ void el_test_assert_optimized_same_bits(const el_graph *g, const char *feed, con
     el_tensor_release(&b);
     el_session_free(s1);
     el_session_free(s2);
+}
+
+el_tensor el_test_run_xy(const el_graph *g, const el_tensor *x, bool also_z, const el_session_opts *so)
+{
+    const char *feeds[1] = {"x"}, *fetches[2] = {"y", "z"};
+    el_tensor out[2];
+    el_session *s;
+    if (el_session_create(g, 1, feeds, also_z ? 2 : 1, fetches, so, &s) != EL_OK) fail_msg("%s", el_last_error());
+    if (el_session_run(s, x, out) != EL_OK) fail_msg("%s", el_last_error());
+    if (also_z) el_tensor_release(&out[1]);
+    el_session_free(s);
+    return out[0];
+}
+
+void el_test_optimize_xy(const el_graph *g, bool also_z, el_optimize_stats *st, el_graph **og)
+{
+    const char *feeds[1] = {"x"}, *fetches[2] = {"y", "z"};
+    el_graph *o = NULL;
+    assert_int_equal(el_graph_optimize(g, 1, feeds, also_z ? 2 : 1, fetches, st, &o), EL_OK);
+    if (og) *og = o;
+    else el_graph_free(o);
 }

@@ -73,3 +73,13 @@ void el_test_release_all(int n, el_tensor *t);
  * fed to `feed`, once optimized and once with no_optimize, and asserts the
  * two outputs agree bit for bit (shape and bytes). */
 void el_test_assert_optimized_same_bits(const el_graph *g, const char *feed, const el_tensor *in, const char *fetch);
+
+/* Fusion tests over graphs fed "x" that fetch "y", where a second reader
+ * "z" of the fused-away tensor keeps the nodes apart. el_test_run_xy runs
+ * g with x (fetching z too when also_z, released) and returns y;
+ * el_test_optimize_xy runs el_graph_optimize the same way and returns its
+ * statistics, the optimized graph in *og (freed when og is NULL). */
+struct el_session_opts;
+struct el_optimize_stats;
+el_tensor el_test_run_xy(const el_graph *g, const el_tensor *x, bool also_z, const struct el_session_opts *so);
+void el_test_optimize_xy(const el_graph *g, bool also_z, struct el_optimize_stats *st, el_graph **og);

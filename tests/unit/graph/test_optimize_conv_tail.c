@@ -25,16 +25,9 @@ static float el_frand(void)
     return (float)((el_rng >> 8) % 20001) / 2000.0f - 5.0f;
 }
 
-static int el_const_f32(el_gb *b, const char *name, int nd, const int64_t *dims)
+static void el_const_f32(el_gb *b, const char *name, int nd, const int64_t *dims)
 {
-    int n = el_gb_node(b, name, "Const", EL_NOIN);
-    el_gb_attr_type(b, n, "dtype", EL_DT_FLOAT);
-    el_attr *at = &b->g->nodes[n].attrs[b->g->nodes[n].nattrs++];
-    at->name = "value";
-    at->type = EL_ATTR_TENSOR;
-    assert_int_equal(el_tensor_alloc(&at->v.tensor, EL_DT_FLOAT, nd, dims), EL_OK);
-    for (int64_t i = 0; i < el_tensor_numel(&at->v.tensor); i++) ((float *)at->v.tensor.data)[i] = el_frand() * 0.1f;
-    return n;
+    el_gb_const_f32_gen(b, name, nd, dims, el_frand, 0.1f);
 }
 
 typedef enum tail {
@@ -57,11 +50,7 @@ static void el_conv_node(el_gb *b, const char *sfx, int64_t ic, int64_t oc, int6
     int64_t wd[4] = {k, k, ic, dw ? 1 : oc}, bd[1] = {dw ? ic : oc};
     el_const_f32(b, w, 4, wd);
     el_const_f32(b, bn, 1, bd);
-    int c = el_gb_node(b, conv, dw ? "DepthwiseConv2dNative" : "Conv2D", EL_IN("x", w));
-    int64_t strides[4] = {1, 1, 1, 1};
-    el_gb_attr_ints(b, c, "strides", 4, strides);
-    el_gb_attr_str(b, c, "padding", "SAME");
-    el_gb_attr_type(b, c, "T", EL_DT_FLOAT);
+    el_gb_conv_attrs(b, el_gb_node(b, conv, dw ? "DepthwiseConv2dNative" : "Conv2D", EL_IN("x", w)), 1);
     el_gb_node(b, bias, "BiasAdd", EL_IN(conv, bn));
 }
 
@@ -88,14 +77,7 @@ static el_graph *el_graph_of(tail t, int64_t ic, int64_t oc, int64_t k, bool dw,
         break;
     }
     case TAIL_SIGMOID: el_gb_node(&b, "y", "Sigmoid", EL_IN("bias")); break;
-    case TAIL_HSWISH:
-        el_gb_scalar_f32(&b, "m", 0.16666667f, NULL);
-        el_gb_scalar_f32(&b, "a", 3.0f, NULL);
-        el_gb_node(&b, "mul", "Mul", EL_IN("bias", "m"));
-        el_gb_node(&b, "add", "AddV2", EL_IN("bias", "a"));
-        el_gb_node(&b, "r6", "Relu6", EL_IN("add"));
-        el_gb_node(&b, "y", "Mul", EL_IN("mul", "r6"));
-        break;
+    case TAIL_HSWISH: el_gb_hard_swish(&b, "bias", "y"); break;
     }
     if (split) el_gb_node(&b, "z", "Relu", EL_IN("bias"));
     el_graph *g;
@@ -105,30 +87,24 @@ static el_graph *el_graph_of(tail t, int64_t ic, int64_t oc, int64_t k, bool dw,
 
 static el_tensor el_run(const el_graph *g, bool split, int64_t ic, int threads)
 {
-    const char *feeds[1] = {"x"}, *fetches[2] = {"y", "z"};
     int64_t xd[4] = {1, 7, 9, ic};
-    el_tensor in, out[2];
+    el_tensor in;
     el_rng = 7;
     assert_int_equal(el_tensor_alloc(&in, EL_DT_FLOAT, 4, xd), EL_OK);
     for (int64_t i = 0; i < el_tensor_numel(&in); i++) ((float *)in.data)[i] = el_frand();
     ((float *)in.data)[5] = NAN;
     el_session_opts so = {.threads = threads};
-    el_session *s;
-    if (el_session_create(g, 1, feeds, split ? 2 : 1, fetches, &so, &s) != EL_OK) fail_msg("%s", el_last_error());
-    if (el_session_run(s, &in, out) != EL_OK) fail_msg("%s", el_last_error());
-    if (split) el_tensor_release(&out[1]);
-    el_session_free(s);
+    el_tensor y = el_test_run_xy(g, &in, split, &so);
     el_tensor_release(&in);
-    return out[0];
+    return y;
 }
 
 static void el_check(tail t, int64_t ic, int64_t oc, int64_t k, bool dw)
 {
     el_graph *g = el_graph_of(t, ic, oc, k, dw, false), *g2 = el_graph_of(t, ic, oc, k, dw, true);
-    const char *feeds[1] = {"x"}, *fetches[1] = {"y"};
     el_optimize_stats st;
     el_graph *og;
-    assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
+    el_test_optimize_xy(g, false, &st, &og);
     assert_non_null(og);
     int fused = t == TAIL_HSWISH ? st.hswish_conv_fused : t == TAIL_SIGMOID ? st.sigmoid_conv_fused : st.add_conv_fused;
     assert_int_equal(fused, 1);
@@ -187,12 +163,9 @@ static void test_not_fused(void **state)
 {
     (void)state;
     el_graph *g = el_graph_of(TAIL_ADD_INPUT, 16, 16, 1, false, true);
-    const char *feeds[1] = {"x"}, *fetches[2] = {"y", "z"};
     el_optimize_stats st;
-    el_graph *og;
-    assert_int_equal(el_graph_optimize(g, 1, feeds, 2, fetches, &st, &og), EL_OK);
+    el_test_optimize_xy(g, true, &st, NULL);
     assert_int_equal(st.add_conv_fused, 0);
-    el_graph_free(og);
     el_graph_free(g);
 }
 

@@ -25,13 +25,7 @@ static float el_frand(void)
 
 static void el_const_f32(el_gb *b, const char *name, int nd, const int64_t *dims)
 {
-    int n = el_gb_node(b, name, "Const", EL_NOIN);
-    el_gb_attr_type(b, n, "dtype", EL_DT_FLOAT);
-    el_attr *at = &b->g->nodes[n].attrs[b->g->nodes[n].nattrs++];
-    at->name = "value";
-    at->type = EL_ATTR_TENSOR;
-    assert_int_equal(el_tensor_alloc(&at->v.tensor, EL_DT_FLOAT, nd, dims), EL_OK);
-    for (int64_t i = 0; i < el_tensor_numel(&at->v.tensor); i++) ((float *)at->v.tensor.data)[i] = el_frand() * 0.1f;
+    el_gb_const_f32_gen(b, name, nd, dims, el_frand, 0.1f);
 }
 
 typedef enum dw_act { DW_NONE, DW_RELU6, DW_HSWISH } dw_act;
@@ -42,14 +36,6 @@ typedef struct shape {
     dw_act act;
     pw_tail tail;
 } shape;
-
-static void el_conv_attrs(el_gb *b, int n, int64_t stride)
-{
-    int64_t strides[4] = {1, stride, stride, 1};
-    el_gb_attr_ints(b, n, "strides", 4, strides);
-    el_gb_attr_str(b, n, "padding", "SAME");
-    el_gb_attr_type(b, n, "T", EL_DT_FLOAT);
-}
 
 /* dw = act(BiasAdd(DepthwiseConv2dNative(x))), y = tail(BiasAdd(Conv2D(dw,
  * 1x1))); z = Relu(dw) when split. */
@@ -64,22 +50,17 @@ static el_graph *el_graph_of(const shape *s, bool split)
     el_const_f32(&b, "bd", 1, bd);
     el_const_f32(&b, "wp", 4, pd);
     el_const_f32(&b, "bp", 1, pb);
-    el_conv_attrs(&b, el_gb_node(&b, "dwc", "DepthwiseConv2dNative", EL_IN("x", "wd")), s->stride);
+    el_gb_conv_attrs(&b, el_gb_node(&b, "dwc", "DepthwiseConv2dNative", EL_IN("x", "wd")), s->stride);
     const char *dw = "dwb";
     el_gb_node(&b, "dwb", "BiasAdd", EL_IN("dwc", "bd"));
     if (s->act == DW_RELU6) {
         el_gb_node(&b, "dwa", "Relu6", EL_IN("dwb"));
         dw = "dwa";
     } else if (s->act == DW_HSWISH) {
-        el_gb_scalar_f32(&b, "m", 0.16666667f, NULL);
-        el_gb_scalar_f32(&b, "a", 3.0f, NULL);
-        el_gb_node(&b, "mul", "Mul", EL_IN("dwb", "m"));
-        el_gb_node(&b, "add", "AddV2", EL_IN("dwb", "a"));
-        el_gb_node(&b, "r6", "Relu6", EL_IN("add"));
-        el_gb_node(&b, "dwa", "Mul", EL_IN("mul", "r6"));
+        el_gb_hard_swish(&b, "dwb", "dwa");
         dw = "dwa";
     }
-    el_conv_attrs(&b, el_gb_node(&b, "pwc", "Conv2D", EL_IN(dw, "wp")), 1);
+    el_gb_conv_attrs(&b, el_gb_node(&b, "pwc", "Conv2D", EL_IN(dw, "wp")), 1);
     const char *last = s->tail == PW_BIAS ? "y" : "pwb";
     el_gb_node(&b, last, "BiasAdd", EL_IN("pwc", "bp"));
     if (s->tail == PW_ADD_INPUT) el_gb_node(&b, "y", "AddV2", EL_IN("pwb", "x"));
@@ -92,30 +73,24 @@ static el_graph *el_graph_of(const shape *s, bool split)
 
 static el_tensor el_run(const el_graph *g, bool split, const shape *s, int threads)
 {
-    const char *feeds[1] = {"x"}, *fetches[2] = {"y", "z"};
     int64_t xd[4] = {1, 9, s->w, s->ic};
-    el_tensor in, out[2];
+    el_tensor in;
     el_rng = 7;
     assert_int_equal(el_tensor_alloc(&in, EL_DT_FLOAT, 4, xd), EL_OK);
     for (int64_t i = 0; i < el_tensor_numel(&in); i++) ((float *)in.data)[i] = el_frand();
     ((float *)in.data)[5] = NAN;
     el_session_opts so = {.threads = threads};
-    el_session *ss;
-    if (el_session_create(g, 1, feeds, split ? 2 : 1, fetches, &so, &ss) != EL_OK) fail_msg("%s", el_last_error());
-    if (el_session_run(ss, &in, out) != EL_OK) fail_msg("%s", el_last_error());
-    if (split) el_tensor_release(&out[1]);
-    el_session_free(ss);
+    el_tensor y = el_test_run_xy(g, &in, split, &so);
     el_tensor_release(&in);
-    return out[0];
+    return y;
 }
 
 static void el_check(shape s)
 {
     el_graph *g = el_graph_of(&s, false), *g2 = el_graph_of(&s, true);
-    const char *feeds[1] = {"x"}, *fetches[1] = {"y"};
     el_optimize_stats st;
     el_graph *og;
-    assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
+    el_test_optimize_xy(g, false, &st, &og);
     assert_non_null(og);
     assert_int_equal(st.dw_pw_fused, 1);
     assert_string_equal(og->nodes[el_graph_find(og, "y")].op, "_FusedConv2D");
@@ -159,12 +134,9 @@ static void test_not_fused(void **state)
     (void)state;
     shape s = {.w = 40, .ic = 24, .oc = 40, .k = 3, .stride = 1};
     el_graph *g = el_graph_of(&s, true);
-    const char *feeds[1] = {"x"}, *fetches[2] = {"y", "z"};
     el_optimize_stats st;
-    el_graph *og;
-    assert_int_equal(el_graph_optimize(g, 1, feeds, 2, fetches, &st, &og), EL_OK);
+    el_test_optimize_xy(g, true, &st, NULL);
     assert_int_equal(st.dw_pw_fused, 0);
-    el_graph_free(og);
     el_graph_free(g);
 }
 

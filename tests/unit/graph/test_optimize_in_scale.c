@@ -26,23 +26,12 @@ static float el_frand(void)
 
 static void el_const_f32(el_gb *b, const char *name, int nd, const int64_t *dims)
 {
-    int n = el_gb_node(b, name, "Const", EL_NOIN);
-    el_gb_attr_type(b, n, "dtype", EL_DT_FLOAT);
-    el_attr *at = &b->g->nodes[n].attrs[b->g->nodes[n].nattrs++];
-    at->name = "value";
-    at->type = EL_ATTR_TENSOR;
-    assert_int_equal(el_tensor_alloc(&at->v.tensor, EL_DT_FLOAT, nd, dims), EL_OK);
-    for (int64_t i = 0; i < el_tensor_numel(&at->v.tensor); i++) ((float *)at->v.tensor.data)[i] = el_frand();
+    el_gb_const_f32_gen(b, name, nd, dims, el_frand, 1.0f);
 }
 
-static int el_conv(el_gb *b, const char *name, const char *op, const char *in, const char *w)
+static void el_conv(el_gb *b, const char *name, const char *op, const char *in, const char *w)
 {
-    int c = el_gb_node(b, name, op, EL_IN(in, w));
-    int64_t st[4] = {1, 1, 1, 1};
-    el_gb_attr_ints(b, c, "strides", 4, st);
-    el_gb_attr_str(b, c, "padding", "SAME");
-    el_gb_attr_type(b, c, "T", EL_DT_FLOAT);
-    return c;
+    el_gb_conv_attrs(b, el_gb_node(b, name, op, EL_IN(in, w)), 1);
 }
 
 /* form 0: s = Sigmoid(Mean(x)), y = Mul(x, s) -> 1x1 Conv2D + BiasAdd;
