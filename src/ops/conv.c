@@ -574,6 +574,30 @@ static el_status el_conv_widen_bf16(el_kctx *ctx, const el_conv_geom *g, const u
 
 static el_status el_conv_dwpw(el_kctx *ctx, bool fused);
 
+/* Whether the fast kernels apply activation a themselves (a clamp or a
+ * tile operation); the others run after them (el_epilogue_run). */
+static bool el_act_in_kernel(el_act a)
+{
+    return a == EL_ACT_NONE || a == EL_ACT_RELU || a == EL_ACT_RELU6 || a == EL_ACT_HSWISH || a == EL_ACT_SIGMOID;
+}
+
+/* The fast kernels' view of e: its bias, Relu / Relu6 as a clamp, and the
+ * tile operations (`add`: the fused Add's tensor when it is added per
+ * tile, else NULL; y0: the output's first element). */
+static el_conv_epi el_conv_epi_of(const el_epilogue *e, const float *add, float *y0)
+{
+    return (el_conv_epi){.bias = e->bias,
+                         .clamp = e->act == EL_ACT_RELU || e->act == EL_ACT_RELU6,
+                         .lo = 0.0f,
+                         .hi = e->act == EL_ACT_RELU6 ? 6.0f : INFINITY,
+                         .add = add,
+                         .y0 = y0,
+                         .hswish = e->act == EL_ACT_HSWISH,
+                         .hs_mul = e->hs_mul,
+                         .hs_add = e->hs_add,
+                         .sigmoid = e->act == EL_ACT_SIGMOID};
+}
+
 static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
 {
     if (!depthwise && el_node_attr(ctx->node, EL_DWPW_NIN_ATTR)) return el_conv_dwpw(ctx, fused);
@@ -667,28 +691,16 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
         }
         /* The fast kernels apply bias and Relu/Relu6 in registers; other
          * epilogues run after them, as after the reference loops. */
-        bool in_kernel = !fused || (!e.bn_mean && (e.act == EL_ACT_NONE || e.act == EL_ACT_RELU ||
-                                                   e.act == EL_ACT_RELU6 || e.act == EL_ACT_HSWISH ||
-                                                   e.act == EL_ACT_SIGMOID));
+        bool in_kernel = !fused || (!e.bn_mean && el_act_in_kernel(e.act));
         /* The tile operations (the fused Add, hard swish, sigmoid): on each
          * tile by the kernels that take them, else over the output after
-         * the rest of the epilogue, with the same bits either way. */
-        const el_conv_epi tops = {.add = add_tiles ? e.add->data : NULL,
-                                  .y0 = y->data,
-                                  .hswish = e.act == EL_ACT_HSWISH,
-                                  .hs_mul = e.hs_mul,
-                                  .hs_add = e.hs_add,
-                                  .sigmoid = e.act == EL_ACT_SIGMOID};
+         * the rest of the epilogue, with the same bits either way
+         * (el_conv_epi_tile reads only those of tops). */
+        const el_conv_epi tops = el_conv_epi_of(&e, add_tiles ? e.add->data : NULL, y->data);
         el_epilogue e_rest = e; /* what el_epilogue_run applies: not the tile operations */
         if (e.act == EL_ACT_HSWISH || e.act == EL_ACT_SIGMOID) e_rest.act = EL_ACT_NONE;
         el_conv_epi fe = {.bias = NULL, .clamp = false, .lo = 0.0f, .hi = INFINITY};
-        if (fused && in_kernel) {
-            fe = tops;
-            fe.bias = e.bias;
-            fe.clamp = e.act == EL_ACT_RELU || e.act == EL_ACT_RELU6;
-            fe.lo = 0.0f;
-            fe.hi = e.act == EL_ACT_RELU6 ? 6.0f : INFINITY;
-        }
+        if (fused && in_kernel) fe = tops;
         /* Kernels other than the packed, narrow and depthwise ones run
          * without the tile operations (post_tops). */
         el_conv_epi fe_plain = fe;
@@ -805,8 +817,7 @@ static bool el_dwpw_fast(el_kctx *ctx, const el_kctx *dctx0, el_kctx *pctx, bool
     memset(&ep, 0, sizeof ep);
     if (el_conv_prepare(&dctx, true, &gd, &dl) != EL_OK || el_epilogue_parse(&dctx, 2, gd.oc, &ed) != EL_OK)
         return false;
-    bool ok = !ed.bn_mean && !ed.add &&
-              (ed.act == EL_ACT_NONE || ed.act == EL_ACT_RELU || ed.act == EL_ACT_RELU6 || ed.act == EL_ACT_HSWISH);
+    bool ok = !ed.bn_mean && !ed.add && ed.act != EL_ACT_SIGMOID && el_act_in_kernel(ed.act);
     el_dw_fn dw = ok ? el_depthwise_rows_fn(&gd) : NULL;
     /* The 1x1 convolution's view of the depthwise output (its shape only). */
     el_tensor mid = {.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {gd.n, gd.h.out, gd.w.out, gd.oc}};
@@ -822,9 +833,7 @@ static bool el_dwpw_fast(el_kctx *ctx, const el_kctx *dctx0, el_kctx *pctx, bool
     int64_t dims[4] = {gd.n, gd.h.out, gd.w.out, gp.oc};
     if (ok) {
         ok = gp.h.k == 1 && gp.w.k == 1 && gp.h.stride == 1 && gp.w.stride == 1 && gp.groups == 1 &&
-             gp.h.out == gp.h.in && gp.w.out == gp.w.in && !ep.bn_mean &&
-             (ep.act == EL_ACT_NONE || ep.act == EL_ACT_RELU || ep.act == EL_ACT_RELU6 || ep.act == EL_ACT_HSWISH ||
-              ep.act == EL_ACT_SIGMOID) &&
+             gp.h.out == gp.h.in && gp.w.out == gp.w.in && !ep.bn_mean && el_act_in_kernel(ep.act) &&
              (!ep.add || (ep.add->ndim == 4 && !memcmp(ep.add->dims, dims, sizeof dims)));
     }
     /* The kernel el_conv_common_x would pick for the 1x1 convolution. */
@@ -854,23 +863,8 @@ static bool el_dwpw_fast(el_kctx *ctx, const el_kctx *dctx0, el_kctx *pctx, bool
     }
     if (s == EL_OK && el_tensor_numel(y) > 0) {
         /* As el_conv_common_x builds them for each node. */
-        el_conv_epi fed = {.bias = ed.bias,
-                           .clamp = ed.act == EL_ACT_RELU || ed.act == EL_ACT_RELU6,
-                           .lo = 0.0f,
-                           .hi = ed.act == EL_ACT_RELU6 ? 6.0f : INFINITY,
-                           .hswish = ed.act == EL_ACT_HSWISH,
-                           .hs_mul = ed.hs_mul,
-                           .hs_add = ed.hs_add};
-        el_conv_epi fep = {.bias = ep.bias,
-                           .clamp = ep.act == EL_ACT_RELU || ep.act == EL_ACT_RELU6,
-                           .lo = 0.0f,
-                           .hi = ep.act == EL_ACT_RELU6 ? 6.0f : INFINITY,
-                           .add = ep.add ? ep.add->data : NULL,
-                           .y0 = y->data,
-                           .hswish = ep.act == EL_ACT_HSWISH,
-                           .hs_mul = ep.hs_mul,
-                           .hs_add = ep.hs_add,
-                           .sigmoid = ep.act == EL_ACT_SIGMOID};
+        el_conv_epi fed = el_conv_epi_of(&ed, NULL, NULL);
+        el_conv_epi fep = el_conv_epi_of(&ep, ep.add ? ep.add->data : NULL, y->data);
         el_conv_geom grow = gp;
         grow.n = 1;
         grow.h.in = grow.h.out = 1;

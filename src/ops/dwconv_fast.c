@@ -8,7 +8,6 @@
  * thread for (a wake-up costs a few microseconds). */
 #define EL_DW_PAR_MIN_MACS 100000
 
-
 typedef struct el_dw_job {
     const el_conv_geom *g;
     const float *x, *w;
