@@ -170,13 +170,30 @@ static bool el_onode_float_ok(const el_onode *n)
     return !a || (a->type == EL_ATTR_TYPE && a->v.type == EL_DT_FLOAT);
 }
 
+/* Whether n's strides attr is [1, 1, 1, 1]. */
+static bool el_onode_unit_strides(const el_onode *n)
+{
+    const el_attr *st = el_onode_attr(n, "strides");
+    if (!st || st->type != EL_ATTR_LIST || st->v.list.elem != EL_ATTR_I || st->v.list.n != 4) return false;
+    for (int i = 0; i < 4; i++)
+        if (st->v.list.v.i[i] != 1) return false;
+    return true;
+}
+
+/* n's attrs (its own once a pass changed them, else its source node's). */
+static const el_attr *el_onode_attrs(const el_onode *n, int *count)
+{
+    *count = n->attrs ? n->nattrs : (n->orig ? n->orig->nattrs : 0);
+    return n->attrs ? n->attrs : (n->orig ? n->orig->attrs : NULL);
+}
+
 /* A copy of n's attrs without those named in `drop`, with room for `extra`
  * more; tensors are retained. */
 static el_status el_attrs_copy(const el_onode *n, const char *const *drop, int ndrop, int extra, el_attr **out,
                                int *nout)
 {
-    const el_attr *src = n->attrs ? n->attrs : (n->orig ? n->orig->attrs : NULL);
-    int ns = n->attrs ? n->nattrs : (n->orig ? n->orig->nattrs : 0);
+    int ns;
+    const el_attr *src = el_onode_attrs(n, &ns);
     el_attr *a = calloc((size_t)(ns + extra + 1), sizeof *a);
     if (!a) return el_opt_oom();
     int k = 0;
@@ -1116,14 +1133,10 @@ static el_status el_opt_keep_equal_pool(el_opt *o, int r)
     int p = -1;
     if (!el_sole_reader(o, r, 1, &p)) return EL_OK;
     el_onode *pn = &o->n[p];
-    const el_attr *t = el_onode_attr(pn, "T"), *st = el_onode_attr(pn, "strides");
-    if (strcmp(pn->op, "MaxPool") || pn->ndata != 1 || (t && (t->type != EL_ATTR_TYPE || t->v.type != EL_DT_FLOAT)) ||
-        pn->in[0].node != rn->in[0].node || pn->in[0].slot != rn->in[0].slot ||
-        !el_onode_str_is(pn, "padding", NULL, "SAME") || !el_onode_str_is(pn, "data_format", "NHWC", "NHWC"))
+    if (strcmp(pn->op, "MaxPool") || pn->ndata != 1 || !el_onode_float_ok(pn) || pn->in[0].node != rn->in[0].node ||
+        pn->in[0].slot != rn->in[0].slot || !el_onode_str_is(pn, "padding", NULL, "SAME") ||
+        !el_onode_str_is(pn, "data_format", "NHWC", "NHWC") || !el_onode_unit_strides(pn))
         return EL_OK;
-    if (!st || st->type != EL_ATTR_LIST || st->v.list.elem != EL_ATTR_I || st->v.list.n != 4) return EL_OK;
-    for (int i = 0; i < 4; i++)
-        if (st->v.list.v.i[i] != 1) return EL_OK;
     el_oin *data = malloc(sizeof *data);
     if (!data) return el_opt_oom();
     data[0] = pn->in[0];
@@ -1421,12 +1434,8 @@ static el_status el_opt_dw_pw(el_opt *o, int r)
     const el_tensor *w = el_const_input(o, rn, 1);
     bool packed = w && w->ndim == 5 && el_onode_attr(rn, EL_FILTER_LAYOUT_ATTR);
     if (!w || (w->ndim != 4 && !packed) || w->dims[packed] != 1 || w->dims[packed + 1] != 1) return EL_OK;
-    const el_attr *st = el_onode_attr(rn, "strides");
-    if (!st || st->type != EL_ATTR_LIST || st->v.list.elem != EL_ATTR_I || st->v.list.n != 4) return EL_OK;
-    for (int i = 0; i < 4; i++)
-        if (st->v.list.v.i[i] != 1) return EL_OK;
     int d = -1;
-    if (!el_sole_reader(o, r, 0, &d)) return EL_OK;
+    if (!el_onode_unit_strides(rn) || !el_sole_reader(o, r, 0, &d)) return EL_OK;
     el_onode *dn = &o->n[d];
     if ((strcmp(dn->op, "DepthwiseConv2dNative") && strcmp(dn->op, "FusedDepthwiseConv2dNative") &&
          strcmp(dn->op, "_FusedDepthwiseConv2dNative")) ||
@@ -1447,8 +1456,8 @@ static el_status el_opt_dw_pw(el_opt *o, int r)
         {EL_CONV_IN_SCALE_ATTR, EL_DWPW_PREFIX EL_CONV_IN_SCALE_ATTR},
     };
     const int nknown = (int)(sizeof known / sizeof known[0]);
-    const el_attr *da = dn->attrs ? dn->attrs : (dn->orig ? dn->orig->attrs : NULL);
-    int nda = dn->attrs ? dn->nattrs : (dn->orig ? dn->orig->nattrs : 0);
+    int nda;
+    const el_attr *da = el_onode_attrs(dn, &nda);
     for (int i = 0; i < nda; i++) {
         int k = 0;
         while (k < nknown && strcmp(da[i].name, known[k][0])) k++;
@@ -1705,8 +1714,8 @@ static el_status el_opt_emit(el_opt *o, const bool *reach, el_graph **out)
             nd->input_names[j] = nm;
         }
         if (s != EL_OK) break;
-        const el_attr *src = on->attrs ? on->attrs : (on->orig ? on->orig->attrs : NULL);
-        int na = on->attrs ? on->nattrs : (on->orig ? on->orig->nattrs : 0);
+        int na;
+        const el_attr *src = el_onode_attrs(on, &na);
         if (na) s = el_graph_alloc(ng, sizeof(el_attr) * (size_t)na, &nd->attrs);
         if (s != EL_OK) break;
         for (int j = 0; j < na; j++) {
