@@ -263,14 +263,14 @@ static el_status el_bin_status(const el_kctx *ctx, int rc)
 static el_status el_bin_apply(el_kctx *ctx, el_binop op, const el_bcast *b, const el_tensor *x, const el_tensor *y,
                               el_tensor *out)
 {
+    /* The fast kernels' operation + 1 for op, 0 when they have none. */
+    static const int fast[] = {[EL_B_ADD] = EL_UF_ADD + 1, [EL_B_SUB] = EL_UF_SUB + 1, [EL_B_MUL] = EL_UF_MUL + 1,
+                               [EL_B_DIV] = EL_UF_DIV + 1,   [EL_B_MAX] = EL_UF_MAX + 1, [EL_B_MIN] = EL_UF_MIN + 1};
+    const int f = (size_t)op < sizeof fast / sizeof fast[0] ? fast[op] : 0;
     /* float32 arithmetic over one flat row (equal shapes, or a scalar
      * side): the fast kernels compute the same IEEE operations, threaded
      * (Maximum/Minimum with el_max/el_min's NaN and signed-zero rules). */
     if (x->dtype == EL_DT_FLOAT && b->ndim == 1 && b->out_numel > 0) {
-        static const int fast[] = {[EL_B_ADD] = EL_UF_ADD + 1, [EL_B_SUB] = EL_UF_SUB + 1, [EL_B_MUL] = EL_UF_MUL + 1,
-                                   [EL_B_DIV] = EL_UF_DIV + 1,
-                                   [EL_B_MAX] = EL_UF_MAX + 1, [EL_B_MIN] = EL_UF_MIN + 1};
-        int f = (size_t)op < sizeof fast / sizeof fast[0] ? fast[op] : 0;
         if (f && el_binary_f32_fast((el_uf_op)(f - 1), x->data, b->dims[0] == 1 || b->strides[0][0] != 0, y->data,
                                     b->dims[0] == 1 || b->strides[1][0] != 0, out->data, b->out_numel))
             return EL_OK;
@@ -278,10 +278,6 @@ static el_status el_bin_apply(el_kctx *ctx, el_binop op, const el_bcast *b, cons
     /* Rows against a repeated row ([N, C] * [C], the squeeze-excite scale)
      * or a value per row: the same, row by row. */
     if (x->dtype == EL_DT_FLOAT && b->ndim == 2 && b->out_numel > 0) {
-        static const int fast[] = {[EL_B_ADD] = EL_UF_ADD + 1, [EL_B_SUB] = EL_UF_SUB + 1, [EL_B_MUL] = EL_UF_MUL + 1,
-                                   [EL_B_DIV] = EL_UF_DIV + 1,
-                                   [EL_B_MAX] = EL_UF_MAX + 1, [EL_B_MIN] = EL_UF_MIN + 1};
-        int f = (size_t)op < sizeof fast / sizeof fast[0] ? fast[op] : 0;
         if (f && el_binary_f32_rows_fast((el_uf_op)(f - 1), x->data, b->strides[0][0], b->strides[0][1] != 0, y->data,
                                          b->strides[1][0], b->strides[1][1] != 0, out->data, b->dims[0], b->dims[1]))
             return EL_OK;
