@@ -285,9 +285,9 @@ __attribute__((target("avx512f"))) static bool el_nms_overlaps_avx512(const el_n
 #if defined(EL_CONV_X86)
 /* The split of el_nms_next_batch, eight keys per step with compress
  * stores (AVX-512F); each side keeps the keys' order, as the scalar loop
- * does. q is rewritten in place: the rest never passes the keys read. */
-__attribute__((target("avx512f"))) static int el_nms_split_avx512(uint64_t *q, int rem, uint64_t *batch, uint64_t t,
-                                                                 int *nrest)
+ * does. q is rewritten in place: the rest never passes the keys read.
+ * Returns the batch's size (the rest's is rem minus it). */
+__attribute__((target("avx512f"))) static int el_nms_split_avx512(uint64_t *q, int rem, uint64_t *batch, uint64_t t)
 {
     const __m512i vt = _mm512_set1_epi64((long long)t);
     int nb = 0, nr = 0;
@@ -301,7 +301,6 @@ __attribute__((target("avx512f"))) static int el_nms_split_avx512(uint64_t *q, i
         nb += __builtin_popcount(in);
         nr += __builtin_popcount(out);
     }
-    *nrest = nr;
     return nb;
 }
 #endif
@@ -321,10 +320,7 @@ static int el_nms_next_batch(uint64_t *q, int rem, uint64_t *batch, bool avx512)
     }
     const uint64_t t = top[ntop - 1];
 #if defined(EL_CONV_X86)
-    if (avx512) {
-        int nr;
-        return el_nms_split_avx512(q, rem, batch, t, &nr);
-    }
+    if (avx512) return el_nms_split_avx512(q, rem, batch, t);
 #else
     (void)avx512;
 #endif
