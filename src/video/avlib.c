@@ -32,6 +32,17 @@ static void *el_av_sym(void *const *h, const char *name)
     return NULL;
 }
 
+/* The error for a function none of the loaded libraries defines, naming
+ * them all (a mismatched or partial FFmpeg install). */
+static void el_av_missing(const char *name)
+{
+    int n = snprintf(el_av_err, sizeof el_av_err, "FFmpeg's libraries (");
+    for (size_t i = 0; i < EL_AV_NLIBS && n > 0 && (size_t)n < sizeof el_av_err; i++)
+        n += snprintf(el_av_err + n, sizeof el_av_err - (size_t)n, "%s%s", i ? ", " : "", el_av_libs[i]);
+    if (n > 0 && (size_t)n < sizeof el_av_err)
+        snprintf(el_av_err + n, sizeof el_av_err - (size_t)n, ") lack the function %s", name);
+}
+
 static void el_av_init(void)
 {
     void *h[EL_AV_NLIBS];
@@ -46,8 +57,7 @@ static void el_av_init(void)
     }
 #define EL_AV_RESOLVE(name)                                                                                          \
     if (!(el_av_table.name = (__typeof__(&name))el_av_sym(h, #name))) {                                             \
-        snprintf(el_av_err, sizeof el_av_err, "FFmpeg's libraries (%s...) lack the function %s", el_av_libs[0],     \
-                 #name);                                                                                             \
+        el_av_missing(#name);                                                                                        \
         return;                                                                                                      \
     }
     EL_AV_FUNCS(EL_AV_RESOLVE)
