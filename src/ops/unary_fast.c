@@ -80,6 +80,11 @@ void el_hard_swish_f32_rows(float *y, int64_t rows, int64_t n, int64_t ld, float
     }
 }
 
+#if defined(EL_CONV_X86)
+/* The binary ops: EL_UF_ADD to the last (unary_fast.h's enum order). */
+static bool el_uf_binary(el_uf_op op) { return op >= EL_UF_ADD && op <= EL_UF_MIN; }
+#endif
+
 bool el_unary_f32_fast(el_uf_op op, const float *x, float *y, int64_t n)
 {
 #if defined(EL_CONV_X86)
@@ -97,7 +102,7 @@ bool el_unary_f32_fast(el_uf_op op, const float *x, float *y, int64_t n)
 bool el_binary_f32_fast(el_uf_op op, const float *a, int ua, const float *b, int ub, float *y, int64_t n)
 {
 #if defined(EL_CONV_X86)
-    if (el_conv_isa() < EL_ISA_AVX512 || op < EL_UF_ADD || op > EL_UF_MIN || (!ua && !ub)) return false;
+    if (el_conv_isa() < EL_ISA_AVX512 || !el_uf_binary(op) || (!ua && !ub)) return false;
     el_ew_job j = {.op = op, .a = a, .b = b, .ua = ua, .ub = ub, .y = y};
     el_parallel_for(el_threadpool_current(), n, EL_EW_GRAIN_CHEAP, el_ew_binary_chunk, &j);
     return true;
@@ -111,7 +116,7 @@ bool el_binary_f32_rows_fast(el_uf_op op, const float *a, int64_t as, int ua, co
                              float *y, int64_t rows, int64_t n)
 {
 #if defined(EL_CONV_X86)
-    if (el_conv_isa() < EL_ISA_AVX512 || op < EL_UF_ADD || op > EL_UF_MIN || (!ua && !ub) || n <= 0) return false;
+    if (el_conv_isa() < EL_ISA_AVX512 || !el_uf_binary(op) || (!ua && !ub) || n <= 0) return false;
     el_ew_job j = {.op = op, .a = a, .b = b, .ua = ua, .ub = ub, .y = y, .as = as, .bs = bs, .n = n};
     int64_t grain = n >= EL_EW_GRAIN_CHEAP ? 1 : EL_EW_GRAIN_CHEAP / n;
     el_parallel_for(el_threadpool_current(), rows, grain, el_ew_rows_chunk, &j);
