@@ -216,6 +216,13 @@ static void el_ext_list(el_mempool *p, el_block *b)
     p->ext_nonempty[k / 64] |= (uint64_t)1 << (k % 64);
 }
 
+/* Whether extent e beats best (NULL: none yet): smaller, or as large at a
+ * lower address. */
+static inline bool el_ext_better(const el_block *e, const el_block *best)
+{
+    return !best || e->size < best->size || (e->size == best->size && e < best);
+}
+
 /* The smallest free extent of at least `size` bytes, the lowest address
  * among equal sizes: in size's own bin if one there fits, else anywhere in
  * the next non-empty bin (all larger than size and than any extent of the
@@ -227,14 +234,14 @@ static el_block *el_ext_best(const el_mempool *p, size_t size)
     el_block *best = NULL;
     int k = el_ext_bin(size);
     for (el_block *e = p->ext_bin[k]; e; e = e->next)
-        if (e->size >= size && (!best || e->size < best->size || (e->size == best->size && e < best))) best = e;
+        if (e->size >= size && el_ext_better(e, best)) best = e;
     if (best) return best;
     for (int w = (k + 1) / 64; w < EL_EXT_BINS / 64; w++) {
         uint64_t m = p->ext_nonempty[w];
         if (w == (k + 1) / 64) m &= ~(uint64_t)0 << ((k + 1) % 64);
         if (!m) continue;
         for (el_block *e = p->ext_bin[w * 64 + __builtin_ctzll(m)]; e; e = e->next)
-            if (!best || e->size < best->size || (e->size == best->size && e < best)) best = e;
+            if (el_ext_better(e, best)) best = e;
         return best;
     }
     return NULL;
