@@ -11,16 +11,13 @@
 
 static el_status el_plan_name(const el_graph *g, const char *what, const char *name, int *node, int *slot)
 {
-    size_t len;
-    if (!name || !el_parse_input_name(name, &len, slot) || *slot < 0)
+    size_t len = 0;
+    *node = el_graph_find_output(g, name, &len, slot);
+    if (*node == -2)
         return el_error(EL_ERR_INVALID_ARG, "malformed %s name '%s'", what, name ? name : "(null)");
-    char buf[1024];
-    if (len >= sizeof buf) return el_error(EL_ERR_INVALID_ARG, "%s name too long", what);
-    memcpy(buf, name, len);
-    buf[len] = '\0';
-    *node = el_graph_find(g, buf);
-    if (*node < 0) return el_error(EL_ERR_NOT_FOUND, "%s '%s': no node named '%s' in %s", what, name, buf,
-                                   g->source ? g->source : "the graph");
+    if (*node < 0)
+        return el_error(EL_ERR_NOT_FOUND, "%s '%s': no node named '%.*s' in %s", what, name, (int)len, name,
+                        g->source ? g->source : "the graph");
     return EL_OK;
 }
 

@@ -112,6 +112,12 @@ int el_graph_find(const el_graph *g, const char *name)
     return el_graph_find_n(g, name, strlen(name));
 }
 
+int el_graph_find_output(const el_graph *g, const char *name, size_t *name_len, int *slot)
+{
+    if (!name || !el_parse_input_name(name, name_len, slot) || *slot < 0) return -2;
+    return el_graph_find_n(g, name, *name_len);
+}
+
 bool el_parse_input_name(const char *s, size_t *name_len, int *slot)
 {
     size_t len = strlen(s);

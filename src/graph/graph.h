@@ -126,6 +126,11 @@ void el_graph_release_source_pages(const el_graph *src, const el_graph *run);
 /* Index of a node by name, -1 if absent. */
 int el_graph_find(const el_graph *g, const char *name);
 
+/* The node a feed or fetch name ("name" or "name:3") names, its output in
+ * *slot and the node name's length in *name_len: -1 if no node has that
+ * name, -2 if the name is malformed (NULL, empty, "^name", a bad slot). */
+int el_graph_find_output(const el_graph *g, const char *name, size_t *name_len, int *slot);
+
 /* Parse "name", "name:3" or "^name" into (name length, slot); slot -1 for
  * control. Returns false when malformed. */
 bool el_parse_input_name(const char *s, size_t *name_len, int *slot);

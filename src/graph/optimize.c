@@ -338,12 +338,7 @@ static el_status el_opt_make_const(el_opt *o, int i)
 static bool el_opt_resolve(const el_graph *g, const char *name, int *node, int *slot)
 {
     size_t len;
-    if (!name || !el_parse_input_name(name, &len, slot) || *slot < 0) return false;
-    char buf[1024];
-    if (len >= sizeof buf) return false;
-    memcpy(buf, name, len);
-    buf[len] = '\0';
-    *node = el_graph_find(g, buf);
+    *node = el_graph_find_output(g, name, &len, slot);
     return *node >= 0;
 }
 

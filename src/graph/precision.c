@@ -68,14 +68,12 @@ el_status el_graph_clone(const el_graph *g, el_graph **out)
 static bool el_is_conv2d(const char *op) { return !strcmp(op, "Conv2D") || !strcmp(op, "_FusedConv2D"); }
 
 /* Whether one of `names` (feeds or fetches: "node" or "node:slot") names node n. */
-static bool el_named(const el_node *n, int count, const char *const *names)
+static bool el_named(const el_graph *g, int n, int count, const char *const *names)
 {
     for (int i = 0; i < count; i++) {
         size_t len;
         int slot;
-        if (names[i] && el_parse_input_name(names[i], &len, &slot) && strlen(n->name) == len &&
-            !memcmp(n->name, names[i], len))
-            return true;
+        if (el_graph_find_output(g, names[i], &len, &slot) == n) return true;
     }
     return false;
 }
@@ -133,8 +131,8 @@ el_status el_graph_pack_bf16(el_graph *g, int nfeeds, const char *const *feeds, 
         if (in->slot != 0 || in->node < 0 || in->node >= g->nnodes) continue;
         el_node *fn = &g->nodes[in->node];
         /* The filter's value is replaced: only a Const nothing else reads, feeds or fetches. */
-        if (strcmp(fn->op, "Const") != 0 || readers[in->node] != 1 || el_named(fn, nfeeds, feeds) ||
-            el_named(fn, nfetches, fetches))
+        if (strcmp(fn->op, "Const") != 0 || readers[in->node] != 1 || el_named(g, in->node, nfeeds, feeds) ||
+            el_named(g, in->node, nfetches, fetches))
             continue;
         const el_attr *va = el_node_attr(fn, "value");
         if (!va || va->type != EL_ATTR_TENSOR) continue;

@@ -25,6 +25,34 @@ static void test_input_names(void **state)
     assert_false(el_parse_input_name("x:99999999999", &len, &slot));
 }
 
+/* Feed and fetch names: a node and one of its outputs, never a control
+ * input; the session's errors come from these codes. */
+static void test_find_output(void **state)
+{
+    (void)state;
+    el_gb b;
+    el_graph *g;
+    el_gb_init(&b);
+    el_gb_scalar_i32(&b, "c", 1, NULL);
+    el_gb_node(&b, "c/x", "Identity", EL_IN("c"));
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    size_t len;
+    int slot;
+    assert_int_equal(el_graph_find_output(g, "c/x", &len, &slot), el_graph_find(g, "c/x"));
+    assert_int_equal(slot, 0);
+    assert_int_equal(el_graph_find_output(g, "c:1", &len, &slot), el_graph_find(g, "c"));
+    assert_int_equal(len, 1);
+    assert_int_equal(slot, 1);
+    assert_int_equal(el_graph_find_output(g, "ghost:0", &len, &slot), -1);
+    assert_int_equal(len, 5);
+    assert_int_equal(el_graph_find_output(g, "c/", &len, &slot), -1);
+    assert_int_equal(el_graph_find_output(g, "^c", &len, &slot), -2);
+    assert_int_equal(el_graph_find_output(g, "c:", &len, &slot), -2);
+    assert_int_equal(el_graph_find_output(g, "", &len, &slot), -2);
+    assert_int_equal(el_graph_find_output(g, NULL, &len, &slot), -2);
+    el_graph_free(g);
+}
+
 static void test_index_errors(void **state)
 {
     (void)state;
@@ -105,6 +133,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_input_names),
+        cmocka_unit_test(test_find_output),
         cmocka_unit_test(test_index_errors),
         cmocka_unit_test(test_attr_types),
     };
