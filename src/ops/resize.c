@@ -97,24 +97,6 @@ static void el_resize_row_f32_pixels(const float *top, const float *bot, const e
     }
 }
 
-typedef struct el_resize_job {
-    const el_resize_args *a;
-    const el_interp *ys, *xs;
-} el_resize_job;
-
-static void el_resize_rows_f32(void *ctx, int64_t r0, int64_t r1)
-{
-    const el_resize_job *j = ctx;
-    const el_resize_args *a = j->a;
-    const int64_t in_row = a->in_w * a->channels, out_row = a->out_w * a->channels;
-    for (int64_t r = r0; r < r1; r++) {
-        const int64_t b = r / a->out_h, y = r % a->out_h;
-        const float *img = (const float *)a->in + b * a->in_h * in_row;
-        el_resize_row_f32_pixels(img + j->ys[y].lo * in_row, img + j->ys[y].hi * in_row, j->xs, a->out_w,
-                                 a->channels, j->ys[y].lerp, a->out_f32 + r * out_row);
-    }
-}
-
 typedef void (*el_resize_row_fn)(const void *, const void *, const int32_t *, const int32_t *, const float *, int64_t,
                                  float, float *);
 
@@ -132,6 +114,19 @@ static el_resize_row_fn el_resize_row_for(el_dtype dt)
     }
 }
 
+/* What the row chunks of one resize share: float feature maps go pixel by
+ * pixel (`pixels`), the rest through `row` with the per-element tables
+ * lo/hi/w. */
+typedef struct el_resize_job {
+    const el_resize_args *a;
+    const el_interp *ys, *xs;
+    bool pixels;
+    el_resize_row_fn row;
+    const int32_t *lo, *hi;
+    const float *w;
+    float *scratch; /* uint8 output: one float row per thread */
+} el_resize_job;
+
 /* Rounding as std::round (half away from zero), then saturating: what the
  * image path's tf.round + cast to uint8 yields for in-range values. */
 static uint8_t el_round_u8(float v)
@@ -140,6 +135,29 @@ static uint8_t el_round_u8(float v)
     if (!(r >= 0.0f)) return 0; /* also NaN */
     if (r >= 255.0f) return 255;
     return (uint8_t)r;
+}
+
+/* Output rows [r0, r1) of the batch (row r: image r / out_h, row r % out_h). */
+static void el_resize_rows(void *ctx, int64_t r0, int64_t r1)
+{
+    const el_resize_job *j = ctx;
+    const el_resize_args *a = j->a;
+    const size_t esize = el_dtype_size(a->in_dtype);
+    const size_t in_row = (size_t)(a->in_w * a->channels) * esize;
+    const size_t out_row = (size_t)(a->out_w * a->channels);
+    float *scratch = j->scratch ? j->scratch + (size_t)el_threadpool_thread_index() * out_row : NULL;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t b = r / a->out_h, y = r % a->out_h;
+        const unsigned char *img = (const unsigned char *)a->in + (size_t)(b * a->in_h) * in_row;
+        const void *top = img + (size_t)j->ys[y].lo * in_row, *bot = img + (size_t)j->ys[y].hi * in_row;
+        float *dst = a->out_f32 ? a->out_f32 + (size_t)r * out_row : scratch;
+        if (j->pixels) el_resize_row_f32_pixels(top, bot, j->xs, a->out_w, a->channels, j->ys[y].lerp, dst);
+        else j->row(top, bot, j->lo, j->hi, j->w, (int64_t)out_row, j->ys[y].lerp, dst);
+        if (a->out_u8) {
+            uint8_t *o = a->out_u8 + (size_t)r * out_row;
+            for (size_t i = 0; i < out_row; i++) o[i] = el_round_u8(dst[i]);
+        }
+    }
 }
 
 static el_status el_resize_check(int64_t batch, int64_t in_h, int64_t in_w, int64_t ch, int64_t out_h,
@@ -172,13 +190,19 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
     if (a->in_w > INT32_MAX / (a->channels > 0 ? a->channels : 1) || a->out_w > INT32_MAX / a->channels)
         return el_error(EL_ERR_LIMIT, "resize: rows of %lldx%lld values exceed 2^31", (long long)a->in_w,
                         (long long)a->channels);
+    el_threadpool *pool = el_threadpool_current();
     const size_t row_n = (size_t)(a->out_w * a->channels);
+    el_resize_job j = {.a = a};
+    j.pixels = a->in_dtype == EL_DT_FLOAT && a->out_f32 && a->channels >= EL_RESIZE_PIXEL_MIN_CH;
+    const bool tables = !j.pixels;
     el_interp *ys = el_mem_alloc(sizeof *ys * (size_t)a->out_h);
     el_interp *xs = el_mem_alloc(sizeof *xs * (size_t)a->out_w);
-    int32_t *lo = el_mem_alloc(sizeof *lo * row_n), *hi = el_mem_alloc(sizeof *hi * row_n);
-    float *w = el_mem_alloc(sizeof *w * row_n);
-    float *scratch = a->out_u8 ? el_mem_alloc(sizeof(float) * row_n) : NULL;
-    if (!ys || !xs || !lo || !hi || !w || (a->out_u8 && !scratch)) {
+    int32_t *lo = tables ? el_mem_alloc(sizeof *lo * row_n) : NULL;
+    int32_t *hi = tables ? el_mem_alloc(sizeof *hi * row_n) : NULL;
+    float *w = tables ? el_mem_alloc(sizeof *w * row_n) : NULL;
+    float *scratch =
+        a->out_u8 ? el_mem_alloc(sizeof(float) * row_n * (size_t)el_threadpool_size(pool)) : NULL;
+    if (!ys || !xs || (tables && (!lo || !hi || !w)) || (a->out_u8 && !scratch)) {
         el_mem_free(ys);
         el_mem_free(xs);
         el_mem_free(lo);
@@ -192,12 +216,7 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
                       a->half_pixel_centers, ys);
     el_resize_weights(a->out_w, a->in_w, el_resize_scale(a->in_w, a->out_w, a->align_corners),
                       a->half_pixel_centers, xs);
-
-    if (a->in_dtype == EL_DT_FLOAT && a->out_f32 && a->channels >= EL_RESIZE_PIXEL_MIN_CH) {
-        el_resize_job j = {.a = a, .ys = ys, .xs = xs};
-        int64_t grain = 1 + 32768 / (a->out_w * a->channels);
-        el_parallel_for(el_threadpool_current(), a->batch * a->out_h, grain, el_resize_rows_f32, &j);
-    } else {
+    if (tables) {
         for (int64_t x = 0; x < a->out_w; x++)
             for (int64_t c = 0; c < a->channels; c++) {
                 const size_t e = (size_t)(x * a->channels + c);
@@ -205,22 +224,16 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
                 hi[e] = (int32_t)(xs[x].hi * a->channels + c);
                 w[e] = xs[x].lerp;
             }
-        size_t esize = el_dtype_size(a->in_dtype);
-        size_t in_row = (size_t)(a->in_w * a->channels) * esize;
-        size_t out_row = (size_t)(a->out_w * a->channels);
-        const unsigned char *in = a->in;
-        for (int64_t b = 0; b < a->batch; b++) {
-            const unsigned char *img = in + (size_t)(b * a->in_h) * in_row;
-            for (int64_t y = 0; y < a->out_h; y++) {
-                size_t o = (size_t)(b * a->out_h + y) * out_row;
-                float *dst = a->out_f32 ? a->out_f32 + o : scratch;
-                row(img + (size_t)ys[y].lo * in_row, img + (size_t)ys[y].hi * in_row, lo, hi, w, (int64_t)row_n,
-                    ys[y].lerp, dst);
-                if (a->out_u8)
-                    for (size_t i = 0; i < out_row; i++) a->out_u8[o + i] = el_round_u8(scratch[i]);
-            }
-        }
     }
+    j.ys = ys;
+    j.xs = xs;
+    j.row = row;
+    j.lo = lo;
+    j.hi = hi;
+    j.w = w;
+    j.scratch = scratch;
+    /* Rows are independent: spread them over the session's threads. */
+    el_parallel_for(pool, a->batch * a->out_h, 1 + 32768 / (int64_t)row_n, el_resize_rows, &j);
     el_mem_free(ys);
     el_mem_free(xs);
     el_mem_free(lo);
