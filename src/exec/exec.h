@@ -47,8 +47,8 @@ typedef struct el_plan_node {
     int slot_base;          /* first input slot in its frame's slot array */
     int ninputs;            /* data + control, counting needed sources only */
     int ndata;
-    int merge_enter_inputs; /* Merge: data inputs not from NextIteration */
-    int merge_next_inputs;  /* Merge: data inputs from NextIteration */
+    int merge_enter_inputs; /* Merge: data inputs that can come in iteration 0 (not from NextIteration) */
+    int merge_next_inputs;  /* Merge: ... in later iterations (from NextIteration; a cond's Merge: all) */
     int merge_controls;
     int exit_index;         /* Exit: index among its frame's exits */
     int first_edge, nedges; /* into plan.edges */

@@ -378,6 +378,11 @@ static el_status el_plan_layout(el_plan *p)
                 else if (p->nodes[node->inputs[k].node].kind == EL_KIND_NEXT_ITERATION) pn->merge_next_inputs++;
                 else pn->merge_enter_inputs++;
             }
+            /* A Merge without NextIteration inputs (a cond's, also inside a
+             * loop body) gets every data input in every iteration, not only
+             * in iteration 0: without this, from iteration 1 on it fired
+             * (dead) on its first input, even a dead one before a live one. */
+            if (pn->merge_next_inputs == 0) pn->merge_next_inputs = pn->merge_enter_inputs;
         }
     }
     for (int f = 0; f < p->nframes; f++) {

@@ -259,6 +259,55 @@ static void test_loop_in_dead_branch(void **state)
     el_graph_free(g);
 }
 
+/* A cond inside a loop body, with a loop in one branch: for i in 0..4:
+ * total += i < 3 ? i + 100 : (a loop counting from i up to 7). The cond's
+ * Merge gets all its data inputs in every iteration (it once fired dead on
+ * the first one from iteration 1 on); it also waits for a control input
+ * from the true branch, dead when i >= 3 (a Merge counts a dead control
+ * input as arrived), and the nested loop is entered dead when i < 3 (its
+ * frame counts its Enters, dead or not). */
+static void test_dead_inside_loop(void **state)
+{
+    (void)state;
+    el_gb b;
+    el_graph *g;
+    el_gb_init(&b);
+    el_gb_scalar_i32(&b, "zero", 0, NULL);
+    el_gb_scalar_i32(&b, "five", 5, NULL);
+    el_gb_scalar_i32(&b, "three", 3, NULL);
+    el_gb_scalar_i32(&b, "seven", 7, NULL);
+    enter(&b, "o/Enter_i", "zero", "outer", false);
+    enter(&b, "o/Enter_t", "zero", "outer", false);
+    enter(&b, "o/Limit", "five", "outer", true);
+    enter(&b, "o/Three", "three", "outer", true);
+    enter(&b, "o/Seven", "seven", "outer", true);
+    el_gb_node(&b, "o/Merge_i", "Merge", EL_IN("o/Enter_i", "o/Next_i"));
+    el_gb_node(&b, "o/Merge_t", "Merge", EL_IN("o/Enter_t", "o/Next_t"));
+    el_gb_node(&b, "o/Less", "Less", EL_IN("o/Merge_i", "o/Limit"));
+    el_gb_node(&b, "o/LoopCond", "LoopCond", EL_IN("o/Less"));
+    el_gb_node(&b, "o/Switch_i", "Switch", EL_IN("o/Merge_i", "o/LoopCond"));
+    el_gb_node(&b, "o/Switch_t", "Switch", EL_IN("o/Merge_t", "o/LoopCond"));
+    el_gb_node(&b, "o/Id_i", "Identity", EL_IN("o/Switch_i:1"));
+    el_gb_node(&b, "o/Id_t", "Identity", EL_IN("o/Switch_t:1"));
+    el_gb_scalar_i32(&b, "o/one", 1, EL_IN("^o/Id_i"));
+    el_gb_scalar_i32(&b, "o/hundred", 100, EL_IN("^o/Id_i"));
+    el_gb_node(&b, "o/small", "Less", EL_IN("o/Id_i", "o/Three"));
+    el_gb_node(&b, "o/sw", "Switch", EL_IN("o/Id_i", "o/small"));
+    el_gb_node(&b, "o/t_id", "Identity", EL_IN("o/sw:1"));
+    el_gb_node(&b, "o/f_id", "Identity", EL_IN("o/sw:0"));
+    el_gb_node(&b, "o/t_val", "Add", EL_IN("o/t_id", "o/hundred"));
+    counting_loop(&b, "o/inner", "o/f_id", "o/Seven", "inner");
+    el_gb_node(&b, "o/merge", "Merge", EL_IN("o/t_val", "o/inner/Exit", "^o/t_id"));
+    el_gb_node(&b, "o/add_i", "Add", EL_IN("o/Id_i", "o/one"));
+    el_gb_node(&b, "o/add_t", "Add", EL_IN("o/Id_t", "o/merge"));
+    el_gb_node(&b, "o/Next_i", "NextIteration", EL_IN("o/add_i"));
+    el_gb_node(&b, "o/Next_t", "NextIteration", EL_IN("o/add_t"));
+    el_gb_node(&b, "o/Exit_t", "Exit", EL_IN("o/Switch_t"));
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    assert_int_equal(run_i32(g, "o/Exit_t"), 100 + 101 + 102 + 7 + 7);
+    el_graph_free(g);
+}
+
 static void test_iteration_bound(void **state)
 {
     (void)state;
@@ -505,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_nested_loops),
         cmocka_unit_test(test_cond_dead_branches),
         cmocka_unit_test(test_loop_in_dead_branch),
+        cmocka_unit_test(test_dead_inside_loop),
         cmocka_unit_test(test_iteration_bound),
         cmocka_unit_test(test_tensor_array_loop),
         cmocka_unit_test(test_feeds_fetches_and_pruning),
