@@ -32,6 +32,7 @@ typedef struct el_edge {
     int dst_slot;   /* dst's slot_base + dst_input (data edges) */
     int dst_merge;  /* dst is a Merge */
     int last_use;   /* the last data edge reading src_slot: it takes the producer's reference */
+    int dead_needed; /* inside a loop, deliver a dead value here too (el_plan_dead_needed) */
 } el_edge;
 
 /* Per needed node. Indices are graph node indices. */

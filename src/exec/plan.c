@@ -359,6 +359,62 @@ static el_status el_plan_acyclic(el_plan *p)
     return st;
 }
 
+/* Which edges must carry a dead value inside a loop (el_edge.dead_needed;
+ * run.c drops the others). A node acts on a dead input only as an Enter
+ * (its frame instance counts its Enters) or through a Merge's control input
+ * (counted as arrived, dead or not); every other node only passes deadness
+ * on. So an edge needs its dead value when its destination acts on it, or
+ * must run dead to pass it on to such an edge: a backward closure from those
+ * edges. A dead NextIteration or Exit passes nothing on (a frame's
+ * never-live Exits go out dead when the frame is done, whatever ran). */
+static el_status el_plan_dead_needed(el_plan *p)
+{
+    const el_graph *g = p->g;
+    bool *must_run = calloc((size_t)g->nnodes + 1, sizeof(bool)); /* must run when dead */
+    int *stack = malloc(sizeof(int) * (size_t)(g->nnodes + 1));
+    if (!must_run || !stack) {
+        free(must_run);
+        free(stack);
+        return el_error(EL_ERR_NOMEM, "out of memory");
+    }
+    int sp = 0;
+    for (int n = 0; n < g->nnodes; n++) {
+        if (!p->needed[n]) continue;
+        const el_plan_node *pn = &p->nodes[n];
+        for (int e = pn->first_edge; e < pn->first_edge + pn->nedges; e++) {
+            const el_edge *ed = &p->edges[e];
+            const el_plan_node *d = &p->nodes[ed->dst];
+            bool acts = d->kind == EL_KIND_ENTER || (d->kind == EL_KIND_MERGE && ed->dst_input < 0);
+            if (acts && !must_run[n]) {
+                must_run[n] = true;
+                stack[sp++] = n;
+            }
+        }
+    }
+    while (sp > 0) {
+        int n = stack[--sp];
+        el_node_kind k = p->nodes[n].kind;
+        if (k == EL_KIND_NEXT_ITERATION || k == EL_KIND_EXIT || k == EL_KIND_FEED) continue;
+        const el_node *node = &g->nodes[n];
+        for (int i = 0; i < node->ninputs; i++) {
+            int s = node->inputs[i].node;
+            if (p->needed[s] && !must_run[s]) {
+                must_run[s] = true;
+                stack[sp++] = s;
+            }
+        }
+    }
+    for (int e = 0; e < p->nedges; e++) {
+        el_edge *ed = &p->edges[e];
+        const el_plan_node *d = &p->nodes[ed->dst];
+        ed->dead_needed = d->kind == EL_KIND_ENTER || (d->kind == EL_KIND_MERGE && ed->dst_input < 0) ||
+                          (must_run[ed->dst] && d->kind != EL_KIND_NEXT_ITERATION && d->kind != EL_KIND_EXIT);
+    }
+    free(must_run);
+    free(stack);
+    return EL_OK;
+}
+
 static el_status el_plan_layout(el_plan *p)
 {
     const el_graph *g = p->g;
@@ -407,6 +463,7 @@ static el_status el_plan_layout(el_plan *p)
         ed->dst_merge = d->kind == EL_KIND_MERGE;
         ed->last_use = 0;
     }
+    EL_TRY(el_plan_dead_needed(p));
     /* Per node, the last data edge reading each output moves the producer's
      * reference along instead of taking one more and dropping the
      * producer's: two atomic reference count updates (cache misses on the
