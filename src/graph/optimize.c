@@ -49,6 +49,8 @@
  *     has its pages handed back, see el_opt_reclaim). Only when the CPU runs the packed
  *     kernel (AVX-512); the kernel still reads a packed filter on any other
  *     ISA by unpacking it.
+ *  8. a 1x1 expansion read only by a depthwise convolution is run by it,
+ *     a few input rows at a time (el_opt_pw_dw, ops/conv_dwpw.h).
  *
  * A fused node takes the name of the last node it replaces, so readers and
  * fetches resolve unchanged; a convolution is only absorbed when the fused
@@ -1632,6 +1634,89 @@ static el_status el_opt_pack(el_opt *o)
 
 /* ---- output ---- */
 
+/* A 1x1, stride-1 convolution e read only by a depthwise convolution d (an
+ * inverted bottleneck's expansion), d a depthwise node or a node of
+ * el_opt_dw_pw: d runs both, expanding the input rows its output rows read
+ * into a ring of kh rows (ops/conv.c's el_conv_pwdw), instead of e's whole
+ * output going through memory. d's input 0 becomes e's input; e's inputs
+ * from its filter on follow d's, the last EL_PWDW_NIN_ATTR of them; e's
+ * attrs are kept as EL_PWDW_PREFIX + name. After the filter packing, so
+ * e's filter is packed as any 1x1 convolution's. */
+static el_status el_opt_pw_dw(el_opt *o, int d)
+{
+    el_onode *dn = &o->n[d];
+    bool depthwise = !strcmp(dn->op, "DepthwiseConv2dNative") || !strcmp(dn->op, "FusedDepthwiseConv2dNative") ||
+                     !strcmp(dn->op, "_FusedDepthwiseConv2dNative");
+    bool dwpw = (!strcmp(dn->op, "_FusedConv2D") || !strcmp(dn->op, "Conv2D")) && el_onode_attr(dn, EL_DWPW_NIN_ATTR);
+    if ((!depthwise && !dwpw) || dn->ndata < 2 || !el_onode_float_ok(dn) ||
+        !el_onode_str_is(dn, "data_format", "NHWC", "NHWC") || el_onode_attr(dn, EL_PWDW_NIN_ATTR) ||
+        el_onode_attr(dn, EL_CONV_IN_SCALE_ATTR) || el_onode_attr(dn, EL_DWPW_PREFIX EL_CONV_IN_SCALE_ATTR))
+        return EL_OK;
+    int e = -1;
+    if (!el_sole_reader(o, d, 0, &e)) return EL_OK;
+    el_onode *en = &o->n[e];
+    if ((strcmp(en->op, "_FusedConv2D") && strcmp(en->op, "Conv2D")) || en->ndata < 2 || !el_onode_float_ok(en) ||
+        !el_onode_str_is(en, "data_format", "NHWC", "NHWC") || el_onode_str_is(en, "padding", "", "EXPLICIT") ||
+        !el_onode_unit_strides(en) || dn->ndata + en->ndata - 1 > 24)
+        return EL_OK;
+    /* A 1x1 filter: HWIO, or packed ([panels, kh, kw, ic, 32], ops/gemm.h). */
+    const el_tensor *w = el_const_input(o, en, 1);
+    bool packed = w && w->ndim == 5 && el_onode_attr(en, EL_FILTER_LAYOUT_ATTR);
+    if (!w || (w->ndim != 4 && !packed) || w->dims[packed] != 1 || w->dims[packed + 1] != 1) return EL_OK;
+    /* e's attrs under the prefix: only those the kernel knows (names are
+     * literals; a fusion's, an input scale's or bf16's attrs keep e apart). */
+    static const char *const known[][2] = {
+        {"T", EL_PWDW_PREFIX "T"},
+        {"strides", EL_PWDW_PREFIX "strides"},
+        {"padding", EL_PWDW_PREFIX "padding"},
+        {"explicit_paddings", EL_PWDW_PREFIX "explicit_paddings"},
+        {"dilations", EL_PWDW_PREFIX "dilations"},
+        {"data_format", EL_PWDW_PREFIX "data_format"},
+        {"use_cudnn_on_gpu", EL_PWDW_PREFIX "use_cudnn_on_gpu"},
+        {"fused_ops", EL_PWDW_PREFIX "fused_ops"},
+        {"num_args", EL_PWDW_PREFIX "num_args"},
+        {"epsilon", EL_PWDW_PREFIX "epsilon"},
+        {"leakyrelu_alpha", EL_PWDW_PREFIX "leakyrelu_alpha"},
+        {EL_FILTER_LAYOUT_ATTR, EL_PWDW_PREFIX EL_FILTER_LAYOUT_ATTR},
+        {EL_FILTER_OC_ATTR, EL_PWDW_PREFIX EL_FILTER_OC_ATTR},
+    };
+    const int nknown = (int)(sizeof known / sizeof known[0]);
+    int nea;
+    const el_attr *ea = el_onode_attrs(en, &nea);
+    for (int i = 0; i < nea; i++) {
+        int k = 0;
+        while (k < nknown && strcmp(ea[i].name, known[k][0])) k++;
+        if (k == nknown || ea[i].type == EL_ATTR_TENSOR) return EL_OK;
+    }
+    for (int i = 0; i < nea; i++) {
+        int k = 0;
+        while (strcmp(ea[i].name, known[k][0])) k++;
+        el_attr a = ea[i];
+        a.name = known[k][1];
+        EL_TRY(el_set_attr(dn, dn, &a));
+    }
+    const el_attr nin = {.name = EL_PWDW_NIN_ATTR, .type = EL_ATTR_I, .v.i = en->ndata - 1};
+    EL_TRY(el_set_attr(dn, dn, &nin));
+    int ndata = dn->ndata + en->ndata - 1;
+    el_oin *data = malloc(sizeof *data * (size_t)ndata);
+    if (!data) return el_opt_oom();
+    data[0] = en->in[0];
+    memcpy(data + 1, dn->in + 1, sizeof *data * (size_t)(dn->ndata - 1));
+    memcpy(data + dn->ndata, en->in + 1, sizeof *data * (size_t)(en->ndata - 1));
+    EL_TRY(el_opt_rewire(o, d, e, data, ndata));
+    o->st.pw_dw_fused++;
+    return EL_OK;
+}
+
+static el_status el_opt_stream(el_opt *o)
+{
+    el_opt_count_readers(o);
+    for (int n = 0; n < o->nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_pw_dw(o, n));
+    return EL_OK;
+}
+
+
 /* Final prune: what the fetches reach in the rewritten graph. */
 static el_status el_opt_reach(el_opt *o, bool **reach)
 {
@@ -1784,6 +1869,7 @@ el_status el_graph_optimize(const el_graph *g, int nfeeds, const char *const *fe
     if (s == EL_OK && ok) el_opt_identities(&o);
     if (s == EL_OK && ok) s = el_opt_fuse(&o);
     if (s == EL_OK && ok) s = el_opt_pack(&o);
+    if (s == EL_OK && ok) s = el_opt_stream(&o);
     /* Changed: any pass's counter is non-zero (every field but the node
      * counts; a struct of ints, no padding), so a new pass need not be
      * listed here. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ops/conv_bf16.h"
+#include "ops/conv_dwpw.h"
 #include "ops/conv_in_scale.h"
 #include "ops/gemm.h"
 
@@ -78,10 +79,22 @@ static bool el_named(const el_graph *g, int n, int count, const char *const *nam
     return false;
 }
 
+/* The layout attrs of a filter, on its node under a prefix: "" for the
+ * node's own filter (input 1), EL_PWDW_PREFIX for the expansion a
+ * depthwise convolution runs (ops/conv_dwpw.h). */
+typedef struct el_filter_attrs {
+    const char *layout, *oc, *shape;
+} el_filter_attrs;
+
+static const el_filter_attrs el_own_attrs = {EL_FILTER_LAYOUT_ATTR, EL_FILTER_OC_ATTR, EL_FILTER_SHAPE_ATTR};
+static const el_filter_attrs el_pw_attrs = {EL_PWDW_PREFIX EL_FILTER_LAYOUT_ATTR, EL_PWDW_PREFIX EL_FILTER_OC_ATTR,
+                                            EL_PWDW_PREFIX EL_FILTER_SHAPE_ATTR};
+
 /* Node n reads the bf16 tiles p from Const c (n's only reader): c's value
  * becomes p (the fp32 filter is released now, so the packed copies never
- * sit next to the fp32 ones) and n gets the layout attrs. */
-static el_status el_use_bf16(el_graph *g, el_node *n, el_node *c, el_tensor *p, const int64_t hwio[4])
+ * sit next to the fp32 ones) and n gets the layout attrs fa names. */
+static el_status el_use_bf16(el_graph *g, el_node *n, el_node *c, el_tensor *p, const int64_t hwio[4],
+                             const el_filter_attrs *fa)
 {
     el_attr *ca = NULL, *na = NULL;
     EL_TRY(el_graph_alloc(g, sizeof(el_attr) * (size_t)c->nattrs, &ca));
@@ -97,17 +110,77 @@ static el_status el_use_bf16(el_graph *g, el_node *n, el_node *c, el_tensor *p, 
     }
     int k = 0;
     for (int a = 0; a < n->nattrs; a++)
-        if (strcmp(n->attrs[a].name, EL_FILTER_LAYOUT_ATTR) && strcmp(n->attrs[a].name, EL_FILTER_OC_ATTR))
-            na[k++] = n->attrs[a];
+        if (strcmp(n->attrs[a].name, fa->layout) && strcmp(n->attrs[a].name, fa->oc)) na[k++] = n->attrs[a];
     const char *lname = el_filter_layout_name(EL_FILTER_BF16_T32X16);
-    na[k++] = (el_attr){.name = EL_FILTER_LAYOUT_ATTR, .type = EL_ATTR_S, .v.s = {lname, strlen(lname)}};
+    na[k++] = (el_attr){.name = fa->layout, .type = EL_ATTR_S, .v.s = {lname, strlen(lname)}};
     el_attr *sh = &na[k++];
-    *sh = (el_attr){.name = EL_FILTER_SHAPE_ATTR, .type = EL_ATTR_SHAPE};
+    *sh = (el_attr){.name = fa->shape, .type = EL_ATTR_SHAPE};
     sh->v.shape.rank = 4;
     memcpy(sh->v.shape.dims, hwio, sizeof(int64_t) * 4);
     c->attrs = ca;
     n->attrs = na;
     n->nattrs = k;
+    return EL_OK;
+}
+
+/* Converts the filter node n reads at input `fi` (layout attrs fa) when it
+ * qualifies; *done tells whether it did. */
+static el_status el_bf16_filter(el_graph *g, el_node *n, int fi, const el_filter_attrs *fa, const int *readers,
+                                int nfeeds, const char *const *feeds, int nfetches, const char *const *fetches,
+                                bool *done)
+{
+    *done = false;
+    const el_input *in = &n->inputs[fi];
+    if (in->slot != 0 || in->node < 0 || in->node >= g->nnodes) return EL_OK;
+    el_node *fn = &g->nodes[in->node];
+    /* The filter's value is replaced: only a Const nothing else reads, feeds or fetches. */
+    if (strcmp(fn->op, "Const") != 0 || readers[in->node] != 1 || el_named(g, in->node, nfeeds, feeds) ||
+        el_named(g, in->node, nfetches, fetches))
+        return EL_OK;
+    const el_attr *va = el_node_attr(fn, "value");
+    if (!va || va->type != EL_ATTR_TENSOR) return EL_OK;
+    const el_tensor *f = &va->v.tensor;
+    if (f->dtype != EL_DT_FLOAT || !f->data) return EL_OK;
+    /* HWIO [kh, kw, ic, oc], or the fp32 panels graph/optimize.c packed
+     * ([panels, kh, kw, ic, 32], the depth in an attr; ops/gemm.h). */
+    int64_t kh, kw, ic, oc;
+    const el_attr *la = el_node_attr(n, fa->layout);
+    if (la) {
+        if (la->type != EL_ATTR_S || el_filter_layout_parse(la->v.s.data, la->v.s.len) != EL_FILTER_F32_P32 ||
+            f->ndim != 5 || el_attr_int(n, fa->oc, -1, &oc) != EL_OK || f->dims[0] != (oc + EL_GEMM_NR - 1) / EL_GEMM_NR)
+            return EL_OK;
+        kh = f->dims[1], kw = f->dims[2], ic = f->dims[3];
+    } else {
+        if (f->ndim != 4) return EL_OK;
+        kh = f->dims[0], kw = f->dims[1], ic = f->dims[2], oc = f->dims[3];
+    }
+    int64_t k = kh * kw * ic;
+    if (k < 1 || oc < 1 || k > EL_BF16_MAX_K) return EL_OK;
+    /* A window over a few channels (the first layer's RGB: k = 27) is
+     * gathered a few floats at a time, which costs more than bf16 saves
+     * (0.6 ms fp32 against 2.3 ms bf16 for SSD MobileNet's first
+     * layer); fp32 keeps it, and the image's own precision with it. */
+    if (kh * kw > 1 && ic < 16) return EL_OK;
+    const float *hwio = f->data;
+    float *unpacked = NULL;
+    if (la) {
+        unpacked = malloc(sizeof(float) * (size_t)(k * oc));
+        if (!unpacked) return el_error(EL_ERR_NOMEM, "out of memory converting filters to bf16");
+        el_gemm_unpack_f32(f->data, k, oc, unpacked);
+        hwio = unpacked;
+    }
+    int64_t len = el_bf16_packed_len(k, oc);
+    el_tensor p;
+    el_status s = el_tensor_alloc(&p, EL_DT_INT16, 1, &len);
+    if (s == EL_OK) el_bf16_pack(hwio, k, oc, p.data);
+    free(unpacked);
+    const int64_t shape[4] = {kh, kw, ic, oc};
+    if (s == EL_OK) s = el_use_bf16(g, n, fn, &p, shape, fa);
+    if (s != EL_OK) {
+        el_tensor_release(&p);
+        return s;
+    }
+    *done = true;
     return EL_OK;
 }
 
@@ -126,62 +199,21 @@ el_status el_graph_pack_bf16(el_graph *g, int nfeeds, const char *const *feeds, 
     for (int i = 0; s == EL_OK && i < g->nnodes; i++) {
         el_node *n = &g->nodes[i];
         /* A convolution scaled per run (ops/conv_in_scale.h) needs its fp32 filter. */
-        if (!el_is_conv2d(n->op) || n->ndata < 2 || el_node_attr(n, EL_CONV_IN_SCALE_ATTR)) continue;
-        const el_input *in = &n->inputs[1];
-        if (in->slot != 0 || in->node < 0 || in->node >= g->nnodes) continue;
-        el_node *fn = &g->nodes[in->node];
-        /* The filter's value is replaced: only a Const nothing else reads, feeds or fetches. */
-        if (strcmp(fn->op, "Const") != 0 || readers[in->node] != 1 || el_named(g, in->node, nfeeds, feeds) ||
-            el_named(g, in->node, nfetches, fetches))
-            continue;
-        const el_attr *va = el_node_attr(fn, "value");
-        if (!va || va->type != EL_ATTR_TENSOR) continue;
-        const el_tensor *f = &va->v.tensor;
-        if (f->dtype != EL_DT_FLOAT || !f->data) continue;
-        /* HWIO [kh, kw, ic, oc], or the fp32 panels graph/optimize.c packed
-         * ([panels, kh, kw, ic, 32], the depth in an attr; ops/gemm.h). */
-        int64_t kh, kw, ic, oc;
-        const el_attr *la = el_node_attr(n, EL_FILTER_LAYOUT_ATTR);
-        if (la) {
-            if (la->type != EL_ATTR_S || el_filter_layout_parse(la->v.s.data, la->v.s.len) != EL_FILTER_F32_P32 ||
-                f->ndim != 5 || el_attr_int(n, EL_FILTER_OC_ATTR, -1, &oc) != EL_OK ||
-                f->dims[0] != (oc + EL_GEMM_NR - 1) / EL_GEMM_NR)
-                continue;
-            kh = f->dims[1], kw = f->dims[2], ic = f->dims[3];
-        } else {
-            if (f->ndim != 4) continue;
-            kh = f->dims[0], kw = f->dims[1], ic = f->dims[2], oc = f->dims[3];
+        if (n->ndata < 2 || el_node_attr(n, EL_CONV_IN_SCALE_ATTR)) continue;
+        bool done = false;
+        if (el_is_conv2d(n->op)) {
+            s = el_bf16_filter(g, n, 1, &el_own_attrs, readers, nfeeds, feeds, nfetches, fetches, &done);
+            count += done;
         }
-        int64_t k = kh * kw * ic;
-        if (k < 1 || oc < 1 || k > EL_BF16_MAX_K) continue;
-        /* A window over a few channels (the first layer's RGB: k = 27) is
-         * gathered a few floats at a time, which costs more than bf16 saves
-         * (0.6 ms fp32 against 2.3 ms bf16 for SSD MobileNet's first
-         * layer); fp32 keeps it, and the image's own precision with it. */
-        if (kh * kw > 1 && ic < 16) continue;
-        const float *hwio = f->data;
-        float *unpacked = NULL;
-        if (la) {
-            unpacked = malloc(sizeof(float) * (size_t)(k * oc));
-            if (!unpacked) {
-                s = el_error(EL_ERR_NOMEM, "out of memory converting filters to bf16");
-                break;
-            }
-            el_gemm_unpack_f32(f->data, k, oc, unpacked);
-            hwio = unpacked;
+        /* The expansion a depthwise convolution runs: its filter is the
+         * first of its last EL_PWDW_NIN_ATTR inputs. */
+        int64_t ne = 0;
+        if (s == EL_OK && el_node_attr(n, EL_PWDW_NIN_ATTR) && el_attr_int(n, EL_PWDW_NIN_ATTR, 0, &ne) == EL_OK &&
+            ne >= 1 && ne < n->ndata - 1) {
+            s = el_bf16_filter(g, n, n->ndata - (int)ne, &el_pw_attrs, readers, nfeeds, feeds, nfetches, fetches,
+                               &done);
+            count += done;
         }
-        int64_t len = el_bf16_packed_len(k, oc);
-        el_tensor p;
-        s = el_tensor_alloc(&p, EL_DT_INT16, 1, &len);
-        if (s == EL_OK) el_bf16_pack(hwio, k, oc, p.data);
-        free(unpacked);
-        const int64_t shape[4] = {kh, kw, ic, oc};
-        if (s == EL_OK) s = el_use_bf16(g, n, fn, &p, shape);
-        if (s != EL_OK) {
-            el_tensor_release(&p);
-            break;
-        }
-        count++;
     }
     free(readers);
     if (converted) *converted = count;

@@ -572,7 +572,8 @@ static el_status el_conv_widen_bf16(el_kctx *ctx, const el_conv_geom *g, const u
     return EL_OK;
 }
 
-static el_status el_conv_dwpw(el_kctx *ctx, bool fused);
+static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx);
+static el_status el_conv_pwdw(el_kctx *ctx, bool depthwise, bool fused);
 
 /* Whether the fast kernels apply activation a themselves (a clamp or a
  * tile operation); the others run after them (el_epilogue_run). */
@@ -600,7 +601,8 @@ static el_conv_epi el_conv_epi_of(const el_epilogue *e, const float *add, float 
 
 static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
 {
-    if (!depthwise && el_node_attr(ctx->node, EL_DWPW_NIN_ATTR)) return el_conv_dwpw(ctx, fused);
+    if (el_node_attr(ctx->node, EL_PWDW_NIN_ATTR)) return el_conv_pwdw(ctx, depthwise, fused);
+    if (!depthwise && el_node_attr(ctx->node, EL_DWPW_NIN_ATTR)) return el_conv_dwpw(ctx, fused, NULL);
     if (!el_node_attr(ctx->node, EL_CONV_IN_SCALE_ATTR)) return el_conv_common_x(ctx, depthwise, fused, NULL);
     el_kctx local;
     el_tensor ins[16], tmp = {0};
@@ -763,91 +765,171 @@ out:
     return s;
 }
 
-/* ---- A depthwise convolution and the 1x1 convolution reading it ---- */
+/* ---- Row streaming: a 1x1 expansion, a depthwise convolution, a 1x1 projection ---- */
 
-#define EL_DWPW_MAX_ATTRS 24
-#define EL_DWPW_MAX_IN 16
-/* Narrower rows would cost a kernel call per few pixels: run the two
+#define EL_DWPW_MAX_ATTRS 48
+#define EL_DWPW_MAX_IN 24
+/* Narrower rows would cost a kernel call per few pixels: run the
  * convolutions one after the other. */
 #define EL_DWPW_MIN_WIDTH 32
 
-typedef struct el_dwpw_job {
-    const el_conv_geom *gd, *gp; /* gp: the 1x1 convolution on one row */
-    const float *x, *wd, *wp;
-    const el_conv_epi *ed, *ep;
-    el_dw_fn dw;
-    bool narrow;
+/* A 1x1 stride-1 convolution run one row of pixels at a time with the
+ * kernel el_conv_common_x would pick for the whole tensor (narrow or
+ * packed: the same bits). */
+typedef struct el_pw_plan {
+    el_conv_geom g; /* one row: n 1, height 1 */
+    const float *w;
     el_filter_layout layout;
-    float *y;
-    float *const *rows; /* a row buffer per thread */
-} el_dwpw_job;
+    bool narrow;
+    el_epilogue e;     /* parsed (to free); its add is `add` */
+    const float *add;  /* the fused Add's tensor, shaped as the output */
+} el_pw_plan;
 
-static void el_dwpw_rows(void *vc, int64_t i0, int64_t i1)
+/* Whether ctx's 1x1 convolution, its input 0 of in's shape (only the shape
+ * is read), runs a row at a time on the fast kernels; fills p, whose
+ * epilogue the caller frees whatever the answer. */
+static bool el_pw_plan_make(const el_kctx *ctx, const el_tensor *in, bool fused, el_pw_plan *p)
 {
-    const el_dwpw_job *j = vc;
-    float *row = j->rows[el_threadpool_thread_index()];
-    const int64_t oh = j->gd->h.out, ow = j->gd->w.out;
+    memset(p, 0, sizeof *p);
+    if (ctx->ninputs > EL_DWPW_MAX_IN) return false;
+    el_tensor ins[EL_DWPW_MAX_IN];
+    memcpy(ins, ctx->inputs, sizeof(el_tensor) * (size_t)ctx->ninputs);
+    ins[0] = *in;
+    el_kctx c = *ctx;
+    c.inputs = ins;
+    el_conv_geom g;
+    if (el_conv_prepare(&c, false, &g, &p->layout) != EL_OK) return false;
+    if (fused && el_epilogue_parse(&c, 2, g.oc, &p->e) != EL_OK) {
+        memset(&p->e, 0, sizeof p->e);
+        return false;
+    }
+    const int64_t dims[4] = {g.n, g.h.out, g.w.out, g.oc};
+    const el_tensor *add = p->e.add;
+    p->e.add = NULL; /* it points into ins */
+    p->add = add ? add->data : NULL;
+    bool ok = g.h.k == 1 && g.w.k == 1 && g.h.stride == 1 && g.w.stride == 1 && g.groups == 1 && g.h.out == g.h.in &&
+              g.w.out == g.w.in && !p->e.bn_mean && el_act_in_kernel(p->e.act) &&
+              (!add || (add->ndim == 4 && !memcmp(add->dims, dims, sizeof dims)));
+    p->narrow = ok && g.oc <= EL_CONV_NARROW_MAX_OC && g.ic >= EL_CONV_NARROW_MIN_IC &&
+                (p->layout == EL_FILTER_HWIO || p->layout == EL_FILTER_F32_P32) && g.ic <= EL_CONV_ZERO_LEN;
+    if (ok && !p->narrow) ok = p->layout == EL_FILTER_F32_P32 && g.ic <= EL_CONV_MAX_PACKED_K;
+    p->w = c.inputs[1].data;
+    p->g = g;
+    p->g.n = 1;
+    p->g.h.in = p->g.h.out = 1;
+    return ok;
+}
+
+/* One row of p: x, W pixels of p's input depth, into y. */
+static void el_pw_plan_row(const el_pw_plan *p, const el_conv_epi *e, const float *x, float *y)
+{
+    /* Both take this geometry: el_pw_plan_make checked it. */
+    if (p->narrow) (void)el_conv2d_narrow(&p->g, x, p->w, p->layout, e, y);
+    else (void)el_conv2d_packed(&p->g, x, p->w, e, y);
+}
+
+typedef struct el_rows_job {
+    const el_conv_geom *gd;     /* the depthwise convolution */
+    const float *x;             /* the node's input: the expansion's, else the depthwise one's */
+    const float *wd;
+    const el_conv_epi *ed, *ee, *ep;
+    el_dw_fn dw;
+    const el_pw_plan *ex, *pw;  /* the expansion, the projection, or NULL */
+    float *y;
+    float *const *ring;         /* per thread: kh expanded rows (with ex) */
+    float *const *mid;          /* per thread: a depthwise output row (with pw) */
+} el_rows_job;
+
+/* Output rows [i0, i1) (batch * rows + row). With an expansion, the input
+ * rows a depthwise row reads are expanded into the thread's ring (row iy
+ * in slot iy % kh) when first needed: each once per chunk, the first kh -
+ * stride of a chunk again. */
+static void el_rows_run(void *vc, int64_t i0, int64_t i1)
+{
+    const el_rows_job *j = vc;
+    const el_conv_geom *gd = j->gd;
+    const int t = el_threadpool_thread_index();
+    const int64_t oh = gd->h.out, ow = gd->w.out, win = gd->w.in, c = gd->ic, kh = gd->h.k;
+    float *ring = j->ex ? j->ring[t] : NULL, *mid = j->pw ? j->mid[t] : NULL;
+    int64_t next = 0, cur_b = -1; /* the next input row to expand, of batch cur_b */
     for (int64_t i = i0; i < i1; i++) {
-        j->dw(j->gd, j->x, j->wd, j->ed, row, i / oh, i % oh, i % oh + 1, 0, j->gd->ic);
-        float *y = j->y + i * ow * j->gp->oc;
-        /* Both take this geometry: checked before the split. */
-        if (j->narrow) (void)el_conv2d_narrow(j->gp, row, j->wp, j->layout, j->ep, y);
-        else (void)el_conv2d_packed(j->gp, row, j->wp, j->ep, y);
+        const int64_t b = i / oh, oy = i % oh;
+        float *dy = mid ? mid : j->y + i * ow * gd->oc;
+        if (ring) {
+            int64_t lo = oy * gd->h.stride - gd->h.pad_before, hi = lo + kh;
+            if (lo < 0) lo = 0;
+            if (hi > gd->h.in) hi = gd->h.in;
+            if (b != cur_b || next < lo) next = lo;
+            cur_b = b;
+            for (; next < hi; next++)
+                el_pw_plan_row(j->ex, j->ee, j->x + (b * gd->h.in + next) * win * j->ex->g.ic,
+                               ring + next % kh * win * c);
+            j->dw(gd, ring, kh, j->wd, j->ed, dy, 0, oy, oy + 1, 0, c);
+        } else {
+            j->dw(gd, j->x, gd->h.in, j->wd, j->ed, dy, b, oy, oy + 1, 0, c);
+        }
+        if (mid) el_pw_plan_row(j->pw, j->ep, mid, j->y + i * ow * j->pw->g.oc);
     }
 }
 
-/* The fast kernels for the pair, a row at a time; false (nothing written,
- * no error) when they do not apply, and the caller runs the two nodes'
- * kernels instead. dctx/pctx: the two nodes' views of ctx. */
-static bool el_dwpw_fast(el_kctx *ctx, const el_kctx *dctx0, el_kctx *pctx, bool fused, el_status *status)
+/* The fast kernels for an expansion (ectx, or NULL: the depthwise input is
+ * dctx0's), a depthwise convolution (dctx0) and a projection (pctx, or
+ * NULL: the output is the depthwise one), a row at a time; false (nothing
+ * written, no error) when they do not apply, and the caller runs the
+ * nodes' kernels instead. The nodes' contexts are views of ctx. */
+static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0, const el_kctx *pctx, bool fused,
+                         el_status *status)
 {
     *status = EL_OK;
-    if (el_conv_isa() != EL_ISA_AVX512) return false;
+    if (el_conv_isa() != EL_ISA_AVX512 || dctx0->ninputs > EL_DWPW_MAX_IN) return false;
     el_kctx dctx = *dctx0;
     el_tensor dins[EL_DWPW_MAX_IN], scale_tmp = {0};
     const float *scale = NULL;
-    if (el_node_attr(dctx0->node, EL_CONV_IN_SCALE_ATTR) &&
-        (el_conv_in_scale((el_kctx *)dctx0, &dctx, dins, &scale, &scale_tmp) != EL_OK || !scale)) {
-        el_tensor_release(&scale_tmp);
-        return false; /* errors and broadcast scales: the nodes' own kernels */
+    el_pw_plan ex, pw;
+    memset(&ex, 0, sizeof ex);
+    memset(&pw, 0, sizeof pw);
+    el_epilogue ed;
+    memset(&ed, 0, sizeof ed);
+    el_conv_geom gd;
+    memset(&gd, 0, sizeof gd);
+    el_filter_layout dl;
+    bool ok = true;
+    if (ectx) {
+        /* The depthwise input is the expansion's output: its shape only. */
+        ok = !el_node_attr(ectx->node, EL_CONV_IN_SCALE_ATTR) && !el_node_attr(dctx0->node, EL_CONV_IN_SCALE_ATTR) &&
+             el_pw_plan_make(ectx, &ectx->inputs[0], true, &ex) && !ex.add;
+        if (ok) {
+            memcpy(dins, dctx0->inputs, sizeof(el_tensor) * (size_t)dctx0->ninputs);
+            const int64_t *xd = ectx->inputs[0].dims;
+            dins[0] = (el_tensor){.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {xd[0], xd[1], xd[2], ex.g.oc}};
+            dctx.inputs = dins;
+        }
+    } else if (el_node_attr(dctx0->node, EL_CONV_IN_SCALE_ATTR) &&
+               (el_conv_in_scale((el_kctx *)dctx0, &dctx, dins, &scale, &scale_tmp) != EL_OK || !scale)) {
+        ok = false; /* errors and broadcast scales: the nodes' own kernels */
     }
-    el_conv_geom gd, gp;
-    el_filter_layout dl, pl;
-    el_epilogue ed, ep;
-    memset(&ep, 0, sizeof ep);
-    if (el_conv_prepare(&dctx, true, &gd, &dl) != EL_OK || el_epilogue_parse(&dctx, 2, gd.oc, &ed) != EL_OK)
-        return false;
-    bool ok = !ed.bn_mean && !ed.add && ed.act != EL_ACT_SIGMOID && el_act_in_kernel(ed.act);
+    if (ok && (el_conv_prepare(&dctx, true, &gd, &dl) != EL_OK || el_epilogue_parse(&dctx, 2, gd.oc, &ed) != EL_OK)) {
+        memset(&ed, 0, sizeof ed);
+        ok = false;
+    }
+    ok = ok && !ed.bn_mean && !ed.add && ed.act != EL_ACT_SIGMOID && el_act_in_kernel(ed.act) &&
+         gd.w.out >= EL_DWPW_MIN_WIDTH;
     el_dw_fn dw = ok ? el_depthwise_rows_fn(&gd) : NULL;
-    /* The 1x1 convolution's view of the depthwise output (its shape only). */
+    /* The ring holds the kh rows of one window. */
+    if (dw && ectx) ok = gd.h.dilation == 1 && gd.h.k <= gd.h.in && gd.ic == ex.g.oc;
+    /* The projection's view of the depthwise output (its shape only). */
     el_tensor mid = {.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {gd.n, gd.h.out, gd.w.out, gd.oc}};
-    const el_tensor *saved0 = pctx->inputs;
-    el_tensor pins[EL_DWPW_MAX_IN];
-    memcpy(pins, pctx->inputs, sizeof(el_tensor) * (size_t)pctx->ninputs);
-    pins[0] = mid;
-    pctx->inputs = pins;
-    ok = dw && gd.w.out >= EL_DWPW_MIN_WIDTH && el_conv_prepare(pctx, false, &gp, &pl) == EL_OK;
-    bool ep_parsed = ok && fused && el_epilogue_parse(pctx, 2, gp.oc, &ep) == EL_OK;
-    if (fused && !ep_parsed) ok = false;
-    pctx->inputs = saved0;
-    int64_t dims[4] = {gd.n, gd.h.out, gd.w.out, gp.oc};
-    if (ok) {
-        ok = gp.h.k == 1 && gp.w.k == 1 && gp.h.stride == 1 && gp.w.stride == 1 && gp.groups == 1 &&
-             gp.h.out == gp.h.in && gp.w.out == gp.w.in && !ep.bn_mean && el_act_in_kernel(ep.act) &&
-             (!ep.add || (ep.add->ndim == 4 && !memcmp(ep.add->dims, dims, sizeof dims)));
-    }
-    /* The kernel el_conv_common_x would pick for the 1x1 convolution. */
-    bool narrow = ok && gp.oc <= EL_CONV_NARROW_MAX_OC && gp.ic >= EL_CONV_NARROW_MIN_IC &&
-                  (pl == EL_FILTER_HWIO || pl == EL_FILTER_F32_P32) && gp.ic <= EL_CONV_ZERO_LEN;
-    if (ok && !narrow) ok = pl == EL_FILTER_F32_P32 && gp.ic <= EL_CONV_MAX_PACKED_K;
-    if (!ok) {
+    if (dw && ok && pctx) ok = el_pw_plan_make(pctx, &mid, fused, &pw);
+    if (!dw || !ok) {
+        el_epilogue_free(&ex.e);
         el_epilogue_free(&ed);
-        if (ep_parsed) el_epilogue_free(&ep);
+        el_epilogue_free(&pw.e);
         el_tensor_release(&scale_tmp);
         return false;
     }
+    int64_t dims[4] = {gd.n, gd.h.out, gd.w.out, pctx ? pw.g.oc : gd.oc};
     el_tensor *y;
-    float *scaled = NULL, *rows[EL_THREADPOOL_MAX] = {NULL};
+    float *scaled = NULL, *ring[EL_THREADPOOL_MAX] = {NULL}, *rows[EL_THREADPOOL_MAX] = {NULL};
     el_threadpool *pool = el_threadpool_current();
     int threads = el_threadpool_size(pool);
     el_status s = el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y);
@@ -858,31 +940,57 @@ static bool el_dwpw_fast(el_kctx *ctx, const el_kctx *dctx0, el_kctx *pctx, bool
         wd = scaled;
     }
     for (int t = 0; s == EL_OK && t < threads; t++) {
-        rows[t] = el_mem_alloc(sizeof(float) * (size_t)(gd.w.out * gd.oc));
-        if (!rows[t]) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the depthwise rows");
+        if (ectx) ring[t] = el_mem_alloc(sizeof(float) * (size_t)(gd.h.k * gd.w.in * gd.ic));
+        if (pctx) rows[t] = el_mem_alloc(sizeof(float) * (size_t)(gd.w.out * gd.oc));
+        if ((ectx && !ring[t]) || (pctx && !rows[t])) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row buffers");
     }
     if (s == EL_OK && el_tensor_numel(y) > 0) {
         /* As el_conv_common_x builds them for each node. */
+        el_conv_epi fee = el_conv_epi_of(&ex.e, NULL, NULL);
         el_conv_epi fed = el_conv_epi_of(&ed, NULL, NULL);
-        el_conv_epi fep = el_conv_epi_of(&ep, ep.add ? ep.add->data : NULL, y->data);
-        el_conv_geom grow = gp;
-        grow.n = 1;
-        grow.h.in = grow.h.out = 1;
-        el_dwpw_job j = {.gd = &gd, .gp = &grow, .x = dctx.inputs[0].data, .wd = wd, .wp = pctx->inputs[1].data,
-                         .ed = &fed, .ep = &fep, .dw = dw, .narrow = narrow, .layout = pl, .y = y->data, .rows = rows};
-        el_parallel_for(pool, gd.n * gd.h.out, 1, el_dwpw_rows, &j);
+        el_conv_epi fep = el_conv_epi_of(&pw.e, pw.add, y->data);
+        el_rows_job j = {.gd = &gd, .x = ectx ? ectx->inputs[0].data : dctx.inputs[0].data, .wd = wd, .ed = &fed,
+                         .ee = &fee, .ep = &fep, .dw = dw, .ex = ectx ? &ex : NULL, .pw = pctx ? &pw : NULL,
+                         .y = y->data, .ring = ring, .mid = rows};
+        el_parallel_for(pool, gd.n * gd.h.out, 1, el_rows_run, &j);
     }
-    for (int t = 0; t < threads; t++) el_mem_free(rows[t]);
+    for (int t = 0; t < threads; t++) {
+        el_mem_free(ring[t]);
+        el_mem_free(rows[t]);
+    }
     el_mem_free(scaled);
+    el_epilogue_free(&ex.e);
     el_epilogue_free(&ed);
-    el_epilogue_free(&ep);
+    el_epilogue_free(&pw.e);
     el_tensor_release(&scale_tmp);
     *status = s;
     return true;
 }
 
-/* A Conv2D / _FusedConv2D with EL_DWPW_NIN_ATTR (ops/conv_dwpw.h). */
-static el_status el_conv_dwpw(el_kctx *ctx, bool fused)
+/* A node's attrs under `prefix` without it (skipping `skip`), or with
+ * keep false those not under it; false when more than `cap`. */
+static bool el_attrs_under(const el_node *n, const char *prefix, bool keep, const char *skip, el_attr *out, int cap,
+                           int *count)
+{
+    const size_t pl = strlen(prefix);
+    int k = 0;
+    for (int i = 0; i < n->nattrs; i++) {
+        const el_attr *a = &n->attrs[i];
+        bool under = !strncmp(a->name, prefix, pl);
+        if (under != keep || (skip && !strcmp(a->name, skip))) continue;
+        if (k == cap) return false;
+        out[k] = *a;
+        if (keep) out[k].name = a->name + pl;
+        k++;
+    }
+    *count = k;
+    return true;
+}
+
+/* A Conv2D / _FusedConv2D with EL_DWPW_NIN_ATTR (ops/conv_dwpw.h); ectx:
+ * the expansion its input comes from (EL_PWDW_NIN_ATTR, whose output then
+ * fills ctx's input 0 when the fast kernels do not run), or NULL. */
+static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx)
 {
     int64_t nd;
     EL_TRY(el_attr_int(ctx->node, EL_DWPW_NIN_ATTR, 0, &nd));
@@ -891,15 +999,9 @@ static el_status el_conv_dwpw(el_kctx *ctx, bool fused)
                        (long long)nd, ctx->ninputs);
     /* The depthwise convolution as a node of its own: its attrs without the prefix. */
     el_attr da[EL_DWPW_MAX_ATTRS];
-    int nda = 0;
-    const size_t pl = strlen(EL_DWPW_PREFIX);
-    for (int i = 0; i < ctx->node->nattrs; i++) {
-        const el_attr *a = &ctx->node->attrs[i];
-        if (strncmp(a->name, EL_DWPW_PREFIX, pl) || !strcmp(a->name, EL_DWPW_NIN_ATTR)) continue;
-        if (nda == EL_DWPW_MAX_ATTRS) return el_kerr(ctx, EL_ERR_LIMIT, "more than %d depthwise attrs", nda);
-        da[nda] = *a;
-        da[nda++].name = a->name + pl;
-    }
+    int nda;
+    if (!el_attrs_under(ctx->node, EL_DWPW_PREFIX, true, EL_DWPW_NIN_ATTR, da, EL_DWPW_MAX_ATTRS, &nda))
+        return el_kerr(ctx, EL_ERR_LIMIT, "more than %d depthwise attrs", EL_DWPW_MAX_ATTRS);
     el_node dn = *ctx->node;
     dn.op = "FusedDepthwiseConv2dNative";
     dn.attrs = da;
@@ -915,7 +1017,12 @@ static el_status el_conv_dwpw(el_kctx *ctx, bool fused)
     pctx.inputs = pin;
     pctx.ninputs = np;
     el_status s;
-    if (el_dwpw_fast(ctx, &dctx, &pctx, fused, &s)) return s;
+    if (ectx) {
+        if (el_rows_fast(ctx, ectx, &dctx, &pctx, fused, &s)) return s;
+        EL_TRY(el_conv_common(ectx, false, true));
+        din[0] = ectx->outputs[0];
+    }
+    if (el_rows_fast(ctx, NULL, &dctx, &pctx, fused, &s)) return s;
     /* The two nodes' kernels, one after the other. */
     s = el_conv_common(&dctx, true, true);
     if (s == EL_OK) {
@@ -923,6 +1030,54 @@ static el_status el_conv_dwpw(el_kctx *ctx, bool fused)
         s = el_conv_common_x(&pctx, false, fused, NULL);
     }
     el_tensor_release(&dout);
+    return s;
+}
+
+/* A depthwise convolution, or a Conv2D with EL_DWPW_NIN_ATTR, with
+ * EL_PWDW_NIN_ATTR (ops/conv_dwpw.h): its 1x1 expansion runs inside it, a
+ * few rows at a time, or before it when the fast kernels do not apply. */
+static el_status el_conv_pwdw(el_kctx *ctx, bool depthwise, bool fused)
+{
+    int64_t ne;
+    EL_TRY(el_attr_int(ctx->node, EL_PWDW_NIN_ATTR, 0, &ne));
+    if (ne < 1 || ne > ctx->ninputs - 2 || ctx->ninputs > EL_DWPW_MAX_IN)
+        return el_kerr(ctx, EL_ERR_FORMAT, "attr '%s' is %lld, which %d inputs cannot hold", EL_PWDW_NIN_ATTR,
+                       (long long)ne, ctx->ninputs);
+    /* The expansion as a node of its own (its attrs without the prefix),
+     * and the rest of this one (without them). */
+    el_attr ea[EL_DWPW_MAX_ATTRS], ra[EL_DWPW_MAX_ATTRS];
+    int nea, nra;
+    if (!el_attrs_under(ctx->node, EL_PWDW_PREFIX, true, EL_PWDW_NIN_ATTR, ea, EL_DWPW_MAX_ATTRS, &nea) ||
+        !el_attrs_under(ctx->node, EL_PWDW_PREFIX, false, NULL, ra, EL_DWPW_MAX_ATTRS, &nra))
+        return el_kerr(ctx, EL_ERR_LIMIT, "more than %d attrs", EL_DWPW_MAX_ATTRS);
+    el_node en = *ctx->node, rn = *ctx->node;
+    en.op = "_FusedConv2D";
+    en.attrs = ea;
+    en.nattrs = nea;
+    rn.attrs = ra;
+    rn.nattrs = nra;
+    const int nr = ctx->ninputs - (int)ne;
+    el_tensor ein[EL_DWPW_MAX_IN], eout = {0}, rin[EL_DWPW_MAX_IN];
+    ein[0] = ctx->inputs[0];
+    memcpy(ein + 1, ctx->inputs + nr, sizeof(el_tensor) * (size_t)ne);
+    el_kctx ectx = {.node = &en, .ninputs = 1 + (int)ne, .inputs = ein, .noutputs = 1, .outputs = &eout};
+    memcpy(rin, ctx->inputs, sizeof(el_tensor) * (size_t)nr);
+    rin[0] = (el_tensor){0}; /* the expansion's output, once computed */
+    el_kctx rctx = *ctx;
+    rctx.node = &rn;
+    rctx.inputs = rin;
+    rctx.ninputs = nr;
+    el_status s;
+    if (!depthwise) {
+        s = el_conv_dwpw(&rctx, fused, &ectx);
+    } else if (!el_rows_fast(&rctx, &ectx, &rctx, NULL, fused, &s)) {
+        s = el_conv_common(&ectx, false, true);
+        if (s == EL_OK) {
+            rin[0] = eout;
+            s = el_conv_common(&rctx, true, fused);
+        }
+    }
+    el_tensor_release(&eout);
     return s;
 }
 

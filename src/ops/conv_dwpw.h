@@ -1,16 +1,32 @@
-/* A depthwise convolution run by the 1x1 convolution reading it (graph
- * pass el_opt_dw_pw, kernel el_conv_dwpw in ops/conv.c): the Conv2D /
- * _FusedConv2D node takes the depthwise convolution's input as its input
- * 0 and the depthwise filter and arguments as its last EL_DWPW_NIN_ATTR
- * inputs; the depthwise node's attrs are its own under EL_DWPW_PREFIX.
- * The kernel runs the depthwise convolution one output row at a time into
- * a buffer that stays in cache, and the 1x1 convolution on that row, with
- * the kernels the two nodes would run (the same bits); where those are
- * not the fast kernels it runs the two nodes' kernels one after the other. */
+/* The row-streaming fusions of an inverted bottleneck (graph passes
+ * el_opt_dw_pw and el_opt_pw_dw, kernels el_conv_dwpw and el_conv_pwdw
+ * in ops/conv.c).
+ *
+ * A depthwise convolution run by the 1x1 convolution reading it: the
+ * Conv2D / _FusedConv2D node takes the depthwise convolution's input as its
+ * input 0 and the depthwise filter and arguments as its last
+ * EL_DWPW_NIN_ATTR inputs; the depthwise node's attrs are its own under
+ * EL_DWPW_PREFIX. The kernel runs the depthwise convolution one output row
+ * at a time into a buffer that stays in cache, and the 1x1 convolution on
+ * that row, with the kernels the two nodes would run (the same bits);
+ * where those are not the fast kernels it runs the two nodes' kernels one
+ * after the other.
+ *
+ * A 1x1 expansion run by the depthwise convolution reading it (a depthwise
+ * node, or a node of the fusion above): the node takes the expansion's
+ * input as its input 0 and the expansion's filter and arguments as its
+ * last EL_PWDW_NIN_ATTR inputs (after the depthwise ones); the expansion's
+ * attrs are its own under EL_PWDW_PREFIX. The kernel expands the input
+ * rows a depthwise output row reads into a ring of kh rows per thread, as
+ * they are first needed, so the expanded tensor never goes through memory
+ * (the same kernels and bits again; the expansion runs first, whole, where
+ * they do not apply). */
 #ifndef EL_OPS_CONV_DWPW_H
 #define EL_OPS_CONV_DWPW_H
 
 #define EL_DWPW_PREFIX "_el_dw_"
 #define EL_DWPW_NIN_ATTR "_el_dw_nin"
+#define EL_PWDW_PREFIX "_el_pw_"
+#define EL_PWDW_NIN_ATTR "_el_pw_nin"
 
 #endif

@@ -25,7 +25,7 @@ static void el_dw_rows(void *ctx, int64_t i0, int64_t i1)
         int64_t b = i0 / oh, oy0 = i0 % oh;
         int64_t oy1 = oy0 + (i1 - i0);
         if (oy1 > oh) oy1 = oh;
-        j->fn(j->g, j->x, j->w, j->e, j->y + (b * oh + oy0) * j->g->w.out * j->g->oc, b, oy0, oy1, 0, j->g->ic);
+        j->fn(j->g, j->x, j->g->h.in, j->w, j->e, j->y + (b * oh + oy0) * j->g->w.out * j->g->oc, b, oy0, oy1, 0, j->g->ic);
         i0 += oy1 - oy0;
     }
 }

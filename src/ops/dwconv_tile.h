@@ -108,8 +108,8 @@ static inline __attribute__((always_inline)) void el_dw_tile(const int K, const 
 
 /* One output pixel of any window, over its taps inside the input (the
  * fallback for windows without a tile kernel, and tiny rows). */
-static void el_dw_pixel(const el_conv_geom *g, const float *xb, const float *w, const el_conv_epi *e, float *yp,
-                        int64_t oy, int64_t ox, int64_t c0, int64_t c1)
+static void el_dw_pixel(const el_conv_geom *g, const float *xb, int64_t ring, const float *w, const el_conv_epi *e,
+                        float *yp, int64_t oy, int64_t ox, int64_t c0, int64_t c1)
 {
     const el_window_axis *H = &g->h, *W = &g->w;
     const int64_t C = g->ic;
@@ -123,7 +123,7 @@ static void el_dw_pixel(const el_conv_geom *g, const float *xb, const float *w, 
             for (int64_t kx = 0; kx < W->k; kx++) {
                 int64_t ix = ox * W->stride - W->pad_before + kx * W->dilation;
                 if (ix < 0 || ix >= W->in) continue;
-                acc = EL_V_FMA(EL_V_MLOAD(xb + (iy * W->in + ix) * C + cb, m),
+                acc = EL_V_FMA(EL_V_MLOAD(xb + (iy % ring * W->in + ix) * C + cb, m),
                                EL_V_MLOAD(w + (ky * W->k + kx) * C + cb, m), acc);
             }
         }
@@ -136,6 +136,8 @@ static void el_dw_pixel(const el_conv_geom *g, const float *xb, const float *w, 
 typedef struct el_dw_row {
     const el_conv_geom *g;
     const float *xb, *w;
+    int64_t ring;                 /* input rows held at xb (see EL_DW_ROWS_FN) */
+    const float *xr[EL_DW_KMAX];  /* input row of kernel row ky (inside the input) */
     const el_conv_epi *e;
     float *yr;                    /* output row, channel 0 of pixel 0 */
     int64_t iy0;                  /* input row of kernel row 0 */
@@ -157,12 +159,12 @@ static inline __attribute__((always_inline)) void el_dw_tile_at(const int K, con
     float *y = r->yr + ox * C;
     if (ix0 >= 0 && ix0 + NC <= Win) {
         const float *xp[EL_DW_KMAX];
-        for (int ky = r->ky0; ky < r->ky1; ky++) xp[ky] = r->xb + ((r->iy0 + ky) * Win + ix0) * C;
+        for (int ky = r->ky0; ky < r->ky1; ky++) xp[ky] = r->xr[ky] + ix0 * C;
         el_dw_tile(K, S, P, false, xp, r->coff, r->ky0, r->ky1, r->w, C, r->c0, r->c1, r->e, y);
     } else if (C <= EL_CONV_ZERO_LEN) {
         const float *xp[EL_DW_KMAX * EL_DW_NCMAX];
         for (int ky = r->ky0; ky < r->ky1; ky++) {
-            const float *row = r->xb + (r->iy0 + ky) * Win * C;
+            const float *row = r->xr[ky];
             for (int c = 0; c < NC; c++) {
                 int64_t ix = ix0 + c;
                 xp[ky * NC + c] = ix >= 0 && ix < Win ? row + ix * C : el_conv_zero;
@@ -171,7 +173,7 @@ static inline __attribute__((always_inline)) void el_dw_tile_at(const int K, con
         el_dw_tile(K, S, P, true, xp, NULL, r->ky0, r->ky1, r->w, C, r->c0, r->c1, r->e, y);
     } else {
         int64_t oy = (r->iy0 + g->h.pad_before) / g->h.stride;
-        for (int p = 0; p < P; p++) el_dw_pixel(g, r->xb, r->w, r->e, y + p * C, oy, ox + p, r->c0, r->c1);
+        for (int p = 0; p < P; p++) el_dw_pixel(g, r->xb, r->ring, r->w, r->e, y + p * C, oy, ox + p, r->c0, r->c1);
     }
 }
 
@@ -193,24 +195,24 @@ static inline __attribute__((always_inline)) void el_dw_row_tiles(const int K, c
         } else {
             int64_t oy = (r->iy0 + r->g->h.pad_before) / r->g->h.stride;
             for (; ox < Wout; ox++)
-                el_dw_pixel(r->g, r->xb, r->w, r->e, r->yr + ox * r->g->ic, oy, ox, r->c0, r->c1);
+                el_dw_pixel(r->g, r->xb, r->ring, r->w, r->e, r->yr + ox * r->g->ic, oy, ox, r->c0, r->c1);
         }
     }
 }
 
-void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, const float *w, const el_conv_epi *e, float *yrows, int64_t b,
-                   int64_t oy0, int64_t oy1, int64_t c0, int64_t c1)
+void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, int64_t ring, const float *w, const el_conv_epi *e,
+                   float *yrows, int64_t b, int64_t oy0, int64_t oy1, int64_t c0, int64_t c1)
 {
     const el_window_axis *H = &g->h, *W = &g->w;
     const int64_t C = g->ic;
-    const float *xb = x + b * H->in * W->in * C;
+    const float *xb = x + b * ring * W->in * C;
     const int64_t K = W->k, S = W->stride;
     const bool tiled = H->k == K && H->stride == S && H->dilation == 1 && W->dilation == 1 && (K == 3 || K == 5) &&
                        (S == 1 || S == 2);
     if (!tiled) {
         for (int64_t oy = oy0; oy < oy1; oy++) {
             for (int64_t ox = 0; ox < W->out; ox++)
-                el_dw_pixel(g, xb, w, e, yrows + ((oy - oy0) * W->out + ox) * C, oy, ox, c0, c1);
+                el_dw_pixel(g, xb, ring, w, e, yrows + ((oy - oy0) * W->out + ox) * C, oy, ox, c0, c1);
             if (el_conv_epi_has_tile_ops(e)) el_conv_epi_tile(e, yrows + (oy - oy0) * W->out * C + c0, W->out, c1 - c0, C);
         }
         return;
@@ -227,7 +229,7 @@ void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, const float *w, const 
         grp = (EL_DW_L2_BYTES / row_bytes - K) / S + 1;
         if (grp < 1) grp = 1;
     }
-    el_dw_row r = {.g = g, .xb = xb, .w = w, .e = e};
+    el_dw_row r = {.g = g, .xb = xb, .ring = ring, .w = w, .e = e};
     for (int c = 0; c < EL_DW_NCMAX; c++) r.coff[c] = c * C;
     for (int64_t ga = oy0; ga < oy1; ga += grp) {
         int64_t gz = oy1 - ga > grp ? ga + grp : oy1;
@@ -240,6 +242,7 @@ void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, const float *w, const 
             if (k1 < k0) k1 = k0;
             r.ky0 = (int)k0;
             r.ky1 = (int)k1;
+            for (int ky = r.ky0; ky < r.ky1; ky++) r.xr[ky] = xb + (r.iy0 + ky) % ring * W->in * C;
             r.yr = yrows + (oy - oy0) * W->out * C;
             if (K == 3 && S == 1) el_dw_row_tiles(3, 1, &r);
             else if (K == 3) el_dw_row_tiles(3, 2, &r);
