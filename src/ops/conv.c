@@ -952,7 +952,10 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
         el_rows_job j = {.gd = &gd, .x = ectx ? ectx->inputs[0].data : dctx.inputs[0].data, .wd = wd, .ed = &fed,
                          .ee = &fee, .ep = &fep, .dw = dw, .ex = ectx ? &ex : NULL, .pw = pctx ? &pw : NULL,
                          .y = y->data, .ring = ring, .mid = rows};
-        el_parallel_for(pool, gd.n * gd.h.out, 1, el_rows_run, &j);
+        /* With an expansion each chunk expands kh - stride rows again:
+         * two chunks per thread (the pool's default is four) halve that. */
+        const int64_t items = gd.n * gd.h.out;
+        el_parallel_for(pool, items, ectx ? (items + 2 * threads - 1) / (2 * threads) : 1, el_rows_run, &j);
     }
     for (int t = 0; t < threads; t++) {
         el_mem_free(ring[t]);
