@@ -1290,6 +1290,117 @@ static void el_opt_shape_bypass(el_opt *o, int n)
     }
 }
 
+static bool el_onode_type_is(const el_onode *n, const char *name, el_dtype want)
+{
+    const el_attr *a = el_onode_attr(n, name);
+    return a && a->type == EL_ATTR_TYPE && a->v.type == want;
+}
+
+/* The one data reader of node n's output 0 (and which input of it), or -1
+ * when there is none, more than one, or a control reader. */
+static int el_only_reader(const el_opt *o, int n, int *input)
+{
+    const el_onode *s = &o->n[n];
+    if (s->fed || s->fetched || s->ndata_readers != 1 || s->nctrl_readers != 0) return -1;
+    for (int r = 0; r < o->nn; r++) {
+        if (!o->n[r].needed) continue;
+        for (int k = 0; k < o->n[r].ndata; k++)
+            if (o->n[r].in[k].node == n) {
+                *input = k;
+                return o->n[r].in[k].slot == 0 ? r : -1;
+            }
+    }
+    return -1;
+}
+
+#define EL_IMAGE_CAST_MAX 16
+
+/* The OD API's preprocessor casts the uint8 image batch to float
+ * (ToFloat), scatters it into a TensorArray and resizes one image per
+ * iteration of a map_fn loop: TensorArrayReadV3 [-> ExpandDims] ->
+ * ResizeBilinear. ResizeBilinear reads uint8 images and turns each corner
+ * into float itself, as TensorFlow's kernel does (static_cast<float>), so
+ * the TensorArray holds the uint8 images and the Cast goes: the same bits,
+ * without writing and reading back a float copy of the whole frame (4 bytes
+ * per value instead of 1). Only when every reader fits the pattern; a Shape
+ * of the cast reads the uint8 image (same shape). */
+static el_status el_opt_image_cast(el_opt *o, int c)
+{
+    el_onode *cn = &o->n[c];
+    if (strcmp(cn->op, "Cast") || cn->fed || cn->fetched || cn->ndata != 1 || cn->nin != 1 || cn->nctrl_readers ||
+        cn->in[0].slot < 0 || !el_onode_type_is(cn, "SrcT", EL_DT_UINT8) || !el_onode_type_is(cn, "DstT", EL_DT_FLOAT))
+        return EL_OK;
+    /* Nodes whose type attr becomes uint8: (node, attr). */
+    int retype[EL_IMAGE_CAST_MAX];
+    const char *attr[EL_IMAGE_CAST_MAX];
+    int nre = 0, scatter = -1, ta = -1;
+    for (int r = 0; r < o->nn; r++) {
+        const el_onode *rn = &o->n[r];
+        if (!rn->needed) continue;
+        for (int k = 0; k < rn->nin; k++) {
+            if (rn->in[k].node != c) continue;
+            if (!strcmp(rn->op, "Shape") && k == 0 && rn->ndata == 1) continue;
+            if (strcmp(rn->op, "TensorArrayScatterV3") || k != 2 || scatter >= 0 || rn->ndata != 4) return EL_OK;
+            scatter = r;
+        }
+    }
+    if (scatter < 0 || o->n[scatter].in[0].slot != 0) return EL_OK;
+    ta = o->n[scatter].in[0].node;
+    if (strcmp(o->n[ta].op, "TensorArrayV3") || o->n[ta].fetched || !el_onode_type_is(&o->n[ta], "dtype", EL_DT_FLOAT))
+        return EL_OK;
+    retype[nre] = ta, attr[nre++] = "dtype";
+    retype[nre] = scatter, attr[nre++] = "T";
+    /* The handle goes to the scatter and into loops; inside, only reads. */
+    int nreads = 0;
+    for (int e = 0; e < o->nn; e++) {
+        const el_onode *en = &o->n[e];
+        if (!en->needed) continue;
+        for (int k = 0; k < en->nin; k++) {
+            if (en->in[k].node != ta || en->in[k].slot != 0) continue;
+            if (e == scatter && k == 0) continue;
+            if (strcmp(en->op, "Enter") || k != 0 || en->fetched) return EL_OK;
+            for (int r = 0; r < o->nn; r++) {
+                const el_onode *rn = &o->n[r];
+                if (!rn->needed) continue;
+                for (int j = 0; j < rn->ndata; j++) {
+                    if (rn->in[j].node != e) continue;
+                    if (strcmp(rn->op, "TensorArrayReadV3") || j != 0 || !el_onode_type_is(rn, "dtype", EL_DT_FLOAT))
+                        return EL_OK;
+                    /* The read's one reader: ResizeBilinear, or ExpandDims read only by one. */
+                    int k1 = -1, k2 = -1, d = el_only_reader(o, r, &k1), z = d;
+                    if (d < 0 || k1 != 0) return EL_OK;
+                    if (!strcmp(o->n[d].op, "ExpandDims")) {
+                        z = el_only_reader(o, d, &k2);
+                        if (z < 0 || k2 != 0) return EL_OK;
+                    } else {
+                        d = -1;
+                    }
+                    if (strcmp(o->n[z].op, "ResizeBilinear") || o->n[z].ndata != 2) return EL_OK;
+                    if (nre + 3 > EL_IMAGE_CAST_MAX) return EL_OK;
+                    retype[nre] = r, attr[nre++] = "dtype";
+                    if (d >= 0) retype[nre] = d, attr[nre++] = "T";
+                    retype[nre] = z, attr[nre++] = "T";
+                    nreads++;
+                }
+            }
+        }
+    }
+    if (nreads == 0) return EL_OK;
+    for (int i = 0; i < nre; i++) {
+        el_attr a = {.name = attr[i], .type = EL_ATTR_TYPE, .v.type = EL_DT_UINT8};
+        EL_TRY(el_set_attr(&o->n[retype[i]], &o->n[retype[i]], &a));
+    }
+    for (int r = 0; r < o->nn; r++) {
+        el_onode *rn = &o->n[r];
+        if (!rn->needed) continue;
+        for (int k = 0; k < rn->ndata; k++)
+            if (rn->in[k].node == c) rn->in[k] = cn->in[0];
+    }
+    cn->needed = false;
+    o->st.image_cast_sunk++;
+    return EL_OK;
+}
+
 /* The _ElMulAdd r takes in what feeds its x when r is that node's only
  * reader, in this order only (each step's input side stays before what it
  * absorbed, so the border of the padding is what the Mul by c and the Add
@@ -1499,6 +1610,9 @@ static el_status el_opt_fuse(el_opt *o)
         if (o->n[n].needed) EL_TRY(el_opt_fuse_act(o, n));
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) el_opt_shape_bypass(o, n);
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_image_cast(o, n));
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) {
