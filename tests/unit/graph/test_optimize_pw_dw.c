@@ -145,18 +145,19 @@ static void test_kernels(void **state)
     /* MobileNetV3's expanded_conv_1: stride 2, an even height. */
     el_check((shape){.n = 1, .h = 10, .w = 70, .ic = 16, .mc = 64, .oc = 24, .k = 3, .stride = 2, .ea = ACT_RELU});
     /* A residual block, stride 1, two images (the ring starts again). */
-    el_check((shape){.n = 2, .h = 9, .w = 40, .ic = 24, .mc = 72, .oc = 24, .k = 3, .stride = 1, .ea = ACT_RELU6,
+    el_check((shape){.n = 2, .h = 9, .w = 72, .ic = 24, .mc = 72, .oc = 24, .k = 3, .stride = 1, .ea = ACT_RELU6,
                      .da = ACT_RELU6, .residual = true});
     /* 5x5, hard swish after the expansion, a masked channel vector. */
-    el_check((shape){.n = 1, .h = 11, .w = 33, .ic = 40, .mc = 120, .oc = 40, .k = 5, .stride = 1,
+    el_check((shape){.n = 1, .h = 11, .w = 65, .ic = 40, .mc = 120, .oc = 40, .k = 5, .stride = 1,
                      .ea = ACT_HSWISH, .da = ACT_RELU});
     /* The depthwise convolution alone (squeeze-excite reads it): odd height, stride 2, 5x5. */
     el_check((shape){.n = 1, .h = 9, .w = 69, .ic = 32, .mc = 96, .k = 5, .stride = 2, .ea = ACT_RELU,
                      .da = ACT_HSWISH});
-    el_check((shape){.n = 2, .h = 7, .w = 36, .ic = 24, .mc = 48, .k = 3, .stride = 1});
+    el_check((shape){.n = 2, .h = 7, .w = 66, .ic = 24, .mc = 48, .k = 3, .stride = 1});
     /* A narrow expansion (8 channels: the narrow kernel), CenterNet's reverse blocks. */
-    el_check((shape){.n = 1, .h = 8, .w = 40, .ic = 32, .mc = 8, .oc = 64, .k = 3, .stride = 1, .ea = ACT_RELU});
-    /* Narrow rows: the expansion first. */
+    el_check((shape){.n = 1, .h = 8, .w = 64, .ic = 32, .mc = 8, .oc = 64, .k = 3, .stride = 1, .ea = ACT_RELU});
+    /* Narrow rows: the expansion first (under 64 pixels; under 32 the
+     * depthwise and projection one after the other too). */
     el_check((shape){.n = 1, .h = 9, .w = 16, .ic = 24, .mc = 72, .oc = 24, .k = 3, .stride = 1, .ea = ACT_RELU});
     el_check((shape){.n = 1, .h = 9, .w = 40, .ic = 24, .mc = 72, .k = 3, .stride = 2, .ea = ACT_RELU});
 }
