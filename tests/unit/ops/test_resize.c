@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/threadpool.h"
+#include "ops/conv_fast.h"
 #include "ops/resize.h"
 
 enum { LEGACY, ALIGN, HALF, NOATTR };
@@ -256,11 +257,13 @@ static uint32_t el_rnd(void)
 
 /* el_resize_bilinear_core on random sizes, 1 to 5 channels (float: up to
  * 40), uint8 / int16 / float inputs, all three modes, float and rounded uint8 outputs, bit for
- * bit against the per-pixel restatement. */
+ * bit against the per-pixel restatement, with and without the vector rows. */
 static void test_bilinear_core_vs_reference(void **state)
 {
     (void)state;
-    for (int it = 0; it < 300; it++) {
+    /* Every case on the portable rows and on the CPU's (AVX-512 gathers). */
+    for (int it = 0; it < 600; it++) {
+        el_conv_force_isa(it % 2 ? EL_ISA_REF : -1);
         const el_dtype dt = it % 3 == 0 ? EL_DT_UINT8 : it % 3 == 1 ? EL_DT_INT16 : EL_DT_FLOAT;
         /* Some float cases with feature-map depths (the per-pixel path). */
         const int64_t wide = dt == EL_DT_FLOAT && it % 2 ? 40 : 5;
@@ -312,6 +315,7 @@ static void test_bilinear_core_vs_reference(void **state)
         free(got);
         free(got8);
     }
+    el_conv_force_isa(-1);
 }
 
 /* Rows split over a pool of 2 threads give the same bits as one thread, for
