@@ -31,6 +31,9 @@
 #define EL_MEM_BIG ((size_t)256 << 10)
 /* Address space reserved per chunk: only the pages used become resident. */
 #define EL_MEM_CHUNK ((size_t)64 << 20)
+/* Address space of a pool's first slab for small blocks (the next ones
+ * double): only the pages carved become resident. */
+#define EL_MEM_SLAB ((size_t)4 << 20)
 
 typedef struct el_chunk el_chunk;
 
@@ -75,10 +78,24 @@ struct el_chunk {
 #define EL_MEM_CHUNK_HDR (2 * EL_MEM_ALIGN)
 _Static_assert(sizeof(el_chunk) <= EL_MEM_CHUNK_HDR, "chunk header fits before its base");
 
+/* Where small blocks come from when their class has none free: carved in
+ * a row from address space taken in one heap call, so a class growing in a
+ * later run costs no heap call. Which thread runs which node of a run
+ * varies (exec/run.c: a session's second thread takes ready nodes), and
+ * with it the small blocks each thread's pool has live at once. A small
+ * block goes back to its class's free list, never to the heap alone: the
+ * slabs go with the pool (small blocks are under 4 KB: they cannot add up
+ * to much, and idle classes are no longer trimmed). */
+typedef struct el_slab el_slab;
+struct el_slab {
+    el_slab *next;
+    size_t top, cap;
+};
+#define EL_MEM_SLAB_HDR EL_MEM_ALIGN
+_Static_assert(sizeof(el_slab) <= EL_MEM_SLAB_HDR, "slab header fits before its base");
+
 struct el_mempool {
     el_block *free[EL_MEM_CLASSES];
-    uint32_t idle[EL_MEM_CLASSES];   /* runs since the class was last used */
-    uint8_t used[EL_MEM_CLASSES];    /* used in the current run */
     size_t out;                      /* blocks handed out and not back */
     size_t heap_allocs;
     size_t held, held_peak;          /* bytes of blocks taken from the heap and not given back */
@@ -86,6 +103,7 @@ struct el_mempool {
     pthread_mutex_t mu;              /* guards remote, closed; nremote is written under it */
     el_block *remote;                /* freed on threads where p was not current */
     el_chunk *chunks;
+    el_slab *slabs;                  /* the newest first */
     /* Free extents inside the two sides of the chunks, binned by size
      * (el_ext_bin), and a bit per non-empty bin. */
     el_block *ext_bin[EL_EXT_BINS];
@@ -124,6 +142,35 @@ static el_block *el_block_new(size_t size)
     return b;
 }
 
+/* Makes sure the newest slab has room for a block of `size` bytes: a new
+ * slab (twice the last one) when it has not. */
+static bool el_slab_room(el_mempool *p, size_t size)
+{
+    el_slab *sl = p->slabs;
+    if (sl && sl->cap - sl->top >= EL_MEM_ALIGN + size) return true;
+    size_t cap = sl ? sl->cap * 2 : EL_MEM_SLAB;
+    sl = aligned_alloc(EL_MEM_ALIGN, EL_MEM_SLAB_HDR + cap);
+    if (!sl) return false;
+    sl->cap = cap;
+    sl->top = 0;
+    sl->next = p->slabs;
+    p->slabs = sl;
+    p->heap_allocs++;
+    return true;
+}
+
+/* A small block of `size` bytes carved from the newest slab, a new slab
+ * when it is full (NULL when out of memory). */
+static el_block *el_slab_block(el_mempool *p, size_t size)
+{
+    if (!el_slab_room(p, size)) return NULL;
+    el_slab *sl = p->slabs;
+    el_block *b = (el_block *)((char *)sl + EL_MEM_SLAB_HDR + sl->top);
+    sl->top += EL_MEM_ALIGN + size;
+    b->size = size;
+    return b;
+}
+
 static void el_chunk_unlink(el_mempool *p, el_chunk *c)
 {
     el_chunk **pp = &p->chunks;
@@ -137,6 +184,10 @@ static void el_chunk_unlink(el_mempool *p, el_chunk *c)
 static void el_mempool_destroy(el_mempool *p)
 {
     while (p->chunks) el_chunk_unlink(p, p->chunks);
+    for (el_slab *sl = p->slabs, *n; sl; sl = n) {
+        n = sl->next;
+        free(sl);
+    }
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
@@ -149,17 +200,6 @@ el_status el_mempool_create(el_mempool **out)
     pthread_mutex_init(&p->mu, NULL);
     *out = p;
     return EL_OK;
-}
-
-/* Gives a free list's blocks back to the heap. */
-static void el_free_list(el_mempool *p, el_block *b)
-{
-    while (b) {
-        el_block *n = b->next;
-        p->held -= b->size;
-        free(b);
-        b = n;
-    }
 }
 
 /* ---- large blocks: extents of chunks ---- */
@@ -398,10 +438,7 @@ void el_mempool_close(el_mempool *p)
 {
     if (!p) return;
     el_mempool_drain(p);
-    for (int c = 0; c < EL_MEM_CLASSES; c++) {
-        el_free_list(p, p->free[c]);
-        p->free[c] = NULL;
-    }
+    memset(p->free, 0, sizeof p->free); /* small blocks go with the slabs */
     for (el_chunk *c = p->chunks, *n; c; c = n) {
         n = c->next;
         if (!c->live) el_chunk_unlink(p, c);
@@ -411,6 +448,17 @@ void el_mempool_close(el_mempool *p)
     bool last = p->out == 0;
     pthread_mutex_unlock(&p->mu);
     if (last) el_mempool_destroy(p);
+}
+
+el_status el_mempool_reserve(el_mempool *p)
+{
+    bool ok = el_slab_room(p, 0);
+    if (ok && !p->chunks) {
+        el_block *b = el_ext_alloc(p, EL_MEM_LARGE_MIN);
+        if (b) el_ext_free(p, b);
+        ok = b != NULL;
+    }
+    return ok ? EL_OK : el_error(EL_ERR_NOMEM, "out of memory reserving a memory pool's address space");
 }
 
 el_mempool *el_mempool_current(void) { return el_mem_cur; }
@@ -426,15 +474,6 @@ el_mempool *el_mempool_set_current(el_mempool *p)
 void el_mempool_end_run(el_mempool *p)
 {
     if (!p) return;
-    for (int c = 0; c < EL_MEM_CLASSES; c++) {
-        if (p->used[c]) {
-            p->used[c] = 0;
-            p->idle[c] = 0;
-        } else if (p->free[c] && ++p->idle[c] >= EL_MEMPOOL_IDLE_RUNS) {
-            el_free_list(p, p->free[c]);
-            p->free[c] = NULL;
-        }
-    }
     for (el_chunk *c = p->chunks, *n; c; c = n) {
         n = c->next;
         if (c->used) {
@@ -486,15 +525,13 @@ void *el_mem_alloc(size_t bytes)
     if (b) {
         p->free[cls] = b->next;
     } else {
-        b = el_block_new(size);
+        b = el_slab_block(p, size);
         if (!b) return NULL;
         b->pool = p;
         b->cls = (uint32_t)cls;
-        p->heap_allocs++;
         p->held += size;
         if (p->held > p->held_peak) p->held_peak = p->held;
     }
-    p->used[cls] = 1;
     p->out++;
     p->used_bytes += b->size;
     if (p->used_bytes > p->used_peak) p->used_peak = p->used_bytes;
@@ -528,9 +565,7 @@ void el_mem_free(void *ptr)
         el_chunk *c = b->chunk;
         el_ext_free(p, b);
         if (!c->live) el_chunk_unlink(p, c);
-    } else {
-        free(b);
-    }
+    } /* a small block stays in its slab */
     bool last = --p->out == 0;
     pthread_mutex_unlock(&p->mu);
     if (last) el_mempool_destroy(p);

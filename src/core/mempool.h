@@ -13,14 +13,17 @@
  * mutex-protected list that the next run takes back.
  *
  * Small blocks (under 4 KB) are rounded up to one of four classes per power
- * of two and kept on a free list per class. Larger ones are carved by best
+ * of two and kept on a free list per class; a class with none free carves a
+ * new one from a slab of address space (one heap call per slab, not per
+ * block: at 2 threads the small blocks each thread's pool needs vary a
+ * little from run to run). Larger ones are carved by best
  * fit from chunks of address space (big ones alternating between the two
  * ends of a chunk), merging with free neighbours when freed, so activations
  * of different sizes that are never live together share memory: what a pool touches stays near the largest live set (the
- * classes alone kept the largest live set of every size at once). A class,
- * or a fully free chunk, unused for EL_MEMPOOL_IDLE_RUNS runs goes back to
- * the heap, so a session whose input size changes does not keep every size
- * it ever saw. */
+ * classes alone kept the largest live set of every size at once). A fully
+ * free chunk unused for EL_MEMPOOL_IDLE_RUNS runs goes back to the heap, so
+ * a session whose input size changes does not keep every large size it
+ * ever saw (small blocks stay with the pool's slabs). */
 #ifndef EL_CORE_MEMPOOL_H
 #define EL_CORE_MEMPOOL_H
 
@@ -38,12 +41,19 @@ el_status el_mempool_create(el_mempool **out);
  * Must not be called while the pool is current on some thread. */
 void el_mempool_close(el_mempool *p);
 
+/* Takes the address space a pool carves blocks from (a slab for small
+ * blocks, a chunk for large ones) now rather than at its first blocks: for
+ * a pool that starts serving blocks in some later run (a thread pool
+ * worker's, when it starts running nodes: exec/run.c), so that run makes no
+ * heap call. Only the pages used become resident. */
+el_status el_mempool_reserve(el_mempool *p);
+
 /* Makes p current on this thread (NULL: none) and returns the previous one.
  * Making a pool current takes back the blocks freed on other threads. */
 el_mempool *el_mempool_set_current(el_mempool *p);
 el_mempool *el_mempool_current(void);
-/* Ends one run of the pool's owner: classes idle for EL_MEMPOOL_IDLE_RUNS
- * runs are trimmed. Call on the thread where p is current. */
+/* Ends one run of the pool's owner: chunks idle for EL_MEMPOOL_IDLE_RUNS
+ * runs are given back. Call on the thread where p is current. */
 void el_mempool_end_run(el_mempool *p);
 
 /* Heap allocations made by the pool since it was created (blocks it had to

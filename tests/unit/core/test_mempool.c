@@ -1,5 +1,6 @@
 /* The per-session memory pool: reuse by size class, alignment, frees from
- * other threads, blocks outliving their pool, trimming of idle classes;
+ * other threads, blocks outliving their pool, small blocks from slabs,
+ * trimming of idle chunks;
  * large blocks: sharing memory across sizes, merging, best fit, the bytes
  * held staying at the largest live set. */
 #include <pthread.h>
@@ -109,7 +110,7 @@ static void test_other_thread_and_close(void **state)
     el_tensor_release(&t);
 }
 
-static void test_idle_classes_trimmed(void **state)
+static void test_idle_chunks_trimmed(void **state)
 {
     (void)state;
     el_mempool *mp;
@@ -127,6 +128,50 @@ static void test_idle_classes_trimmed(void **state)
     el_mem_free(el_mem_alloc(70000)); /* trimmed: from the heap again */
     assert_int_equal(el_mempool_heap_allocs(mp), before + 1);
     el_mempool_set_current(prev);
+    el_mempool_close(mp);
+}
+
+/* Small blocks come from slabs: classes growing in later runs (at 2
+ * threads each thread's pool needs a varying number) make no heap call
+ * until the slab is full, and a full slab is followed by a larger one. */
+static void test_small_blocks_from_slabs(void **state)
+{
+    (void)state;
+    el_mempool *mp;
+    assert_int_equal(el_mempool_create(&mp), EL_OK);
+    el_mempool *prev = el_mempool_set_current(mp);
+    static void *b[3000];
+    size_t first = 0;
+    for (int run = 1; run <= 3; run++) {
+        int n = run * 1000; /* each run needs more of every class */
+        for (int i = 0; i < n; i++) {
+            b[i] = el_mem_alloc((size_t)(i % 60) * 64 + 1);
+            assert_non_null(b[i]);
+            assert_int_equal((uintptr_t)b[i] % 64, 0);
+            memset(b[i], run, el_mem_size(b[i]));
+        }
+        for (int i = 0; i < n; i++) el_mem_free(b[i]);
+        el_mempool_end_run(mp);
+        if (run == 1) first = el_mempool_heap_allocs(mp);
+    }
+    assert_int_equal(first, 1);                         /* one slab */
+    size_t grown = el_mempool_heap_allocs(mp);
+    assert_true(grown >= 2 && grown <= 3);              /* 3000 blocks averaging ~1.9 KB: a second slab, twice the first */
+    for (int i = 0; i < 3000; i++) b[i] = el_mem_alloc((size_t)(i % 60) * 64 + 1);
+    assert_int_equal(el_mempool_heap_allocs(mp), grown); /* all reused */
+    for (int i = 0; i < 3000; i++) el_mem_free(b[i]);
+    /* A pool that reserved its address space serves its first blocks
+     * without a heap call. */
+    el_mempool *r;
+    assert_int_equal(el_mempool_create(&r), EL_OK);
+    assert_int_equal(el_mempool_reserve(r), EL_OK);
+    size_t reserved = el_mempool_heap_allocs(r);
+    el_mempool_set_current(r);
+    el_mem_free(el_mem_alloc(100));
+    el_mem_free(el_mem_alloc(100000));
+    assert_int_equal(el_mempool_heap_allocs(r), reserved);
+    el_mempool_set_current(prev);
+    el_mempool_close(r);
     el_mempool_close(mp);
 }
 
@@ -319,7 +364,8 @@ int main(void)
         cmocka_unit_test(test_reuse_by_class),
         cmocka_unit_test(test_realloc_calloc),
         cmocka_unit_test(test_other_thread_and_close),
-        cmocka_unit_test(test_idle_classes_trimmed),
+        cmocka_unit_test(test_idle_chunks_trimmed),
+        cmocka_unit_test(test_small_blocks_from_slabs),
         cmocka_unit_test(test_large_share_across_sizes),
         cmocka_unit_test(test_large_merge_best_fit),
         cmocka_unit_test(test_large_best_fit_bins),
