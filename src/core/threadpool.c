@@ -49,6 +49,13 @@ struct el_threadpool {
     _Atomic int done;      /* chunks finished in this job */
     _Atomic int sleepers;
     _Atomic bool stop;
+    /* Idle work (el_threadpool_set_idle): ctx is written before fn
+     * publishes it; idle_busy counts workers between reading fn and
+     * returning from it, so clearing can wait for them to leave. */
+    void *idle_ctx;
+    _Atomic(el_idle_fn) idle_fn;
+    _Atomic int idle_busy;
+    _Atomic int idle_avail;
 };
 
 #define EL_GEN(s) ((s) >> 32)
@@ -114,6 +121,26 @@ static int64_t el_elapsed_ns(const struct timespec *t0)
     return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000000 + (t.tv_nsec - t0->tv_nsec);
 }
 
+/* Runs one piece of the idle work, if any is offered; true if it did. The
+ * work runs as thread 0 of no pool: a parallel-for inside it runs inline
+ * (el_in_parallel stays set on a worker) and per-thread scratch indexed by
+ * el_threadpool_thread_index() fits a pool of size 1. */
+static bool el_run_idle(el_threadpool *p)
+{
+    if (atomic_load_explicit(&p->idle_avail, memory_order_relaxed) <= 0) return false;
+    bool ran = false;
+    atomic_fetch_add(&p->idle_busy, 1);
+    el_idle_fn fn = atomic_load(&p->idle_fn);
+    if (fn) {
+        int index = el_thread_index;
+        el_thread_index = 0;
+        ran = fn(p->idle_ctx, index);
+        el_thread_index = index;
+    }
+    atomic_fetch_sub(&p->idle_busy, 1);
+    return ran;
+}
+
 static void *el_worker_main(void *arg)
 {
     el_threadpool *p = ((el_worker *)arg)->pool;
@@ -123,16 +150,26 @@ static void *el_worker_main(void *arg)
      * own pool, so jobs in steady state do not touch the heap. */
     el_mempool *mem = NULL;
     if (el_mempool_create(&mem) != EL_OK) mem = NULL; /* then the heap serves */
+    /* It may serve a session's nodes in any run (el_threadpool_set_idle). */
+    if (mem && el_mempool_reserve(mem) != EL_OK) {
+        el_mempool_close(mem);
+        mem = NULL;
+    }
     el_mempool_set_current(mem);
     uint64_t seen = 0; /* generation 0 is "no job yet" */
     for (;;) {
         uint64_t g = EL_GEN(atomic_load_explicit(&p->state, memory_order_acquire));
         if (g == seen && !atomic_load(&p->stop)) {
+            /* A parallel-for goes first (checked above); idle work only
+             * between jobs, one piece at a time so a job waits little. */
+            if (el_run_idle(p)) continue;
             struct timespec t0;
             clock_gettime(CLOCK_MONOTONIC, &t0);
             for (int spins = 0;; spins++) {
                 g = EL_GEN(atomic_load_explicit(&p->state, memory_order_acquire));
-                if (g != seen || atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
+                if (g != seen || atomic_load_explicit(&p->stop, memory_order_relaxed) ||
+                    atomic_load_explicit(&p->idle_avail, memory_order_relaxed) > 0)
+                    break;
                 EL_CPU_RELAX();
                 if ((spins & 63) == 63) {
                     int64_t ns = el_elapsed_ns(&t0);
@@ -140,17 +177,20 @@ static void *el_worker_main(void *arg)
                     if (ns > EL_SPIN_YIELD_NS) sched_yield();
                 }
             }
-            if (g == seen && !atomic_load(&p->stop)) {
+            if (g == seen && !atomic_load(&p->stop) && atomic_load(&p->idle_avail) <= 0) {
                 pthread_mutex_lock(&p->mu);
-                /* seq_cst pairing with el_parallel_for: either it sees us
-                 * sleeping and broadcasts under the mutex, or we see the new
-                 * generation here. */
+                /* seq_cst pairing with el_parallel_for and
+                 * el_threadpool_idle_available: either they see us sleeping
+                 * and broadcast under the mutex, or we see the new
+                 * generation or the idle work here. */
                 atomic_fetch_add(&p->sleepers, 1);
-                while ((g = EL_GEN(atomic_load(&p->state))) == seen && !atomic_load(&p->stop))
+                while ((g = EL_GEN(atomic_load(&p->state))) == seen && !atomic_load(&p->stop) &&
+                       atomic_load(&p->idle_avail) <= 0)
                     pthread_cond_wait(&p->wake, &p->mu);
                 atomic_fetch_sub(&p->sleepers, 1);
                 pthread_mutex_unlock(&p->mu);
             }
+            if (g == seen && !atomic_load(&p->stop)) continue; /* woken for idle work */
         }
         if (atomic_load(&p->stop)) break;
         seen = g;
@@ -227,5 +267,33 @@ void el_parallel_for(el_threadpool *p, int64_t n, int64_t grain, el_parallel_fn 
     for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) < (int)nchunks; spins++) {
         EL_CPU_RELAX();
         if (spins >= 1024) sched_yield();
+    }
+}
+
+void el_threadpool_set_idle(el_threadpool *p, el_idle_fn fn, void *ctx)
+{
+    if (!p || p->size <= 1) return;
+    if (fn) {
+        p->idle_ctx = ctx;
+        atomic_store(&p->idle_fn, fn);
+        return;
+    }
+    atomic_store(&p->idle_fn, (el_idle_fn)NULL);
+    atomic_store(&p->idle_avail, 0);
+    /* A worker that read the old fn may still be inside it. */
+    for (int spins = 0; atomic_load(&p->idle_busy) > 0; spins++) {
+        EL_CPU_RELAX();
+        if (spins >= 1024) sched_yield();
+    }
+}
+
+void el_threadpool_idle_available(el_threadpool *p, int n)
+{
+    if (!p || p->size <= 1) return;
+    atomic_store(&p->idle_avail, n); /* seq_cst: pairs with a worker going to sleep */
+    if (n > 0 && atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
     }
 }

@@ -14,6 +14,7 @@
 #ifndef EL_CORE_THREADPOOL_H
 #define EL_CORE_THREADPOOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "edgelens/status.h"
@@ -55,5 +56,21 @@ int el_threadpool_thread_index(void);
  * set_current returns the previous value, to restore. */
 el_threadpool *el_threadpool_current(void);
 el_threadpool *el_threadpool_set_current(el_threadpool *pool);
+
+/* Idle work: while fn is set, a worker with no parallel-for job to run
+ * calls fn(ctx, its index 1..size-1) whenever the owner has announced work with
+ * el_threadpool_idle_available(n > 0); fn runs one piece of it and returns
+ * whether it found any. A parallel-for published meanwhile waits for the
+ * piece to end only for the chunks that worker would have taken (the caller
+ * claims chunks itself). Inside fn the worker counts as thread 0 of no pool
+ * (el_parallel_for runs inline there). The executor uses it to run
+ * independent nodes on the second thread (exec/run.c). set_idle(pool, NULL,
+ * NULL) returns once no worker is inside fn any more; one owner at a time
+ * (the thread running the pool's session). No-op for a pool of 1 or NULL. */
+typedef bool (*el_idle_fn)(void *ctx, int worker);
+void el_threadpool_set_idle(el_threadpool *pool, el_idle_fn fn, void *ctx);
+/* How many pieces of idle work there are now (wakes sleeping workers if
+ * n > 0); the owner keeps it current, fn may call it too. */
+void el_threadpool_idle_available(el_threadpool *pool, int n);
 
 #endif

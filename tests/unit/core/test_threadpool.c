@@ -1,6 +1,6 @@
 /* The thread pool: every index exactly once, chunk bounds, inline cases
  * (no pool, one thread, nested calls), many back-to-back jobs (the lost
- * wake-up and stale-claim races), the current-pool slot. */
+ * wake-up and stale-claim races), the current-pool slot, idle work. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,12 +142,71 @@ static void test_current_and_defaults(void **state)
     el_threadpool_free(NULL);
 }
 
+/* Idle work (what the executor's second thread runs): taken by a worker
+ * while offered, as thread 0 of no pool, also after the worker fell asleep;
+ * parallel-fors still cover everything meanwhile; set_idle(NULL) returns
+ * only once no worker is inside fn, and nothing runs after. */
+typedef struct el_idle {
+    el_threadpool *p;
+    _Atomic int pieces, left, inside, bad;
+} el_idle;
+
+static bool el_idle_fn_test(void *ctx, int worker)
+{
+    el_idle *w = ctx;
+    atomic_fetch_add(&w->inside, 1);
+    if (worker < 1 || el_threadpool_thread_index() != 0 || el_threadpool_current() != NULL) atomic_fetch_add(&w->bad, 1);
+    bool ran = atomic_fetch_sub(&w->left, 1) > 0;
+    if (ran) atomic_fetch_add(&w->pieces, 1);
+    else atomic_fetch_add(&w->left, 1);
+    if (atomic_load(&w->left) <= 0) el_threadpool_idle_available(w->p, 0);
+    atomic_fetch_sub(&w->inside, 1);
+    return ran;
+}
+
+static void el_idle_offer(el_idle *w, int n)
+{
+    atomic_store(&w->left, n);
+    el_threadpool_idle_available(w->p, n);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (atomic_load(&w->left) > 0) {
+        el_check_cover(w->p, 1000, 1); /* jobs go on meanwhile */
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec - t0.tv_sec > 20) fail_msg("idle work not taken: %d left", atomic_load(&w->left));
+    }
+}
+
+static void test_idle_work(void **state)
+{
+    (void)state;
+    el_idle w;
+    memset(&w, 0, sizeof w);
+    assert_int_equal(el_threadpool_create(2, &w.p), EL_OK);
+    el_threadpool_set_idle(w.p, el_idle_fn_test, &w);
+    el_idle_offer(&w, 500);
+    /* Past the spin time the worker sleeps: an offer wakes it. */
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    el_idle_offer(&w, 10);
+    el_threadpool_set_idle(w.p, NULL, NULL);
+    assert_int_equal(atomic_load(&w.inside), 0);
+    assert_int_equal(atomic_load(&w.pieces), 510);
+    assert_int_equal(atomic_load(&w.bad), 0);
+    /* Cleared: offering runs nothing. */
+    el_threadpool_idle_available(w.p, 1);
+    nanosleep(&nap, NULL);
+    el_threadpool_idle_available(w.p, 0);
+    assert_int_equal(atomic_load(&w.pieces), 510);
+    el_threadpool_free(w.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cover),          cmocka_unit_test(test_many_jobs),
         cmocka_unit_test(test_after_sleep),    cmocka_unit_test(test_nested),
-        cmocka_unit_test(test_current_and_defaults),
+        cmocka_unit_test(test_current_and_defaults), cmocka_unit_test(test_idle_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
