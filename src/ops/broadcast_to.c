@@ -49,6 +49,6 @@ static el_status el_op_broadcast_to(el_kctx *ctx)
 }
 
 const el_op el_ops_broadcast_to[] = {
-    {"BroadcastTo", el_op_broadcast_to, NULL},
-    {NULL, NULL, NULL},
+    {"BroadcastTo", el_op_broadcast_to, NULL, 0},
+    {NULL, NULL, NULL, 0},
 };

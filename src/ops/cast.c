@@ -278,6 +278,6 @@ static el_status el_k_Cast(el_kctx *ctx)
 }
 
 const el_op el_ops_cast[] = {
-    {"Cast", el_k_Cast, NULL},
-    {NULL, NULL, NULL},
+    {"Cast", el_k_Cast, NULL, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -238,9 +238,9 @@ static el_status el_tile(el_kctx *ctx)
 }
 
 const el_op el_ops_concat[] = {
-    {"ConcatV2", el_concat_v2, NULL},
-    {"Concat", el_concat_v1, NULL},
-    {"Pack", el_pack, NULL},
-    {"Tile", el_tile, NULL},
-    {NULL, NULL, NULL},
+    {"ConcatV2", el_concat_v2, NULL, 0},
+    {"Concat", el_concat_v1, NULL, 0},
+    {"Pack", el_pack, NULL, 0},
+    {"Tile", el_tile, NULL, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -78,15 +78,15 @@ static el_status el_op_assert(el_kctx *ctx)
 }
 
 const el_op el_ops_control[] = {
-    {"Const", el_op_const, NULL},
-    {"Identity", el_op_identity, NULL},
-    {"IdentityN", el_op_identity_n, el_identity_n_outputs},
-    {"LoopCond", el_op_identity, NULL},
-    {"StopGradient", el_op_identity, NULL},
-    {"PlaceholderWithDefault", el_op_identity, NULL},
-    {"Snapshot", el_op_identity, NULL},
-    {"Placeholder", el_op_placeholder, NULL},
-    {"NoOp", el_op_noop, NULL},
-    {"Assert", el_op_assert, NULL},
-    {NULL, NULL, NULL},
+    {"Const", el_op_const, NULL, 0},
+    {"Identity", el_op_identity, NULL, 0},
+    {"IdentityN", el_op_identity_n, el_identity_n_outputs, 0},
+    {"LoopCond", el_op_identity, NULL, 0},
+    {"StopGradient", el_op_identity, NULL, 0},
+    {"PlaceholderWithDefault", el_op_identity, NULL, 0},
+    {"Snapshot", el_op_identity, NULL, 0},
+    {"Placeholder", el_op_placeholder, NULL, 0},
+    {"NoOp", el_op_noop, NULL, 0},
+    {"Assert", el_op_assert, NULL, 0},
+    {NULL, NULL, NULL, 0},
 };

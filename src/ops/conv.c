@@ -1158,12 +1158,12 @@ static el_status el_op_matmul(el_kctx *ctx) { return el_matmul_common(ctx, false
 static el_status el_op_fused_matmul(el_kctx *ctx) { return el_matmul_common(ctx, true); }
 
 const el_op el_ops_conv[] = {
-    {"Conv2D", el_op_conv2d, NULL},
-    {"DepthwiseConv2dNative", el_op_depthwise, NULL},
-    {"MatMul", el_op_matmul, NULL},
-    {"_FusedConv2D", el_op_fused_conv2d, NULL},
-    {"FusedDepthwiseConv2dNative", el_op_fused_depthwise, NULL},
-    {"_FusedDepthwiseConv2dNative", el_op_fused_depthwise, NULL},
-    {"_FusedMatMul", el_op_fused_matmul, NULL},
-    {NULL, NULL, NULL},
+    {"Conv2D", el_op_conv2d, NULL, EL_OP_PARALLEL},
+    {"DepthwiseConv2dNative", el_op_depthwise, NULL, EL_OP_PARALLEL},
+    {"MatMul", el_op_matmul, NULL, EL_OP_PARALLEL},
+    {"_FusedConv2D", el_op_fused_conv2d, NULL, EL_OP_PARALLEL},
+    {"FusedDepthwiseConv2dNative", el_op_fused_depthwise, NULL, EL_OP_PARALLEL},
+    {"_FusedDepthwiseConv2dNative", el_op_fused_depthwise, NULL, EL_OP_PARALLEL},
+    {"_FusedMatMul", el_op_fused_matmul, NULL, EL_OP_PARALLEL},
+    {NULL, NULL, NULL, 0},
 };

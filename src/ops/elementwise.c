@@ -798,19 +798,19 @@ static el_status el_k_Fill(el_kctx *ctx)
 }
 
 const el_op el_ops_elementwise[] = {
-#define EL_ROW_OF(NAME, OP, KINDS) {#NAME, el_k_##NAME, NULL},
+#define EL_ROW_OF(NAME, OP, KINDS) {#NAME, el_k_##NAME, NULL, 0},
     EL_BINARY_OPS(EL_ROW_OF)
     EL_UNARY_OPS(EL_ROW_OF)
 #undef EL_ROW_OF
-    {"Select", el_k_Select, NULL},
-    {"SelectV2", el_k_SelectV2, NULL},
-    {"AddN", el_k_AddN, NULL},
-    {"BiasAdd", el_k_BiasAdd, NULL},
-    {"BiasAddV1", el_k_BiasAdd, NULL},
-    {"ZerosLike", el_k_ZerosLike, NULL},
-    {"OnesLike", el_k_OnesLike, NULL},
-    {"Fill", el_k_Fill, NULL},
-    {"_ElHardSwish", el_k_ElHardSwish, NULL},
-    {"_ElKeepEqual", el_k_ElKeepEqual, NULL},
-    {NULL, NULL, NULL},
+    {"Select", el_k_Select, NULL, 0},
+    {"SelectV2", el_k_SelectV2, NULL, 0},
+    {"AddN", el_k_AddN, NULL, 0},
+    {"BiasAdd", el_k_BiasAdd, NULL, 0},
+    {"BiasAddV1", el_k_BiasAdd, NULL, 0},
+    {"ZerosLike", el_k_ZerosLike, NULL, 0},
+    {"OnesLike", el_k_OnesLike, NULL, 0},
+    {"Fill", el_k_Fill, NULL, 0},
+    {"_ElHardSwish", el_k_ElHardSwish, NULL, 0},
+    {"_ElKeepEqual", el_k_ElKeepEqual, NULL, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -285,8 +285,8 @@ static el_status el_where(el_kctx *ctx)
 }
 
 const el_op el_ops_gather[] = {
-    {"Gather", el_gather, NULL},
-    {"GatherV2", el_gather, NULL},
-    {"Where", el_where, NULL},
-    {NULL, NULL, NULL},
+    {"Gather", el_gather, NULL, 0},
+    {"GatherV2", el_gather, NULL, 0},
+    {"Where", el_where, NULL, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -29,13 +29,26 @@ typedef struct el_kctx {
 
 typedef el_status (*el_kernel_fn)(el_kctx *ctx);
 
+/* What the executor must know of a kernel to run it on any of its threads
+ * (exec/run.c); kernels without either flag may run on the run's second
+ * thread, concurrently with others. */
+enum {
+    /* Mutates state shared by several nodes (TensorArray/TensorList
+     * resources, which are not locked): runs on the run's first thread. */
+    EL_OP_STATEFUL = 1,
+    /* Splits large work over the session's threads (convolutions, pooling,
+     * resize, reductions): runs on the first thread, where it keeps them. */
+    EL_OP_PARALLEL = 2,
+};
+
 /* One row per op. `noutputs` gives the output count for a node (NULL means 1);
  * it may read attrs (Split's num_split) and must return -1 with an error set
- * when they are invalid. */
+ * when they are invalid. `flags`: EL_OP_* above. */
 typedef struct el_op {
     const char *name;
     el_kernel_fn run;
     int (*noutputs)(const el_node *n);
+    unsigned flags;
 } el_op;
 
 /* Every op family exports a table ending with a {NULL} row; registry.c lists

@@ -205,6 +205,6 @@ static el_status el_k_ElMulAdd(el_kctx *ctx)
 }
 
 const el_op el_ops_mul_add[] = {
-    {"_ElMulAdd", el_k_ElMulAdd, NULL},
-    {NULL, NULL, NULL},
+    {"_ElMulAdd", el_k_ElMulAdd, NULL, EL_OP_PARALLEL},
+    {NULL, NULL, NULL, 0},
 };

@@ -491,10 +491,10 @@ static int el_nms_two(const el_node *n) { (void)n; return 2; }
 static int el_nms_three(const el_node *n) { (void)n; return 3; }
 
 const el_op el_ops_nms[] = {
-    {"NonMaxSuppression", el_op_nms_v1, NULL},
-    {"NonMaxSuppressionV2", el_op_nms_v2, NULL},
-    {"NonMaxSuppressionV3", el_op_nms_v3, NULL},
-    {"NonMaxSuppressionV4", el_op_nms_v4, el_nms_two},
-    {"NonMaxSuppressionV5", el_op_nms_v5, el_nms_three},
-    {NULL, NULL, NULL},
+    {"NonMaxSuppression", el_op_nms_v1, NULL, 0},
+    {"NonMaxSuppressionV2", el_op_nms_v2, NULL, 0},
+    {"NonMaxSuppressionV3", el_op_nms_v3, NULL, 0},
+    {"NonMaxSuppressionV4", el_op_nms_v4, el_nms_two, 0},
+    {"NonMaxSuppressionV5", el_op_nms_v5, el_nms_three, 0},
+    {NULL, NULL, NULL, 0},
 };

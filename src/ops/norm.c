@@ -162,8 +162,8 @@ static el_status el_op_fused_batch_norm(el_kctx *ctx)
 }
 
 const el_op el_ops_norm[] = {
-    {"FusedBatchNorm", el_op_fused_batch_norm, el_bn_noutputs},
-    {"FusedBatchNormV2", el_op_fused_batch_norm, el_bn_noutputs},
-    {"FusedBatchNormV3", el_op_fused_batch_norm, el_bn_noutputs},
-    {NULL, NULL, NULL},
+    {"FusedBatchNorm", el_op_fused_batch_norm, el_bn_noutputs, 0},
+    {"FusedBatchNormV2", el_op_fused_batch_norm, el_bn_noutputs, 0},
+    {"FusedBatchNormV3", el_op_fused_batch_norm, el_bn_noutputs, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -134,8 +134,8 @@ static el_status el_op_mirror_pad(el_kctx *ctx)
 }
 
 const el_op el_ops_pad[] = {
-    {"Pad", el_op_pad, NULL},
-    {"PadV2", el_op_pad_v2, NULL},
-    {"MirrorPad", el_op_mirror_pad, NULL},
-    {NULL, NULL, NULL},
+    {"Pad", el_op_pad, NULL, 0},
+    {"PadV2", el_op_pad_v2, NULL, 0},
+    {"MirrorPad", el_op_mirror_pad, NULL, 0},
+    {NULL, NULL, NULL, 0},
 };

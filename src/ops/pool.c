@@ -219,8 +219,8 @@ static el_status el_op_maxpool_v2(el_kctx *ctx) { return el_pool_common(ctx, tru
 static el_status el_op_avgpool(el_kctx *ctx) { return el_pool_common(ctx, false, false); }
 
 const el_op el_ops_pool[] = {
-    {"MaxPool", el_op_maxpool, NULL},
-    {"MaxPoolV2", el_op_maxpool_v2, NULL},
-    {"AvgPool", el_op_avgpool, NULL},
-    {NULL, NULL, NULL},
+    {"MaxPool", el_op_maxpool, NULL, EL_OP_PARALLEL},
+    {"MaxPoolV2", el_op_maxpool_v2, NULL, EL_OP_PARALLEL},
+    {"AvgPool", el_op_avgpool, NULL, EL_OP_PARALLEL},
+    {NULL, NULL, NULL, 0},
 };

@@ -396,10 +396,10 @@ static el_status el_k_ArgMax(el_kctx *ctx) { return el_argminmax(ctx, true); }
 static el_status el_k_ArgMin(el_kctx *ctx) { return el_argminmax(ctx, false); }
 
 const el_op el_ops_reduce[] = {
-#define EL_ROW_OF(NAME, OP) {#NAME, el_k_##NAME, NULL},
+#define EL_ROW_OF(NAME, OP) {#NAME, el_k_##NAME, NULL, EL_OP_PARALLEL},
     EL_REDUCE_OPS(EL_ROW_OF)
 #undef EL_ROW_OF
-    {"ArgMax", el_k_ArgMax, NULL},
-    {"ArgMin", el_k_ArgMin, NULL},
-    {NULL, NULL, NULL},
+    {"ArgMax", el_k_ArgMax, NULL, 0},
+    {"ArgMin", el_k_ArgMin, NULL, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -441,7 +441,7 @@ static el_status el_resize_nearest_run(el_kctx *ctx)
 }
 
 const el_op el_ops_resize[] = {
-    {"ResizeBilinear", el_resize_bilinear_run, NULL},
-    {"ResizeNearestNeighbor", el_resize_nearest_run, NULL},
-    {NULL, NULL, NULL},
+    {"ResizeBilinear", el_resize_bilinear_run, NULL, EL_OP_PARALLEL},
+    {"ResizeNearestNeighbor", el_resize_nearest_run, NULL, EL_OP_PARALLEL},
+    {NULL, NULL, NULL, 0},
 };

@@ -325,13 +325,13 @@ static el_status el_range(el_kctx *ctx)
 }
 
 const el_op el_ops_shape[] = {
-    {"Reshape", el_reshape, NULL},
-    {"ExpandDims", el_expand_dims, NULL},
-    {"Squeeze", el_squeeze, NULL},
-    {"Shape", el_shape_op, NULL},
-    {"ShapeN", el_shape_n, el_shape_n_count},
-    {"Size", el_size, NULL},
-    {"Rank", el_rank, NULL},
-    {"Range", el_range, NULL},
-    {NULL, NULL, NULL},
+    {"Reshape", el_reshape, NULL, 0},
+    {"ExpandDims", el_expand_dims, NULL, 0},
+    {"Squeeze", el_squeeze, NULL, 0},
+    {"Shape", el_shape_op, NULL, 0},
+    {"ShapeN", el_shape_n, el_shape_n_count, 0},
+    {"Size", el_size, NULL, 0},
+    {"Rank", el_rank, NULL, 0},
+    {"Range", el_range, NULL, 0},
+    {NULL, NULL, NULL, 0},
 };

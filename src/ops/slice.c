@@ -411,10 +411,10 @@ static int el_unpack_count(const el_node *n)
 }
 
 const el_op el_ops_slice[] = {
-    {"Slice", el_slice, NULL},
-    {"StridedSlice", el_strided_slice, NULL},
-    {"Split", el_split, el_split_count},
-    {"SplitV", el_split_v, el_split_count},
-    {"Unpack", el_unpack, el_unpack_count},
-    {NULL, NULL, NULL},
+    {"Slice", el_slice, NULL, 0},
+    {"StridedSlice", el_strided_slice, NULL, 0},
+    {"Split", el_split, el_split_count, 0},
+    {"SplitV", el_split_v, el_split_count, 0},
+    {"Unpack", el_unpack, el_unpack_count, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -55,7 +55,7 @@ static el_status el_op_softmax(el_kctx *ctx) { return el_softmax_common(ctx, fal
 static el_status el_op_log_softmax(el_kctx *ctx) { return el_softmax_common(ctx, true); }
 
 const el_op el_ops_softmax[] = {
-    {"Softmax", el_op_softmax, NULL},
-    {"LogSoftmax", el_op_log_softmax, NULL},
-    {NULL, NULL, NULL},
+    {"Softmax", el_op_softmax, NULL, 0},
+    {"LogSoftmax", el_op_log_softmax, NULL, 0},
+    {NULL, NULL, NULL, 0},
 };

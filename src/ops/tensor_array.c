@@ -305,12 +305,12 @@ static el_status el_op_ta_gather(el_kctx *ctx)
 }
 
 const el_op el_ops_tensor_array[] = {
-    {"TensorArrayV3", el_op_ta_v3, el_two_outputs},
-    {"TensorArrayWriteV3", el_op_ta_write, NULL},
-    {"TensorArrayReadV3", el_op_ta_read, NULL},
-    {"TensorArraySizeV3", el_op_ta_size, NULL},
-    {"TensorArrayScatterV3", el_op_ta_scatter, NULL},
-    {"TensorArrayGatherV3", el_op_ta_gather, NULL},
-    {"TensorArrayCloseV3", el_op_ta_close, NULL},
-    {NULL, NULL, NULL},
+    {"TensorArrayV3", el_op_ta_v3, el_two_outputs, EL_OP_STATEFUL},
+    {"TensorArrayWriteV3", el_op_ta_write, NULL, EL_OP_STATEFUL},
+    {"TensorArrayReadV3", el_op_ta_read, NULL, EL_OP_STATEFUL},
+    {"TensorArraySizeV3", el_op_ta_size, NULL, EL_OP_STATEFUL},
+    {"TensorArrayScatterV3", el_op_ta_scatter, NULL, EL_OP_STATEFUL},
+    {"TensorArrayGatherV3", el_op_ta_gather, NULL, EL_OP_STATEFUL},
+    {"TensorArrayCloseV3", el_op_ta_close, NULL, EL_OP_STATEFUL},
+    {NULL, NULL, NULL, 0},
 };

@@ -222,7 +222,7 @@ static el_status el_op_topk(el_kctx *ctx) { return el_topk_common(ctx, false); }
 static int el_topk_noutputs(const el_node *n) { (void)n; return 2; }
 
 const el_op el_ops_topk[] = {
-    {"TopKV2", el_op_topk_v2, el_topk_noutputs},
-    {"TopK", el_op_topk, el_topk_noutputs},
-    {NULL, NULL, NULL},
+    {"TopKV2", el_op_topk_v2, el_topk_noutputs, 0},
+    {"TopK", el_op_topk, el_topk_noutputs, 0},
+    {NULL, NULL, NULL, 0},
 };

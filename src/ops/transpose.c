@@ -54,6 +54,6 @@ static el_status el_transpose(el_kctx *ctx)
 }
 
 const el_op el_ops_transpose[] = {
-    {"Transpose", el_transpose, NULL},
-    {NULL, NULL, NULL},
+    {"Transpose", el_transpose, NULL, 0},
+    {NULL, NULL, NULL, 0},
 };
