@@ -4,8 +4,10 @@
  * Prints min/median per part, a per-op table with --profile, and a hash of
  * the detection outputs so that a kernel change can be checked bit-exact.
  *
- * usage: el_post_bench MODEL.pb IMAGE ITERATIONS [--profile] [--size WxH]
- * (--size: resize the image first, for graphs with a fixed input size) */
+ * usage: el_post_bench MODEL.pb IMAGE ITERATIONS [--profile] [--size WxH] [--threads N]
+ * (--size: resize the image first, for graphs with a fixed input size;
+ * --threads: the timed sessions' threads, default 1: with 2 the thread CPU
+ * time counts the calling thread only, so compare the wall time) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,14 +122,15 @@ static void time_session(const char *name, el_session *s, const el_tensor *feeds
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: el_post_bench MODEL.pb IMAGE ITERATIONS [--profile]\n");
+        fprintf(stderr, "usage: el_post_bench MODEL.pb IMAGE ITERATIONS [--profile] [--size WxH] [--threads N]\n");
         return 2;
     }
     int iters = atoi(argv[3]);
-    int profile = 0, w = 0, hgt = 0;
+    int profile = 0, w = 0, hgt = 0, threads = 1;
     for (int i = 4; i < argc; i++) {
         if (!strcmp(argv[i], "--profile")) profile = 1;
         else if (!strcmp(argv[i], "--size") && i + 1 < argc) sscanf(argv[++i], "%dx%d", &w, &hgt);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     }
     if (iters < 1) iters = 1;
     el_graph *g;
@@ -181,6 +184,7 @@ int main(int argc, char **argv)
     if (el_session_run(full, &in, m) != EL_OK) die("full run");
     prof pp = {0}, pq = {0};
     el_session_opts op = o;
+    op.threads = threads;
     if (profile) {
         op.node_hook = hook;
         op.node_hook_user = &pp;

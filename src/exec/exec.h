@@ -56,6 +56,7 @@ typedef struct el_plan_node {
     int feed_first;         /* FEED: index of the feed of slot 0.. (see feed_of_slot) */
     int fetch_first;        /* first fetch index reading this node, -1 none */
     int hoisted;            /* inputs from root Consts read in place (not delivered) */
+    bool any_thread;        /* may run on a run's second thread (see run.c) */
 } el_plan_node;
 
 /* A static frame: the root, or one while loop (by frame_name). */

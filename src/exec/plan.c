@@ -166,6 +166,8 @@ static el_status el_plan_classify(el_plan *p)
             break;
         default: pn->noutputs = 1; break;
         }
+        /* Control flow runs inside the executor's lock: any thread. */
+        pn->any_thread = pn->kind != EL_KIND_KERNEL || !(pn->op->flags & (EL_OP_STATEFUL | EL_OP_PARALLEL));
         if (pn->kind == EL_KIND_SWITCH && node->ndata != 2)
             return el_error(EL_ERR_FORMAT, "node '%s' (op Switch): expected 2 data inputs, found %d", node->name, node->ndata);
         if ((pn->kind == EL_KIND_ENTER || pn->kind == EL_KIND_EXIT || pn->kind == EL_KIND_NEXT_ITERATION) &&

@@ -10,14 +10,30 @@
  *   is_constant Enters reach every iteration; NextIteration starts the next
  *   iteration (a dead one stops the loop); Exit leaves to the parent frame. An
  *   Exit that never received a live value is dead once its frame is done.
- * The run is single-threaded with a fixed order of ready nodes (newest
- * first, a loop's next iteration after the older ones' work: see
- * el_enqueue), so results do not depend on timing. */
+ * Ready nodes run newest first, a loop's next iteration after the older
+ * ones' work (see el_enqueue). With a session of 2 or more threads, the
+ * thread pool's idle workers take ready nodes too (el_exec_help): each
+ * executor thread has a deque of its own (it takes its newest task, an idle
+ * one takes the oldest of another's), and every piece of bookkeeping (the
+ * deques, node states, slots, iterations, frames) is under one lock that
+ * kernels run outside of. A kernel is a function of its inputs, so results
+ * do not depend on which thread runs what, or when. */
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/threadpool.h"
 #include "exec/exec.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define EL_CPU_RELAX() _mm_pause()
+#else
+#define EL_CPU_RELAX() ((void)0)
+#endif
 
 enum { EL_SLOT_EMPTY = 0, EL_SLOT_LIVE = 1, EL_SLOT_DEAD = 2 };
 
@@ -83,57 +99,158 @@ typedef struct el_task {
     int64_t iter;
 } el_task;
 
+/* A ring of tasks; cap is a power of two. */
+typedef struct el_deque {
+    el_task *q;
+    size_t head, len, cap;
+} el_deque;
+
+/* What one executor thread keeps: its tasks, the arrays its running task's
+ * inputs and outputs pass through (sized for the widest node), and which
+ * task that is. Thread 0 runs el_exec_run; thread k >= 1 is worker k of the
+ * session's pool. */
+typedef struct el_xthread {
+    el_deque dq;
+    el_tensor *in, *out;
+    bool *out_dead;
+    el_finst *cur_f;
+    int64_t cur_iter;
+} el_xthread;
+
 /* The state of a run, kept by the session between runs so that a run in
- * steady state allocates nothing: the queue keeps its capacity, finished
+ * steady state allocates nothing: the deques keep their capacity, finished
  * frame instances and iterations go to per-frame free lists. */
 struct el_exec {
     const el_plan *p;
     const el_tensor *feeds;
     el_tensor *results;
     uint8_t *result_state;
-    el_task *queue;
-    size_t qhead, qlen, qcap;   /* qcap is a power of two */
     el_finst *frames;           /* live instances */
     el_finst **finst_free;      /* per static frame */
     el_iter **iter_free;        /* per static frame */
     el_nstate **ns_init;        /* per static frame: node states of a new iteration */
-    el_finst *cur_f;            /* the running task's frame instance and iteration */
-    int64_t cur_iter;
-    el_tensor *in, *out;        /* the running task's inputs and outputs */
-    bool *out_dead;
+    el_xthread *th;             /* nth of them; th[0] is the calling thread */
+    int nth, max_in, max_out;
+    /* With helpers (mt): tasks only thread 0 may run (!any_thread) wait in
+     * `first`; nany counts the tasks in the threads' deques, which any
+     * thread may take. Both, `running` (tasks helpers are running) and
+     * `err` are under `lock`; `progress` lets thread 0 wait outside it. */
+    bool mt;
+    el_threadpool *pool;
+    el_deque first;
+    int nany, running;
+    _Atomic int lock;
+    _Atomic unsigned progress;
+    el_status err;
+    char errmsg[1024];
 };
 typedef el_exec el_run;
 
 static el_status el_run_oom(void) { return el_error(EL_ERR_NOMEM, "out of memory in the executor"); }
 
-static el_status el_enqueue(el_run *r, int node, el_finst *f, int64_t iter)
+/* The lock: test-and-test-and-set; it is held for bookkeeping only (a few
+ * hundred ns), so a waiter spins, yielding if the holder lost its core. */
+static void el_lock(el_run *r)
 {
-    if (r->qlen == r->qcap) {
-        size_t cap = r->qcap ? r->qcap * 2 : 256;
-        el_task *q = malloc(sizeof *q * cap);
-        if (!q) return el_run_oom();
-        for (size_t i = 0; i < r->qlen; i++) q[i] = r->queue[(r->qhead + i) & (r->qcap - 1)];
-        free(r->queue);
-        r->queue = q;
-        r->qhead = 0;
-        r->qcap = cap;
+    if (!r->mt) return;
+    for (int spins = 0;; spins++) {
+        if (!atomic_load_explicit(&r->lock, memory_order_relaxed) &&
+            !atomic_exchange_explicit(&r->lock, 1, memory_order_acquire))
+            return;
+        EL_CPU_RELAX();
+        if (spins >= 256) sched_yield();
     }
-    /* Runs take from the back (the newest task), so the graph runs depth
+}
+
+static void el_unlock(el_run *r)
+{
+    if (r->mt) atomic_store_explicit(&r->lock, 0, memory_order_release);
+}
+
+static el_status el_deque_grow(el_deque *d, size_t min_cap)
+{
+    size_t cap = d->cap ? d->cap * 2 : 256;
+    while (cap < min_cap) cap *= 2;
+    el_task *q = malloc(sizeof *q * cap);
+    if (!q) return el_run_oom();
+    for (size_t i = 0; i < d->len; i++) q[i] = d->q[(d->head + i) & (d->cap - 1)];
+    free(d->q);
+    d->q = q;
+    d->head = 0;
+    d->cap = cap;
+    return EL_OK;
+}
+
+static el_task el_deque_pop_back(el_deque *d)
+{
+    return d->q[(d->head + --d->len) & (d->cap - 1)];
+}
+
+static el_task el_deque_pop_front(el_deque *d)
+{
+    el_task t = d->q[d->head];
+    d->head = (d->head + 1) & (d->cap - 1);
+    d->len--;
+    return t;
+}
+
+/* Tells the pool's workers whether there is a task for them (only on a
+ * change: the flag is a cache line they poll). */
+static void el_nany_add(el_run *r, int delta)
+{
+    int before = r->nany;
+    r->nany += delta;
+    if ((before > 0) != (r->nany > 0)) el_threadpool_idle_available(r->pool, r->nany > 0);
+}
+
+/* Called by thread x (under the lock). */
+static el_status el_enqueue(el_run *r, el_xthread *x, int node, el_finst *f, int64_t iter)
+{
+    bool any = !r->mt || r->p->nodes[node].any_thread;
+    el_deque *d = any ? &x->dq : &r->first;
+    if (d->len == d->cap) EL_TRY(el_deque_grow(d, 0));
+    /* Threads take from the back (the newest task), so the graph runs depth
      * first: a node's consumers usually run while its outputs are still in
      * cache, and fewer tensors are alive at once than breadth first. Only a
      * task of a later iteration than the running task's, in the same frame
      * instance (NextIteration's), goes to the front: an iteration starts once
      * the older ones' work is done, so a loop's counter does not race ahead
      * of its body with every iteration alive at once. */
-    if (f == r->cur_f && iter > r->cur_iter) {
-        r->qhead = (r->qhead - 1) & (r->qcap - 1);
-        r->queue[r->qhead] = (el_task){node, f, iter};
+    if (f == x->cur_f && iter > x->cur_iter) {
+        d->head = (d->head - 1) & (d->cap - 1);
+        d->q[d->head] = (el_task){node, f, iter};
     } else {
-        r->queue[(r->qhead + r->qlen) & (r->qcap - 1)] = (el_task){node, f, iter};
+        d->q[(d->head + d->len) & (d->cap - 1)] = (el_task){node, f, iter};
     }
-    r->qlen++;
+    d->len++;
     f->iters[iter]->outstanding++;
+    if (r->mt && any) el_nany_add(r, 1);
     return EL_OK;
+}
+
+/* The next task for thread k (under the lock): its own newest, then (thread
+ * 0) the first-thread tasks, then the oldest task of another thread. */
+static bool el_take(el_run *r, int k, el_task *t)
+{
+    el_xthread *x = &r->th[k];
+    if (x->dq.len) {
+        *t = el_deque_pop_back(&x->dq);
+        if (r->mt) el_nany_add(r, -1);
+        return true;
+    }
+    if (k == 0 && r->first.len) {
+        *t = el_deque_pop_back(&r->first);
+        return true;
+    }
+    if (!r->mt || !r->nany) return false;
+    for (int j = 0; j < r->nth; j++) {
+        el_deque *d = &r->th[j].dq;
+        if (j == k || !d->len) continue;
+        *t = el_deque_pop_front(d);
+        el_nany_add(r, -1);
+        return true;
+    }
+    return false;
 }
 
 /* Back to the frame's free list. Slots are normally empty already (every
@@ -177,10 +294,10 @@ static void el_finst_unlink(el_run *r, el_finst *f)
     if (f->next) f->next->prev = f->prev;
 }
 
-static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, const el_edge *ed, el_tensor *t, bool dead);
+static el_status el_deliver(el_run *r, el_xthread *x, el_finst *f, int64_t iter, const el_edge *ed, el_tensor *t, bool dead);
 
 /* Creates iteration `iter` of f and hands it the loop invariants. */
-static el_status el_iter_create(el_run *r, el_finst *f, int64_t iter)
+static el_status el_iter_create(el_run *r, el_xthread *x, el_finst *f, int64_t iter)
 {
     const el_plan *p = r->p;
     const el_plan_frame *fr = &p->frames[f->sframe];
@@ -220,7 +337,7 @@ static el_status el_iter_create(el_run *r, el_finst *f, int64_t iter)
             const el_edge *ed = &p->edges[e];
             el_tensor t = f->consts[c].t;
             el_tensor_retain(&t);
-            EL_TRY(el_deliver(r, f, iter, ed, &t, f->consts[c].dead));
+            EL_TRY(el_deliver(r, x, f, iter, ed, &t, f->consts[c].dead));
         }
     }
     return EL_OK;
@@ -228,7 +345,7 @@ static el_status el_iter_create(el_run *r, el_finst *f, int64_t iter)
 
 /* The input of edge ed (a control input when ed->dst_input < 0) arrives in
  * (f, iter); takes *t. */
-static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, const el_edge *ed, el_tensor *t, bool dead)
+static el_status el_deliver(el_run *r, el_xthread *x, el_finst *f, int64_t iter, const el_edge *ed, el_tensor *t, bool dead)
 {
     /* Inside a loop a dead value is dropped, not delivered, unless the
      * plan found a node that acts on it downstream (an Enter, a Merge's
@@ -243,7 +360,7 @@ static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, const el_edge 
         return EL_OK;
     }
     if (iter >= f->iters_cap || !f->iters[iter]) {
-        el_status s = el_iter_create(r, f, iter);
+        el_status s = el_iter_create(r, x, f, iter);
         if (s != EL_OK) {
             el_tensor_release(t);
             return s;
@@ -290,14 +407,14 @@ static el_status el_deliver(el_run *r, el_finst *f, int64_t iter, const el_edge 
     el_drop(t);
     if (ready && !ns->fired) {
         ns->fired = 1;
-        return el_enqueue(r, ed->dst, f, iter);
+        return el_enqueue(r, x, ed->dst, f, iter);
     }
     return EL_OK;
 }
 
 /* Sends node n's outputs along its out-edges into (f, iter). The last edge
  * reading an output takes outs[slot]'s reference (its buf is cleared). */
-static el_status el_propagate(el_run *r, int n, el_finst *f, int64_t iter, el_tensor *outs, const bool *out_dead,
+static el_status el_propagate(el_run *r, el_xthread *x, int n, el_finst *f, int64_t iter, el_tensor *outs, const bool *out_dead,
                               bool node_dead)
 {
     const el_plan *p = r->p;
@@ -318,7 +435,7 @@ static el_status el_propagate(el_run *r, int n, el_finst *f, int64_t iter, el_te
                 else el_tensor_retain(&t);
             }
         }
-        EL_TRY(el_deliver(r, f, iter, ed, &t, dead));
+        EL_TRY(el_deliver(r, x, f, iter, ed, &t, dead));
     }
     return EL_OK;
 }
@@ -348,7 +465,7 @@ static el_finst *el_child_find(el_run *r, el_finst *parent, int64_t parent_iter,
     return NULL;
 }
 
-static el_status el_finst_new(el_run *r, int sframe, el_finst *parent, int64_t parent_iter, el_finst **out)
+static el_status el_finst_new(el_run *r, el_xthread *x, int sframe, el_finst *parent, int64_t parent_iter, el_finst **out)
 {
     const el_plan_frame *fr = &r->p->frames[sframe];
     el_finst *f = r->finst_free[sframe];
@@ -377,12 +494,12 @@ static el_status el_finst_new(el_run *r, int sframe, el_finst *parent, int64_t p
     r->frames = f;
     if (parent) parent->iters[parent_iter]->children++;
     *out = f;
-    return el_iter_create(r, f, 0);
+    return el_iter_create(r, x, f, 0);
 }
 
 /* Retires finished iterations from the oldest; a frame whose iterations are
  * all retired is done: its never-live Exits become dead in the parent. */
-static el_status el_cleanup(el_run *r, el_finst *f)
+static el_status el_cleanup(el_run *r, el_xthread *x, el_finst *f)
 {
     const el_plan *p = r->p;
     while (f) {
@@ -396,16 +513,16 @@ static el_status el_cleanup(el_run *r, el_finst *f)
         if (!parent) return EL_OK;
         const el_plan_frame *fr = &p->frames[f->sframe];
         /* The parent iteration stays alive (children > 0) while dead exits go out. */
-        for (int x = 0; x < fr->nexits; x++) {
-            if (f->exit_live[x]) continue;
-            const el_plan_node *xn = &p->nodes[fr->exits[x]];
+        for (int xi = 0; xi < fr->nexits; xi++) {
+            if (f->exit_live[xi]) continue;
+            const el_plan_node *xn = &p->nodes[fr->exits[xi]];
             if (!parent->parent) {
                 static const bool dead[1] = {true};
-                EL_TRY(el_record_fetches(r, fr->exits[x], NULL, dead));
+                EL_TRY(el_record_fetches(r, fr->exits[xi], NULL, dead));
             }
             for (int e = xn->first_edge; e < xn->first_edge + xn->nedges; e++) {
                 el_tensor t = {0};
-                EL_TRY(el_deliver(r, parent, f->parent_iter, &p->edges[e], &t, true));
+                EL_TRY(el_deliver(r, x, parent, f->parent_iter, &p->edges[e], &t, true));
             }
         }
         parent->iters[f->parent_iter]->children--;
@@ -416,12 +533,12 @@ static el_status el_cleanup(el_run *r, el_finst *f)
     return EL_OK;
 }
 
-static el_status el_run_enter(el_run *r, int n, el_finst *f, int64_t iter, el_tensor *in, bool dead)
+static el_status el_run_enter(el_run *r, el_xthread *x, int n, el_finst *f, int64_t iter, el_tensor *in, bool dead)
 {
     const el_plan *p = r->p;
     const el_plan_node *pn = &p->nodes[n];
     el_finst *child = el_child_find(r, f, iter, pn->child_frame);
-    if (!child) EL_TRY(el_finst_new(r, pn->child_frame, f, iter, &child));
+    if (!child) EL_TRY(el_finst_new(r, x, pn->child_frame, f, iter, &child));
     if (child->pending_enters <= 0)
         return el_error(EL_ERR_RUNTIME, "node '%s' (op Enter): frame '%s' entered more often than it has Enter nodes",
                         p->g->nodes[n].name, p->frames[pn->child_frame].name);
@@ -443,18 +560,18 @@ static el_status el_run_enter(el_run *r, int n, el_finst *f, int64_t iter, el_te
             for (int e = pn->first_edge; e < pn->first_edge + pn->nedges; e++) {
                 el_tensor t = ce->t;
                 el_tensor_retain(&t);
-                EL_TRY(el_deliver(r, child, j, &p->edges[e], &t, dead));
+                EL_TRY(el_deliver(r, x, child, j, &p->edges[e], &t, dead));
             }
         }
     } else {
         bool od[1] = {dead};
-        EL_TRY(el_propagate(r, n, child, 0, in, od, dead));
+        EL_TRY(el_propagate(r, x, n, child, 0, in, od, dead));
     }
     child->pending_enters--;
-    return el_cleanup(r, child);
+    return el_cleanup(r, x, child);
 }
 
-static el_status el_run_task(el_run *r, const el_task *task)
+static el_status el_run_task(el_run *r, el_xthread *x, const el_task *task)
 {
     const el_plan *p = r->p;
     const el_graph *g = p->g;
@@ -466,9 +583,9 @@ static el_status el_run_task(el_run *r, const el_task *task)
     el_iter *it = f->iters[iter];
     el_nstate *ns = &it->ns[pn->local];
 
-    /* Tasks never nest, so one set of arrays serves them all. */
-    el_tensor *in = r->in, *out = r->out;
-    bool *od = r->out_dead;
+    /* Tasks never nest on a thread, so one set of arrays per thread serves. */
+    el_tensor *in = x->in, *out = x->out;
+    bool *od = x->out_dead;
     el_status st = EL_OK;
     memset(out, 0, sizeof(el_tensor) * (size_t)pn->noutputs);
     int live_input = -1;
@@ -508,7 +625,12 @@ static el_status el_run_task(el_run *r, const el_task *task)
         if (!dead) {
             el_kctx ctx = {.node = node, .ninputs = pn->ndata, .inputs = in, .noutputs = pn->noutputs, .outputs = out};
             if (!p->hook) {
+                /* The kernel owns its inputs and outputs here: no other
+                 * thread touches them, nor `it` (outstanding > 0). */
+                el_unlock(r);
                 st = pn->op->run(&ctx);
+                el_kctx_end(&ctx);
+                el_lock(r);
             } else {
                 struct timespec t0, t1;
                 clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -521,8 +643,8 @@ static el_status el_run_task(el_run *r, const el_task *task)
                                               (double)(t1.tv_nsec - t0.tv_nsec) / 1e6};
                     p->hook(p->hook_user, &ev);
                 }
+                el_kctx_end(&ctx);
             }
-            el_kctx_end(&ctx);
         }
         break;
     case EL_KIND_SWITCH:
@@ -550,29 +672,98 @@ static el_status el_run_task(el_run *r, const el_task *task)
         }
         break;
     case EL_KIND_ENTER:
-        st = el_run_enter(r, n, f, iter, &in[0], dead);
+        st = el_run_enter(r, x, n, f, iter, &in[0], dead);
         goto done;
     case EL_KIND_EXIT:
         if (!dead) {
             f->exit_live[pn->exit_index] = 1;
             if (!f->parent->parent) st = el_record_fetches(r, n, in, od);
-            if (st == EL_OK) st = el_propagate(r, n, f->parent, f->parent_iter, in, od, false);
+            if (st == EL_OK) st = el_propagate(r, x, n, f->parent, f->parent_iter, in, od, false);
         }
         goto done;
     case EL_KIND_NEXT_ITERATION:
         /* A dead NextIteration ends the loop: deadness does not cross it. */
-        if (!dead) st = el_propagate(r, n, f, iter + 1, in, od, false);
+        if (!dead) st = el_propagate(r, x, n, f, iter + 1, in, od, false);
         goto done;
     }
     if (st != EL_OK) goto done;
     st = el_record_fetches(r, n, out, od);
-    if (st == EL_OK) st = el_propagate(r, n, f, iter, out, od, dead);
+    if (st == EL_OK) st = el_propagate(r, x, n, f, iter, out, od, dead);
 done:
     for (int k = 0; k < pn->ndata; k++) el_drop(&in[k]);
     for (int o = 0; o < pn->noutputs; o++) el_drop(&out[o]);
     if (st != EL_OK) return st;
     f->iters[iter]->outstanding--;
-    return el_cleanup(r, f);
+    return el_cleanup(r, x, f);
+}
+
+/* Thread contexts 0..n-1 (kept between runs). With more than one, every
+ * deque starts with room for a task of each node: which thread queues how
+ * many tasks varies from run to run, and a deque growing in a later run
+ * would be a heap call in steady state. */
+static el_status el_exec_threads(el_run *r, int n)
+{
+    if (n <= r->nth) return EL_OK;
+    if (n > 1) {
+        size_t want = (size_t)r->p->nnodes + 1;
+        if (r->first.cap < want) EL_TRY(el_deque_grow(&r->first, want));
+        for (int k = 0; k < r->nth; k++)
+            if (r->th[k].dq.cap < want) EL_TRY(el_deque_grow(&r->th[k].dq, want));
+    }
+    el_xthread *th = realloc(r->th, sizeof *th * (size_t)n);
+    if (!th) return el_run_oom();
+    r->th = th;
+    for (; r->nth < n; r->nth++) {
+        el_xthread *x = &th[r->nth];
+        memset(x, 0, sizeof *x);
+        if (n > 1 && el_deque_grow(&x->dq, (size_t)r->p->nnodes + 1) != EL_OK) {
+            r->nth++;
+            return el_run_oom();
+        }
+        x->in = calloc((size_t)r->max_in, sizeof(el_tensor));
+        x->out = calloc((size_t)r->max_out, sizeof(el_tensor));
+        x->out_dead = calloc((size_t)r->max_out, sizeof(bool));
+        if (!x->in || !x->out || !x->out_dead) {
+            r->nth++;
+            return el_run_oom();
+        }
+    }
+    return EL_OK;
+}
+
+/* The first failure of the run (under the lock); a helper's message is kept
+ * for thread 0 to report (messages are per thread). */
+static void el_fail(el_run *r, el_status st, bool helper)
+{
+    if (r->err != EL_OK) return;
+    r->err = st;
+    if (helper) snprintf(r->errmsg, sizeof r->errmsg, "%s", el_last_error());
+    else r->errmsg[0] = '\0';
+}
+
+/* The pool's idle hook: worker k takes one task, if any. */
+static bool el_exec_help(void *ctx, int k)
+{
+    el_run *r = ctx;
+    if (k >= r->nth) return false;
+    el_lock(r);
+    el_task t;
+    if (r->err != EL_OK || !el_take(r, k, &t)) {
+        el_unlock(r);
+        return false;
+    }
+    el_xthread *x = &r->th[k];
+    r->running++;
+    x->cur_f = t.f;
+    x->cur_iter = t.iter;
+    el_status st = el_run_task(r, x, &t);
+    if (st != EL_OK) el_fail(r, st, true);
+    x->cur_f = NULL;
+    r->running--;
+    atomic_store_explicit(&r->progress, atomic_load_explicit(&r->progress, memory_order_relaxed) + 1,
+                          memory_order_release);
+    el_unlock(r);
+    return true;
 }
 
 el_status el_exec_create(const el_plan *p, el_exec **out)
@@ -592,10 +783,9 @@ el_status el_exec_create(const el_plan *p, el_exec **out)
         if (p->nodes[n].ndata > max_in) max_in = p->nodes[n].ndata;
         if (p->nodes[n].noutputs > max_out) max_out = p->nodes[n].noutputs;
     }
-    r->in = calloc((size_t)max_in, sizeof(el_tensor));
-    r->out = calloc((size_t)max_out, sizeof(el_tensor));
-    r->out_dead = calloc((size_t)max_out, sizeof(bool));
-    if (!r->in || !r->out || !r->out_dead || !r->results || !r->result_state || !r->finst_free || !r->iter_free || !r->ns_init) {
+    r->max_in = max_in;
+    r->max_out = max_out;
+    if (el_exec_threads(r, 1) != EL_OK || !r->results || !r->result_state || !r->finst_free || !r->iter_free || !r->ns_init) {
         el_exec_free(r);
         return el_run_oom();
     }
@@ -637,33 +827,83 @@ void el_exec_free(el_exec *r)
             }
         if (r->ns_init) free(r->ns_init[fi]);
     }
-    free(r->in);
-    free(r->out);
-    free(r->out_dead);
+    for (int k = 0; k < r->nth; k++) {
+        free(r->th[k].dq.q);
+        free(r->th[k].in);
+        free(r->th[k].out);
+        free(r->th[k].out_dead);
+    }
+    free(r->th);
+    free(r->first.q);
     free(r->finst_free);
     free(r->iter_free);
     free(r->ns_init);
-    free(r->queue);
     free(r->results);
     free(r->result_state);
     free(r);
+}
+
+/* Thread 0's loop: runs tasks until none is queued or running. */
+static el_status el_run_loop(el_run *r)
+{
+    el_xthread *x = &r->th[0];
+    el_status st = EL_OK;
+    el_lock(r);
+    while (r->err == EL_OK) {
+        el_task t;
+        if (el_take(r, 0, &t)) {
+            x->cur_f = t.f;
+            x->cur_iter = t.iter;
+            st = el_run_task(r, x, &t);
+            if (st != EL_OK) el_fail(r, st, false);
+            continue;
+        }
+        if (!r->running) break;
+        /* A helper runs the last tasks: wait for it to finish one. */
+        unsigned seen = atomic_load_explicit(&r->progress, memory_order_relaxed);
+        el_unlock(r);
+        for (int spins = 0; atomic_load_explicit(&r->progress, memory_order_acquire) == seen; spins++) {
+            EL_CPU_RELAX();
+            if (spins >= 256) sched_yield();
+        }
+        el_lock(r);
+    }
+    /* After a failure, helpers finish what they run (they take no more). */
+    while (r->running) {
+        el_unlock(r);
+        sched_yield();
+        el_lock(r);
+    }
+    st = r->err;
+    if (st != EL_OK && r->errmsg[0]) st = el_error(st, "%s", r->errmsg);
+    el_unlock(r);
+    return st;
 }
 
 el_status el_exec_run(el_exec *r, const el_tensor *feeds, el_tensor *outputs)
 {
     const el_plan *p = r->p;
     r->feeds = feeds;
-    r->qhead = r->qlen = 0;
+    r->err = EL_OK;
+    r->nany = r->running = 0;
     memset(r->result_state, 0, (size_t)p->nfetches + 1);
-    el_status st = EL_OK;
+    /* Idle workers of the session's pool help, unless a hook watches each
+     * node (it runs on this thread: the profile's callbacks are not
+     * thread-safe). */
+    el_threadpool *pool = el_threadpool_current();
+    int nth = el_threadpool_size(pool);
+    r->mt = nth > 1 && !p->hook;
+    r->pool = r->mt ? pool : NULL;
+    el_status st = el_exec_threads(r, r->mt ? nth : 1);
     el_finst *root = NULL;
-    for (int i = 0; i < p->nfeeds; i++) {
-        if (!feeds[i].buf && feeds[i].dtype != EL_DT_INVALID) {
-            st = el_error(EL_ERR_INVALID_ARG, "feed %d has no data", i);
-            goto out;
-        }
-    }
-    st = el_finst_new(r, 0, NULL, 0, &root);
+    for (int i = 0; i < p->nfeeds && st == EL_OK; i++)
+        if (!feeds[i].buf && feeds[i].dtype != EL_DT_INVALID) st = el_error(EL_ERR_INVALID_ARG, "feed %d has no data", i);
+    if (st != EL_OK) goto out;
+    el_xthread *x = &r->th[0];
+    x->cur_f = NULL;
+    if (r->mt) el_threadpool_set_idle(pool, el_exec_help, r);
+    el_lock(r);
+    st = el_finst_new(r, x, 0, NULL, 0, &root);
     static const bool live[1] = {false};
     for (int c = 0; c < p->nconst_sources && st == EL_OK; c++)
         if (p->nodes[p->const_sources[c]].fetch_first >= 0)
@@ -675,15 +915,15 @@ el_status el_exec_run(el_exec *r, const el_tensor *feeds, el_tensor *outputs)
             t = p->const_values[p->const_edges[2 * i]];
             el_tensor_retain(&t);
         }
-        st = el_deliver(r, root, 0, ed, &t, false);
+        st = el_deliver(r, x, root, 0, ed, &t, false);
     }
-    for (int s = 0; s < p->nsources && st == EL_OK; s++) st = el_enqueue(r, p->sources[s], root, 0);
-    while (st == EL_OK && r->qlen > 0) {
-        el_task t = r->queue[(r->qhead + --r->qlen) & (r->qcap - 1)];
-        r->cur_f = t.f;
-        r->cur_iter = t.iter;
-        st = el_run_task(r, &t);
-    }
+    for (int s = 0; s < p->nsources && st == EL_OK; s++) st = el_enqueue(r, x, p->sources[s], root, 0);
+    if (st != EL_OK) el_fail(r, st, false);
+    el_unlock(r);
+    /* (After a failure here it only waits for helpers that took a task.) */
+    st = el_run_loop(r);
+    /* Returns once no worker is inside el_exec_help: the run is ours again. */
+    if (r->mt) el_threadpool_set_idle(pool, NULL, NULL);
     for (int j = 0; j < p->nfetches && st == EL_OK; j++) {
         const char *name = p->g->nodes[p->fetch_node[j]].name;
         if (r->result_state[j] == EL_SLOT_DEAD)
@@ -700,8 +940,14 @@ out:
         el_finst_unlink(r, f);
         el_finst_free(r, f);
     }
-    r->qlen = 0;
-    r->cur_f = NULL;
+    for (int k = 0; k < r->nth; k++) {
+        r->th[k].dq.len = 0;
+        r->th[k].cur_f = NULL;
+    }
+    r->first.len = 0;
+    r->nany = 0;
+    r->mt = false;
+    r->pool = NULL;
     for (int j = 0; j < p->nfetches; j++) {
         if (st == EL_OK) {
             outputs[j] = r->results[j];

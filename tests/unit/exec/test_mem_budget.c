@@ -1,6 +1,7 @@
 /* The memory budget of a session's runs (issue 5: the full-size graph under
  * 100 MB resident): the bytes the session's memory pool holds stay near the
- * largest set of blocks live at once, and do not grow from run to run.
+ * largest set of blocks live at once, and do not grow from run to run (at
+ * 2 threads: by at most 1/64, see el_check_budget).
  * Deterministic (byte counts of the pool, core/mempool.h), not a timing or
  * an RSS reading. Before the pool carved large blocks from shared chunks,
  * its size classes held 35 MB on the full-size graph for 8.5 MB live.
@@ -51,8 +52,15 @@ static void el_check_budget(const el_budget_case *m, int threads)
     }
     fprintf(stderr, "%s threads=%d: pool used peak %zu kB, held peak %zu kB\n", m->path, threads,
             st.used_peak >> 10, st.held_peak >> 10);
-    assert_int_equal(st.held_peak, second.held_peak);
     assert_int_equal(st.heap_allocs, second.heap_allocs);
+    if (threads == 1) {
+        assert_int_equal(st.held_peak, second.held_peak);
+    } else {
+        /* Which nodes the session's second thread runs (from its own pool)
+         * varies from run to run, so the small blocks this pool needs do
+         * too, a little (tens of KB on coco): at most 1/64 more. */
+        assert_true(st.held_peak <= second.held_peak + second.held_peak / 64);
+    }
     /* Fragmentation: at most half above the live set (coco 1.12x, aiy 1.39x
      * when written; the size classes alone held 4.1x and 1.8x). */
     assert_true(st.held_peak <= st.used_peak + st.used_peak / 2);
