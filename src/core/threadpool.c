@@ -297,3 +297,9 @@ void el_threadpool_idle_available(el_threadpool *p, int n)
         pthread_mutex_unlock(&p->mu);
     }
 }
+
+bool el_threadpool_job_waiting(const el_threadpool *p)
+{
+    uint64_t s = atomic_load_explicit(&((el_threadpool *)p)->state, memory_order_relaxed);
+    return EL_NEXT(s) < EL_NCHUNKS(s);
+}

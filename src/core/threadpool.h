@@ -72,5 +72,8 @@ void el_threadpool_set_idle(el_threadpool *pool, el_idle_fn fn, void *ctx);
 /* How many pieces of idle work there are now (wakes sleeping workers if
  * n > 0); the owner keeps it current, fn may call it too. */
 void el_threadpool_idle_available(el_threadpool *pool, int n);
+/* Whether a parallel-for has chunks no thread claimed yet: idle work that
+ * runs in several steps returns then, for its worker to join. */
+bool el_threadpool_job_waiting(const el_threadpool *pool);
 
 #endif

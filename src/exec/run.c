@@ -571,6 +571,15 @@ static el_status el_run_enter(el_run *r, el_xthread *x, int n, el_finst *f, int6
     return el_cleanup(r, x, child);
 }
 
+/* Whether n tensors hold 256 bytes or less in all. */
+static bool el_tiny(const el_tensor *t, int n)
+{
+    size_t bytes = 0;
+    for (int k = 0; k < n; k++)
+        if (t[k].buf && (bytes += el_tensor_nbytes(&t[k])) > 256) return false;
+    return true;
+}
+
 static el_status el_run_task(el_run *r, el_xthread *x, const el_task *task)
 {
     const el_plan *p = r->p;
@@ -625,12 +634,19 @@ static el_status el_run_task(el_run *r, el_xthread *x, const el_task *task)
         if (!dead) {
             el_kctx ctx = {.node = node, .ninputs = pn->ndata, .inputs = in, .noutputs = pn->noutputs, .outputs = out};
             if (!p->hook) {
-                /* The kernel owns its inputs and outputs here: no other
-                 * thread touches them, nor `it` (outstanding > 0). */
-                el_unlock(r);
+                /* The kernel owns its inputs and outputs: no other thread
+                 * touches them, nor `it` (outstanding > 0), so it runs
+                 * outside the lock, unless its inputs are a few scalars
+                 * (shape arithmetic): then handing the lock over twice
+                 * would cost more than the kernel. */
+                bool unlock = r->mt && !el_tiny(in, pn->ndata);
+                if (unlock) el_unlock(r);
                 st = pn->op->run(&ctx);
                 el_kctx_end(&ctx);
-                el_lock(r);
+                if (unlock) {
+                    for (int k = 0; k < pn->ndata; k++) el_drop(&in[k]);
+                    el_lock(r);
+                }
             } else {
                 struct timespec t0, t1;
                 clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -741,29 +757,30 @@ static void el_fail(el_run *r, el_status st, bool helper)
     else r->errmsg[0] = '\0';
 }
 
-/* The pool's idle hook: worker k takes one task, if any. */
+/* The pool's idle hook: worker k runs tasks while there are any and no
+ * parallel-for job waits for a thread. */
 static bool el_exec_help(void *ctx, int k)
 {
     el_run *r = ctx;
     if (k >= r->nth) return false;
+    el_xthread *x = &r->th[k];
+    bool ran = false;
     el_lock(r);
     el_task t;
-    if (r->err != EL_OK || !el_take(r, k, &t)) {
-        el_unlock(r);
-        return false;
+    while (r->err == EL_OK && !(ran && el_threadpool_job_waiting(r->pool)) && el_take(r, k, &t)) {
+        r->running++;
+        x->cur_f = t.f;
+        x->cur_iter = t.iter;
+        el_status st = el_run_task(r, x, &t);
+        if (st != EL_OK) el_fail(r, st, true);
+        x->cur_f = NULL;
+        r->running--;
+        atomic_store_explicit(&r->progress, atomic_load_explicit(&r->progress, memory_order_relaxed) + 1,
+                              memory_order_release);
+        ran = true;
     }
-    el_xthread *x = &r->th[k];
-    r->running++;
-    x->cur_f = t.f;
-    x->cur_iter = t.iter;
-    el_status st = el_run_task(r, x, &t);
-    if (st != EL_OK) el_fail(r, st, true);
-    x->cur_f = NULL;
-    r->running--;
-    atomic_store_explicit(&r->progress, atomic_load_explicit(&r->progress, memory_order_relaxed) + 1,
-                          memory_order_release);
     el_unlock(r);
-    return true;
+    return ran;
 }
 
 el_status el_exec_create(const el_plan *p, el_exec **out)
