@@ -167,11 +167,12 @@ static void *el_worker_main(void *arg)
             clock_gettime(CLOCK_MONOTONIC, &t0);
             for (int spins = 0;; spins++) {
                 g = EL_GEN(atomic_load_explicit(&p->state, memory_order_acquire));
-                if (g != seen || atomic_load_explicit(&p->stop, memory_order_relaxed) ||
-                    atomic_load_explicit(&p->idle_avail, memory_order_relaxed) > 0)
-                    break;
+                if (g != seen || atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
                 EL_CPU_RELAX();
                 if ((spins & 63) == 63) {
+                    /* Offered idle work is looked at again now and then
+                     * (the owner may offer some the worker does not take). */
+                    if (atomic_load_explicit(&p->idle_avail, memory_order_relaxed) > 0) break;
                     int64_t ns = el_elapsed_ns(&t0);
                     if (ns > EL_SPIN_NS) break;
                     if (ns > EL_SPIN_YIELD_NS) sched_yield();
