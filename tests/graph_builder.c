@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -136,6 +137,34 @@ void el_gb_hard_swish(el_gb *b, const char *x, const char *y)
     el_gb_node(b, "add", "AddV2", EL_IN(x, "a"));
     el_gb_node(b, "r6", "Relu6", EL_IN("add"));
     el_gb_node(b, y, "Mul", EL_IN("mul", "r6"));
+}
+
+void el_gb_enter(el_gb *b, const char *name, const char *in, const char *frame, bool constant)
+{
+    int n = el_gb_node(b, name, "Enter", EL_IN(in));
+    el_gb_attr_str(b, n, "frame_name", frame);
+    el_gb_attr_bool(b, n, "is_constant", constant);
+}
+
+void el_gb_while(el_gb *b, const char *p, const char *frame, int nvars, const char *const *init, const char *limit)
+{
+    char a[160], c[160], d[160];
+#define EL_N(buf, fmt, ...) (snprintf(buf, sizeof buf, "%s/" fmt, p, __VA_ARGS__), buf)
+    for (int k = 0; k < nvars; k++) el_gb_enter(b, EL_N(a, "Enter_%d", k), init[k], frame, false);
+    el_gb_enter(b, EL_N(a, "Limit%s", ""), limit, frame, true);
+    for (int k = 0; k < nvars; k++)
+        el_gb_node(b, EL_N(a, "Merge_%d", k), "Merge", EL_IN(EL_N(c, "Enter_%d", k), EL_N(d, "Next_%d", k)));
+    el_gb_node(b, EL_N(a, "Less%s", ""), "Less", EL_IN(EL_N(c, "Merge_%d", 0), EL_N(d, "Limit%s", "")));
+    el_gb_node(b, EL_N(a, "LoopCond%s", ""), "LoopCond", EL_IN(EL_N(c, "Less%s", "")));
+    for (int k = nvars - 1; k >= 0; k--)
+        el_gb_node(b, EL_N(a, "Switch_%d", k), "Switch", EL_IN(EL_N(c, "Merge_%d", k), EL_N(d, "LoopCond%s", "")));
+    for (int k = nvars - 1; k >= 0; k--) {
+        EL_N(c, "Switch_%d", k);
+        snprintf(d, sizeof d, "%s:1", c);
+        el_gb_node(b, EL_N(a, "Id_%d", k), "Identity", EL_IN(d));
+        el_gb_node(b, EL_N(a, "Exit_%d", k), "Exit", EL_IN(c));
+    }
+#undef EL_N
 }
 
 el_status el_gb_finish(el_gb *b, el_graph **out)

@@ -32,6 +32,16 @@ void el_gb_conv_attrs(el_gb *b, int node, int64_t stride);
  * graphs spell it, with scalar Consts m = 1/6 and a = 3; the nodes between
  * are named m, a, mul, add and r6. */
 void el_gb_hard_swish(el_gb *b, const char *x, const char *y);
+/* An Enter of `in` into while-loop frame `frame`. */
+void el_gb_enter(el_gb *b, const char *name, const char *in, const char *frame, bool constant);
+/* The head of a TF1 while loop `while var0 < limit` in frame `frame`, its
+ * nodes named p/...: per loop variable k (nvars of them, from init[k])
+ * Enter_k -> Merge_k (its other input p/Next_k, which the caller adds) ->
+ * Switch_k on LoopCond(Less(Merge_0, Limit)) -> Id_k (the body reads it)
+ * and Exit_k; Limit is an is_constant Enter of `limit`. Switches and Ids
+ * are added from the last variable to the first (of ready nodes the
+ * newest runs first: variable 0, the counter, goes last). */
+void el_gb_while(el_gb *b, const char *p, const char *frame, int nvars, const char *const *init, const char *limit);
 /* Finishes (el_graph_index) and returns the graph; status of indexing. */
 el_status el_gb_finish(el_gb *b, el_graph **out);
 

@@ -31,36 +31,20 @@ static int32_t run_i32(el_graph *g, const char *fetch)
     return v;
 }
 
-static void enter(el_gb *b, const char *name, const char *in, const char *frame, bool constant)
-{
-    int n = el_gb_node(b, name, "Enter", EL_IN(in));
-    el_gb_attr_str(b, n, "frame_name", frame);
-    el_gb_attr_bool(b, n, "is_constant", constant);
-}
-
-/* Adds `while (i < limit) i += step;` over prefix p, i starting from node
- * `init`, limit from node `limit`; result at p/Exit. `outer_pivot` is a
- * control input for the loop's constants (unused here). */
+/* Adds `while (i < limit) i += 1;` over prefix p, i starting from node
+ * `init`, limit from node `limit`; result at p/Exit_0. */
 static void counting_loop(el_gb *b, const char *p, const char *init, const char *limit, const char *frame)
 {
-    char n[16][96];
-#define N(i, fmt) (snprintf(n[i], sizeof n[i], "%s/" fmt, p), n[i])
-    enter(b, N(0, "Enter"), init, frame, false);
-    enter(b, N(1, "Limit"), limit, frame, true);
-    el_gb_node(b, N(2, "Merge"), "Merge", EL_IN(n[0], N(3, "NextIteration")));
-    el_gb_node(b, N(4, "Less"), "Less", EL_IN(n[2], n[1]));
-    el_gb_node(b, N(5, "LoopCond"), "LoopCond", EL_IN(n[4]));
-    el_gb_node(b, N(6, "Switch"), "Switch", EL_IN(n[2], n[5]));
-    char sw1[100];
-    snprintf(sw1, sizeof sw1, "%s:1", n[6]);
-    el_gb_node(b, N(7, "Identity"), "Identity", EL_IN(sw1));
-    char ctrl[100];
-    snprintf(ctrl, sizeof ctrl, "^%s", n[7]);
-    el_gb_scalar_i32(b, N(8, "one"), 1, EL_IN(ctrl));
-    el_gb_node(b, N(9, "add"), "Add", EL_IN(n[7], n[8]));
-    el_gb_node(b, n[3], "NextIteration", EL_IN(n[9]));
-    el_gb_node(b, N(10, "Exit"), "Exit", EL_IN(n[6]));
-#undef N
+    char id[96], one[96], ctrl[100], add[96], next[96];
+    el_gb_while(b, p, frame, 1, EL_IN(init), limit);
+    snprintf(id, sizeof id, "%s/Id_0", p);
+    snprintf(one, sizeof one, "%s/one", p);
+    snprintf(ctrl, sizeof ctrl, "^%s", id);
+    snprintf(add, sizeof add, "%s/add", p);
+    snprintf(next, sizeof next, "%s/Next_0", p);
+    el_gb_scalar_i32(b, one, 1, EL_IN(ctrl));
+    el_gb_node(b, add, "Add", EL_IN(id, one));
+    el_gb_node(b, next, "NextIteration", EL_IN(add));
 }
 
 static void test_while_loop(void **state)
@@ -73,7 +57,7 @@ static void test_while_loop(void **state)
     el_gb_scalar_i32(&b, "five", 5, NULL);
     counting_loop(&b, "w", "zero", "five", "w_frame");
     assert_int_equal(el_gb_finish(&b, &g), EL_OK);
-    assert_int_equal(run_i32(g, "w/Exit"), 5);
+    assert_int_equal(run_i32(g, "w/Exit_0"), 5);
     /* The loop also runs zero times. */
     el_graph_free(g);
     el_gb_init(&b);
@@ -81,7 +65,7 @@ static void test_while_loop(void **state)
     el_gb_scalar_i32(&b, "five", 5, NULL);
     counting_loop(&b, "w", "zero", "five", "w_frame");
     assert_int_equal(el_gb_finish(&b, &g), EL_OK);
-    assert_int_equal(run_i32(g, "w/Exit"), 7);
+    assert_int_equal(run_i32(g, "w/Exit_0"), 7);
     el_graph_free(g);
 }
 
@@ -95,29 +79,18 @@ static void test_nested_loops(void **state)
     el_gb_scalar_i32(&b, "zero", 0, NULL);
     el_gb_scalar_i32(&b, "three", 3, NULL);
     el_gb_scalar_i32(&b, "four", 4, NULL);
-    /* outer loop carries i and total */
-    enter(&b, "o/Enter_i", "zero", "outer", false);
-    enter(&b, "o/Enter_t", "zero", "outer", false);
-    enter(&b, "o/Limit", "three", "outer", true);
-    enter(&b, "o/Four", "four", "outer", true);
-    el_gb_node(&b, "o/Merge_i", "Merge", EL_IN("o/Enter_i", "o/Next_i"));
-    el_gb_node(&b, "o/Merge_t", "Merge", EL_IN("o/Enter_t", "o/Next_t"));
-    el_gb_node(&b, "o/Less", "Less", EL_IN("o/Merge_i", "o/Limit"));
-    el_gb_node(&b, "o/LoopCond", "LoopCond", EL_IN("o/Less"));
-    el_gb_node(&b, "o/Switch_i", "Switch", EL_IN("o/Merge_i", "o/LoopCond"));
-    el_gb_node(&b, "o/Switch_t", "Switch", EL_IN("o/Merge_t", "o/LoopCond"));
-    el_gb_node(&b, "o/Id_i", "Identity", EL_IN("o/Switch_i:1"));
-    el_gb_node(&b, "o/Id_t", "Identity", EL_IN("o/Switch_t:1"));
-    el_gb_scalar_i32(&b, "o/one", 1, EL_IN("^o/Id_i"));
-    el_gb_scalar_i32(&b, "o/zero", 0, EL_IN("^o/Id_i"));
+    /* outer loop carries i (0) and total (1) */
+    el_gb_while(&b, "o", "outer", 2, EL_IN("zero", "zero"), "three");
+    el_gb_enter(&b, "o/Four", "four", "outer", true);
+    el_gb_scalar_i32(&b, "o/one", 1, EL_IN("^o/Id_0"));
+    el_gb_scalar_i32(&b, "o/zero", 0, EL_IN("^o/Id_0"));
     counting_loop(&b, "o/inner", "o/zero", "o/Four", "inner");
-    el_gb_node(&b, "o/add_i", "Add", EL_IN("o/Id_i", "o/one"));
-    el_gb_node(&b, "o/add_t", "Add", EL_IN("o/Id_t", "o/inner/Exit"));
-    el_gb_node(&b, "o/Next_i", "NextIteration", EL_IN("o/add_i"));
-    el_gb_node(&b, "o/Next_t", "NextIteration", EL_IN("o/add_t"));
-    el_gb_node(&b, "o/Exit_t", "Exit", EL_IN("o/Switch_t"));
+    el_gb_node(&b, "o/add_i", "Add", EL_IN("o/Id_0", "o/one"));
+    el_gb_node(&b, "o/add_t", "Add", EL_IN("o/Id_1", "o/inner/Exit_0"));
+    el_gb_node(&b, "o/Next_0", "NextIteration", EL_IN("o/add_i"));
+    el_gb_node(&b, "o/Next_1", "NextIteration", EL_IN("o/add_t"));
     assert_int_equal(el_gb_finish(&b, &g), EL_OK);
-    assert_int_equal(run_i32(g, "o/Exit_t"), 12);
+    assert_int_equal(run_i32(g, "o/Exit_1"), 12);
     el_graph_free(g);
 }
 
@@ -145,32 +118,21 @@ static void test_loop_iterations_in_order(void **state)
     el_gb_init(&b);
     el_gb_scalar_i32(&b, "zero", 0, NULL);
     el_gb_scalar_i32(&b, "four", 4, NULL);
-    enter(&b, "w/Enter_i", "zero", "w", false);
-    enter(&b, "w/Enter_a", "zero", "w", false);
-    enter(&b, "w/Limit", "four", "w", true);
-    el_gb_node(&b, "w/Merge_i", "Merge", EL_IN("w/Enter_i", "w/Next_i"));
-    el_gb_node(&b, "w/Merge_a", "Merge", EL_IN("w/Enter_a", "w/Next_a"));
-    el_gb_node(&b, "w/Less", "Less", EL_IN("w/Merge_i", "w/Limit"));
-    el_gb_node(&b, "w/LoopCond", "LoopCond", EL_IN("w/Less"));
-    /* The counter's Switch last: of the ready nodes, the newest runs first. */
-    el_gb_node(&b, "w/Switch_a", "Switch", EL_IN("w/Merge_a", "w/LoopCond"));
-    el_gb_node(&b, "w/Switch_i", "Switch", EL_IN("w/Merge_i", "w/LoopCond"));
-    el_gb_node(&b, "w/Id_a", "Identity", EL_IN("w/Switch_a:1"));
-    el_gb_node(&b, "w/Id_i", "Identity", EL_IN("w/Switch_i:1"));
-    el_gb_scalar_i32(&b, "w/one", 1, EL_IN("^w/Id_i"));
-    el_gb_node(&b, "w/add_i", "Add", EL_IN("w/Id_i", "w/one"));
-    el_gb_node(&b, "w/neg1", "Neg", EL_IN("w/Id_a"));
+    /* i (0) and a (1); the counter's Switch last: of the ready nodes, the newest runs first. */
+    el_gb_while(&b, "w", "w", 2, EL_IN("zero", "zero"), "four");
+    el_gb_scalar_i32(&b, "w/one", 1, EL_IN("^w/Id_0"));
+    el_gb_node(&b, "w/add_i", "Add", EL_IN("w/Id_0", "w/one"));
+    el_gb_node(&b, "w/neg1", "Neg", EL_IN("w/Id_1"));
     el_gb_node(&b, "w/neg2", "Neg", EL_IN("w/neg1"));
     el_gb_node(&b, "w/add_a", "Add", EL_IN("w/neg2", "w/one"));
-    el_gb_node(&b, "w/Next_i", "NextIteration", EL_IN("w/add_i"));
-    el_gb_node(&b, "w/Next_a", "NextIteration", EL_IN("w/add_a"));
-    el_gb_node(&b, "w/Exit_a", "Exit", EL_IN("w/Switch_a"));
+    el_gb_node(&b, "w/Next_0", "NextIteration", EL_IN("w/add_i"));
+    el_gb_node(&b, "w/Next_1", "NextIteration", EL_IN("w/add_a"));
     assert_int_equal(el_gb_finish(&b, &g), EL_OK);
 
     el_order order = {.n = 0};
     el_session *s;
     el_session_opts o = {.node_hook = el_order_hook, .node_hook_user = &order, .no_optimize = 1};
-    const char *f[1] = {"w/Exit_a"};
+    const char *f[1] = {"w/Exit_1"};
     assert_int_equal(el_session_create(g, 0, NULL, 1, f, &o, &s), EL_OK);
     for (int run = 0; run < 2; run++) { /* a second run reuses the executor's state */
         order.n = 0;
@@ -253,7 +215,7 @@ static void test_loop_in_dead_branch(void **state)
     el_gb_node(&b, "t_id", "Identity", EL_IN("sw:1"));
     el_gb_node(&b, "f_id", "Identity", EL_IN("sw:0"));
     counting_loop(&b, "w", "t_id", "lim", "dead_loop");
-    el_gb_node(&b, "merge", "Merge", EL_IN("f_id", "w/Exit"));
+    el_gb_node(&b, "merge", "Merge", EL_IN("f_id", "w/Exit_0"));
     assert_int_equal(el_gb_finish(&b, &g), EL_OK);
     assert_int_equal(run_i32(g, "merge"), 2);
     el_graph_free(g);
@@ -276,35 +238,24 @@ static void test_dead_inside_loop(void **state)
     el_gb_scalar_i32(&b, "five", 5, NULL);
     el_gb_scalar_i32(&b, "three", 3, NULL);
     el_gb_scalar_i32(&b, "seven", 7, NULL);
-    enter(&b, "o/Enter_i", "zero", "outer", false);
-    enter(&b, "o/Enter_t", "zero", "outer", false);
-    enter(&b, "o/Limit", "five", "outer", true);
-    enter(&b, "o/Three", "three", "outer", true);
-    enter(&b, "o/Seven", "seven", "outer", true);
-    el_gb_node(&b, "o/Merge_i", "Merge", EL_IN("o/Enter_i", "o/Next_i"));
-    el_gb_node(&b, "o/Merge_t", "Merge", EL_IN("o/Enter_t", "o/Next_t"));
-    el_gb_node(&b, "o/Less", "Less", EL_IN("o/Merge_i", "o/Limit"));
-    el_gb_node(&b, "o/LoopCond", "LoopCond", EL_IN("o/Less"));
-    el_gb_node(&b, "o/Switch_i", "Switch", EL_IN("o/Merge_i", "o/LoopCond"));
-    el_gb_node(&b, "o/Switch_t", "Switch", EL_IN("o/Merge_t", "o/LoopCond"));
-    el_gb_node(&b, "o/Id_i", "Identity", EL_IN("o/Switch_i:1"));
-    el_gb_node(&b, "o/Id_t", "Identity", EL_IN("o/Switch_t:1"));
-    el_gb_scalar_i32(&b, "o/one", 1, EL_IN("^o/Id_i"));
-    el_gb_scalar_i32(&b, "o/hundred", 100, EL_IN("^o/Id_i"));
-    el_gb_node(&b, "o/small", "Less", EL_IN("o/Id_i", "o/Three"));
-    el_gb_node(&b, "o/sw", "Switch", EL_IN("o/Id_i", "o/small"));
+    el_gb_while(&b, "o", "outer", 2, EL_IN("zero", "zero"), "five"); /* i (0), total (1) */
+    el_gb_enter(&b, "o/Three", "three", "outer", true);
+    el_gb_enter(&b, "o/Seven", "seven", "outer", true);
+    el_gb_scalar_i32(&b, "o/one", 1, EL_IN("^o/Id_0"));
+    el_gb_scalar_i32(&b, "o/hundred", 100, EL_IN("^o/Id_0"));
+    el_gb_node(&b, "o/small", "Less", EL_IN("o/Id_0", "o/Three"));
+    el_gb_node(&b, "o/sw", "Switch", EL_IN("o/Id_0", "o/small"));
     el_gb_node(&b, "o/t_id", "Identity", EL_IN("o/sw:1"));
     el_gb_node(&b, "o/f_id", "Identity", EL_IN("o/sw:0"));
     el_gb_node(&b, "o/t_val", "Add", EL_IN("o/t_id", "o/hundred"));
     counting_loop(&b, "o/inner", "o/f_id", "o/Seven", "inner");
-    el_gb_node(&b, "o/merge", "Merge", EL_IN("o/t_val", "o/inner/Exit", "^o/t_id"));
-    el_gb_node(&b, "o/add_i", "Add", EL_IN("o/Id_i", "o/one"));
-    el_gb_node(&b, "o/add_t", "Add", EL_IN("o/Id_t", "o/merge"));
-    el_gb_node(&b, "o/Next_i", "NextIteration", EL_IN("o/add_i"));
-    el_gb_node(&b, "o/Next_t", "NextIteration", EL_IN("o/add_t"));
-    el_gb_node(&b, "o/Exit_t", "Exit", EL_IN("o/Switch_t"));
+    el_gb_node(&b, "o/merge", "Merge", EL_IN("o/t_val", "o/inner/Exit_0", "^o/t_id"));
+    el_gb_node(&b, "o/add_i", "Add", EL_IN("o/Id_0", "o/one"));
+    el_gb_node(&b, "o/add_t", "Add", EL_IN("o/Id_1", "o/merge"));
+    el_gb_node(&b, "o/Next_0", "NextIteration", EL_IN("o/add_i"));
+    el_gb_node(&b, "o/Next_1", "NextIteration", EL_IN("o/add_t"));
     assert_int_equal(el_gb_finish(&b, &g), EL_OK);
-    assert_int_equal(run_i32(g, "o/Exit_t"), 100 + 101 + 102 + 7 + 7);
+    assert_int_equal(run_i32(g, "o/Exit_1"), 100 + 101 + 102 + 7 + 7);
     el_graph_free(g);
 }
 
@@ -319,7 +270,7 @@ static void test_iteration_bound(void **state)
     counting_loop(&b, "w", "zero", "big", "w_frame");
     assert_int_equal(el_gb_finish(&b, &g), EL_OK);
     el_tensor t;
-    assert_int_equal(run1(g, "w/Exit", &t, 100), EL_ERR_LIMIT);
+    assert_int_equal(run1(g, "w/Exit_0", &t, 100), EL_ERR_LIMIT);
     assert_non_null(strstr(el_last_error(), "exceeded 100 iterations"));
     el_graph_free(g);
 }
@@ -343,31 +294,20 @@ static void test_tensor_array_loop(void **state)
     int ta2 = el_gb_node(&b, "ta_out", "TensorArrayV3", EL_IN("n"));
     el_gb_attr_type(&b, ta2, "dtype", EL_DT_INT32);
     el_gb_node(&b, "scatter", "TensorArrayScatterV3", EL_IN("ta_in", "idx", "vals", "ta_in:1"));
-    enter(&b, "w/Enter_i", "zero", "map", false);
-    enter(&b, "w/Enter_flow", "ta_out:1", "map", false);
-    enter(&b, "w/N", "n", "map", true);
-    enter(&b, "w/TaIn", "ta_in", "map", true);
-    enter(&b, "w/TaInFlow", "scatter", "map", true);
-    enter(&b, "w/TaOut", "ta_out", "map", true);
-    el_gb_node(&b, "w/Merge_i", "Merge", EL_IN("w/Enter_i", "w/Next_i"));
-    el_gb_node(&b, "w/Merge_f", "Merge", EL_IN("w/Enter_flow", "w/Next_f"));
-    el_gb_node(&b, "w/Less", "Less", EL_IN("w/Merge_i", "w/N"));
-    el_gb_node(&b, "w/LoopCond", "LoopCond", EL_IN("w/Less"));
-    el_gb_node(&b, "w/Switch_i", "Switch", EL_IN("w/Merge_i", "w/LoopCond"));
-    el_gb_node(&b, "w/Switch_f", "Switch", EL_IN("w/Merge_f", "w/LoopCond"));
-    el_gb_node(&b, "w/Id_i", "Identity", EL_IN("w/Switch_i:1"));
-    el_gb_node(&b, "w/Id_f", "Identity", EL_IN("w/Switch_f:1"));
-    int rd = el_gb_node(&b, "w/read", "TensorArrayReadV3", EL_IN("w/TaIn", "w/Id_i", "w/TaInFlow"));
+    el_gb_while(&b, "w", "map", 2, EL_IN("zero", "ta_out:1"), "n"); /* i (0), the output's flow (1) */
+    el_gb_enter(&b, "w/TaIn", "ta_in", "map", true);
+    el_gb_enter(&b, "w/TaInFlow", "scatter", "map", true);
+    el_gb_enter(&b, "w/TaOut", "ta_out", "map", true);
+    int rd = el_gb_node(&b, "w/read", "TensorArrayReadV3", EL_IN("w/TaIn", "w/Id_0", "w/TaInFlow"));
     el_gb_attr_type(&b, rd, "dtype", EL_DT_INT32);
     el_gb_node(&b, "w/double", "Add", EL_IN("w/read", "w/read"));
-    el_gb_node(&b, "w/write", "TensorArrayWriteV3", EL_IN("w/TaOut", "w/Id_i", "w/double", "w/Id_f"));
-    el_gb_scalar_i32(&b, "w/one", 1, EL_IN("^w/Id_i"));
-    el_gb_node(&b, "w/add", "Add", EL_IN("w/Id_i", "w/one"));
-    el_gb_node(&b, "w/Next_i", "NextIteration", EL_IN("w/add"));
-    el_gb_node(&b, "w/Next_f", "NextIteration", EL_IN("w/write"));
-    el_gb_node(&b, "w/Exit_f", "Exit", EL_IN("w/Switch_f"));
-    el_gb_node(&b, "size", "TensorArraySizeV3", EL_IN("ta_out", "w/Exit_f"));
-    el_gb_node(&b, "gather", "TensorArrayGatherV3", EL_IN("ta_out", "idx", "w/Exit_f"));
+    el_gb_node(&b, "w/write", "TensorArrayWriteV3", EL_IN("w/TaOut", "w/Id_0", "w/double", "w/Id_1"));
+    el_gb_scalar_i32(&b, "w/one", 1, EL_IN("^w/Id_0"));
+    el_gb_node(&b, "w/add", "Add", EL_IN("w/Id_0", "w/one"));
+    el_gb_node(&b, "w/Next_0", "NextIteration", EL_IN("w/add"));
+    el_gb_node(&b, "w/Next_1", "NextIteration", EL_IN("w/write"));
+    el_gb_node(&b, "size", "TensorArraySizeV3", EL_IN("ta_out", "w/Exit_1"));
+    el_gb_node(&b, "gather", "TensorArrayGatherV3", EL_IN("ta_out", "idx", "w/Exit_1"));
     el_gb_attr_type(&b, b.g->nnodes - 1, "dtype", EL_DT_INT32);
     assert_int_equal(el_gb_finish(&b, &g), EL_OK);
     el_tensor t;

@@ -11,13 +11,6 @@
 #include "graph_builder.h"
 #include "testutil.h"
 
-static void enter(el_gb *b, const char *name, const char *in, bool constant)
-{
-    int n = el_gb_node(b, name, "Enter", EL_IN(in));
-    el_gb_attr_str(b, n, "frame_name", "map");
-    el_gb_attr_bool(b, n, "is_constant", constant);
-}
-
 /* extra: 0 none, 1 a Relu reading the TensorArray read, 2 a Relu reading the Cast. */
 static el_graph *el_map_resize(bool expand, int extra)
 {
@@ -38,26 +31,16 @@ static el_graph *el_map_resize(bool expand, int extra)
     el_gb_attr_type(&b, ta2, "dtype", EL_DT_FLOAT);
     int sc = el_gb_node(&b, "scatter", "TensorArrayScatterV3", EL_IN("ta_in", "idx", "tofloat", "ta_in:1"));
     el_gb_attr_type(&b, sc, "T", EL_DT_FLOAT);
-    enter(&b, "w/Enter_i", "zero", false);
-    enter(&b, "w/Enter_flow", "ta_out:1", false);
-    enter(&b, "w/N", "n", true);
-    enter(&b, "w/TaIn", "ta_in", true);
-    enter(&b, "w/TaInFlow", "scatter", true);
-    enter(&b, "w/TaOut", "ta_out", true);
-    el_gb_node(&b, "w/Merge_i", "Merge", EL_IN("w/Enter_i", "w/Next_i"));
-    el_gb_node(&b, "w/Merge_f", "Merge", EL_IN("w/Enter_flow", "w/Next_f"));
-    el_gb_node(&b, "w/Less", "Less", EL_IN("w/Merge_i", "w/N"));
-    el_gb_node(&b, "w/LoopCond", "LoopCond", EL_IN("w/Less"));
-    el_gb_node(&b, "w/Switch_i", "Switch", EL_IN("w/Merge_i", "w/LoopCond"));
-    el_gb_node(&b, "w/Switch_f", "Switch", EL_IN("w/Merge_f", "w/LoopCond"));
-    el_gb_node(&b, "w/Id_i", "Identity", EL_IN("w/Switch_i:1"));
-    el_gb_node(&b, "w/Id_f", "Identity", EL_IN("w/Switch_f:1"));
-    int rd = el_gb_node(&b, "w/read", "TensorArrayReadV3", EL_IN("w/TaIn", "w/Id_i", "w/TaInFlow"));
+    el_gb_while(&b, "w", "map", 2, EL_IN("zero", "ta_out:1"), "n"); /* i (0), the output's flow (1) */
+    el_gb_enter(&b, "w/TaIn", "ta_in", "map", true);
+    el_gb_enter(&b, "w/TaInFlow", "scatter", "map", true);
+    el_gb_enter(&b, "w/TaOut", "ta_out", "map", true);
+    int rd = el_gb_node(&b, "w/read", "TensorArrayReadV3", EL_IN("w/TaIn", "w/Id_0", "w/TaInFlow"));
     el_gb_attr_type(&b, rd, "dtype", EL_DT_FLOAT);
-    el_gb_const_i32(&b, "w/size", 2, hw, EL_IN("^w/Id_i"));
+    el_gb_const_i32(&b, "w/size", 2, hw, EL_IN("^w/Id_0"));
     const char *img = "w/read";
     if (expand) {
-        el_gb_scalar_i32(&b, "w/dim", 0, EL_IN("^w/Id_i"));
+        el_gb_scalar_i32(&b, "w/dim", 0, EL_IN("^w/Id_0"));
         el_gb_node(&b, "w/expand", "ExpandDims", EL_IN("w/read", "w/dim"));
         img = "w/expand";
     }
@@ -66,19 +49,18 @@ static el_graph *el_map_resize(bool expand, int extra)
     const char *out = "w/resize";
     if (extra == 1) { /* resize + sum(relu(read)): the read has a second reader (expand only: rank 3) */
         int32_t axes[3] = {0, 1, 2};
-        el_gb_const_i32(&b, "w/axes", 3, axes, EL_IN("^w/Id_i"));
+        el_gb_const_i32(&b, "w/axes", 3, axes, EL_IN("^w/Id_0"));
         el_gb_node(&b, "w/relu", "Relu", EL_IN("w/read"));
         el_gb_node(&b, "w/total", "Sum", EL_IN("w/relu", "w/axes"));
         el_gb_node(&b, "w/sum", "Add", EL_IN("w/resize", "w/total"));
         out = "w/sum";
     }
-    el_gb_node(&b, "w/write", "TensorArrayWriteV3", EL_IN("w/TaOut", "w/Id_i", out, "w/Id_f"));
-    el_gb_scalar_i32(&b, "w/one", 1, EL_IN("^w/Id_i"));
-    el_gb_node(&b, "w/add", "Add", EL_IN("w/Id_i", "w/one"));
-    el_gb_node(&b, "w/Next_i", "NextIteration", EL_IN("w/add"));
-    el_gb_node(&b, "w/Next_f", "NextIteration", EL_IN("w/write"));
-    el_gb_node(&b, "w/Exit_f", "Exit", EL_IN("w/Switch_f"));
-    el_gb_attr_type(&b, el_gb_node(&b, "gather", "TensorArrayGatherV3", EL_IN("ta_out", "idx", "w/Exit_f")), "dtype",
+    el_gb_node(&b, "w/write", "TensorArrayWriteV3", EL_IN("w/TaOut", "w/Id_0", out, "w/Id_1"));
+    el_gb_scalar_i32(&b, "w/one", 1, EL_IN("^w/Id_0"));
+    el_gb_node(&b, "w/add", "Add", EL_IN("w/Id_0", "w/one"));
+    el_gb_node(&b, "w/Next_0", "NextIteration", EL_IN("w/add"));
+    el_gb_node(&b, "w/Next_1", "NextIteration", EL_IN("w/write"));
+    el_gb_attr_type(&b, el_gb_node(&b, "gather", "TensorArrayGatherV3", EL_IN("ta_out", "idx", "w/Exit_1")), "dtype",
                     EL_DT_FLOAT);
     if (extra == 2) {
         el_gb_node(&b, "relu", "Relu", EL_IN("tofloat"));

@@ -440,13 +440,6 @@ static void test_gather_scatter_resize(void **state)
     el_tensor_release(&t);
 }
 
-static void enter(el_gb *b, const char *name, const char *in, bool constant)
-{
-    int n = el_gb_node(b, name, "Enter", EL_IN(in));
-    el_gb_attr_str(b, n, "frame_name", "map/while");
-    el_gb_attr_bool(b, n, "is_constant", constant);
-}
-
 /* map_fn as a TF2 export writes it: the input unstacked into a list, a
  * while loop reading item i, doubling it and setting it into an
  * accumulator list, the accumulator stacked after the loop. The reserved
@@ -467,29 +460,19 @@ static void test_map_loop(void **state)
     el_gb_attr_type(&b, n, "element_dtype", EL_DT_FLOAT);
     n = el_gb_node(&b, "src", "TensorListFromTensor", EL_IN("x", "unknown"));
     el_gb_attr_type(&b, n, "element_dtype", EL_DT_FLOAT);
-    enter(&b, "w/enter_i", "zero", false);
-    enter(&b, "w/enter_acc", "acc", false);
-    enter(&b, "w/enter_src", "src", true);
-    enter(&b, "w/limit", "n", true);
-    el_gb_node(&b, "w/merge_i", "Merge", EL_IN("w/enter_i", "w/next_i"));
-    el_gb_node(&b, "w/merge_acc", "Merge", EL_IN("w/enter_acc", "w/next_acc"));
-    el_gb_node(&b, "w/less", "Less", EL_IN("w/merge_i", "w/limit"));
-    el_gb_node(&b, "w/cond", "LoopCond", EL_IN("w/less"));
-    el_gb_node(&b, "w/switch_i", "Switch", EL_IN("w/merge_i", "w/cond"));
-    el_gb_node(&b, "w/switch_acc", "Switch", EL_IN("w/merge_acc", "w/cond"));
-    el_gb_node(&b, "w/i", "Identity", EL_IN("w/switch_i:1"));
-    el_gb_scalar_i32(&b, "w/one", 1, EL_IN("^w/i"));
-    el_gb_scalar_i32(&b, "w/any_shape", -1, EL_IN("^w/i"));
-    n = el_gb_node(&b, "w/get", "TensorListGetItem", EL_IN("w/enter_src", "w/i", "w/any_shape"));
+    el_gb_while(&b, "w", "map/while", 2, EL_IN("zero", "acc"), "n"); /* i (0), the accumulator (1) */
+    el_gb_enter(&b, "w/enter_src", "src", "map/while", true);
+    el_gb_scalar_i32(&b, "w/one", 1, EL_IN("^w/Id_0"));
+    el_gb_scalar_i32(&b, "w/any_shape", -1, EL_IN("^w/Id_0"));
+    n = el_gb_node(&b, "w/get", "TensorListGetItem", EL_IN("w/enter_src", "w/Id_0", "w/any_shape"));
     el_gb_attr_type(&b, n, "element_dtype", EL_DT_FLOAT);
     el_gb_node(&b, "w/double", "Add", EL_IN("w/get", "w/get"));
-    n = el_gb_node(&b, "w/set", "TensorListSetItem", EL_IN("w/switch_acc:1", "w/i", "w/double"));
+    n = el_gb_node(&b, "w/set", "TensorListSetItem", EL_IN("w/Id_1", "w/Id_0", "w/double"));
     el_gb_attr_type(&b, n, "element_dtype", EL_DT_FLOAT);
-    el_gb_node(&b, "w/add", "Add", EL_IN("w/i", "w/one"));
-    el_gb_node(&b, "w/next_i", "NextIteration", EL_IN("w/add"));
-    el_gb_node(&b, "w/next_acc", "NextIteration", EL_IN("w/set"));
-    el_gb_node(&b, "w/exit_acc", "Exit", EL_IN("w/switch_acc"));
-    n = el_gb_node(&b, "out", "TensorListStack", EL_IN("w/exit_acc", "elem_shape"));
+    el_gb_node(&b, "w/add", "Add", EL_IN("w/Id_0", "w/one"));
+    el_gb_node(&b, "w/Next_0", "NextIteration", EL_IN("w/add"));
+    el_gb_node(&b, "w/Next_1", "NextIteration", EL_IN("w/set"));
+    n = el_gb_node(&b, "out", "TensorListStack", EL_IN("w/Exit_1", "elem_shape"));
     el_gb_attr_type(&b, n, "element_dtype", EL_DT_FLOAT);
     el_gb_attr_int(&b, n, "num_elements", 3);
     n = el_gb_node(&b, "initial", "TensorListStack", EL_IN("acc", "elem_shape"));
