@@ -2,10 +2,15 @@
  *
  * The filter is first copied (per call: at most 8 x K floats) to
  * [oc][tap][ic rounded up to 16], zeros past ic, so each output's weights
- * for a tap are whole vectors. A block of EL_NC_PIX output pixels gets one
- * input row pointer per tap (the zero row where the window hangs over the
- * padding); per tap and 16 channels it loads each pixel's inputs once and
- * multiplies them into every output's accumulator. */
+ * for a tap are whole vectors. A block of 16 / oc output pixels (so its
+ * accumulators, pixels x outputs, fit in 16 registers with the loads
+ * beside them) gets one input row pointer per tap (the zero row where the
+ * window hangs over the padding); per tap and 16 channels it loads each
+ * pixel's inputs once and multiplies them into every output's
+ * accumulator. The block's up to 16 accumulators are then summed across
+ * their lanes together, by a transposing tree of adds (one vector of
+ * sums, already in the output's pixel-major order, instead of 16
+ * horizontal reductions and scalar stores). */
 #include "ops/conv_narrow.h"
 
 #include <math.h>
@@ -19,23 +24,24 @@
 #pragma GCC target("avx512f")
 #include <immintrin.h>
 
-#define EL_NC_PIX 4
+/* Pixels per block at the widest (1 output). */
+#define EL_NC_MAX_PIX 16
 
 typedef struct el_nc_job {
     const el_conv_geom *g;
     const float *x, *wt; /* wt: [oc][taps][icp] */
     const el_conv_epi *e;
     float *y;
-    int taps;
+    int taps, pix; /* pix: pixels per block, 16 / oc */
     int64_t icp, m;
+    float bias[EL_NC_MAX_PIX]; /* e's bias in a block's order: bias[k % oc] */
 } el_nc_job;
 
-/* Input row of output pixel p at each tap, or the zero row. */
-static void el_nc_ptrs(const el_nc_job *j, int64_t p, const float **a)
+/* Input row of output pixel (b, oy, ox) at each tap, or the zero row. */
+static void el_nc_ptrs(const el_nc_job *j, int64_t b, int64_t oy, int64_t ox, const float **a)
 {
     const el_conv_geom *g = j->g;
     const el_window_axis *H = &g->h, *W = &g->w;
-    int64_t ox = p % W->out, oy = p / W->out % H->out, b = p / W->out / H->out;
     int64_t iy0 = oy * H->stride - H->pad_before, ix0 = ox * W->stride - W->pad_before;
     int t = 0;
     for (int64_t ky = 0; ky < H->k; ky++) {
@@ -48,67 +54,103 @@ static void el_nc_ptrs(const el_nc_job *j, int64_t p, const float **a)
     }
 }
 
+/* Lane i of the result: the sum of v[i]'s 16 lanes, v[i] zero for i >= n.
+ * Every vector goes through the same tree whatever its position, so a
+ * pixel's sums do not depend on the block it is in. */
+static inline __attribute__((always_inline)) __m512 el_nc_sum16(const __m512 *v, const int n)
+{
+    const __m512 z = _mm512_setzero_ps();
+    __m512 s[8], u[4];
+    for (int k = 0; k < 8; k++) {
+        __m512 a = 2 * k < n ? v[2 * k] : z, b = 2 * k + 1 < n ? v[2 * k + 1] : z;
+        /* per 128-bit lane: a0+a2, b0+b2, a1+a3, b1+b3 */
+        s[k] = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    }
+    for (int k = 0; k < 4; k++) {
+        __m512d c = _mm512_castps_pd(s[2 * k]), d = _mm512_castps_pd(s[2 * k + 1]);
+        /* per 128-bit lane: the 4 vectors' sums over that lane's 4 floats */
+        u[k] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(c, d)), _mm512_castpd_ps(_mm512_unpackhi_pd(c, d)));
+    }
+    __m512 w01 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    __m512 w23 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(w01, w23, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(w01, w23, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* P pixels x OC outputs (P * OC <= 16) into y[p * OC + o]: oc is OC. */
 static inline __attribute__((always_inline)) void el_nc_block(const int OC, const int P, const el_nc_job *j,
                                                               const float *const *a, float *y)
 {
     const int taps = j->taps;
     const int64_t ic = j->g->ic, icp = j->icp;
-    __m512 acc[EL_NC_PIX][EL_CONV_NARROW_MAX_OC];
-    for (int p = 0; p < P; p++)
-        for (int o = 0; o < OC; o++) acc[p][o] = _mm512_setzero_ps();
+    __m512 acc[EL_NC_MAX_PIX];
+    for (int k = 0; k < P * OC; k++) acc[k] = _mm512_setzero_ps();
     for (int t = 0; t < taps; t++) {
         const float *wt = j->wt + (int64_t)t * icp;
+        const float *at[EL_NC_MAX_PIX];
+        for (int p = 0; p < P; p++) at[p] = a[p * taps + t];
         for (int64_t c = 0; c < ic; c += 16) {
             const __mmask16 m = ic - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (ic - c)) - 1u);
-            __m512 xv[EL_NC_PIX];
-            for (int p = 0; p < P; p++) xv[p] = _mm512_maskz_loadu_ps(m, a[p * taps + t] + c);
+            __m512 xv[EL_NC_MAX_PIX];
+            for (int p = 0; p < P; p++) xv[p] = _mm512_maskz_loadu_ps(m, at[p] + c);
             for (int o = 0; o < OC; o++) {
                 const __m512 wv = _mm512_load_ps(wt + (int64_t)o * taps * icp + c);
-                for (int p = 0; p < P; p++) acc[p][o] = _mm512_fmadd_ps(xv[p], wv, acc[p][o]);
+                for (int p = 0; p < P; p++) acc[p * OC + o] = _mm512_fmadd_ps(xv[p], wv, acc[p * OC + o]);
             }
         }
     }
     const el_conv_epi *e = j->e;
-    const int64_t oc = j->g->oc;
-    for (int p = 0; p < P; p++)
-        for (int o = 0; o < OC; o++) {
-            float v = _mm512_reduce_add_ps(acc[p][o]);
-            if (e->bias) v += e->bias[o];
-            if (e->clamp) {
-                v = v > e->lo ? v : e->lo; /* NaN -> lo, as the other fast kernels */
-                v = v < e->hi ? v : e->hi;
-            }
-            y[p * oc + o] = v;
-        }
-    if (el_conv_epi_has_tile_ops(e)) el_conv_epi_tile(e, y, P, OC, oc);
+    const int n = P * OC;
+    const __mmask16 mn = (__mmask16)((1u << n) - 1u);
+    __m512 v = el_nc_sum16(acc, n);
+    if (e->bias) v = _mm512_add_ps(v, _mm512_loadu_ps(j->bias));
+    if (e->clamp) {
+        /* max(v, lo): lo where v is NaN, as the other fast kernels */
+        v = _mm512_max_ps(v, _mm512_set1_ps(e->lo));
+        v = _mm512_min_ps(v, _mm512_set1_ps(e->hi));
+    }
+    _mm512_mask_storeu_ps(y, mn, v);
+    if (el_conv_epi_has_tile_ops(e)) el_conv_epi_tile(e, y, P, OC, OC);
 }
 
+/* Blocks of 16 / OC pixels, the last pixels one by one. */
 #define EL_NC_OC_SWITCH(P, A, Y)                                                                                      \
     switch (oc) {                                                                                                     \
-    case 1: el_nc_block(1, P, j, A, Y); break;                                                                        \
-    case 2: el_nc_block(2, P, j, A, Y); break;                                                                        \
-    case 3: el_nc_block(3, P, j, A, Y); break;                                                                        \
-    case 4: el_nc_block(4, P, j, A, Y); break;                                                                        \
-    case 5: el_nc_block(5, P, j, A, Y); break;                                                                        \
-    case 6: el_nc_block(6, P, j, A, Y); break;                                                                        \
-    case 7: el_nc_block(7, P, j, A, Y); break;                                                                        \
-    default: el_nc_block(8, P, j, A, Y); break;                                                                       \
+    case 1: el_nc_block(1, (P) ? (P) : 16, j, A, Y); break;                                                           \
+    case 2: el_nc_block(2, (P) ? (P) : 8, j, A, Y); break;                                                            \
+    case 3: el_nc_block(3, (P) ? (P) : 5, j, A, Y); break;                                                            \
+    case 4: el_nc_block(4, (P) ? (P) : 4, j, A, Y); break;                                                            \
+    case 5: el_nc_block(5, (P) ? (P) : 3, j, A, Y); break;                                                            \
+    case 6: el_nc_block(6, (P) ? (P) : 2, j, A, Y); break;                                                            \
+    case 7: el_nc_block(7, (P) ? (P) : 2, j, A, Y); break;                                                            \
+    default: el_nc_block(8, (P) ? (P) : 2, j, A, Y); break;                                                           \
     }
 
 static void el_nc_items(void *ctx, int64_t i0, int64_t i1)
 {
     const el_nc_job *j = ctx;
-    const int64_t oc = j->g->oc;
-    const float *a[EL_NC_PIX * EL_CONV_MAX_TAPS];
+    const el_conv_geom *g = j->g;
+    const int64_t oc = g->oc, ow = g->w.out, oh = g->h.out;
+    const float *a[EL_NC_MAX_PIX * EL_CONV_MAX_TAPS];
     for (int64_t it = i0; it < i1; it++) {
-        int64_t p0 = it * EL_NC_PIX;
-        int n = (int)(j->m - p0 < EL_NC_PIX ? j->m - p0 : EL_NC_PIX);
-        for (int p = 0; p < n; p++) el_nc_ptrs(j, p0 + p, a + p * j->taps);
+        int64_t p0 = it * j->pix;
+        int n = (int)(j->m - p0 < j->pix ? j->m - p0 : j->pix);
+        /* One division per block; the pixels after it step along the row. */
+        int64_t ox = p0 % ow, oy = p0 / ow % oh, b = p0 / ow / oh;
+        for (int p = 0; p < n; p++) {
+            el_nc_ptrs(j, b, oy, ox, a + p * j->taps);
+            if (++ox == ow) {
+                ox = 0;
+                if (++oy == oh) oy = 0, b++;
+            }
+        }
         float *y = j->y + p0 * oc;
-        if (n == EL_NC_PIX) {
-            EL_NC_OC_SWITCH(EL_NC_PIX, a, y)
+        if (n == j->pix) {
+            EL_NC_OC_SWITCH(0, a, y)
         } else {
-            /* The last pixels one by one: per pixel the same operations. */
+            /* Per pixel the same operations as in a whole block. */
             for (int p = 0; p < n; p++) EL_NC_OC_SWITCH(1, a + p * j->taps, y + p * oc)
         }
     }
@@ -129,6 +171,9 @@ bool el_conv2d_narrow(const el_conv_geom *g, const float *x, const float *w, el_
     el_nc_job j = {.g = g, .x = x, .e = e, .y = y, .taps = (int)taps};
     j.icp = (g->ic + 15) / 16 * 16;
     j.m = g->n * g->h.out * g->w.out;
+    static const int pix[EL_CONV_NARROW_MAX_OC + 1] = {0, 16, 8, 5, 4, 3, 2, 2, 2};
+    j.pix = pix[g->oc];
+    for (int k = 0; k < EL_NC_MAX_PIX; k++) j.bias[k] = e->bias ? e->bias[k % g->oc] : 0.0f;
     float *wt = el_mem_calloc((size_t)(g->oc * taps * j.icp), sizeof(float));
     if (!wt) return false;
     /* k = tap * ic + c; HWIO holds w[k * oc + o], the packed panel w[k * NR + o]. */
@@ -137,8 +182,8 @@ bool el_conv2d_narrow(const el_conv_geom *g, const float *x, const float *w, el_
         for (int64_t t = 0; t < taps; t++)
             for (int64_t c = 0; c < g->ic; c++) wt[(o * taps + t) * j.icp + c] = w[(t * g->ic + c) * ws + o];
     j.wt = wt;
-    int64_t items = (j.m + EL_NC_PIX - 1) / EL_NC_PIX;
-    int64_t macs = EL_NC_PIX * taps * j.icp * g->oc;
+    int64_t items = (j.m + j.pix - 1) / j.pix;
+    int64_t macs = j.pix * taps * j.icp * g->oc;
     int64_t grain = 100000 / (macs > 0 ? macs : 1);
     el_parallel_for(el_threadpool_current(), items, grain < 1 ? 1 : grain, el_nc_items, &j);
     el_mem_free(wt);

@@ -3,7 +3,9 @@
  * kernel: detection-head shapes and random ones (windows, strides,
  * dilations, padding, input depths not a multiple of 16), HWIO and packed
  * filters, bias / Relu / Relu6 epilogues, 1 and 3 threads (the same bits),
- * and Relu of a NaN sum giving 0 as in the reference. */
+ * Relu of a NaN sum giving 0 as in the reference, and a 1x1 convolution
+ * called a row at a time (as the row-streaming fusions call it) giving the
+ * bits of the whole-tensor call for every output depth. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +123,32 @@ static void test_takes(void **state)
     assert_false(el_conv2d_narrow(&g, x, w, EL_FILTER_HWIO, &e, y));
 }
 
+/* Blocks hold 16 / oc pixels and the last ones run one by one: a row's
+ * call splits the pixels otherwise than the whole tensor's, and each
+ * pixel's sums must not depend on where it falls. */
+static void test_rows_match_whole(void **state)
+{
+    (void)state;
+    if (el_isa_available() != EL_ISA_AVX512) return; /* nothing runs without it (test_takes) */
+    enum { H = 3, W = 13, IC = 40 };
+    static float x[H * W * IC], w[IC * 8], bias[8], whole[H * W * 8], rows[H * W * 8];
+    for (int i = 0; i < H * W * IC; i++) x[i] = (float)(el_next() % 20001) / 10000.0f - 1.0f;
+    for (int i = 0; i < IC * 8; i++) w[i] = (float)(el_next() % 20001) / 10000.0f - 1.0f;
+    for (int i = 0; i < 8; i++) bias[i] = (float)(el_next() % 2001) / 1000.0f - 1.0f;
+    for (int64_t oc = 1; oc <= EL_CONV_NARROW_MAX_OC; oc++) {
+        el_conv_geom g = {.n = 1, .ic = IC, .fic = IC, .oc = oc, .groups = 1};
+        g.h = (el_window_axis){.in = H, .out = H, .k = 1, .stride = 1, .dilation = 1};
+        g.w = (el_window_axis){.in = W, .out = W, .k = 1, .stride = 1, .dilation = 1};
+        el_conv_epi e = {.bias = bias, .clamp = oc % 2 == 0, .lo = 0.0f, .hi = 6.0f};
+        assert_true(el_conv2d_narrow(&g, x, w, EL_FILTER_HWIO, &e, whole));
+        el_conv_geom r = g;
+        r.h.in = r.h.out = 1;
+        for (int y = 0; y < H; y++)
+            assert_true(el_conv2d_narrow(&r, x + y * W * IC, w, EL_FILTER_HWIO, &e, rows + y * W * oc));
+        assert_memory_equal(whole, rows, sizeof(float) * (size_t)(H * W * oc));
+    }
+}
+
 static void test_head_shapes(void **state)
 {
     (void)state;
@@ -164,6 +192,7 @@ int main(void)
         cmocka_unit_test(test_head_shapes),
         cmocka_unit_test(test_random_shapes),
         cmocka_unit_test(test_nan),
+        cmocka_unit_test(test_rows_match_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
