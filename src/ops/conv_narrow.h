@@ -2,10 +2,11 @@
  * 128-256 channel feature map). The packed GEMM (conv_gemm.c) vectorizes
  * over output channels in panels of 32, so 4 outputs use an eighth of each
  * multiply; this kernel vectorizes over the input channels instead (16 per
- * multiply, 4 pixels x up to 8 outputs of accumulators) and sums each
- * accumulator's lanes at the end. Agreement with the reference is to
+ * multiply, 16 / oc pixels x oc outputs of accumulators) and sums the
+ * accumulators' lanes at the end. Agreement with the reference is to
  * float rounding; each output element is summed in one fixed order,
- * whatever the thread count. */
+ * whatever the thread count and however the pixels are split into calls
+ * (the row-streaming fusions call it a row at a time). */
 #ifndef EL_OPS_CONV_NARROW_H
 #define EL_OPS_CONV_NARROW_H
 
