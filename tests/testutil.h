@@ -82,4 +82,9 @@ void el_test_assert_optimized_same_bits(const el_graph *g, const char *feed, con
 struct el_session_opts;
 struct el_optimize_stats;
 el_tensor el_test_run_xy(const el_graph *g, const el_tensor *x, bool also_z, const struct el_session_opts *so);
+/* el_test_run_xy on a float input of shape dims: values in [-5, 5] from the
+ * fusion tests' generator (seed 7) and a NaN at element 5 (when there is
+ * one), so a fused and a separate graph see the same input. */
+el_tensor el_test_run_xy_random(const el_graph *g, int ndim, const int64_t *dims, bool also_z,
+                                const struct el_session_opts *so);
 void el_test_optimize_xy(const el_graph *g, bool also_z, struct el_optimize_stats *st, el_graph **og);
