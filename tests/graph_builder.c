@@ -1,4 +1,5 @@
 #include "graph_builder.h"
+#include "testutil.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -137,6 +138,11 @@ void el_gb_hard_swish(el_gb *b, const char *x, const char *y)
     el_gb_node(b, "add", "AddV2", EL_IN(x, "a"));
     el_gb_node(b, "r6", "Relu6", EL_IN("add"));
     el_gb_node(b, y, "Mul", EL_IN("mul", "r6"));
+}
+
+int el_gb_const_f32_rand(el_gb *b, const char *name, int ndim, const int64_t *dims)
+{
+    return el_gb_const_f32_gen(b, name, ndim, dims, el_test_frand, 0.1f);
 }
 
 void el_gb_enter(el_gb *b, const char *name, const char *in, const char *frame, bool constant)

@@ -229,16 +229,21 @@ el_tensor el_test_run_xy(const el_graph *g, const el_tensor *x, bool also_z, con
     return out[0];
 }
 
+static uint32_t el_test_rng = 99;
+void el_test_rand_seed(uint32_t seed) { el_test_rng = seed; }
+float el_test_frand(void)
+{
+    el_test_rng = el_test_rng * 1664525u + 1013904223u;
+    return (float)((el_test_rng >> 8) % 20001) / 2000.0f - 5.0f;
+}
+
 el_tensor el_test_run_xy_random(const el_graph *g, int ndim, const int64_t *dims, bool also_z, const el_session_opts *so)
 {
     el_tensor in;
     assert_int_equal(el_tensor_alloc(&in, EL_DT_FLOAT, ndim, dims), EL_OK);
-    uint32_t rng = 7;
+    el_test_rand_seed(7);
     float *v = in.data;
-    for (int64_t i = 0; i < el_tensor_numel(&in); i++) {
-        rng = rng * 1664525u + 1013904223u;
-        v[i] = (float)((rng >> 8) % 20001) / 2000.0f - 5.0f;
-    }
+    for (int64_t i = 0; i < el_tensor_numel(&in); i++) v[i] = el_test_frand();
     if (el_tensor_numel(&in) > 5) v[5] = NAN;
     el_tensor y = el_test_run_xy(g, &in, also_z, so);
     el_tensor_release(&in);

@@ -82,6 +82,11 @@ void el_test_assert_optimized_same_bits(const el_graph *g, const char *feed, con
 struct el_session_opts;
 struct el_optimize_stats;
 el_tensor el_test_run_xy(const el_graph *g, const el_tensor *x, bool also_z, const struct el_session_opts *so);
+/* The fusion tests' generator (a 32-bit LCG): values in [-5, 5];
+ * el_test_rand_seed restarts it (it starts at 99). */
+void el_test_rand_seed(uint32_t seed);
+float el_test_frand(void);
+
 /* el_test_run_xy on a float input of shape dims: values in [-5, 5] from the
  * fusion tests' generator (seed 7) and a NaN at element 5 (when there is
  * one), so a fused and a separate graph see the same input. */

@@ -15,28 +15,16 @@
 #include "graph_builder.h"
 #include "testutil.h"
 
-static uint32_t el_rng = 99;
-static float el_frand(void)
-{
-    el_rng = el_rng * 1664525u + 1013904223u;
-    return (float)((el_rng >> 8) % 20001) / 2000.0f - 5.0f; /* around the kinks at -3 and 3 */
-}
-
-static void el_const_f32(el_gb *b, const char *name, int nd, const int64_t *dims)
-{
-    el_gb_const_f32_gen(b, name, nd, dims, el_frand, 0.1f);
-}
-
 /* y = hard swish of BiasAdd(Conv2D(x, w), b); z = Relu(conv) when `split`. */
 static el_graph *el_graph_of(int64_t ic, int64_t oc, int64_t k, bool split)
 {
-    el_rng = 99;
+    el_test_rand_seed(99);
     el_gb b;
     el_gb_init(&b);
     el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
     int64_t wd[4] = {k, k, ic, oc}, bd[1] = {oc};
-    el_const_f32(&b, "w", 4, wd);
-    el_const_f32(&b, "b", 1, bd);
+    el_gb_const_f32_rand(&b, "w", 4, wd);
+    el_gb_const_f32_rand(&b, "b", 1, bd);
     el_gb_conv_attrs(&b, el_gb_node(&b, "conv", "Conv2D", EL_IN("x", "w")), 1);
     el_gb_node(&b, "bias", "BiasAdd", EL_IN("conv", "b"));
     el_gb_hard_swish(&b, "bias", "y");
@@ -51,7 +39,7 @@ static el_tensor el_run(const el_graph *g, bool split, int64_t ic, el_precision 
     int64_t xd[4] = {1, 7, 9, ic};
     el_tensor in;
     assert_int_equal(el_tensor_alloc(&in, EL_DT_FLOAT, 4, xd), EL_OK);
-    for (int64_t i = 0; i < el_tensor_numel(&in); i++) ((float *)in.data)[i] = el_frand();
+    for (int64_t i = 0; i < el_tensor_numel(&in); i++) ((float *)in.data)[i] = el_test_frand();
     ((float *)in.data)[5] = NAN;
     el_session_opts so = {.threads = 2, .precision = prec};
     el_tensor y = el_test_run_xy(g, &in, split, &so);
@@ -71,9 +59,9 @@ static void el_check(int64_t ic, int64_t oc, int64_t k, el_precision prec)
     assert_string_equal(y->op, "_FusedConv2D");
     assert_int_equal(y->ndata, 5);
     el_graph_free(og);
-    el_rng = 7;
+    el_test_rand_seed(7);
     el_tensor a = el_run(g, false, ic, prec);
-    el_rng = 7;
+    el_test_rand_seed(7);
     el_tensor b = el_run(g2, true, ic, prec);
     el_test_assert_shape(&a, b.ndim, b.dims);
     if (memcmp(a.data, b.data, el_tensor_nbytes(&b)))

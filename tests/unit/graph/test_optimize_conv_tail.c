@@ -18,18 +18,6 @@
 #include "ops/conv_fast.h"
 #include "testutil.h"
 
-static uint32_t el_rng = 99;
-static float el_frand(void)
-{
-    el_rng = el_rng * 1664525u + 1013904223u;
-    return (float)((el_rng >> 8) % 20001) / 2000.0f - 5.0f;
-}
-
-static void el_const_f32(el_gb *b, const char *name, int nd, const int64_t *dims)
-{
-    el_gb_const_f32_gen(b, name, nd, dims, el_frand, 0.1f);
-}
-
 typedef enum tail {
     TAIL_ADD_INPUT,  /* Add(conv, x): a residual */
     TAIL_ADD_CONV,   /* Add(conv, conv2): two branches, both fusable */
@@ -48,15 +36,15 @@ static void el_conv_node(el_gb *b, const char *sfx, int64_t ic, int64_t oc, int6
     snprintf(conv, sizeof conv, "conv%s", sfx);
     snprintf(bias, sizeof bias, "bias%s", sfx);
     int64_t wd[4] = {k, k, ic, dw ? 1 : oc}, bd[1] = {dw ? ic : oc};
-    el_const_f32(b, w, 4, wd);
-    el_const_f32(b, bn, 1, bd);
+    el_gb_const_f32_rand(b, w, 4, wd);
+    el_gb_const_f32_rand(b, bn, 1, bd);
     el_gb_conv_attrs(b, el_gb_node(b, conv, dw ? "DepthwiseConv2dNative" : "Conv2D", EL_IN("x", w)), 1);
     el_gb_node(b, bias, "BiasAdd", EL_IN(conv, bn));
 }
 
 static el_graph *el_graph_of(tail t, int64_t ic, int64_t oc, int64_t k, bool dw, bool split)
 {
-    el_rng = 99;
+    el_test_rand_seed(99);
     el_gb b;
     el_gb_init(&b);
     el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);

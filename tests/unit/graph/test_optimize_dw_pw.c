@@ -16,18 +16,6 @@
 #include "ops/conv_fast.h"
 #include "testutil.h"
 
-static uint32_t el_rng = 99;
-static float el_frand(void)
-{
-    el_rng = el_rng * 1664525u + 1013904223u;
-    return (float)((el_rng >> 8) % 20001) / 2000.0f - 5.0f;
-}
-
-static void el_const_f32(el_gb *b, const char *name, int nd, const int64_t *dims)
-{
-    el_gb_const_f32_gen(b, name, nd, dims, el_frand, 0.1f);
-}
-
 typedef enum dw_act { DW_NONE, DW_RELU6, DW_HSWISH } dw_act;
 typedef enum pw_tail { PW_BIAS, PW_ADD_INPUT, PW_SIGMOID } pw_tail;
 
@@ -41,15 +29,15 @@ typedef struct shape {
  * 1x1))); z = Relu(dw) when split. */
 static el_graph *el_graph_of(const shape *s, bool split)
 {
-    el_rng = 99;
+    el_test_rand_seed(99);
     el_gb b;
     el_gb_init(&b);
     el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
     int64_t wd[4] = {s->k, s->k, s->ic, 1}, bd[1] = {s->ic}, pd[4] = {1, 1, s->ic, s->oc}, pb[1] = {s->oc};
-    el_const_f32(&b, "wd", 4, wd);
-    el_const_f32(&b, "bd", 1, bd);
-    el_const_f32(&b, "wp", 4, pd);
-    el_const_f32(&b, "bp", 1, pb);
+    el_gb_const_f32_rand(&b, "wd", 4, wd);
+    el_gb_const_f32_rand(&b, "bd", 1, bd);
+    el_gb_const_f32_rand(&b, "wp", 4, pd);
+    el_gb_const_f32_rand(&b, "bp", 1, pb);
     el_gb_conv_attrs(&b, el_gb_node(&b, "dwc", "DepthwiseConv2dNative", EL_IN("x", "wd")), s->stride);
     const char *dw = "dwb";
     el_gb_node(&b, "dwb", "BiasAdd", EL_IN("dwc", "bd"));

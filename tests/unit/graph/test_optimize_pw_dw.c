@@ -16,18 +16,6 @@
 #include "ops/conv_fast.h"
 #include "testutil.h"
 
-static uint32_t el_rng = 99;
-static float el_frand(void)
-{
-    el_rng = el_rng * 1664525u + 1013904223u;
-    return (float)((el_rng >> 8) % 20001) / 2000.0f - 5.0f;
-}
-
-static void el_const_f32(el_gb *b, const char *name, int nd, const int64_t *dims)
-{
-    el_gb_const_f32_gen(b, name, nd, dims, el_frand, 0.1f);
-}
-
 typedef enum act { ACT_NONE, ACT_RELU, ACT_RELU6, ACT_HSWISH } act;
 
 typedef struct shape {
@@ -49,16 +37,16 @@ static const char *el_act(el_gb *b, act a, const char *src, const char *name)
  * y = d, or BiasAdd(Conv2D(d, 1x1)) (+ x); z = Relu(e) when split. */
 static el_graph *el_graph_of(const shape *s, bool split)
 {
-    el_rng = 99;
+    el_test_rand_seed(99);
     el_gb b;
     el_gb_init(&b);
     el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
     int64_t we[4] = {1, 1, s->ic, s->mc}, be[1] = {s->mc}, wd[4] = {s->k, s->k, s->mc, 1};
     int64_t wp[4] = {1, 1, s->mc, s->oc}, bp[1] = {s->oc};
-    el_const_f32(&b, "we", 4, we);
-    el_const_f32(&b, "be", 1, be);
-    el_const_f32(&b, "wd", 4, wd);
-    el_const_f32(&b, "bd", 1, be);
+    el_gb_const_f32_rand(&b, "we", 4, we);
+    el_gb_const_f32_rand(&b, "be", 1, be);
+    el_gb_const_f32_rand(&b, "wd", 4, wd);
+    el_gb_const_f32_rand(&b, "bd", 1, be);
     el_gb_conv_attrs(&b, el_gb_node(&b, "ec", "Conv2D", EL_IN("x", "we")), 1);
     el_gb_node(&b, "eb", "BiasAdd", EL_IN("ec", "be"));
     const char *e = el_act(&b, s->ea, "eb", "ea");
@@ -67,8 +55,8 @@ static el_graph *el_graph_of(const shape *s, bool split)
     el_gb_node(&b, db, "BiasAdd", EL_IN("dc", "bd"));
     const char *d = el_act(&b, s->da, db, s->oc ? "da" : "y");
     if (s->oc) {
-        el_const_f32(&b, "wp", 4, wp);
-        el_const_f32(&b, "bp", 1, bp);
+        el_gb_const_f32_rand(&b, "wp", 4, wp);
+        el_gb_const_f32_rand(&b, "bp", 1, bp);
         el_gb_conv_attrs(&b, el_gb_node(&b, "pc", "Conv2D", EL_IN(d, "wp")), 1);
         el_gb_node(&b, s->residual ? "pb" : "y", "BiasAdd", EL_IN("pc", "bp"));
         if (s->residual) el_gb_node(&b, "y", "AddV2", EL_IN("pb", "x"));
