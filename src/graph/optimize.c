@@ -29,6 +29,8 @@
  *     and an Add of a convolution and another tensor: applied to each output tile as the
  *     kernel stores it), CenterNet's peak test
  *     Mul(x, Cast(Equal(x, m))) one _ElKeepEqual (el_opt_keep_equal),
+ *     which with its MaxPool and the TopKV2 of its Reshape becomes one
+ *     _ElPeakTopK (el_opt_keep_equal_pool, el_opt_peak_topk),
  *     x * c + d with scalar constants one _ElMulAdd (el_opt_mul_add),
  *     which then takes in a Pad, a Mul by a scalar and a uint8 Cast
  *     before it (el_opt_mul_add_absorb; see ops/mul_add.c);
@@ -1149,6 +1151,42 @@ static el_status el_opt_keep_equal_pool(el_opt *o, int r)
     return EL_OK;
 }
 
+/* TopKV2(Reshape(MaxPool keeping the peaks (x), shape), k), the Reshape
+ * and the MaxPool read by nothing else and without control inputs: one
+ * _ElPeakTopK(x, shape, k) (ops/peak_topk.c) with the MaxPool's attrs,
+ * named as the TopKV2 (both outputs): TopK's values and indices, scanning
+ * x once instead of writing and reading back the peak tensor. */
+static el_status el_opt_peak_topk(el_opt *o, int r)
+{
+    el_onode *rn = &o->n[r];
+    if (strcmp(rn->op, "TopKV2") || rn->fed || rn->ndata != 2 || !el_onode_float_ok(rn)) return EL_OK;
+    int s = -1, p = -1;
+    if (!el_sole_reader(o, r, 0, &s)) return EL_OK;
+    el_onode *sn = &o->n[s];
+    if (strcmp(sn->op, "Reshape") || sn->ndata != 2 || sn->nin != sn->ndata || !el_onode_float_ok(sn) ||
+        !el_sole_reader(o, s, 0, &p))
+        return EL_OK;
+    el_onode *pn = &o->n[p];
+    if (strcmp(pn->op, "MaxPool") || pn->ndata != 1 || pn->nin != pn->ndata || !el_onode_bool(pn, EL_POOL_KEEP_EQUAL_ATTR, false))
+        return EL_OK;
+    el_oin *data = malloc(sizeof *data * 3);
+    if (!data) return el_opt_oom();
+    data[0] = pn->in[0];
+    data[1] = sn->in[1];
+    data[2] = rn->in[1];
+    el_attr a = {.name = EL_POOL_KEEP_EQUAL_ATTR, .type = EL_ATTR_B, .v.b = true};
+    el_status st = el_set_attr(rn, pn, &a);
+    if (st != EL_OK) {
+        free(data);
+        return st;
+    }
+    rn->op = "_ElPeakTopK";
+    EL_TRY(el_opt_rewire(o, r, s, data, 3));
+    pn->needed = false;
+    o->st.peak_topk_fused++;
+    return EL_OK;
+}
+
 /* ---- concat ---- */
 
 /* A ConcatV2 whose T is float (explicitly: its kernel rejects the private
@@ -1627,6 +1665,9 @@ static el_status el_opt_fuse(el_opt *o)
             EL_TRY(el_opt_conv_tail(o, n));
             EL_TRY(el_opt_keep_equal_pool(o, n));
         }
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_peak_topk(o, n));
     /* Negations into concats first: a Relu then absorbs the concat with its mask. */
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)

@@ -22,6 +22,7 @@
     EL_OP_TABLE(resize) \
     EL_OP_TABLE(nms) \
     EL_OP_TABLE(topk) \
+    EL_OP_TABLE(peak_topk) \
     EL_OP_TABLE(tensor_array) \
     EL_OP_TABLE(tensor_list) \
     EL_OP_TABLE(pad) \

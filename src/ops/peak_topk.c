@@ -1,0 +1,379 @@
+/* _ElPeakTopK(x, shape, k): TopKV2(Reshape(MaxPool(x) keeping the peaks,
+ * shape), k) in one pass over x (CenterNet's peak extraction: the 3x3
+ * peak test on the 128x128x80 heatmap, then the 100 best of its 1.3 M
+ * values). The graph pass (graph/optimize.c, el_opt_peak_topk) gives it
+ * the MaxPool's attrs (ksize, strides, padding, EL_POOL_KEEP_EQUAL_ATTR).
+ *
+ * Why it is exact: the peak value at flat position i is v = x * (x == m ?
+ * 1 : 0), m the window's maximum taken in MaxPool's order (ops/pool.c), so
+ * v is x or x * 0 (a zero or NaN). TopK's heap (ops/topk.c) lets a later
+ * element in only when v > the root's value; with a root >= 0 that needs
+ * v == x > root, so positions with x <= root are skipped on x alone, and
+ * v (its window) is computed only for the few that pass. A negative root
+ * tests every v; a NaN root admits nothing. The positions with x above
+ * the root are found 64 at a time (AVX-512 compares, or a loop the
+ * compiler vectorizes). The heap, its comparisons and
+ * its final order are TopK's, so one chunk gives TopK's bits.
+ *
+ * Threads: each thread's chunk of a row keeps its own heap; without NaN
+ * among the kept values TF's order (greater value, then lower index) is a
+ * total order, so merging the chunks' lists gives the row's unique top k,
+ * the same indices and values as one heap. A NaN kept anywhere reruns the
+ * row as one chunk. */
+#include <float.h>
+
+#include "core/mempool.h"
+#include "core/threadpool.h"
+#include "ops/conv_fast.h"
+#include "ops/kernel.h"
+#include "ops/pool.h"
+#include "ops/window.h"
+#if defined(EL_CONV_X86)
+#include <immintrin.h>
+#endif
+
+typedef struct el_peak_geom {
+    const float *x;
+    int64_t h, w, c;       /* x is [n, h, w, c] */
+    int64_t kh, kw, ph, pw; /* window and its leading padding */
+} el_peak_geom;
+
+/* v at flat position i of x: MaxPool's maximum over the window (from
+ * -FLT_MAX, row-major, a > m ? a : m), then the keep-equal product. */
+static inline float el_peak_value(const el_peak_geom *g, int64_t i)
+{
+    const int64_t ch = i % g->c, p = i / g->c, ox = p % g->w, oy = p / g->w % g->h, b = p / g->w / g->h;
+    int64_t y0 = oy - g->ph, y1 = y0 + g->kh, x0 = ox - g->pw, x1 = x0 + g->kw;
+    if (y0 < 0) y0 = 0;
+    if (y1 > g->h) y1 = g->h;
+    if (x0 < 0) x0 = 0;
+    if (x1 > g->w) x1 = g->w;
+    float m = -FLT_MAX;
+    for (int64_t iy = y0; iy < y1; iy++)
+        for (int64_t ix = x0; ix < x1; ix++) {
+            const float a = g->x[((b * g->h + iy) * g->w + ix) * g->c + ch];
+            m = a > m ? a : m;
+        }
+    const float xc = g->x[i];
+    return xc * (xc == m ? 1.0f : 0.0f);
+}
+
+/* Whether v > thr at flat position i, for thr >= 0: x > thr (so x > 0
+ * and x * 0 = +0 cannot pass) and x its window's maximum, that is no
+ * element of the window greater than x (NaNs never win MaxPool's a > m,
+ * and x itself is in the window): then m == x and v = x. */
+static inline bool el_peak_passes(const el_peak_geom *g, int64_t i, float thr)
+{
+    const float xc = g->x[i];
+    if (!(xc > thr)) return false;
+    const int64_t p = i / g->c, ox = p % g->w, oy = p / g->w % g->h;
+    int64_t y0 = oy - g->ph, y1 = y0 + g->kh, x0 = ox - g->pw, x1 = x0 + g->kw;
+    if (y0 < 0) y0 = 0;
+    if (y1 > g->h) y1 = g->h;
+    if (x0 < 0) x0 = 0;
+    if (x1 > g->w) x1 = g->w;
+    const float *row = g->x + i + ((y0 - oy) * g->w + (x0 - ox)) * g->c;
+    for (int64_t iy = y0; iy < y1; iy++, row += g->w * g->c)
+        for (int64_t ix = 0; ix < x1 - x0; ix++)
+            if (row[ix * g->c] > xc) return false;
+    return true;
+}
+
+/* TopK's comparator (ops/topk.c): a before b. */
+static inline bool el_peak_better(float va, int32_t ia, float vb, int32_t ib)
+{
+    if (vb < va) return true;
+    if (vb > va) return false;
+    return ia < ib;
+}
+
+static void el_peak_sift(float *hv, int32_t *hi, int64_t n, int64_t i)
+{
+    for (;;) {
+        int64_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && el_peak_better(hv[w], hi[w], hv[l], hi[l])) w = l;
+        if (r < n && el_peak_better(hv[w], hi[w], hv[r], hi[r])) w = r;
+        if (w == i) return;
+        float tv = hv[i];
+        int32_t ti = hi[i];
+        hv[i] = hv[w], hi[i] = hi[w];
+        hv[w] = tv, hi[w] = ti;
+        i = w;
+    }
+}
+
+/* Blocks of positions the prefilter tests at once. */
+#define EL_PEAK_BLOCK 64
+
+/* Root replaced by x at position q (which passed), heap restored. */
+#define EL_PEAK_ENTER(q)                                                                                              \
+    do {                                                                                                               \
+        hv[0] = x[q], hi[0] = (int32_t)(q);                                                                            \
+        el_peak_sift(hv, hi, size, 0);                                                                                 \
+    } while (0)
+
+/* Whole blocks from i while the root is >= 0: a block with no x above the
+ * root is skipped, the others test their positions above it in order.
+ * Returns where it stopped (the end's last partial block left, or just
+ * after an entry that made the root negative). */
+static int64_t el_peak_blocks(const el_peak_geom *g, int64_t base, int64_t i, int64_t e, float *hv, int32_t *hi,
+                              int64_t size)
+{
+    const float *x = g->x + base;
+    while (i + EL_PEAK_BLOCK <= e && hv[0] >= 0.0f) {
+        const float thr = hv[0];
+        int any = 0;
+        for (int j = 0; j < EL_PEAK_BLOCK; j++) any |= x[i + j] > thr;
+        if (any)
+            for (int64_t q = i; q < i + EL_PEAK_BLOCK; q++)
+                if (el_peak_passes(g, base + q, hv[0])) {
+                    EL_PEAK_ENTER(q);
+                    if (!(hv[0] >= 0.0f)) return q + 1;
+                }
+        i += EL_PEAK_BLOCK;
+    }
+    return i;
+}
+
+#if defined(EL_CONV_X86)
+/* The same with AVX-512 compares: only the positions whose bit is set
+ * (x above the block's starting root) are tested, in order. */
+__attribute__((target("avx512f"))) static int64_t el_peak_blocks_avx512(const el_peak_geom *g, int64_t base,
+                                                                        int64_t i, int64_t e, float *hv, int32_t *hi,
+                                                                        int64_t size)
+{
+    const float *x = g->x + base;
+    while (i + EL_PEAK_BLOCK <= e && hv[0] >= 0.0f) {
+        const __m512 t = _mm512_set1_ps(hv[0]);
+        uint64_t m = (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(x + i), t, _CMP_GT_OQ) |
+                     (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(x + i + 16), t, _CMP_GT_OQ) << 16 |
+                     (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(x + i + 32), t, _CMP_GT_OQ) << 32 |
+                     (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(x + i + 48), t, _CMP_GT_OQ) << 48;
+        while (m) {
+            const int64_t q = i + __builtin_ctzll(m);
+            m &= m - 1;
+            if (el_peak_passes(g, base + q, hv[0])) {
+                EL_PEAK_ENTER(q);
+                if (!(hv[0] >= 0.0f)) return q + 1;
+            }
+        }
+        i += EL_PEAK_BLOCK;
+    }
+    return i;
+}
+#endif
+
+/* The k best of positions [s, e) of the row starting at flat position
+ * base, as TopK's heap finds them, sorted into hv / hi (indices relative
+ * to the row); returns how many (min(k, e - s)). */
+static int64_t el_peak_heap(const el_peak_geom *g, int64_t base, int64_t s, int64_t e, int64_t k, bool avx512,
+                            float *hv, int32_t *hi)
+{
+    int64_t size = 0, i = s;
+    for (; i < e && size < k; i++) {
+        int64_t j = size++;
+        hv[j] = el_peak_value(g, base + i);
+        hi[j] = (int32_t)i;
+        while (j > 0) {
+            int64_t p = (j - 1) / 2;
+            if (!el_peak_better(hv[p], hi[p], hv[j], hi[j])) break;
+            float tv = hv[p];
+            int32_t ti = hi[p];
+            hv[p] = hv[j], hi[p] = hi[j];
+            hv[j] = tv, hi[j] = ti;
+            j = p;
+        }
+    }
+    while (k > 0 && i < e) {
+        if (hv[0] != hv[0]) break; /* nothing is greater than NaN */
+        if (hv[0] >= 0.0f && i + EL_PEAK_BLOCK <= e) {
+#if defined(EL_CONV_X86)
+            if (avx512) {
+                i = el_peak_blocks_avx512(g, base, i, e, hv, hi, size);
+                continue;
+            }
+#endif
+            i = el_peak_blocks(g, base, i, e, hv, hi, size);
+            continue;
+        }
+        /* The last partial block, or a negative root (x * 0 may beat it):
+         * one position, its v computed. */
+        const float v = el_peak_value(g, base + i);
+        if (v > hv[0]) {
+            hv[0] = v, hi[0] = (int32_t)i;
+            el_peak_sift(hv, hi, size, 0);
+        }
+        i++;
+    }
+    /* Emptied from the back: descending order, as TopK. */
+    for (int64_t n = size; n > 1;) {
+        float tv = hv[0];
+        int32_t ti = hi[0];
+        n--;
+        hv[0] = hv[n], hi[0] = hi[n];
+        hv[n] = tv, hi[n] = ti;
+        el_peak_sift(hv, hi, n, 0);
+    }
+    return size;
+}
+
+typedef struct el_peak_job {
+    const el_peak_geom *g;
+    int64_t base, n, k, chunk; /* the row, its length, k, positions per chunk */
+    bool avx512;
+    float *hv;     /* chunk c's list at c * k */
+    int32_t *hi;
+    int64_t *size; /* per chunk */
+} el_peak_job;
+
+static void el_peak_chunks(void *vc, int64_t c0, int64_t c1)
+{
+    const el_peak_job *j = vc;
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t s = c * j->chunk, e = s + j->chunk < j->n ? s + j->chunk : j->n;
+        j->size[c] = el_peak_heap(j->g, j->base, s, e, j->k, j->avx512, j->hv + c * j->k, j->hi + c * j->k);
+    }
+}
+
+/* Merges the chunks' sorted lists into the row's k best; false when a
+ * NaN was kept (no total order: the caller reruns the row whole). */
+static bool el_peak_merge(const el_peak_job *j, int64_t nchunks, float *ov, int32_t *oi)
+{
+    int64_t pos[EL_THREADPOOL_MAX];
+    for (int64_t c = 0; c < nchunks; c++) {
+        pos[c] = 0;
+        for (int64_t q = 0; q < j->size[c]; q++)
+            if (j->hv[c * j->k + q] != j->hv[c * j->k + q]) return false;
+    }
+    for (int64_t r = 0; r < j->k; r++) {
+        int64_t best = -1;
+        for (int64_t c = 0; c < nchunks; c++) {
+            if (pos[c] == j->size[c]) continue;
+            const int64_t q = c * j->k + pos[c];
+            if (best < 0) {
+                best = c;
+                continue;
+            }
+            const int64_t b = best * j->k + pos[best];
+            if (el_peak_better(j->hv[q], j->hi[q], j->hv[b], j->hi[b])) best = c;
+        }
+        const int64_t q = best * j->k + pos[best]++;
+        ov[r] = j->hv[q];
+        oi[r] = j->hi[q];
+    }
+    return true;
+}
+
+/* Positions per chunk below which a row stays whole (a thread's wake-up
+ * against a few microseconds of scanning). */
+#define EL_PEAK_MIN_CHUNK 65536
+
+/* The shape input resolved against numel (one -1 allowed), as Reshape. */
+static el_status el_peak_shape(el_kctx *ctx, int64_t numel, int64_t *dims, int *ndim)
+{
+    const el_tensor *sizes = &ctx->inputs[1];
+    if (sizes->ndim > 1) return el_kerr(ctx, EL_ERR_RUNTIME, "shape input must be 1-D");
+    int64_t v[EL_MAX_DIMS + 1];
+    int n;
+    EL_TRY(el_kctx_index_vector(ctx, 1, v, EL_MAX_DIMS + 1, &n));
+    if (n < 1 || n > EL_MAX_DIMS) return el_kerr(ctx, EL_ERR_UNSUPPORTED, "shape of rank %d for TopK", n);
+    int unknown = -1;
+    int64_t product = 1;
+    for (int d = 0; d < n; d++) {
+        if (v[d] == -1 && unknown < 0) unknown = d;
+        else if (v[d] < 0) return el_kerr(ctx, EL_ERR_RUNTIME, "size %d of the shape is %lld", d, (long long)v[d]);
+        else product *= v[d];
+        dims[d] = v[d];
+    }
+    if (unknown >= 0) dims[unknown] = product > 0 ? numel / product : 0;
+    int64_t want = 1;
+    for (int d = 0; d < n; d++) want *= dims[d];
+    if (want != numel)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "Input to reshape is a tensor with %lld values, but the requested shape has %lld",
+                       (long long)numel, (long long)want);
+    *ndim = n;
+    return EL_OK;
+}
+
+static el_status el_op_peak_topk(el_kctx *ctx)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, 3));
+    EL_TRY(el_kctx_need_dtype(ctx, 0, EL_DT_FLOAT));
+    const el_tensor *x = &ctx->inputs[0];
+    char s[160];
+    if (x->ndim != 4)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "input must be 4-dimensional (NHWC), found %s",
+                       el_shape_str(x->ndim, x->dims, s, sizeof s));
+    bool keq = false;
+    EL_TRY(el_attr_bool(ctx->node, EL_POOL_KEEP_EQUAL_ATTR, false, &keq));
+    EL_TRY(el_window_nhwc(ctx));
+    el_padding pad = EL_PAD_VALID;
+    EL_TRY(el_window_padding(ctx, false, &pad));
+    el_window_axis H = {.in = x->dims[1], .dilation = 1}, W = {.in = x->dims[2], .dilation = 1};
+    EL_TRY(el_window_hw(ctx, "ksize", 0, &H.k, &W.k));
+    EL_TRY(el_window_hw(ctx, "strides", 0, &H.stride, &W.stride));
+    if (H.k <= 0 || W.k <= 0) return el_kerr(ctx, EL_ERR_RUNTIME, "ksize must be positive");
+    EL_TRY(el_window_axis_size(ctx, "row", pad, &H));
+    EL_TRY(el_window_axis_size(ctx, "column", pad, &W));
+    if (!keq || H.out != H.in || W.out != W.in)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "needs a peak test (attr %s) whose output has the input's size",
+                       EL_POOL_KEEP_EQUAL_ATTR);
+    const int64_t numel = el_tensor_numel(x);
+    int64_t dims[EL_MAX_DIMS];
+    int ndim = 0;
+    EL_TRY(el_peak_shape(ctx, numel, dims, &ndim));
+    int64_t k;
+    if (ctx->inputs[2].ndim != 0) return el_kerr(ctx, EL_ERR_RUNTIME, "k must be 0-D");
+    if (ctx->inputs[2].dtype == EL_DT_INT16) k = *(const int16_t *)ctx->inputs[2].data;
+    else EL_TRY(el_kctx_index_value(ctx, 2, 0, &k));
+    const int64_t n = dims[ndim - 1];
+    if (k < 0) return el_kerr(ctx, EL_ERR_RUNTIME, "need k >= 0, got %lld", (long long)k);
+    if (n < k)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "input must have at least k columns: %lld < %lld", (long long)n, (long long)k);
+    if (n > INT32_MAX) return el_kerr(ctx, EL_ERR_LIMIT, "last dimension %lld exceeds int32 indices", (long long)n);
+    const int64_t rows = n > 0 ? numel / n : 0;
+    dims[ndim - 1] = k;
+    el_tensor *tv, *ti;
+    EL_TRY(el_kctx_output(ctx, 0, EL_DT_FLOAT, ndim, dims, &tv));
+    EL_TRY(el_kctx_output(ctx, 1, EL_DT_INT32, ndim, dims, &ti));
+    if (rows * k == 0) return EL_OK;
+
+    const el_peak_geom g = {.x = x->data, .h = H.in, .w = W.in, .c = x->dims[3], .kh = H.k, .kw = W.k,
+                            .ph = H.pad_before, .pw = W.pad_before};
+    el_threadpool *pool = el_threadpool_current();
+    int64_t nchunks = el_threadpool_size(pool);
+    if (n / nchunks < EL_PEAK_MIN_CHUNK || n / nchunks < k) nchunks = 1;
+    el_peak_job j = {.g = &g, .n = n, .k = k, .chunk = (n + nchunks - 1) / nchunks};
+#if defined(EL_CONV_X86)
+    j.avx512 = el_conv_isa() >= EL_ISA_AVX512;
+#endif
+    /* One list per chunk, from the session's pool (no heap per run). */
+    void *mem = el_mem_alloc((sizeof(float) + sizeof(int32_t)) * (size_t)(nchunks * k) + sizeof(int64_t) * (size_t)nchunks);
+    if (!mem) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
+    j.size = mem;
+    j.hv = (float *)(j.size + nchunks);
+    j.hi = (int32_t *)(j.hv + nchunks * k);
+    for (int64_t r = 0; r < rows; r++) {
+        float *ov = (float *)tv->data + r * k;
+        int32_t *oi = (int32_t *)ti->data + r * k;
+        j.base = r * n;
+        if (nchunks > 1) {
+            el_parallel_for(pool, nchunks, 1, el_peak_chunks, &j);
+            if (el_peak_merge(&j, nchunks, ov, oi)) continue;
+        }
+        el_peak_heap(&g, j.base, 0, n, k, j.avx512, ov, oi);
+    }
+    el_mem_free(mem);
+    return EL_OK;
+}
+
+static int el_peak_topk_noutputs(const el_node *n)
+{
+    (void)n;
+    return 2;
+}
+
+const el_op el_ops_peak_topk[] = {
+    {"_ElPeakTopK", el_op_peak_topk, el_peak_topk_noutputs, EL_OP_PARALLEL},
+    {NULL, NULL, NULL, 0},
+};
