@@ -39,7 +39,8 @@
  *     Mul(x, s): rounding differs, see ops/conv_in_scale.h);
  *     a Neg feeding a ConcatV2 and a Relu reading one are applied by the
  *     concat's copy (CReLU's Concat(x, Neg(x)), CenterNet's Relu after
- *     its upsampling concats; el_opt_concat_neg, el_opt_concat_relu);
+ *     its upsampling concats; el_opt_concat_neg, el_opt_concat_relu),
+ *     and a spatial Mean of a concat summed by it (el_opt_concat_mean);
  *     a depthwise convolution read only by a 1x1 stride-1 convolution is
  *     run by it a row at a time (el_opt_dw_pw, ops/conv_dwpw.h);
  *  7. filter packing: a Conv2D / _FusedConv2D whose filter is a constant
@@ -1302,6 +1303,52 @@ static el_status el_opt_concat_relu(el_opt *o, int r)
     return EL_OK;
 }
 
+/* Input k of n as a constant int32/int64 vector (or scalar) of at most
+ * cap values: their count, or -1. */
+static int el_const_ints(const el_opt *o, const el_onode *n, int k, int64_t *v, int cap)
+{
+    if (k >= n->ndata) return -1;
+    const el_onode *s = &o->n[n->in[k].node];
+    if (!s->is_const || n->in[k].slot < 0 || n->in[k].slot >= s->nval) return -1;
+    const el_tensor *t = &s->val[n->in[k].slot];
+    int64_t cnt = el_tensor_numel(t);
+    if (t->ndim > 1 || cnt > cap || (t->dtype != EL_DT_INT32 && t->dtype != EL_DT_INT64)) return -1;
+    for (int64_t i = 0; i < cnt; i++)
+        v[i] = t->dtype == EL_DT_INT32 ? ((const int32_t *)t->data)[i] : ((const int64_t *)t->data)[i];
+    return (int)cnt;
+}
+
+/* Mean(c, [1, 2]) of a float ConcatV2 c along axis 3 (or -1) of NHWC maps
+ * (CenterNet's head: the squeeze-excite Mean of its 128x128x128 concat):
+ * c computes the spatial sums while it copies (EL_CONCAT_MEAN_ATTR, the
+ * bits of the Mean, ops/concat.c) and outputs the Mean as its output 1,
+ * which the Mean's readers read instead; the 8 MB are read once. */
+static el_status el_opt_concat_mean(el_opt *o, int m)
+{
+    el_onode *mn = &o->n[m];
+    if (strcmp(mn->op, "Mean") || mn->fed || mn->fetched || mn->ndata != 2 || mn->nin != mn->ndata ||
+        mn->nctrl_readers != 0 || !el_onode_float_ok(mn) || mn->in[0].slot != 0)
+        return EL_OK;
+    const int c = mn->in[0].node;
+    el_onode *cn = &o->n[c];
+    int64_t ax[4], cax[1];
+    int nax = el_const_ints(o, mn, 1, ax, 4);
+    if (!el_is_float_concat(cn) || cn->fed || cn->fetched_nonzero || el_onode_attr(cn, EL_CONCAT_MEAN_ATTR) ||
+        nax != 2 || !((ax[0] == 1 && ax[1] == 2) || (ax[0] == 2 && ax[1] == 1)) ||
+        el_const_ints(o, cn, cn->ndata - 1, cax, 1) != 1 || (cax[0] != 3 && cax[0] != -1))
+        return EL_OK;
+    el_attr a = {.name = EL_CONCAT_MEAN_ATTR, .type = EL_ATTR_I, .v.i = el_onode_bool(mn, "keep_dims", false) ? 2 : 1};
+    EL_TRY(el_set_attr(cn, cn, &a));
+    for (int n = 0; n < o->nn; n++) {
+        if (!o->n[n].needed) continue;
+        for (int k = 0; k < o->n[n].ndata; k++)
+            if (o->n[n].in[k].node == m && o->n[n].in[k].slot == 0) o->n[n].in[k] = (el_oin){.node = c, .slot = 1};
+    }
+    mn->needed = false;
+    o->st.concat_mean_fused++;
+    return EL_OK;
+}
+
 /* Shape(Mul(x, s)) with s a rank-0 constant, or Shape(Cast(x)), reads x
  * instead (the same shape), so the Mul or Cast keeps one reader and can be
  * fused (FaceBoxes takes the Shape of its scaled image to pad it). Only
@@ -1675,6 +1722,9 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_concat_relu(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_concat_mean(o, n));
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_conv_in_scale(o, n));

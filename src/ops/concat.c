@@ -6,7 +6,11 @@
 #include "core/threadpool.h"
 #include "ops/array_util.h"
 #include "ops/concat.h"
+#include "ops/conv_fast.h"
 #include "ops/kernel.h"
+#if defined(EL_CONV_X86)
+#include <immintrin.h>
+#endif
 
 /* Up to this many inputs of one innermost element each are interleaved in
  * one pass (see el_copy_interleave). */
@@ -46,6 +50,123 @@ static void el_concat_tf_rows(void *ctx, int64_t o0, int64_t o1)
             else
                 memcpy(d, s, sizeof(float) * (size_t)len);
             d += len;
+        }
+    }
+}
+
+/* EL_CONCAT_MEAN_ATTR: the copy of el_concat_tf_rows by blocks of output
+ * channels, each block walking down the pixels of each image and summing
+ * what it stores into doubles in pixel order: the order of the Mean
+ * kernel (ops/reduce.c, reduce_fast.h), so the same bits whatever the
+ * blocks. One thread takes all the channels (128 at most: whole rows
+ * written, the sums in registers); with more, blocks of 64 split over
+ * them. */
+#define EL_CM_MAX 128
+
+typedef struct el_concat_mean_job {
+    const el_concat_tf_job *t;
+    int64_t images, pixels, cols, width; /* output channels, and per block */
+    float *mean;
+    bool avx512; /* AVX-512 and every input a multiple of 16 channels, no negation */
+} el_concat_mean_job;
+
+/* Input and channel of output channel c. */
+static void el_concat_mean_at(const el_concat_tf_job *t, int64_t c, int *in, int64_t *ch)
+{
+    int i = 0;
+    while (c >= t->row[i]) c -= t->row[i++];
+    *in = i;
+    *ch = c;
+}
+
+/* Output channels [c0, c0 + nc) (nc <= EL_CM_MAX) of image b: copied,
+ * summed, the Mean stored. */
+static void el_concat_mean_block(const el_concat_mean_job *j, int64_t b, int64_t c0, int64_t nc)
+{
+    const el_concat_tf_job *t = j->t;
+    const float *sp[EL_CM_MAX];
+    int64_t st[EL_CM_MAX];
+    bool ng[EL_CM_MAX];
+    for (int64_t k = 0; k < nc; k++) {
+        int i;
+        int64_t ch;
+        el_concat_mean_at(t, c0 + k, &i, &ch);
+        sp[k] = t->in[i] + b * j->pixels * t->row[i] + ch;
+        st[k] = t->row[i];
+        ng[k] = (t->neg >> i) & 1;
+    }
+    float *d = t->out + b * j->pixels * t->out_row + c0;
+    double acc[EL_CM_MAX] = {0};
+    for (int64_t p = 0; p < j->pixels; p++, d += t->out_row)
+        for (int64_t k = 0; k < nc; k++) {
+            float v = *sp[k];
+            sp[k] += st[k];
+            if (ng[k]) v = -v;
+            if (t->relu) v = v < 0 ? 0.0f : v;
+            d[k] = v;
+            acc[k] += (double)v;
+        }
+    float *mo = j->mean + b * t->out_row + c0;
+    for (int64_t k = 0; k < nc; k++) mo[k] = (float)(acc[k] / (double)j->pixels);
+}
+
+#if defined(EL_CONV_X86)
+/* The same, 16 channels (of one input) per vector, 8 vectors. */
+__attribute__((target("avx512f"))) static void el_concat_mean_block_avx512(const el_concat_mean_job *j, int64_t b,
+                                                                            int64_t c0, int64_t nc)
+{
+    const el_concat_tf_job *t = j->t;
+    const float *sp[8];
+    int64_t st[8];
+    __mmask16 m[8];
+    __m512d a[16];
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; v++) {
+        const int64_t left = nc - v * 16;
+        m[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1u);
+        int i = 0;
+        int64_t ch = 0;
+        if (left > 0) el_concat_mean_at(t, c0 + v * 16, &i, &ch);
+        sp[v] = t->in[i] + b * j->pixels * t->row[i] + ch;
+        st[v] = left > 0 ? t->row[i] : 0;
+        a[2 * v] = a[2 * v + 1] = _mm512_setzero_pd();
+    }
+    float *d = t->out + b * j->pixels * t->out_row + c0;
+    const __m512 zero = _mm512_setzero_ps();
+    const bool relu = t->relu;
+    const int64_t pixels = j->pixels, orow = t->out_row;
+    for (int64_t p = 0; p < pixels; p++, d += orow) {
+#pragma GCC unroll 8
+        for (int v = 0; v < 8; v++) {
+            __m512 f = _mm512_maskz_loadu_ps(m[v], sp[v] + p * st[v]);
+            if (relu) f = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(f, zero, _CMP_LT_OQ), f, zero);
+            _mm512_mask_storeu_ps(d + v * 16, m[v], f);
+            a[2 * v] = _mm512_add_pd(a[2 * v], _mm512_cvtps_pd(_mm512_castps512_ps256(f)));
+            a[2 * v + 1] = _mm512_add_pd(
+                a[2 * v + 1], _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1))));
+        }
+    }
+    double acc[EL_CM_MAX];
+#pragma GCC unroll 16
+    for (int v = 0; v < 16; v++) _mm512_storeu_pd(acc + 8 * v, a[v]);
+    float *mo = j->mean + b * orow + c0;
+    for (int64_t k = 0; k < nc; k++) mo[k] = (float)(acc[k] / (double)pixels);
+}
+#endif
+
+static void el_concat_mean_chunk(void *ctx, int64_t u0, int64_t u1)
+{
+    const el_concat_mean_job *j = ctx;
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t c0 = u * j->width, nc = j->cols - c0 < j->width ? j->cols - c0 : j->width;
+        for (int64_t b = 0; b < j->images; b++) {
+#if defined(EL_CONV_X86)
+            if (j->avx512) {
+                el_concat_mean_block_avx512(j, b, c0, nc);
+                continue;
+            }
+#endif
+            el_concat_mean_block(j, b, c0, nc);
         }
     }
 }
@@ -92,11 +213,15 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
     el_tensor *out;
     EL_TRY(el_kctx_output(ctx, 0, in0->dtype, r, dims, &out));
     const int64_t outer = el_dims_prod(dims, 0, (int)axis), inner = el_dims_prod(dims, (int)axis + 1, r);
-    int64_t neg = 0;
+    int64_t neg = 0, mean = 0;
     bool relu = false;
     EL_TRY(el_attr_int(ctx->node, EL_CONCAT_NEG_ATTR, 0, &neg));
     EL_TRY(el_attr_bool(ctx->node, EL_CONCAT_RELU_ATTR, false, &relu));
-    if (neg || relu) {
+    EL_TRY(el_attr_int(ctx->node, EL_CONCAT_MEAN_ATTR, 0, &mean));
+    if (mean && (in0->dtype != EL_DT_FLOAT || r != 4 || axis != 3 || n > EL_CONCAT_NEG_MAX))
+        return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attr %s needs float NHWC maps concatenated along axis 3 (at most %d)",
+                       EL_CONCAT_MEAN_ATTR, EL_CONCAT_NEG_MAX);
+    if (neg || relu || mean) {
         if (in0->dtype != EL_DT_FLOAT)
             return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attrs %s / %s need float values, got %s", EL_CONCAT_NEG_ATTR,
                            EL_CONCAT_RELU_ATTR, el_dtype_name(in0->dtype));
@@ -108,6 +233,23 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
             const el_tensor *t = &ctx->inputs[first + i];
             j.in[i] = t->data;
             j.row[i] = t->dims[axis] * inner;
+        }
+        if (mean) {
+            const int64_t mdims[4] = {dims[0], 1, 1, dims[3]};
+            el_tensor *mt;
+            EL_TRY(mean == 2 ? el_kctx_output(ctx, 1, EL_DT_FLOAT, 4, mdims, &mt)
+                             : el_kctx_output(ctx, 1, EL_DT_FLOAT, 2, (const int64_t[]){dims[0], dims[3]}, &mt));
+            el_concat_mean_job m = {.t = &j, .images = dims[0], .pixels = dims[1] * dims[2], .cols = dims[3],
+                                    .mean = mt->data};
+            el_threadpool *pool = el_threadpool_current();
+            m.width = el_threadpool_size(pool) > 1 ? 64 : EL_CM_MAX;
+#if defined(EL_CONV_X86)
+            m.avx512 = el_conv_isa() >= EL_ISA_AVX512 && !neg;
+            for (int i = 0; i < n; i++) m.avx512 = m.avx512 && j.row[i] % 16 == 0;
+#endif
+            const int64_t units = (m.cols + m.width - 1) / m.width;
+            el_parallel_for(pool, units, 1, el_concat_mean_chunk, &m);
+            return EL_OK;
         }
         el_parallel_for(el_threadpool_current(), outer, 1 + 16384 / (j.out_row > 0 ? j.out_row : 1), el_concat_tf_rows,
                         &j);
@@ -138,6 +280,9 @@ static el_status el_concat_v2(el_kctx *ctx)
     EL_TRY(el_kctx_need_inputs(ctx, 2));
     return el_concat_impl(ctx, 0, ctx->ninputs - 1, ctx->ninputs - 1, "axis");
 }
+
+/* Output 1: the Mean of EL_CONCAT_MEAN_ATTR. */
+static int el_concat_v2_noutputs(const el_node *n) { return el_node_attr(n, EL_CONCAT_MEAN_ATTR) ? 2 : 1; }
 
 /* Concat(concat_dim, values...): the TF1 argument order. */
 static el_status el_concat_v1(el_kctx *ctx)
@@ -238,7 +383,7 @@ static el_status el_tile(el_kctx *ctx)
 }
 
 const el_op el_ops_concat[] = {
-    {"ConcatV2", el_concat_v2, NULL, 0},
+    {"ConcatV2", el_concat_v2, el_concat_v2_noutputs, 0},
     {"Concat", el_concat_v1, NULL, 0},
     {"Pack", el_pack, NULL, 0},
     {"Tile", el_tile, NULL, 0},
