@@ -1,7 +1,7 @@
 /* CenterNet's peak extraction, TopKV2(Reshape(x * (x == MaxPool(x)))),
  * made one _ElPeakTopK by the graph passes (graph/optimize.c,
  * ops/peak_topk.c): the same values and indices as the unfused nodes on
- * every ISA, at 1 and 2 threads (rows split into chunks, merged), for
+ * every ISA, at 1 and 2 threads, for
  * heatmap-like inputs, negative inputs (the root below zero), ties, NaN
  * (a row rerun whole), infinities, several rows and k near n; graphs that
  * do not match stay as they are. */
@@ -126,7 +126,7 @@ static void el_check(const int64_t *dims, int nshape, const int32_t *shape, int3
     el_graph_free(g);
 }
 
-/* One row of 128x128x16 (two chunks at 2 threads), k 100 and 7. */
+/* One row of 128x128x16, k 100 and 7. */
 static void test_one_row(void **state)
 {
     (void)state;
