@@ -2,7 +2,7 @@
  * (parsing, mapping), the graph passes, the plan. Prints wall and CPU time of each stage and the resident set
  * after it (anonymous and file-backed parts, and the peak).
  *
- *   el_load_stages MODEL [THREADS [noinfer|session [bf16]]]
+ *   el_load_stages MODEL [THREADS [noinfer|session [PRECISION]]]
  *
  * noinfer stops after the plan (e.g. under callgrind); session skips the
  * stand-alone plan and goes straight to a session, as `edgelens bench` does
@@ -77,7 +77,7 @@ static void el_stage(const char *name)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: el_load_stages MODEL [THREADS [noinfer|session [bf16]]]\n");
+        fprintf(stderr, "usage: el_load_stages MODEL [THREADS [noinfer|session [PRECISION]]]\n");
         return 2;
     }
     el_t0_wall = el_wall();
@@ -85,7 +85,10 @@ int main(int argc, char **argv)
     el_stage("start");
     bool session_only = argc > 3 && !strcmp(argv[3], "session");
     el_session_opts so = {.threads = argc > 2 ? atoi(argv[2]) : 1};
-    if (session_only && argc > 4 && !strcmp(argv[4], "bf16")) so.precision = EL_PRECISION_BF16;
+    if (session_only && argc > 4 && el_precision_parse(argv[4], &so.precision) != EL_OK) {
+        fprintf(stderr, "el_load_stages: unknown precision '%s'\n", argv[4]);
+        return 2;
+    }
     el_graph *g;
     el_labels *labels = NULL;
     if (el_model_open(argv[1], NULL, &g, &labels) != EL_OK) {

@@ -71,7 +71,7 @@ typedef struct el_agent_config {
     bool pace;          /* play files at their native frame rate (default true);
                            false: as fast as they decode (benchmarks) */
     int threads;        /* detector threads, 0: one per core */
-    el_precision precision; /* convolution arithmetic (engine.h); default fp32 */
+    el_precision precision; /* convolution arithmetic (engine.h); default auto */
     el_agent_mqtt_config mqtt;
 } el_agent_config;
 
@@ -90,7 +90,7 @@ el_status el_agent_config_copy(el_agent_config *dst, const el_agent_config *src)
  * type-checked (numbers, ranges, booleans true/false/yes/no/on/off, format
  * seed|full). Keys: model, labels, source, thing, topic, format, threshold,
  * http, retry-delay (also retry_delay), loop, pace, threads, precision
- * (fp32|bf16), and mqtt.url,
+ * (auto|fp32|bf16x3|bf16), and mqtt.url,
  * mqtt.username, mqtt.password, mqtt.ca_file, mqtt.cert_file, mqtt.key_file,
  * mqtt.client_id, mqtt.qos, mqtt.keepalive ("mqtt" alone is mqtt.url).
  * An unknown key is EL_ERR_NOT_FOUND, a bad value EL_ERR_INVALID_ARG; on

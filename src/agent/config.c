@@ -48,7 +48,7 @@ static const el_key el_keys[] = {
     {"loop", EL_K_BOOL, EL_OFF(loop), 0, 0, "true or false"},
     {"pace", EL_K_BOOL, EL_OFF(pace), 0, 0, "true or false"},
     {"threads", EL_K_INT, EL_OFF(threads), 0, 256, "an integer in [0,256]"},
-    {"precision", EL_K_PRECISION, EL_OFF(precision), 0, 0, "fp32 or bf16"},
+    {"precision", EL_K_PRECISION, EL_OFF(precision), 0, 0, "auto, fp32, bf16x3 or bf16"},
     {"mqtt.url", EL_K_STR, EL_OFF(mqtt.url), 0, 0, "an mqtt:// or mqtts:// URL"},
     {"mqtt.username", EL_K_STR, EL_OFF(mqtt.username), 0, 0, "a name"},
     {"mqtt.password", EL_K_STR, EL_OFF(mqtt.password), 0, 0, "a string"},
@@ -77,6 +77,7 @@ void el_agent_config_init(el_agent_config *c)
     c->threshold = 0.5f;
     c->retry_delay = 15;
     c->pace = true;
+    c->precision = EL_PRECISION_AUTO;
 }
 
 static char **el_str_field(el_agent_config *c, size_t off) { return (char **)((char *)c + off); }

@@ -38,7 +38,7 @@ static void el_bench_usage(FILE *f)
 {
     fprintf(f,
             "usage: edgelens bench MODEL [--image IMG] [--threads N] [--iterations N]\n"
-            "                      [--profile] [--json] [--no-optimize] [--precision fp32|bf16]\n"
+            "                      [--profile] [--json] [--no-optimize] [--precision P]\n"
             "  MODEL             what edgelens detect accepts: a directory with frozen_inference_graph.pb\n"
             "                    or model.json, a .pb file, a TF.js model.json or a .tar.gz package\n"
             "  --image IMG       image to feed (default: a synthetic frame of the model's input size,\n"
@@ -49,7 +49,8 @@ static void el_bench_usage(FILE *f)
             "  --json            one JSON line: model, threads, precision, load_ms, first_ms, min_ms, median_ms,\n"
             "                    p90_ms, peak_rss_kb (and \"profile\" with --profile)\n"
             "  --no-optimize     run the graph as written (no folding or fusion)\n"
-            "  --precision P     fp32 (default) or bf16: convolutions in bfloat16 (AMX or AVX512-BF16)\n",
+            "  --precision P     convolution arithmetic: auto (default: bf16x3 where the CPU has\n"
+            "                    AMX, else fp32), fp32, bf16x3 or bf16 (README, Precision)\n",
             EL_BENCH_DEFAULT_W, EL_BENCH_DEFAULT_H);
 }
 
@@ -80,10 +81,11 @@ typedef struct el_prof {
     el_prof_row *rows;
     int n, cap;
     bool oom;
+    int halves; /* bf16 tile halves per weight: 2 under bf16x3 */
 } el_prof;
 
 /* Multiply-adds count 2 flops; only the convolution family is counted. */
-static double el_node_flops(const el_node_event *ev)
+static double el_node_flops(const el_node_event *ev, int halves)
 {
     const char *op = ev->op;
     if (ev->noutputs < 1 || ev->ninputs < 2) return 0;
@@ -97,7 +99,7 @@ static double el_node_flops(const el_node_event *ev)
      * the output depth to 16; counts the padded k the tiles multiply (the
      * exact k when kh * kw * ic is a multiple of 32, as in SSD MobileNet). */
     if (strstr(op, "Conv2D") && w->ndim == 1 && w->dtype == EL_DT_INT16 && y->ndim == 4 && y->dims[3] > 0)
-        return 2.0 * out * (double)(w->dims[0] / el_bf16_npad(y->dims[3]));
+        return 2.0 * out * (double)(w->dims[0] / halves / el_bf16_npad(y->dims[3]));
     if (strstr(op, "MatMul") && ev->inputs[0].ndim == 2 && y->ndim == 2) {
         bool ta = false;
         (void)ta;
@@ -133,7 +135,7 @@ static void el_prof_hook(void *user, const el_node_event *ev)
     }
     r->calls++;
     r->ms += ev->ms;
-    r->flops += el_node_flops(ev);
+    r->flops += el_node_flops(ev, p->halves > 1 ? p->halves : 1);
 }
 
 static int el_prof_cmp(const void *a, const void *b)
@@ -196,7 +198,7 @@ static int el_bench_main(const el_bench_args *a)
     el_image img = {0};
     el_tensor in = {0}, *outs = NULL;
     double *times = NULL;
-    el_prof prof = {0};
+    el_prof prof = {.halves = a->precision == EL_PRECISION_BF16X3 ? 2 : 1};
 
     double t0 = el_bench_now();
     el_session_opts so = {.threads = a->threads, .no_optimize = a->no_optimize, .precision = a->precision};
@@ -344,7 +346,7 @@ int el_cmd_bench(int argc, char **argv)
         {"precision", required_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    el_bench_args a = {.iterations = 30};
+    el_bench_args a = {.iterations = 30, .precision = EL_PRECISION_AUTO};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "i:n:r:pjP:h", opts, NULL)) != -1) {
@@ -388,5 +390,7 @@ int el_cmd_bench(int argc, char **argv)
         return 2;
     }
     a.model = argv[optind];
+    /* What runs, in what the bench prints: auto's choice on this CPU. */
+    a.precision = el_precision_resolve(a.precision);
     return el_bench_main(&a);
 }

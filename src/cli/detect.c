@@ -17,7 +17,7 @@ static void el_detect_usage(FILE *f)
 {
     fprintf(f,
             "usage: edgelens detect [--model PATH] [--labels FILE] [--threshold T] [--json]\n"
-            "                       [--annotate OUT.jpg] [--threads N] [--precision fp32|bf16] IMAGE...\n"
+            "                       [--annotate OUT.jpg] [--threads N] [--precision P] IMAGE...\n"
             "  --model PATH      directory with frozen_inference_graph.pb (or a TF.js model.json)\n"
             "                    and a .pbtxt label map, a .pb file, a model.json, or a .tar.gz\n"
             "                    package; default: the COCO CenterNet scripts/setup installs\n"
@@ -28,8 +28,9 @@ static void el_detect_usage(FILE *f)
             "  --annotate OUT    write the image with labelled boxes (JPEG); with several\n"
             "                    images OUT must be a directory\n"
             "  --threads N       inference threads (default: one per core)\n"
-            "  --precision P     fp32 (default) or bf16: convolutions in bfloat16 on AMX or\n"
-            "                    AVX512-BF16 (an error on CPUs without them)\n");
+            "  --precision P     convolution arithmetic: auto (default: bf16x3 where the CPU has\n"
+            "                    AMX, else fp32), fp32, bf16x3 (AMX, within the reference\n"
+            "                    tolerance) or bf16 (AMX or AVX512-BF16, less accurate)\n");
 }
 
 static double el_round_to(double v, double scale) { return round(v * scale) / scale; }
@@ -96,7 +97,7 @@ int el_cmd_detect(int argc, char **argv)
     float threshold = 0.5f;
     bool json = false;
     int threads = 0, c;
-    el_precision precision = EL_PRECISION_FP32;
+    el_precision precision = EL_PRECISION_AUTO;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:l:t:ja:n:p:h", opts, NULL)) != -1) {
         char *end;

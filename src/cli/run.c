@@ -18,7 +18,7 @@ static void el_run_usage(FILE *f)
             "usage: edgelens run [--config FILE] [--model PATH] [--source SRC] [--thing NAME]\n"
             "                    [--mqtt URL] [--topic T] [--format seed|full] [--threshold T]\n"
             "                    [--http HOST:PORT] [--retry-delay S] [--loop] [--no-pace] [--labels FILE]\n"
-            "                    [--threads N] [--precision fp32|bf16]\n"
+            "                    [--threads N] [--precision P]\n"
             "  --config FILE     YAML file whose keys mirror these flags (flags win); SIGHUP rereads it\n"
             "  --model PATH      model directory, .pb, model.json or .tar.gz package, as for\n"
             "                    detect (default: the default model of detect)\n"
@@ -37,8 +37,9 @@ static void el_run_usage(FILE *f)
             "  --no-pace         read files as fast as they decode, not at their frame rate\n"
             "  --labels FILE     label map overriding the model's\n"
             "  --threads N       inference threads (default: one per core)\n"
-            "  --precision P     fp32 (default) or bf16: convolutions in bfloat16 on AMX or\n"
-            "                    AVX512-BF16 (an error on CPUs without them)\n"
+            "  --precision P     convolution arithmetic: auto (default: bf16x3 where the CPU has\n"
+            "                    AMX, else fp32), fp32, bf16x3 (AMX, within the reference\n"
+            "                    tolerance) or bf16 (AMX or AVX512-BF16, less accurate)\n"
             "SIGTERM/SIGINT stop cleanly (offline status, queue flushed); SIGHUP reloads --config.\n");
 }
 

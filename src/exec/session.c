@@ -31,7 +31,7 @@ el_status el_session_create(const el_graph *g, int nfeeds, const char *const *fe
         st = el_graph_optimize(g, nfeeds, feeds, nfetches, fetches, NULL, &s->optimized);
         if (st == EL_OK && s->optimized) run = s->optimized;
     }
-    if (st == EL_OK && opts && opts->precision != EL_PRECISION_FP32) {
+    if (st == EL_OK && opts && el_precision_resolve(opts->precision) != EL_PRECISION_FP32) {
         st = el_session_precision(g, opts->precision, nfeeds, feeds, nfetches, fetches, &s->optimized);
         if (st == EL_OK) run = s->optimized;
     }

@@ -3,6 +3,8 @@
 #ifndef EL_GRAPH_PRECISION_H
 #define EL_GRAPH_PRECISION_H
 
+#include <stdbool.h>
+
 #include "graph/graph.h"
 
 /* A private copy of `g` that later passes may change in place: nodes and
@@ -20,8 +22,9 @@ el_status el_graph_clone(const el_graph *g, el_graph **out);
  * the tiles back to fp32 where the bf16 kernels decline a geometry. Not
  * converted: convolutions scaled per run (ops/conv_in_scale.h), the first
  * layer's few-channel windows, shared filters. *converted (may be NULL)
- * counts the nodes. */
-el_status el_graph_pack_bf16(el_graph *g, int nfeeds, const char *const *feeds, int nfetches,
+ * counts the nodes. x3: bf16x3 (edgelens/engine.h), hi and lo tiles
+ * (el_bf16x3_pack, layout EL_FILTER_BF16X3_T32X16). */
+el_status el_graph_pack_bf16(el_graph *g, bool x3, int nfeeds, const char *const *feeds, int nfetches,
                              const char *const *fetches, int *converted);
 
 #endif

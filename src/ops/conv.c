@@ -410,17 +410,18 @@ static el_status el_conv_filter(const el_kctx *ctx, bool depthwise, el_filter_la
     *layout = EL_FILTER_HWIO;
     const el_attr *la = el_node_attr(ctx->node, EL_FILTER_LAYOUT_ATTR);
     int l = !la ? EL_FILTER_HWIO : la->type == EL_ATTR_S ? el_filter_layout_parse(la->v.s.data, la->v.s.len) : -1;
-    if (l == EL_FILTER_BF16_T32X16 && !depthwise) {
+    if ((l == EL_FILTER_BF16_T32X16 || l == EL_FILTER_BF16X3_T32X16) && !depthwise) {
         el_shape sh;
         bool present;
         EL_TRY(el_attr_shape(ctx->node, EL_FILTER_SHAPE_ATTR, &sh, &present));
         bool ok = present && sh.rank == 4 && f->dtype == EL_DT_INT16 && f->ndim == 1;
         for (int d = 0; ok && d < 4; d++) ok = sh.dims[d] > 0;
-        if (!ok || el_tensor_numel(f) != el_bf16_packed_len(sh.dims[0] * sh.dims[1] * sh.dims[2], sh.dims[3]))
+        const int64_t halves = l == EL_FILTER_BF16X3_T32X16 ? 2 : 1;
+        if (!ok || el_tensor_numel(f) != halves * el_bf16_packed_len(sh.dims[0] * sh.dims[1] * sh.dims[2], sh.dims[3]))
             return el_kerr(ctx, EL_ERR_RUNTIME, "bf16 filter %s (%s) does not hold the tiles of a filter of attr '%s'",
                            el_shape_str(f->ndim, f->dims, s1, sizeof s1), el_dtype_name(f->dtype),
                            EL_FILTER_SHAPE_ATTR);
-        *layout = EL_FILTER_BF16_T32X16;
+        *layout = (el_filter_layout)l;
         hwio->dtype = EL_DT_FLOAT; /* the shape the fp32 filter had */
         hwio->ndim = 4;
         memcpy(hwio->dims, sh.dims, sizeof(int64_t) * 4);
@@ -562,13 +563,15 @@ static float *el_conv_scaled_filter(const float *w, int64_t numel, int64_t row, 
 
 static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, const float *in_scale);
 
-/* A bf16-packed filter as an HWIO fp32 copy (*out, from el_mem_alloc). */
-static el_status el_conv_widen_bf16(el_kctx *ctx, const el_conv_geom *g, const uint16_t *wb, float **out)
+/* A bf16-packed filter (bf16x3 when x3) as an HWIO fp32 copy (*out, from
+ * el_mem_alloc). */
+static el_status el_conv_widen_bf16(el_kctx *ctx, const el_conv_geom *g, const uint16_t *wb, bool x3, float **out)
 {
     int64_t k = g->h.k * g->w.k * g->fic;
     *out = el_mem_alloc(sizeof(float) * (size_t)(k * g->oc));
     if (!*out) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory widening the bf16 filter");
-    el_bf16_unpack(wb, k, g->oc, *out);
+    if (x3) el_bf16x3_unpack(wb, k, g->oc, *out);
+    else el_bf16_unpack(wb, k, g->oc, *out);
     return EL_OK;
 }
 
@@ -665,9 +668,10 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
         const float *x = ctx->inputs[0].data, *w = ctx->inputs[1].data;
         /* A filter the precision pass packed to bf16 (graph/precision.c);
          * with an input scale the fp32 kernels run on it widened. */
-        const uint16_t *wb = layout == EL_FILTER_BF16_T32X16 ? ctx->inputs[1].data : NULL;
+        const bool x3 = layout == EL_FILTER_BF16X3_T32X16;
+        const uint16_t *wb = layout == EL_FILTER_BF16_T32X16 || x3 ? ctx->inputs[1].data : NULL;
         if (wb && in_scale) {
-            s = el_conv_widen_bf16(ctx, &g, wb, &unpacked);
+            s = el_conv_widen_bf16(ctx, &g, wb, x3, &unpacked);
             if (s != EL_OK) goto out;
             w = unpacked, wb = NULL, layout = EL_FILTER_HWIO;
         }
@@ -708,11 +712,12 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
         el_conv_epi fe_plain = fe;
         fe_plain.add = NULL;
         fe_plain.hswish = fe_plain.sigmoid = false;
-        bool done = wb && el_conv2d_bf16(&g, x, wb, &fe_plain, y->data);
+        bool done = wb && (x3 ? el_conv2d_bf16x3(&g, x, wb, &fe_plain, y->data)
+                              : el_conv2d_bf16(&g, x, wb, &fe_plain, y->data));
         bool post_tops = done;
         if (!done && wb) {
             /* The bf16 kernels declined (ISA forced lower, geometry): fp32 on the bf16 values. */
-            s = el_conv_widen_bf16(ctx, &g, wb, &unpacked);
+            s = el_conv_widen_bf16(ctx, &g, wb, x3, &unpacked);
             if (s != EL_OK) goto out;
             w = unpacked, layout = EL_FILTER_HWIO;
         }

@@ -64,30 +64,64 @@ el_bf16_impl el_bf16_isa(void)
 
 void el_bf16_force_isa(int isa) { atomic_store_explicit(&el_bf16_forced, isa < 0 ? -1 : isa, memory_order_relaxed); }
 
-void el_bf16_pack(const float *w, int64_t k, int64_t n, uint16_t *out)
+/* The scalar packer (the oracle of el_bf16_pack_avx512): element (i, j)
+ * of the [k, n] matrix at w[i * rs + (j / 32) * ps + j % 32]. */
+static void el_bf16_pack_scalar(const float *w, int64_t rs, int64_t ps, int64_t k, int64_t n, bool x3, uint16_t *out)
 {
-    const int64_t kt = el_bf16_kpad(k) / EL_BF16_KB, nt = el_bf16_npad(n) / EL_BF16_NB;
+    const int64_t kt = el_bf16_kpad(k) / EL_BF16_KB, nt = el_bf16_npad(n) / EL_BF16_NB, len = el_bf16_packed_len(k, n);
     for (int64_t nb = 0; nb < nt; nb++)
         for (int64_t kb = 0; kb < kt; kb++) {
             uint16_t *t = out + (nb * kt + kb) * EL_BF16_TILE;
             for (int r = 0; r < EL_BF16_KB / 2; r++)
                 for (int j = 0; j < EL_BF16_NB; j++)
                     for (int s = 0; s < 2; s++) {
-                        int64_t kk = kb * EL_BF16_KB + 2 * r + s, nn = nb * EL_BF16_NB + j;
-                        t[r * 32 + j * 2 + s] = kk < k && nn < n ? el_bf16_from_f32(w[kk * n + nn]) : 0;
+                        int64_t kk = kb * EL_BF16_KB + 2 * r + s, nn = nb * EL_BF16_NB + j, at = r * 32 + j * 2 + s;
+                        uint16_t hi = 0, lo = 0;
+                        if (kk < k && nn < n) {
+                            float v = w[kk * rs + (nn / 32) * ps + nn % 32];
+                            if (x3) el_bf16x3_split(v, &hi, &lo);
+                            else hi = el_bf16_from_f32(v);
+                        }
+                        t[at] = hi;
+                        if (x3) t[len + at] = lo;
                     }
         }
 }
 
-void el_bf16_unpack(const uint16_t *p, int64_t k, int64_t n, float *w)
+void el_bf16_pack(const float *w, int64_t k, int64_t n, uint16_t *out) { el_bf16_pack_scalar(w, n, 32, k, n, false, out); }
+
+void el_bf16x3_pack(const float *w, int64_t k, int64_t n, uint16_t *out) { el_bf16_pack_scalar(w, n, 32, k, n, true, out); }
+
+void el_bf16_pack_strided(const float *w, int64_t rs, int64_t ps, int64_t k, int64_t n, bool x3, uint16_t *out)
+{
+#if defined(EL_CONV_X86)
+    if (el_bf16_isa_available() != EL_BF16_NONE) {
+        el_bf16_pack_avx512(w, rs, ps, k, n, x3, out);
+        return;
+    }
+#endif
+    el_bf16_pack_scalar(w, rs, ps, k, n, x3, out);
+}
+
+/* Widens p into w, or adds it to w (the lo half of a bf16x3 filter). */
+static void el_bf16_widen(const uint16_t *p, int64_t k, int64_t n, float *w, bool add)
 {
     const int64_t kt = el_bf16_kpad(k) / EL_BF16_KB;
     for (int64_t kk = 0; kk < k; kk++)
         for (int64_t nn = 0; nn < n; nn++) {
             const uint16_t *t = p + ((nn / EL_BF16_NB) * kt + kk / EL_BF16_KB) * EL_BF16_TILE;
             int64_t r = (kk % EL_BF16_KB) / 2, s = kk % 2, j = nn % EL_BF16_NB;
-            w[kk * n + nn] = el_bf16_to_f32(t[r * 32 + j * 2 + s]);
+            float v = el_bf16_to_f32(t[r * 32 + j * 2 + s]);
+            w[kk * n + nn] = add ? w[kk * n + nn] + v : v;
         }
+}
+
+void el_bf16_unpack(const uint16_t *p, int64_t k, int64_t n, float *w) { el_bf16_widen(p, k, n, w, false); }
+
+void el_bf16x3_unpack(const uint16_t *p, int64_t k, int64_t n, float *w)
+{
+    el_bf16_widen(p, k, n, w, false);
+    el_bf16_widen(p + el_bf16_packed_len(k, n), k, n, w, true);
 }
 
 #if defined(EL_CONV_X86)
@@ -102,6 +136,8 @@ typedef struct el_bf16_job {
     const el_conv_epi *e;
     float *y;
     el_bf16_impl isa;
+    bool x3;            /* bf16x3: lo halves after the panel's and the filter's hi halves */
+    int64_t wlo;        /* elements from the filter's hi tiles to its lo tiles */
     int panel;          /* rows per panel */
     bool pointwise;     /* 1x1, stride 1, no padding: row p is input pixel p */
     int64_t m, k, kt, nt;
@@ -150,6 +186,7 @@ static void el_bf16_chunk(void *ctx, int64_t i0, int64_t i1)
     uint16_t *panel = (uint16_t *)mem;
     float *buf = (float *)(mem + j->panel_bytes);
     const int64_t rowstride = j->kt * EL_BF16_TILE; /* elements between 16-row tile rows */
+    const int64_t plo = (int64_t)(j->panel_bytes / 2 / sizeof(uint16_t)); /* the panel's lo half (x3) */
     if (j->isa == EL_BF16_AMX) el_bf16_amx_begin();
     int64_t built = -1;
     for (int64_t item = i0; item < i1; item++) {
@@ -161,13 +198,15 @@ static void el_bf16_chunk(void *ctx, int64_t i0, int64_t i1)
             for (int64_t r = 0; r < r16; r++) {
                 uint16_t *dst = panel + (r / 16) * rowstride + (r % 16) * 32;
                 const float *src = r < rows ? el_bf16_row(j, p0 + r, buf) : NULL;
-                el_bf16_panel_row_avx512(src, j->k, j->kt, dst);
+                if (j->x3) el_bf16x3_panel_row_avx512(src, j->k, j->kt, dst, plo);
+                else el_bf16_panel_row_avx512(src, j->k, j->kt, dst);
             }
             built = pi;
         }
         int64_t nb0 = gi * j->nbg, nb1 = nb0 + j->nbg < j->nt ? nb0 + j->nbg : j->nt;
         float *y = j->y + p0 * j->g->oc;
-        if (j->isa == EL_BF16_AMX) el_bf16_gemm_amx(rows, j->kt, panel, j->wp, j->g->oc, nb0, nb1, j->e, y, j->g->oc);
+        if (j->x3) el_bf16x3_gemm_amx(rows, j->kt, panel, plo, j->wp, j->wlo, j->g->oc, nb0, nb1, j->e, y, j->g->oc);
+        else if (j->isa == EL_BF16_AMX) el_bf16_gemm_amx(rows, j->kt, panel, j->wp, j->g->oc, nb0, nb1, j->e, y, j->g->oc);
         else el_bf16_gemm_avx512(rows, j->kt, panel, j->wp, j->g->oc, nb0, nb1, j->e, y, j->g->oc);
     }
     if (j->isa == EL_BF16_AMX) el_bf16_amx_end();
@@ -175,20 +214,23 @@ static void el_bf16_chunk(void *ctx, int64_t i0, int64_t i1)
 }
 #endif
 
-bool el_conv2d_bf16(const el_conv_geom *g, const float *x, const uint16_t *wp, const el_conv_epi *e, float *y)
+static bool el_conv2d_bf16_any(const el_conv_geom *g, const float *x, const uint16_t *wp, bool x3,
+                               const el_conv_epi *e, float *y)
 {
 #if defined(EL_CONV_X86)
     el_bf16_impl isa = el_bf16_isa();
-    if (isa == EL_BF16_NONE || g->groups != 1 || g->ic < 1 || g->oc < 1) return false;
+    if (isa == EL_BF16_NONE || (x3 && isa != EL_BF16_AMX) || g->groups != 1 || g->ic < 1 || g->oc < 1) return false;
     int64_t k = g->h.k * g->w.k * g->ic;
     if (k > EL_BF16_MAX_K) return false;
     bool padded = g->h.pad_before > 0 || g->w.pad_before > 0 || g->h.pad_after > 0 || g->w.pad_after > 0;
-    el_bf16_job j = {.g = g, .x = x, .wp = wp, .e = e, .y = y, .isa = isa, .k = k};
+    el_bf16_job j = {.g = g, .x = x, .wp = wp, .e = e, .y = y, .isa = isa, .k = k, .x3 = x3};
+    j.wlo = x3 ? el_bf16_packed_len(k, g->oc) : 0;
     j.pointwise = g->h.k == 1 && g->w.k == 1 && g->h.stride == 1 && g->w.stride == 1 && !padded &&
                   g->h.out == g->h.in && g->w.out == g->w.in;
     j.m = g->n * g->h.out * g->w.out;
     j.kt = el_bf16_kpad(k) / EL_BF16_KB;
-    int64_t prows = EL_BF16_PANEL_BYTES / (j.kt * EL_BF16_KB * (int64_t)sizeof(uint16_t)) / 32 * 32;
+    const int halves = x3 ? 2 : 1;
+    int64_t prows = EL_BF16_PANEL_BYTES / (halves * j.kt * EL_BF16_KB * (int64_t)sizeof(uint16_t)) / 32 * 32;
     if (prows > EL_BF16_PANEL_ROWS) prows = EL_BF16_PANEL_ROWS;
     if (prows > (j.m + 31) / 32 * 32) prows = (j.m + 31) / 32 * 32;
     j.panel = prows < 32 ? 32 : (int)prows;
@@ -212,7 +254,7 @@ bool el_conv2d_bf16(const el_conv_geom *g, const float *x, const uint16_t *wp, c
     int64_t macs = (int64_t)j.panel * k * j.nbg * EL_BF16_NB;
     int64_t grain = EL_BF16_PAR_MIN_MACS / (macs > 0 ? macs : 1);
     j.nslots = threads;
-    j.panel_bytes = (size_t)((j.panel + 15) / 16 * j.kt * EL_BF16_TILE) * sizeof(uint16_t);
+    j.panel_bytes = (size_t)halves * (size_t)((j.panel + 15) / 16 * j.kt * EL_BF16_TILE) * sizeof(uint16_t);
     j.slot_bytes = j.panel_bytes + ((size_t)k * sizeof(float) + 63) / 64 * 64;
     j.scratch = el_mem_alloc(j.slot_bytes * (size_t)j.nslots);
     j.busy = el_mem_calloc((size_t)j.nslots, sizeof *j.busy);
@@ -226,7 +268,17 @@ bool el_conv2d_bf16(const el_conv_geom *g, const float *x, const uint16_t *wp, c
     el_mem_free(j.busy);
     return true;
 #else
-    (void)g, (void)x, (void)wp, (void)e, (void)y;
+    (void)g, (void)x, (void)wp, (void)x3, (void)e, (void)y;
     return false;
 #endif
+}
+
+bool el_conv2d_bf16(const el_conv_geom *g, const float *x, const uint16_t *wp, const el_conv_epi *e, float *y)
+{
+    return el_conv2d_bf16_any(g, x, wp, false, e, y);
+}
+
+bool el_conv2d_bf16x3(const el_conv_geom *g, const float *x, const uint16_t *wp, const el_conv_epi *e, float *y)
+{
+    return el_conv2d_bf16_any(g, x, wp, true, e, y);
 }

@@ -57,6 +57,20 @@ static inline float el_bf16_to_f32(uint16_t h)
     return v.f;
 }
 
+/* bf16x3 (EL_PRECISION_BF16X3): f as hi + lo, two bf16 values, hi = f
+ * rounded, lo = the rest rounded (zero when hi is not finite). hi + lo
+ * keeps 16 significant bits where bf16 keeps 8, and a product a * b is
+ * taken as a_hi*b_hi + a_hi*b_lo + a_lo*b_hi (the a_lo*b_lo term is below
+ * fp32's own rounding of the sum), each one exact in AMX's fp32
+ * accumulators: a relative error per product of about 2^-17, against
+ * fp32's 2^-24, at three tile products per bf16 one. */
+static inline void el_bf16x3_split(float f, uint16_t *hi, uint16_t *lo)
+{
+    *hi = el_bf16_from_f32(f);
+    float h = el_bf16_to_f32(*hi);
+    *lo = h - h == 0.0f ? el_bf16_from_f32(f - h) : 0;
+}
+
 /* ---- packed filter ----
  * A [k, n] row-major fp32 matrix (an HWIO filter: k = kh*kw*ic, n = oc) is
  * cut into tiles of 32 rows (16 row pairs) x 16 columns, zero-padded: tile
@@ -76,6 +90,16 @@ static inline int64_t el_bf16_npad(int64_t n) { return (n + EL_BF16_NB - 1) / EL
 /* Elements (uint16) of the packed form of a [k, n] matrix. */
 static inline int64_t el_bf16_packed_len(int64_t k, int64_t n) { return el_bf16_kpad(k) * el_bf16_npad(n); }
 void el_bf16_pack(const float *w, int64_t k, int64_t n, uint16_t *out);
+/* Either packing (x3: el_bf16x3_pack) of a [k, n] matrix whose element
+ * (i, j) is at w[i * rs + (j / 32) * ps + j % 32]: row-major (rs = n, ps =
+ * 32) or the fp32 panels of ops/gemm.h (rs = 32, ps = k * 32). With the
+ * vector conversions where the CPU has them (el_bf16_pack_avx512, 64-byte
+ * aligned output): subnormals then flush to zero, as in the kernels. */
+void el_bf16_pack_strided(const float *w, int64_t rs, int64_t ps, int64_t k, int64_t n, bool x3, uint16_t *out);
+/* bf16x3: the hi tiles (as el_bf16_pack) then the lo tiles, each
+ * el_bf16_packed_len(k, n) elements; unpack sums the halves. */
+void el_bf16x3_pack(const float *w, int64_t k, int64_t n, uint16_t *out);
+void el_bf16x3_unpack(const uint16_t *p, int64_t k, int64_t n, float *w);
 /* The inverse, widened back to a row-major [k, n] fp32 matrix (the bf16
  * values exactly): for the fp32 kernels when the bf16 ones decline. */
 void el_bf16_unpack(const uint16_t *p, int64_t k, int64_t n, float *w);
@@ -85,6 +109,10 @@ void el_bf16_unpack(const uint16_t *p, int64_t k, int64_t n, float *w);
  * the geometry is out of the kernels' bounds; the caller then runs fp32.
  * Threads come from el_threadpool_current(). */
 bool el_conv2d_bf16(const el_conv_geom *g, const float *x, const uint16_t *wp, const el_conv_epi *e, float *y);
+
+/* The same with a bf16x3 filter (el_bf16x3_pack): AMX only (on
+ * AVX512-BF16 three products per pair cost more than fp32). */
+bool el_conv2d_bf16x3(const el_conv_geom *g, const float *x, const uint16_t *wp, const el_conv_epi *e, float *y);
 
 /* ---- per-ISA parts (conv_bf16_amx.c, conv_bf16_avx512.c) ----
  * A panel is `rows` rows of the A matrix in bf16,
@@ -105,6 +133,11 @@ bool el_conv2d_bf16(const el_conv_geom *g, const float *x, const uint16_t *wp, c
  * its 32-element pieces stored 512 elements apart from dst (the row's place
  * in the first tile); src NULL writes a zero row. AVX512-BF16. */
 void el_bf16_panel_row_avx512(const float *src, int64_t k, int64_t kt, uint16_t *dst);
+/* el_bf16_pack_strided's vector form (AVX512-BF16): the scalar one's bits
+ * but for subnormals. */
+void el_bf16_pack_avx512(const float *w, int64_t rs, int64_t ps, int64_t k, int64_t n, bool x3, uint16_t *out);
+/* bf16x3: the hi half at dst, the lo half lo_off elements after it. */
+void el_bf16x3_panel_row_avx512(const float *src, int64_t k, int64_t kt, uint16_t *dst, int64_t lo_off);
 void el_bf16_gemm_avx512(int rows, int64_t kt, const uint16_t *panel, const uint16_t *wp, int64_t n, int64_t nb0,
                          int64_t nb1, const el_conv_epi *e, float *y, int64_t ys);
 /* AMX: el_bf16_amx_begin() loads the tile configuration on the calling
@@ -113,5 +146,9 @@ void el_bf16_amx_begin(void);
 void el_bf16_amx_end(void);
 void el_bf16_gemm_amx(int rows, int64_t kt, const uint16_t *panel, const uint16_t *wp, int64_t n, int64_t nb0,
                       int64_t nb1, const el_conv_epi *e, float *y, int64_t ys);
+
+/* bf16x3: the lo halves alo elements after the panel, blo after wp. */
+void el_bf16x3_gemm_amx(int rows, int64_t kt, const uint16_t *panel, int64_t alo, const uint16_t *wp, int64_t blo,
+                        int64_t n, int64_t nb0, int64_t nb1, const el_conv_epi *e, float *y, int64_t ys);
 
 #endif

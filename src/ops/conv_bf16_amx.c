@@ -75,9 +75,14 @@ static void el_amx_finish(const el_amx_out_block *o, int64_t n, const el_conv_ep
 }
 
 /* One block of TR x TC tiles (TR, TC in {1, 2}: constants after inlining,
- * as tile numbers must be), its accumulators stored to o->c. */
+ * as tile numbers must be), its accumulators stored to o->c. With x3 the
+ * panel and the filter come as hi and lo bf16 halves (el_bf16x3_split) and
+ * each k step adds hi*hi + hi*lo + lo*hi: the A tiles of one half and the
+ * B tiles of the other are reloaded from L1 as the 8 tiles allow (4
+ * accumulators, 2 A, 2 B). */
 static inline __attribute__((always_inline)) void el_amx_block(int64_t kt, const uint16_t *a0, const uint16_t *a1,
-                                                               const uint16_t *b0, const uint16_t *b1, bool tr,
+                                                               const uint16_t *b0, const uint16_t *b1,
+                                                               int64_t alo, int64_t blo, bool x3, bool tr,
                                                                bool tc, el_amx_out_block *o)
 {
     _tile_zero(0);
@@ -98,6 +103,29 @@ static inline __attribute__((always_inline)) void el_amx_block(int64_t kt, const
             _tile_dpbf16ps(2, 5, 6);
             if (tc) _tile_dpbf16ps(3, 5, 7);
         }
+        if (!x3) continue;
+        /* A hi times B lo. */
+        _tile_loadd(6, b0 + blo + off, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        if (tr) _tile_dpbf16ps(2, 5, 6);
+        if (tc) {
+            _tile_loadd(7, b1 + blo + off, 64);
+            _tile_dpbf16ps(1, 4, 7);
+            if (tr) _tile_dpbf16ps(3, 5, 7);
+        }
+        /* A lo times B hi. */
+        _tile_loadd(4, a0 + alo + off, 64);
+        _tile_loadd(6, b0 + off, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        if (tc) {
+            _tile_loadd(7, b1 + off, 64);
+            _tile_dpbf16ps(1, 4, 7);
+        }
+        if (tr) {
+            _tile_loadd(5, a1 + alo + off, 64);
+            _tile_dpbf16ps(2, 5, 6);
+            if (tc) _tile_dpbf16ps(3, 5, 7);
+        }
     }
     _tile_stored(0, o->c[0], 64);
     if (tc) _tile_stored(1, o->c[1], 64);
@@ -105,8 +133,10 @@ static inline __attribute__((always_inline)) void el_amx_block(int64_t kt, const
     if (tr && tc) _tile_stored(3, o->c[3], 64);
 }
 
-void el_bf16_gemm_amx(int rows, int64_t kt, const uint16_t *panel, const uint16_t *wp, int64_t n, int64_t nb0,
-                      int64_t nb1, const el_conv_epi *e, float *y, int64_t ys)
+static inline __attribute__((always_inline)) void el_amx_gemm(bool x3, int rows, int64_t kt, const uint16_t *panel,
+                                                              int64_t alo, const uint16_t *wp, int64_t blo,
+                                                              int64_t n, int64_t nb0, int64_t nb1,
+                                                              const el_conv_epi *e, float *y, int64_t ys)
 {
     const int64_t tstride = kt * EL_BF16_TILE;
     /* Each block's epilogue runs after the next block's products were
@@ -132,15 +162,27 @@ void el_bf16_gemm_amx(int rows, int64_t kt, const uint16_t *panel, const uint16_
             o->tc = tc;
             o->col = col;
             o->y = y + r0 * ys;
-            if (tr && tc) el_amx_block(kt, a0, a1, b0, b1, true, true, o);
-            else if (tr) el_amx_block(kt, a0, a1, b0, b0, true, false, o);
-            else if (tc) el_amx_block(kt, a0, a0, b0, b1, false, true, o);
-            else el_amx_block(kt, a0, a0, b0, b0, false, false, o);
+            if (tr && tc) el_amx_block(kt, a0, a1, b0, b1, alo, blo, x3, true, true, o);
+            else if (tr) el_amx_block(kt, a0, a1, b0, b0, alo, blo, x3, true, false, o);
+            else if (tc) el_amx_block(kt, a0, a0, b0, b1, alo, blo, x3, false, true, o);
+            else el_amx_block(kt, a0, a0, b0, b0, alo, blo, x3, false, false, o);
             if (pending) el_amx_finish(&ob[cur ^ 1], n, e, ys);
             pending = true;
             cur ^= 1;
         }
     }
     if (pending) el_amx_finish(&ob[cur ^ 1], n, e, ys);
+}
+
+void el_bf16_gemm_amx(int rows, int64_t kt, const uint16_t *panel, const uint16_t *wp, int64_t n, int64_t nb0,
+                      int64_t nb1, const el_conv_epi *e, float *y, int64_t ys)
+{
+    el_amx_gemm(false, rows, kt, panel, 0, wp, 0, n, nb0, nb1, e, y, ys);
+}
+
+void el_bf16x3_gemm_amx(int rows, int64_t kt, const uint16_t *panel, int64_t alo, const uint16_t *wp, int64_t blo,
+                        int64_t n, int64_t nb0, int64_t nb1, const el_conv_epi *e, float *y, int64_t ys)
+{
+    el_amx_gemm(true, rows, kt, panel, alo, wp, blo, n, nb0, nb1, e, y, ys);
 }
 #endif

@@ -33,6 +33,73 @@ void el_bf16_panel_row_avx512(const float *src, int64_t k, int64_t kt, uint16_t 
     }
 }
 
+/* Hi and lo halves of 16 floats (el_bf16x3_split): lo is what rounding
+ * to hi left, zero where hi is not finite (an infinity keeps its sign
+ * instead of turning into inf - inf = NaN). */
+static inline void el_split16(__m512 v, __m512 *hi, __m512 *lo)
+{
+    __m512 h = _mm512_cvtpbh_ps(_mm512_cvtneps_pbh(v));
+    __mmask16 fin = _mm512_cmp_ps_mask(_mm512_abs_ps(h), _mm512_set1_ps(__builtin_inff()), _CMP_LT_OQ);
+    *hi = h;
+    *lo = _mm512_maskz_sub_ps(fin, v, h);
+}
+
+void el_bf16x3_panel_row_avx512(const float *src, int64_t k, int64_t kt, uint16_t *dst, int64_t lo_off)
+{
+    for (int64_t c = 0; c < kt; c++, dst += EL_BF16_TILE) {
+        __m512i vh = _mm512_setzero_si512(), vl = vh;
+        if (src) {
+            int64_t k0 = c * EL_BF16_KB;
+            __m512 a, b, ah, al, bh, bl;
+            if (k0 + 32 <= k) {
+                a = _mm512_loadu_ps(src + k0);
+                b = _mm512_loadu_ps(src + k0 + 16);
+            } else {
+                a = _mm512_maskz_loadu_ps(el_mask16(k - k0), src + k0);
+                b = _mm512_maskz_loadu_ps(el_mask16(k - k0 - 16), src + k0 + 16);
+            }
+            el_split16(a, &ah, &al);
+            el_split16(b, &bh, &bl);
+            /* hi holds bf16 values: converting it again is exact. */
+            vh = (__m512i)_mm512_cvtne2ps_pbh(bh, ah);
+            vl = (__m512i)_mm512_cvtne2ps_pbh(bl, al);
+        }
+        _mm512_store_si512((void *)dst, vh);
+        _mm512_store_si512((void *)(dst + lo_off), vl);
+    }
+}
+
+void el_bf16_pack_avx512(const float *w, int64_t rs, int64_t ps, int64_t k, int64_t n, bool x3, uint16_t *out)
+{
+    const int64_t kt = el_bf16_kpad(k) / EL_BF16_KB, nt = el_bf16_npad(n) / EL_BF16_NB, len = el_bf16_packed_len(k, n);
+    /* Row pairs interleaved per column: a0 b0 a1 b1 ... from [a0..a15 | b0..b15]. */
+    __m512i ix = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5,
+                                  20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (int64_t nb = 0; nb < nt; nb++) {
+        const float *col = w + (nb / 2) * ps + (nb % 2) * 16;
+        __mmask16 m = el_mask16(n - nb * EL_BF16_NB);
+        for (int64_t kb = 0; kb < kt; kb++) {
+            uint16_t *t = out + (nb * kt + kb) * EL_BF16_TILE;
+            for (int r = 0; r < EL_BF16_KB / 2; r++) {
+                int64_t k0 = kb * EL_BF16_KB + 2 * r;
+                __m512 a = k0 < k ? _mm512_maskz_loadu_ps(m, col + k0 * rs) : _mm512_setzero_ps();
+                __m512 b = k0 + 1 < k ? _mm512_maskz_loadu_ps(m, col + (k0 + 1) * rs) : _mm512_setzero_ps();
+                if (!x3) {
+                    __m512i v = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+                    _mm512_store_si512((void *)(t + r * 32), _mm512_permutexvar_epi16(ix, v));
+                    continue;
+                }
+                __m512 ah, al, bh, bl;
+                el_split16(a, &ah, &al);
+                el_split16(b, &bh, &bl);
+                __m512i vh = (__m512i)_mm512_cvtne2ps_pbh(bh, ah), vl = (__m512i)_mm512_cvtne2ps_pbh(bl, al);
+                _mm512_store_si512((void *)(t + r * 32), _mm512_permutexvar_epi16(ix, vh));
+                _mm512_store_si512((void *)(t + len + r * 32), _mm512_permutexvar_epi16(ix, vl));
+            }
+        }
+    }
+}
+
 #define MR 12
 
 static inline __m512 el_epi(__m512 v, __m512 b, const el_conv_epi *e, __m512 lo, __m512 hi)

@@ -38,6 +38,7 @@ typedef enum el_filter_layout {
     EL_FILTER_HWIO = 0,    /* TensorFlow's own: [kh, kw, ic, oc] */
     EL_FILTER_F32_P32 = 1, /* float panels of 32 channels: [ceil(oc / 32), kh, kw, ic, 32] */
     EL_FILTER_BF16_T32X16 = 2, /* bf16 tiles of 32 k x 16 channels (ops/conv_bf16.h), 1-D */
+    EL_FILTER_BF16X3_T32X16 = 3, /* the same, hi tiles then lo tiles (bf16x3), 1-D */
 } el_filter_layout;
 
 /* The layout the graph pass packs constant Conv2D filters into on this

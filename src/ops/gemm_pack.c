@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-static const char *const el_layout_names[] = {"hwio", "f32_p32", "bf16_t32x16"};
+static const char *const el_layout_names[] = {"hwio", "f32_p32", "bf16_t32x16", "bf16x3_t32x16"};
 
 const char *el_filter_layout_name(el_filter_layout l)
 {

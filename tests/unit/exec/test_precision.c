@@ -30,7 +30,20 @@ static void test_parse(void **state)
     assert_int_equal(el_precision_parse("float32", &p), EL_OK);
     assert_int_equal(el_precision_parse("bf16", &p), EL_OK);
     assert_int_equal(el_precision_parse("int8", &p), EL_ERR_INVALID_ARG);
-    assert_non_null(strstr(el_last_error(), "expected fp32 or bf16"));
+    assert_non_null(strstr(el_last_error(), "expected fp32, bf16, bf16x3 or auto"));
+    assert_int_equal(el_precision_parse("bf16x3", &p), EL_OK);
+    assert_int_equal(p, EL_PRECISION_BF16X3);
+    assert_string_equal(el_precision_name(p), "bf16x3");
+    assert_int_equal(el_precision_parse("auto", &p), EL_OK);
+    assert_int_equal(p, EL_PRECISION_AUTO);
+    assert_string_equal(el_precision_name(p), "auto");
+    /* auto: bf16x3 exactly where bf16x3 runs. */
+    bool amx = el_precision_check(EL_PRECISION_BF16X3) == EL_OK;
+    assert_int_equal(el_precision_resolve(EL_PRECISION_AUTO), amx ? EL_PRECISION_BF16X3 : EL_PRECISION_FP32);
+    assert_int_equal(el_precision_resolve(EL_PRECISION_BF16), EL_PRECISION_BF16);
+    assert_int_equal(el_precision_check(EL_PRECISION_AUTO), EL_OK);
+    assert_string_equal(el_precision_isa(EL_PRECISION_AUTO), amx ? "amx" : "fp32");
+    if (!amx) assert_non_null(strstr(el_last_error(), "bf16x3 needs AMX"));
     assert_int_equal(el_precision_parse(NULL, &p), EL_ERR_INVALID_ARG);
     assert_string_equal(el_precision_name(EL_PRECISION_BF16), "bf16");
     assert_string_equal(el_precision_name(EL_PRECISION_FP32), "fp32");
@@ -136,6 +149,57 @@ static void test_sessions(void **state)
     el_graph_free(g);
 }
 
+/* bf16x3 sessions: within 2^-14 of the largest output of fp32 (16
+ * significant bits per operand), graph passes on and off; without AMX
+ * (forced) a clear error, and auto then runs fp32 bit for bit. */
+static void test_sessions_x3(void **state)
+{
+    (void)state;
+    el_graph *g = el_convs(false);
+    const int64_t xd[4] = {1, 9, 7, 24};
+    el_tensor x;
+    assert_int_equal(el_tensor_alloc(&x, EL_DT_FLOAT, 4, xd), EL_OK);
+    for (int64_t i = 0; i < el_tensor_numel(&x); i++) ((float *)x.data)[i] = el_frand();
+    el_tensor ref = el_run(g, NULL, &x);
+
+    el_bf16_force_isa(EL_BF16_AVX512);
+    assert_int_equal(el_precision_check(EL_PRECISION_BF16X3), EL_ERR_UNSUPPORTED);
+    assert_non_null(strstr(el_last_error(), "bf16x3 needs AMX"));
+    const char *feeds[] = {"x"}, *fetches[] = {"c2"};
+    el_session *s = (el_session *)1;
+    el_session_opts x3 = {.precision = EL_PRECISION_BF16X3}, au = {.precision = EL_PRECISION_AUTO};
+    assert_int_equal(el_session_create(g, 1, feeds, 1, fetches, &x3, &s), EL_ERR_UNSUPPORTED);
+    assert_null(s);
+    el_tensor y = el_run(g, &au, &x);
+    assert_memory_equal(y.data, ref.data, el_tensor_nbytes(&ref));
+    el_tensor_release(&y);
+    el_bf16_force_isa(-1);
+
+    if (el_precision_check(EL_PRECISION_BF16X3) != EL_OK) {
+        printf("no AMX here: bf16x3 sessions not run\n");
+    } else {
+        for (int noopt = 0; noopt < 2; noopt++)
+            for (int autop = 0; autop < 2; autop++) {
+                el_session_opts o = {.precision = autop ? EL_PRECISION_AUTO : EL_PRECISION_BF16X3, .no_optimize = noopt};
+                y = el_run(g, &o, &x);
+                el_test_assert_shape(&y, ref.ndim, ref.dims);
+                const float *a = ref.data, *f = y.data;
+                float maxd = 0, maxv = 0;
+                for (int64_t i = 0; i < el_tensor_numel(&y); i++) {
+                    maxd = fmaxf(maxd, fabsf(a[i] - f[i]));
+                    maxv = fmaxf(maxv, fabsf(a[i]));
+                }
+                printf("bf16x3%s, graph passes %s: max |bf16x3 - fp32| %.4g (max |fp32| %.4g)\n", autop ? " (auto)" : "",
+                       noopt ? "off" : "on", (double)maxd, (double)maxv);
+                assert_true(maxd < 0x1p-14f * (1 + maxv));
+                el_tensor_release(&y);
+            }
+    }
+    el_tensor_release(&ref);
+    el_tensor_release(&x);
+    el_graph_free(g);
+}
+
 /* The pass puts the packed filter in place of the fp32 one in a private
  * copy (the copy's only reference to the fp32 data goes) and leaves the
  * source graph alone. */
@@ -147,7 +211,7 @@ static void test_pass(void **state)
     const el_tensor *w1 = &el_node_attr(&g->nodes[el_graph_find(g, "w1")], "value")->v.tensor;
     void *w1_data = w1->data;
     int n = -1;
-    assert_int_equal(el_graph_pack_bf16(c, 1, (const char *const[]){"x"}, 1, (const char *const[]){"c2"}, &n), EL_OK);
+    assert_int_equal(el_graph_pack_bf16(c, false, 1, (const char *const[]){"x"}, 1, (const char *const[]){"c2"}, &n), EL_OK);
     assert_int_equal(n, 2);
     const el_node *c1 = &c->nodes[el_graph_find(c, "c1")], *cw1 = &c->nodes[el_graph_find(c, "w1")];
     const el_tensor *p = &el_node_attr(cw1, "value")->v.tensor;
@@ -169,13 +233,23 @@ static void test_pass(void **state)
     assert_true(w1->data == w1_data && w1->dtype == EL_DT_FLOAT);
     assert_null(el_node_attr(&g->nodes[el_graph_find(g, "c1")], EL_FILTER_LAYOUT_ATTR));
     /* Twice is once. */
-    assert_int_equal(el_graph_pack_bf16(c, 0, NULL, 0, NULL, &n), EL_OK);
+    assert_int_equal(el_graph_pack_bf16(c, false, 0, NULL, 0, NULL, &n), EL_OK);
     assert_int_equal(n, 0);
+    el_graph_free(c);
+
+    /* bf16x3: hi and lo tiles, twice the elements, their own layout. */
+    assert_int_equal(el_graph_clone(g, &c), EL_OK);
+    assert_int_equal(el_graph_pack_bf16(c, true, 1, (const char *const[]){"x"}, 1, (const char *const[]){"c2"}, &n), EL_OK);
+    assert_int_equal(n, 2);
+    p = &el_node_attr(&c->nodes[el_graph_find(c, "w1")], "value")->v.tensor;
+    assert_int_equal(el_tensor_numel(p), 2 * el_bf16_packed_len(3 * 3 * 24, 40));
+    assert_int_equal(el_attr_str(&c->nodes[el_graph_find(c, "c1")], EL_FILTER_LAYOUT_ATTR, "", &ls), EL_OK);
+    assert_int_equal(el_filter_layout_parse(ls.data, ls.len), EL_FILTER_BF16X3_T32X16);
     el_graph_free(c);
 
     /* A filter something else reads, or fetched, keeps its fp32 value: c1 is left. */
     assert_int_equal(el_graph_clone(g, &c), EL_OK);
-    assert_int_equal(el_graph_pack_bf16(c, 0, NULL, 2, (const char *const[]){"c2", "w1:0"}, &n), EL_OK);
+    assert_int_equal(el_graph_pack_bf16(c, false, 0, NULL, 2, (const char *const[]){"c2", "w1:0"}, &n), EL_OK);
     assert_int_equal(n, 1);
     assert_int_equal(el_node_attr(&c->nodes[el_graph_find(c, "w1")], "value")->v.tensor.dtype, EL_DT_FLOAT);
     assert_null(el_node_attr(&c->nodes[el_graph_find(c, "c1")], EL_FILTER_LAYOUT_ATTR));
@@ -183,7 +257,7 @@ static void test_pass(void **state)
     el_graph_free(g);
     g = el_convs(true);
     assert_int_equal(el_graph_clone(g, &c), EL_OK);
-    assert_int_equal(el_graph_pack_bf16(c, 0, NULL, 1, (const char *const[]){"c2"}, &n), EL_OK);
+    assert_int_equal(el_graph_pack_bf16(c, false, 0, NULL, 1, (const char *const[]){"c2"}, &n), EL_OK);
     assert_int_equal(n, 1);
     assert_int_equal(el_node_attr(&c->nodes[el_graph_find(c, "w2")], "value")->v.tensor.dtype, EL_DT_FLOAT);
     el_graph_free(c);
@@ -196,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_pass),
         cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_sessions_x3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,10 @@
  * rounding, which pins the conversion and the packing down exactly; (2) the
  * plain fp32 reference: the difference must stay within bf16's own bound,
  * 2 * 2^-8 of the sum of |x * w| (each of x and w is off by at most 2^-9
- * relative after rounding). Odd shapes cover every padding and tail path. */
+ * relative after rounding). Odd shapes cover every padding and tail path.
+ * bf16x3 (hi + lo halves, three AMX products) against the fp32 reference
+ * within its own bound: 2^-15 of the sum of |x * w| (each operand keeps 16
+ * significant bits, the dropped lo*lo term is below 2^-16 relative). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +56,9 @@ static el_tensor el_map(const el_tensor *s, int how) /* 1: round to bf16, 2: |x|
     return t;
 }
 
-/* in: x, filter, [bias]; packed: the bf16 tiles to read instead of the filter, or NULL. */
-static void el_bc_run(const el_bc *c, const el_tensor *in, const el_tensor *packed, el_tensor *out)
+/* in: x, filter, [bias]; packed: the bf16 tiles (bf16x3 when x3) to read
+ * instead of the filter, or NULL. */
+static void el_bc_run_as(const el_bc *c, const el_tensor *in, const el_tensor *packed, bool x3, el_tensor *out)
 {
     el_tensor ins[3];
     el_test_node tn;
@@ -76,7 +80,8 @@ static void el_bc_run(const el_bc *c, const el_tensor *in, const el_tensor *pack
     memcpy(ins, in, sizeof(el_tensor) * (c->fuse ? 3 : 2));
     if (packed) {
         ins[1] = *packed;
-        el_test_attr_str(&tn, EL_FILTER_LAYOUT_ATTR, el_filter_layout_name(EL_FILTER_BF16_T32X16));
+        el_test_attr_str(&tn, EL_FILTER_LAYOUT_ATTR,
+                         el_filter_layout_name(x3 ? EL_FILTER_BF16X3_T32X16 : EL_FILTER_BF16_T32X16));
         el_attr *a = &tn.attrs[tn.node.nattrs++];
         a->name = EL_FILTER_SHAPE_ATTR;
         a->type = EL_ATTR_SHAPE;
@@ -85,6 +90,48 @@ static void el_bc_run(const el_bc *c, const el_tensor *in, const el_tensor *pack
     }
     el_status s = el_test_run(&tn, c->fuse ? 3 : 2, ins, 1, out);
     if (s != EL_OK) fail_msg("run failed: %s", el_last_error());
+}
+
+static void el_bc_run(const el_bc *c, const el_tensor *in, const el_tensor *packed, el_tensor *out)
+{
+    el_bc_run_as(c, in, packed, false, out);
+}
+
+/* bf16x3: AMX, its threads, and the fp32 fallback on the widened hi + lo
+ * filter (AMX forced off), each within bf16x3's bound of the fp32
+ * reference `ref` (aref: the reference on |x|, |w|). */
+static void el_bc_check_x3(const el_bc *c, const el_tensor *in, const el_tensor *ref, const el_tensor *aref,
+                           el_threadpool *pool3)
+{
+    int64_t k = c->kh * c->kw * c->ic, len = 2 * el_bf16_packed_len(k, c->oc);
+    el_tensor packed;
+    assert_int_equal(el_tensor_alloc(&packed, EL_DT_INT16, 1, &len), EL_OK);
+    el_bf16x3_pack(in[1].data, k, c->oc, packed.data);
+    for (int isa = EL_BF16_AVX512; isa <= EL_BF16_AMX; isa++) {
+        if (isa == EL_BF16_AMX && el_bf16_isa_available() != EL_BF16_AMX) break;
+        el_bf16_force_isa(isa);
+        el_tensor one, three;
+        el_bc_run_as(c, in, &packed, true, &one);
+        el_test_assert_shape(&one, ref->ndim, ref->dims);
+        const float *r = ref->data, *a = aref->data, *f = one.data;
+        for (int64_t i = 0; i < el_tensor_numel(ref); i++) {
+            float tol = 0x1p-15f * a[i] + 1e-6f * (float)k * (a[i] + 1.0f);
+            if (!(fabsf(f[i] - r[i]) <= tol))
+                fail_msg("bf16x3 isa %d, %lldx%lldx%lldx%lld k%lldx%lld oc %lld %s fuse %d: element %lld is %.7g, "
+                         "fp32 reference %.7g (tol %.3g)",
+                         isa, (long long)c->n, (long long)c->h, (long long)c->w, (long long)c->ic, (long long)c->kh,
+                         (long long)c->kw, (long long)c->oc, c->pad, c->fuse, (long long)i, (double)f[i],
+                         (double)r[i], (double)tol);
+        }
+        el_threadpool *prev = el_threadpool_set_current(pool3);
+        el_bc_run_as(c, in, &packed, true, &three);
+        el_threadpool_set_current(prev);
+        assert_memory_equal(one.data, three.data, el_tensor_nbytes(&one));
+        el_tensor_release(&one);
+        el_tensor_release(&three);
+    }
+    el_bf16_force_isa(-1);
+    el_tensor_release(&packed);
 }
 
 static void el_bc_check(const el_bc *c)
@@ -152,6 +199,7 @@ static void el_bc_check(const el_bc *c)
     el_tensor_release(&wide);
     el_tensor_release(&wref);
     el_bf16_force_isa(-1);
+    el_bc_check_x3(c, in, &ref, &aref, pool3);
     el_threadpool_free(pool3);
     el_tensor_release(&ref);
     el_tensor_release(&rref);
@@ -245,11 +293,72 @@ static void test_pack(void **state)
     free(p);
 }
 
+/* bf16x3 halves: hi + lo keeps 16 significant bits; an infinity or NaN
+ * stays in hi with lo zero; both packers (scalar, vector from row-major or
+ * from the fp32 panels) give the same tiles. */
+static void test_x3(void **state)
+{
+    (void)state;
+    uint16_t hi, lo;
+    for (int i = 0; i < 2000; i++) {
+        float f = el_frand() * ldexpf(1.0f, (int)el_pick(-40, 40));
+        el_bf16x3_split(f, &hi, &lo);
+        float back = el_bf16_to_f32(hi) + el_bf16_to_f32(lo);
+        assert_true(fabsf(back - f) <= 0x1p-16f * fabsf(f));
+    }
+    el_bf16x3_split(INFINITY, &hi, &lo);
+    assert_int_equal(hi, 0x7f80);
+    assert_int_equal(lo, 0);
+    el_bf16x3_split(-INFINITY, &hi, &lo);
+    assert_int_equal(hi, 0xff80);
+    assert_int_equal(lo, 0);
+    el_bf16x3_split(NAN, &hi, &lo);
+    assert_true(isnan(el_bf16_to_f32(hi)));
+    assert_int_equal(lo, 0);
+
+    const int64_t shapes[][2] = {{35, 18}, {64, 32}, {3, 100}, {300, 33}};
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+        const int64_t k = shapes[si][0], n = shapes[si][1], len = el_bf16_packed_len(k, n);
+        float *w = malloc(sizeof(float) * (size_t)(k * n)), *panels = NULL, *back = malloc(sizeof(float) * (size_t)(k * n));
+        assert_non_null(w);
+        assert_non_null(back);
+        for (int64_t i = 0; i < k * n; i++) w[i] = el_frand();
+        w[0] = INFINITY;
+        panels = aligned_alloc(64, (size_t)(el_gemm_packed_len(k, n) * 4 + 63) / 64 * 64);
+        assert_non_null(panels);
+        el_gemm_pack_f32(w, k, n, panels);
+        for (int x3 = 0; x3 < 2; x3++) {
+            size_t bytes = (size_t)len * (size_t)(x3 + 1) * sizeof(uint16_t);
+            uint16_t *want = aligned_alloc(64, (bytes + 63) / 64 * 64), *got = aligned_alloc(64, (bytes + 63) / 64 * 64);
+            assert_non_null(want);
+            assert_non_null(got);
+            if (x3) el_bf16x3_pack(w, k, n, want);
+            else el_bf16_pack(w, k, n, want);
+            el_bf16_pack_strided(w, n, 32, k, n, x3, got);
+            assert_memory_equal(got, want, bytes);
+            el_bf16_pack_strided(panels, 32, k * 32, k, n, x3, got);
+            assert_memory_equal(got, want, bytes);
+            if (x3) {
+                /* Widened back: hi + lo, within 2^-16 (w[0] stays infinite). */
+                el_bf16x3_unpack(want, k, n, back);
+                assert_true(isinf(back[0]));
+                for (int64_t i = 1; i < k * n; i++) assert_true(fabsf(back[i] - w[i]) <= 0x1p-16f * fabsf(w[i]));
+            }
+            free(want);
+            free(got);
+        }
+        free(w);
+        free(back);
+        free(panels);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rounding),
         cmocka_unit_test(test_pack),
+        cmocka_unit_test(test_x3),
         cmocka_unit_test(test_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
