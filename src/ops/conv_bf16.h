@@ -17,7 +17,11 @@
  *
  * Both read the same packed layouts, so the weights are packed once whatever
  * the ISA. Depthwise convolutions stay fp32 (their few multiply-adds per
- * byte leave nothing for bf16 to win). */
+ * byte leave nothing for bf16 to win).
+ *
+ * EL_PRECISION_BF16X3 uses the same tiles twice over: hi and lo halves of
+ * the filter (el_bf16x3_pack) and of each panel, three tile products per
+ * k step on AMX (el_bf16x3_gemm_amx); see el_bf16x3_split. */
 #ifndef EL_OPS_CONV_BF16_H
 #define EL_OPS_CONV_BF16_H
 
@@ -64,6 +68,10 @@ static inline float el_bf16_to_f32(uint16_t h)
  * fp32's own rounding of the sum), each one exact in AMX's fp32
  * accumulators: a relative error per product of about 2^-17, against
  * fp32's 2^-24, at three tile products per bf16 one. */
+/* The shortest k (kh*kw*ic) the precision pass converts to bf16x3. */
+#ifndef EL_BF16X3_MIN_K
+#define EL_BF16X3_MIN_K 64
+#endif
 static inline void el_bf16x3_split(float f, uint16_t *hi, uint16_t *lo)
 {
     *hi = el_bf16_from_f32(f);

@@ -237,10 +237,13 @@ static void test_pass(void **state)
     assert_int_equal(n, 0);
     el_graph_free(c);
 
-    /* bf16x3: hi and lo tiles, twice the elements, their own layout. */
+    /* bf16x3: hi and lo tiles, twice the elements, their own layout; c2's
+     * k of 40 is under EL_BF16X3_MIN_K: it keeps fp32. */
     assert_int_equal(el_graph_clone(g, &c), EL_OK);
     assert_int_equal(el_graph_pack_bf16(c, true, 1, (const char *const[]){"x"}, 1, (const char *const[]){"c2"}, &n), EL_OK);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 1);
+    assert_true(40 < EL_BF16X3_MIN_K && 3 * 3 * 24 >= EL_BF16X3_MIN_K);
+    assert_int_equal(el_node_attr(&c->nodes[el_graph_find(c, "w2")], "value")->v.tensor.dtype, EL_DT_FLOAT);
     p = &el_node_attr(&c->nodes[el_graph_find(c, "w1")], "value")->v.tensor;
     assert_int_equal(el_tensor_numel(p), 2 * el_bf16_packed_len(3 * 3 * 24, 40));
     assert_int_equal(el_attr_str(&c->nodes[el_graph_find(c, "c1")], EL_FILTER_LAYOUT_ATTR, "", &ls), EL_OK);
