@@ -160,6 +160,14 @@ static void test_aiy_bf16(void **state)
     el_check_model(&m, EL_PRECISION_BF16);
 }
 
+/* bf16x3, the default where the CPU has AMX: its hi + lo panels too. */
+static void test_coco_bf16x3(void **state)
+{
+    (void)state;
+    el_model_case m = {"coco", el_coco, 300};
+    el_check_model(&m, EL_PRECISION_BF16X3);
+}
+
 /* The counters themselves see our calls. */
 static void test_counter(void **state)
 {
@@ -175,7 +183,7 @@ static void test_counter(void **state)
 int main(void)
 {
     el_trace = getenv("EL_ALLOC_TRACE") != NULL;
-    struct CMUnitTest tests[5];
+    struct CMUnitTest tests[6];
     int n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_counter);
     if (el_test_shared("models/ssd_mobilenet_v1_aiy_person_cat_dog/frozen_inference_graph.pb", el_aiy, sizeof el_aiy)) {
@@ -187,8 +195,13 @@ int main(void)
     }
     if (el_test_shared("models/ssd_mobilenet_v1_voc/frozen_inference_graph.pb", el_voc, sizeof el_voc))
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_voc);
-    if (el_test_data("ssd_mobilenet_v1_coco_random/frozen_inference_graph.pb", el_coco, sizeof el_coco))
+    if (el_test_data("ssd_mobilenet_v1_coco_random/frozen_inference_graph.pb", el_coco, sizeof el_coco)) {
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_coco);
+        if (el_precision_check(EL_PRECISION_BF16X3) == EL_OK)
+            tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_coco_bf16x3);
+        else
+            el_error_clear();
+    }
     if (n == 1) EL_TEST_SKIP_ALL("none of the aiy, voc, coco models is present");
     return _cmocka_run_group_tests("exec/test_alloc", tests, (size_t)n, NULL, NULL);
 }
