@@ -77,9 +77,9 @@ static void el_amx_finish(const el_amx_out_block *o, int64_t n, const el_conv_ep
 /* One block of TR x TC tiles (TR, TC in {1, 2}: constants after inlining,
  * as tile numbers must be), its accumulators stored to o->c. With x3 the
  * panel and the filter come as hi and lo bf16 halves (el_bf16x3_split) and
- * each k step adds hi*hi + hi*lo + lo*hi: the A tiles of one half and the
- * B tiles of the other are reloaded from L1 as the 8 tiles allow (4
- * accumulators, 2 A, 2 B). */
+ * each k step adds lo*hi + hi*hi + hi*lo, in an order that loads each of
+ * its 8 tiles once into the 4 operand tiles (4 accumulators, 2 A, 2 B):
+ * the deep layers' tiles come from L2, whose bandwidth bounds them. */
 static inline __attribute__((always_inline)) void el_amx_block(int64_t kt, const uint16_t *a0, const uint16_t *a1,
                                                                const uint16_t *b0, const uint16_t *b1,
                                                                int64_t alo, int64_t blo, bool x3, bool tr,
@@ -91,11 +91,27 @@ static inline __attribute__((always_inline)) void el_amx_block(int64_t kt, const
     if (tr && tc) _tile_zero(3);
     for (int64_t kb = 0; kb < kt; kb++) {
         const int64_t off = kb * EL_BF16_TILE;
+        if (x3) {
+            /* A lo times B hi first, then A hi (B hi kept), then B lo (A
+             * hi kept): each of the 8 tiles loaded once per k step. */
+            _tile_loadd(4, a0 + alo + off, 64);
+            _tile_loadd(6, b0 + off, 64);
+            _tile_dpbf16ps(0, 4, 6);
+            if (tc) {
+                _tile_loadd(7, b1 + off, 64);
+                _tile_dpbf16ps(1, 4, 7);
+            }
+            if (tr) {
+                _tile_loadd(5, a1 + alo + off, 64);
+                _tile_dpbf16ps(2, 5, 6);
+                if (tc) _tile_dpbf16ps(3, 5, 7);
+            }
+        }
         _tile_loadd(4, a0 + off, 64);
-        _tile_loadd(6, b0 + off, 64);
+        if (!x3) _tile_loadd(6, b0 + off, 64);
         _tile_dpbf16ps(0, 4, 6);
         if (tc) {
-            _tile_loadd(7, b1 + off, 64);
+            if (!x3) _tile_loadd(7, b1 + off, 64);
             _tile_dpbf16ps(1, 4, 7);
         }
         if (tr) {
@@ -112,19 +128,6 @@ static inline __attribute__((always_inline)) void el_amx_block(int64_t kt, const
             _tile_loadd(7, b1 + blo + off, 64);
             _tile_dpbf16ps(1, 4, 7);
             if (tr) _tile_dpbf16ps(3, 5, 7);
-        }
-        /* A lo times B hi. */
-        _tile_loadd(4, a0 + alo + off, 64);
-        _tile_loadd(6, b0 + off, 64);
-        _tile_dpbf16ps(0, 4, 6);
-        if (tc) {
-            _tile_loadd(7, b1 + off, 64);
-            _tile_dpbf16ps(1, 4, 7);
-        }
-        if (tr) {
-            _tile_loadd(5, a1 + alo + off, 64);
-            _tile_dpbf16ps(2, 5, 6);
-            if (tc) _tile_dpbf16ps(3, 5, 7);
         }
     }
     _tile_stored(0, o->c[0], 64);
