@@ -85,22 +85,29 @@ def main():
             r = json.loads(line)
             (skips if "skip" in r else rows).append(r)
     ours = {(r["model"], r["threads"]): r for r in rows if r["runtime"] == "edgelens"}
+    # edgelens-fp32: the same model with --precision fp32, next to the
+    # default (auto), against the same peers
+    ours_fp32 = {(r["model"], r["threads"]): r for r in rows if r["runtime"] == "edgelens-fp32"}
     table = []
     for r in rows:
-        if r["runtime"] == "edgelens":
+        if r["runtime"].startswith("edgelens"):
             continue
-        e = ours.get((r["model"], r["threads"]))
-        ratio = e["median_ms"] / r["median_ms"] if e and r["median_ms"] > 0 else None
-        target = TARGETS.get((r["model"], r["runtime"]))
-        verdict = "" if ratio is None or target is None else ("ok" if ratio <= target else "MISS")
-        table.append((r["model"], r["threads"], e["median_ms"] if e else None, r["runtime"],
-                      r.get("version", ""), r["median_ms"], ratio, target, verdict))
+        for mine in (ours, ours_fp32):
+            e = mine.get((r["model"], r["threads"]))
+            if mine is ours_fp32 and not e:
+                continue
+            ratio = e["median_ms"] / r["median_ms"] if e and r["median_ms"] > 0 else None
+            target = TARGETS.get((r["model"], r["runtime"]))
+            verdict = "" if ratio is None or target is None else ("ok" if ratio <= target else "MISS")
+            label = r["model"] + (" [%s]" % e["precision"] if e and e.get("precision") else "")
+            table.append((label, r["threads"], e["median_ms"] if e else None, r["runtime"],
+                          r.get("version", ""), r["median_ms"], ratio, target, verdict))
     # edgelens runs with no peer timed still show up
     for (m, t), e in ours.items():
-        if not any(x[0] == m and x[1] == t for x in table):
+        if not any(x[0].split(" [")[0] == m and x[1] == t for x in table):
             table.append((m, t, e["median_ms"], "-", "", None, None, None, ""))
     order = {m: i for i, m in enumerate(MODEL_ORDER)}
-    table.sort(key=lambda x: (order.get(x[0], 99), x[1], x[3]))
+    table.sort(key=lambda x: (order.get(x[0].split(" [")[0], 99), x[1], x[3], x[0]))
 
     head = ("model", "thr", "edgelens ms", "peer", "peer ms", "edgelens/peer", "target")
     lines = []
@@ -130,7 +137,7 @@ def main():
     md.append("|---|---|---|---|---|---|---|")
     for m, t, e, peer, ver, p, ratio, target, verdict in table:
         md.append("| %s | %d | %s | %s | %s | %s | %s |" % (
-            MODEL_NAMES.get(m, m), t, fmt(e) if e is not None else "-",
+            MODEL_NAMES.get(m.split(" [")[0], m) + (" [" + m.split(" [")[1] if " [" in m else ""), t, fmt(e) if e is not None else "-",
             ("%s %s" % (PEER_NAMES.get(peer, peer), ver)).strip(), fmt(p) if p is not None else "-",
             ("%.3f" % ratio) if ratio is not None else "-",
             ("<= %g%s" % (target, ": " + verdict if verdict else "")) if target is not None else ""))

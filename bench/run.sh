@@ -176,6 +176,10 @@ for t in $THREADS; do
         pb=$dir/frozen_inference_graph.pb
         if [ ! -f "$pb" ]; then skip "$name: $pb is missing"; continue; fi
         edgelens_time "$dir" "$t" "$name"
+        # the default precision (auto: bf16x3 on AMX) and fp32, both against the peers
+        if [ "$name" = coco ] && [ $HAVE_BENCH = 1 ]; then
+            timed "$name" edgelens-fp32 "$t" "$BIN" bench "$dir" --image "$IMAGE" --threads "$t" --iterations "$ITER" --precision fp32 --json
+        fi
         if [ $HAVE_CV = 1 ]; then
             cfg=$WORK/$name.opencv.pbtxt
             [ -f "$cfg" ] && [ "$cfg" -nt "$pb" ] || python3 bench/opencv_text_graph.py "$pb" "$cfg" >&2
