@@ -55,7 +55,9 @@ typedef struct el_plan_node {
     int first_edge, nedges; /* into plan.edges */
     int feed_first;         /* FEED: index of the feed of slot 0.. (see feed_of_slot) */
     int fetch_first;        /* first fetch index reading this node, -1 none */
-    int hoisted;            /* inputs from root Consts read in place (not delivered) */
+    int hoisted;            /* inputs from Consts read in place (not delivered) */
+    const int *slot_const;  /* hoisted: per data input, the const_values index read in place, -1 none */
+    bool in_place;          /* a Const read in place by all its consumers: it never runs (plan_const.c) */
     bool any_thread;        /* may run on a run's second thread (see run.c) */
 } el_plan_node;
 
@@ -69,6 +71,7 @@ typedef struct el_plan_frame {
     int nexits;
     int *exits;       /* graph indices of its Exit nodes */
     int *members;     /* graph indices of its nodes, by `local` */
+    int *slot_const;  /* per input slot: the const_values index read in place, -1 none */
 } el_plan_frame;
 
 typedef struct el_plan {
@@ -82,18 +85,18 @@ typedef struct el_plan {
     int nframes;
     int *sources;           /* root nodes with no needed inputs, but Consts */
     int nsources;
-    /* Root Consts without inputs: they run no task (large graphs have
-     * thousands); their values are copied here in a row, where reading them
-     * costs fewer cache misses than in the graph's attributes. */
+    /* Consts that run no task (plan_const.c): root Consts without inputs
+     * (const_sources, the first nconst_sources values), then the in_place
+     * Consts of conds and loop bodies. Their values are copied here in a
+     * row, where reading them costs fewer cache misses than in the graph's
+     * attributes. A consumer's input from one is not delivered: the run
+     * takes the value when the node runs (el_plan_node.slot_const), and its
+     * pending count starts lower (a root Const's Merges still get theirs
+     * delivered: they count live inputs). */
     int *const_sources;
     el_tensor *const_values;
     int nconst_sources;
-    /* Per root-frame input slot: the index of the root Const it reads in
-     * place, -1 none. A kernel's or Enter's input from such a Const is not
-     * delivered at all: the run takes the value from const_values when the
-     * node runs, and the node's pending count starts lower (Merges still get
-     * theirs delivered: they count live inputs). */
-    int *root_slot_const;
+    int nconsts;
     int *const_edges;       /* (const index, edge) pairs still delivered */
     int nconst_edges;
     int nfeeds;
@@ -110,6 +113,9 @@ typedef struct el_plan {
 el_status el_plan_build(el_plan *p, const el_graph *g, int nfeeds, const char *const *feeds, int nfetches,
                         const char *const *fetches, const el_session_opts *opts);
 void el_plan_free(el_plan *p);
+/* Decides which Consts run no task and where their consumers read them
+ * (plan_const.c); the last step of el_plan_build. */
+el_status el_plan_consts(el_plan *p);
 
 /* The reusable state of runs of a plan (queue, frame instances, iterations:
  * see run.c), created once per session; the plan must outlive it. */

@@ -486,42 +486,6 @@ static el_status el_plan_layout(el_plan *p)
         }
     }
     free(seen);
-    p->const_sources = malloc(sizeof(int) * (size_t)(p->nsources + 1));
-    p->const_values = malloc(sizeof(el_tensor) * (size_t)(p->nsources + 1));
-    if (!p->const_sources || !p->const_values) return el_error(EL_ERR_NOMEM, "out of memory");
-    int nsources = 0;
-    for (int i = 0; i < p->nsources; i++) {
-        int n = p->sources[i];
-        if (p->nodes[n].kind == EL_KIND_CONST) {
-            p->const_sources[p->nconst_sources] = n;
-            p->const_values[p->nconst_sources++] = *p->nodes[n].value; /* the graph keeps the reference */
-        } else {
-            p->sources[nsources++] = n;
-        }
-    }
-    p->nsources = nsources;
-    p->root_slot_const = malloc(sizeof(int) * (size_t)(p->frames[0].nslots + 1));
-    p->const_edges = malloc(sizeof(int) * 2 * (size_t)(p->nedges + 1));
-    if (!p->root_slot_const || !p->const_edges) return el_error(EL_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < p->frames[0].nslots; i++) p->root_slot_const[i] = -1;
-    for (int c = 0; c < p->nconst_sources; c++) {
-        const el_plan_node *cn = &p->nodes[p->const_sources[c]];
-        for (int e = cn->first_edge; e < cn->first_edge + cn->nedges; e++) {
-            el_edge *ed = &p->edges[e];
-            el_plan_node *d = &p->nodes[ed->dst];
-            if (ed->dst_merge || d->frame != 0) {
-                p->const_edges[2 * p->nconst_edges] = c;
-                p->const_edges[2 * p->nconst_edges++ + 1] = e;
-                continue;
-            }
-            if (ed->dst_input >= 0) p->root_slot_const[ed->dst_slot] = c;
-            d->hoisted++;
-        }
-    }
-    /* Nodes whose every input is hoisted are ready when a run starts. */
-    for (int n = 0; n < g->nnodes; n++)
-        if (p->needed[n] && p->nodes[n].ninputs > 0 && p->nodes[n].hoisted == p->nodes[n].ninputs)
-            p->sources[p->nsources++] = n;
     for (int i = p->nfetches - 1; i >= 0; i--) {
         el_plan_node *pn = &p->nodes[p->fetch_node[i]];
         /* An Exit runs in its loop's frame but its output lives in the parent. */
@@ -532,7 +496,7 @@ static el_status el_plan_layout(el_plan *p)
         p->fetch_next[i] = pn->fetch_first;
         pn->fetch_first = i;
     }
-    return EL_OK;
+    return el_plan_consts(p);
 }
 
 el_status el_plan_build(el_plan *p, const el_graph *g, int nfeeds, const char *const *feeds, int nfetches,
@@ -562,6 +526,7 @@ el_status el_plan_build(el_plan *p, const el_graph *g, int nfeeds, const char *c
 void el_plan_free(el_plan *p)
 {
     for (int f = 0; f < p->nframes; f++) {
+        free(p->frames[f].slot_const);
         free((char *)p->frames[f].name);
         free(p->frames[f].exits);
         free(p->frames[f].members);
@@ -573,7 +538,6 @@ void el_plan_free(el_plan *p)
     free(p->sources);
     free(p->const_sources);
     free(p->const_values);
-    free(p->root_slot_const);
     free(p->const_edges);
     free(p->feed_node);
     free(p->feed_slot);

@@ -634,7 +634,7 @@ static el_status el_run_task(el_run *r, el_xthread *x, const el_task *task)
     el_status st = EL_OK;
     memset(out, 0, sizeof(el_tensor) * (size_t)pn->noutputs);
     int live_input = -1;
-    const int *hoisted = pn->hoisted && !f->parent ? p->root_slot_const + pn->slot_base : NULL;
+    const int *hoisted = pn->slot_const;
     for (int k = 0; k < pn->ndata; k++) {
         if (hoisted && hoisted[k] >= 0) {
             in[k] = p->const_values[hoisted[k]];
