@@ -1,7 +1,8 @@
 /* Preparing a session: resolve feeds and fetches, prune to what the fetches
  * need (TensorFlow's PruneForTargets), classify control-flow nodes, assign
  * every node its while-loop frame (TensorFlow's BuildControlFlowInfo), check
- * that the only cycles are loop back-edges, and lay out input slots. */
+ * that the only cycles are loop back-edges, and lay out input slots (which
+ * Consts run no task: plan_const.c). */
 #include <stdlib.h>
 #include <string.h>
 
