@@ -607,6 +607,15 @@ static el_status el_run_enter(el_run *r, el_xthread *x, int n, el_finst *f, int6
     return el_cleanup(r, x, child);
 }
 
+/* Releases a task's inputs but those borrowed (borrowed[k] >= 0). */
+static void el_drop_inputs(el_tensor *in, int n, const int *borrowed)
+{
+    for (int k = 0; k < n; k++) {
+        if (borrowed && borrowed[k] >= 0) in[k].buf = NULL;
+        else el_drop(&in[k]);
+    }
+}
+
 /* Whether n tensors hold 256 bytes or less in all. */
 static bool el_tiny(const el_tensor *t, int n)
 {
@@ -634,11 +643,16 @@ static el_status el_run_task(el_run *r, el_xthread *x, const el_task *task)
     el_status st = EL_OK;
     memset(out, 0, sizeof(el_tensor) * (size_t)pn->noutputs);
     int live_input = -1;
-    const int *hoisted = pn->slot_const;
+    /* Values read in place outlive the run (the graph holds them), and a
+     * kernel or Switch only reads its inputs (kernel.h), so they are
+     * borrowed: no reference count update, on a buffer header every chain
+     * shares (a cache line two threads would pass back and forth). An Enter
+     * keeps its input: it gets a reference. */
+    const int *hoisted = pn->slot_const, *borrowed = pn->kind == EL_KIND_ENTER ? NULL : hoisted;
     for (int k = 0; k < pn->ndata; k++) {
         if (hoisted && hoisted[k] >= 0) {
             in[k] = p->const_values[hoisted[k]];
-            el_tensor_retain(&in[k]);
+            if (!borrowed) el_tensor_retain(&in[k]);
             if (live_input < 0) live_input = k;
             continue;
         }
@@ -680,7 +694,7 @@ static el_status el_run_task(el_run *r, el_xthread *x, const el_task *task)
                 st = pn->op->run(&ctx);
                 el_kctx_end(&ctx);
                 if (unlock) {
-                    for (int k = 0; k < pn->ndata; k++) el_drop(&in[k]);
+                    el_drop_inputs(in, pn->ndata, borrowed);
                     el_lock(r);
                 }
             } else {
@@ -742,7 +756,7 @@ static el_status el_run_task(el_run *r, el_xthread *x, const el_task *task)
     st = el_record_fetches(r, n, out, od);
     if (st == EL_OK) st = el_propagate(r, x, n, f, iter, out, od, dead);
 done:
-    for (int k = 0; k < pn->ndata; k++) el_drop(&in[k]);
+    el_drop_inputs(in, pn->ndata, borrowed);
     for (int o = 0; o < pn->noutputs; o++) el_drop(&out[o]);
     if (st != EL_OK) return st;
     f->iters[iter]->outstanding--;
