@@ -124,6 +124,10 @@ static el_graph *cond_graph(bool pred)
     el_gb_node(&b, "slot_add", "Add", EL_IN("sw_x:0", "bad_slot"));
     el_gb_scalar_i32(&b, "bad_merge", 300, EL_IN("^t"));
     el_gb_node(&b, "merge_add", "Add", EL_IN("merge", "bad_merge"));
+    /* A Switch reads a Const in place too (and keeps a reference of its own). */
+    el_gb_scalar_i32(&b, "t_k", 3, EL_IN("^t"));
+    el_gb_node(&b, "sw_k", "Switch", EL_IN("t_k", "sw_p:1"));
+    el_gb_node(&b, "k_out", "Identity", EL_IN("sw_k:1"));
     assert_int_equal(el_gb_finish(&b, &g), EL_OK);
     return g;
 }
@@ -138,14 +142,17 @@ static void test_cond(void **state)
         assert_false(in_place(g, "root_add", "bad_root"));
         assert_false(in_place(g, "slot_add", "bad_slot"));
         assert_false(in_place(g, "merge_add", "bad_merge"));
+        assert_true(in_place(g, "k_out", "t_k"));
         for (int th = 1; th <= 2; th++) {
             assert_int_equal(run_i32(g, "merge", th), pred ? 15 : 25);
             expect_dead(g, pred ? "f_add" : "t_add", th);
             expect_dead(g, "slot_add", th); /* dead on both branches */
             if (pred) {
+                assert_int_equal(run_i32(g, "k_out", th), 3);
                 assert_int_equal(run_i32(g, "root_add", th), 107);
                 assert_int_equal(run_i32(g, "merge_add", th), 315);
             } else {
+                expect_dead(g, "k_out", th);
                 expect_dead(g, "root_add", th);
                 expect_dead(g, "merge_add", th);
             }
