@@ -147,6 +147,85 @@ bool el_parse_input_name(const char *s, size_t *name_len, int *slot)
     return true;
 }
 
+/* Kernels look attrs up by name on every run (el_node_attr): scanning a
+ * node's el_attrs (104 bytes each) and the names they point to, scattered
+ * over the graph, cost a cache miss or two per attr. So every node gets
+ * its attrs' names in a row (el_node.attr_names), and every name points at
+ * one copy per distinct name, all in one small block that stays in cache.
+ * (The table holds the distinct names: a graph has a few dozen.) */
+static el_status el_graph_index_attrs(el_graph *g)
+{
+    int cap = 64, count = 0;
+    size_t bytes = 0;
+    const char **tab = calloc((size_t)cap, sizeof *tab);
+    if (!tab) return el_error(EL_ERR_NOMEM, "out of memory");
+    for (int pass = 0; pass < 2; pass++) {
+        char *block = NULL;
+        if (pass == 1) {
+            el_status s = el_graph_alloc(g, bytes, &block);
+            if (s != EL_OK) {
+                free(tab);
+                return s;
+            }
+            for (int i = 0; i < cap; i++) {
+                if (!tab[i]) continue;
+                size_t len = strlen(tab[i]) + 1;
+                memcpy(block, tab[i], len);
+                tab[i] = block;
+                block += len;
+            }
+        }
+        for (int n = 0; n < g->nnodes; n++) {
+            el_node *node = &g->nodes[n];
+            for (int a = 0; a < node->nattrs; a++) {
+                const char *name = node->attrs[a].name;
+                if (!name) continue;
+                size_t len = strlen(name);
+                uint64_t i = el_hash(name, len) & (uint64_t)(cap - 1);
+                while (tab[i] && strcmp(tab[i], name)) i = (i + 1) & (uint64_t)(cap - 1);
+                if (pass == 1) {
+                    node->attrs[a].name = tab[i];
+                    continue;
+                }
+                if (tab[i]) continue;
+                tab[i] = name;
+                bytes += len + 1;
+                if (2 * ++count <= cap) continue;
+                /* Grow: rehash the distinct names into twice the room. */
+                const char **t2 = calloc((size_t)cap * 2, sizeof *t2);
+                if (!t2) {
+                    free(tab);
+                    return el_error(EL_ERR_NOMEM, "out of memory");
+                }
+                for (int j = 0; j < cap; j++) {
+                    if (!tab[j]) continue;
+                    uint64_t k = el_hash(tab[j], strlen(tab[j])) & (uint64_t)(cap * 2 - 1);
+                    while (t2[k]) k = (k + 1) & (uint64_t)(cap * 2 - 1);
+                    t2[k] = tab[j];
+                }
+                free(tab);
+                tab = t2;
+                cap *= 2;
+            }
+        }
+    }
+    free(tab);
+    for (int n = 0; n < g->nnodes; n++) {
+        el_node *node = &g->nodes[n];
+        node->attr_names = NULL;
+        if (node->nattrs <= 0) continue;
+        const char **names = NULL;
+        EL_TRY(el_graph_alloc(g, sizeof(char *) * (size_t)node->nattrs, &names));
+        bool named = true;
+        for (int a = 0; a < node->nattrs; a++) named = named && (names[a] = node->attrs[a].name) != NULL;
+        if (!named) continue; /* no row: lookups read the attrs */
+        node->attr_names = names;
+        node->attr_names_of = node->attrs;
+        node->attr_names_n = node->nattrs;
+    }
+    return EL_OK;
+}
+
 el_status el_graph_index(el_graph *g)
 {
     int cap = 16;
@@ -206,7 +285,7 @@ el_status el_graph_index(el_graph *g)
             node->inputs[k].slot = slot;
         }
     }
-    return EL_OK;
+    return el_graph_index_attrs(g);
 }
 
 void el_graph_free(el_graph *g)
@@ -238,6 +317,11 @@ void el_graph_free(el_graph *g)
 
 const el_attr *el_node_attr(const el_node *n, const char *name)
 {
+    if (n->attr_names && n->attr_names_of == n->attrs && n->attr_names_n == n->nattrs) {
+        for (int i = 0; i < n->nattrs; i++)
+            if (n->attr_names[i][0] == name[0] && strcmp(n->attr_names[i], name) == 0) return &n->attrs[i];
+        return NULL;
+    }
     /* Kernels look attrs up on every run: comparing the first byte before
      * calling strcmp skips most of the calls (attr names rarely share one). */
     for (int i = 0; i < n->nattrs; i++)

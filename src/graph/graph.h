@@ -82,6 +82,13 @@ typedef struct el_node {
     int nattrs;
     el_attr *attrs;
     int noutputs;       /* outputs referenced in the graph (>= 1) */
+    /* The attrs' names in a row (el_graph_index), so that a lookup reads one
+     * cache line, not one el_attr per attr; used while attrs and nattrs are
+     * still those they were listed for (a copy of the node with other attrs
+     * falls back to the attrs themselves). */
+    const char **attr_names;
+    const el_attr *attr_names_of;
+    int attr_names_n;
 } el_node;
 
 typedef struct el_graph_chunk el_graph_chunk;

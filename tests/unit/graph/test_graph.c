@@ -1,4 +1,5 @@
 /* Graph IR: input names, indexing errors, typed attr getters. */
+#include <stdio.h>
 #include <string.h>
 
 #include "graph_builder.h"
@@ -129,6 +130,68 @@ static void test_attr_types(void **state)
     el_graph_free(g);
 }
 
+/* el_graph_index lists each node's attr names in a row and points attrs
+ * of the same name at one copy (kernels' lookups then read one line and
+ * names that stay in cache); lookups still find every attr, also after a
+ * second index. */
+static void test_attr_names_interned(void **state)
+{
+    (void)state;
+    el_gb b;
+    el_graph *g;
+    el_gb_init(&b);
+    /* 200 distinct names (more than the intern table's first room), five
+     * per node, each on two nodes (n and 40 + n). */
+    char names[200][8], node[16];
+    for (int n = 0; n < 80; n++) {
+        snprintf(node, sizeof node, "n%d", n);
+        int id = el_gb_node(&b, node, "NoOp", EL_NOIN);
+        assert_int_equal(id, n);
+        for (int k = 5 * (n % 40); k < 5 * (n % 40) + 5; k++) {
+            snprintf(names[k], sizeof names[k], "a%d", k);
+            el_gb_attr_int(&b, n, names[k], n < 40 ? k : 1000 + k);
+        }
+    }
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass) assert_int_equal(el_graph_index(g), EL_OK);
+        for (int k = 0; k < 200; k++) {
+            const el_node *lo = &g->nodes[k / 5], *hi = &g->nodes[40 + k / 5];
+            const el_attr *a0 = el_node_attr(lo, names[k]), *a1 = el_node_attr(hi, names[k]);
+            assert_non_null(a0);
+            assert_non_null(a1);
+            assert_ptr_equal(a0->name, a1->name);
+            int64_t v;
+            assert_int_equal(el_attr_int(hi, names[k], -1, &v), EL_OK);
+            assert_int_equal(v, 1000 + k);
+            assert_int_equal(el_attr_int(lo, names[k], -1, &v), EL_OK);
+            assert_int_equal(v, k);
+        }
+        int64_t v;
+        assert_int_equal(el_attr_int(&g->nodes[0], "a5", -1, &v), EL_OK); /* node 1's */
+        assert_int_equal(v, -1);
+        assert_non_null(g->nodes[0].attr_names);
+    }
+    /* A copy of a node with other attrs (as fused kernels make), or with
+     * fewer, finds its own: the row is only used for the attrs it lists. */
+    el_node copy = g->nodes[0];
+    el_attr other[2] = {{.name = "a7", .type = EL_ATTR_I, .v.i = 77}, {.name = "a0", .type = EL_ATTR_I, .v.i = 70}};
+    copy.attrs = other;
+    copy.nattrs = 2;
+    int64_t v;
+    assert_int_equal(el_attr_int(&copy, "a0", -1, &v), EL_OK);
+    assert_int_equal(v, 70);
+    assert_int_equal(el_attr_int(&copy, "a7", -1, &v), EL_OK);
+    assert_int_equal(v, 77);
+    copy = g->nodes[0];
+    copy.nattrs = 1;
+    assert_int_equal(el_attr_int(&copy, "a0", -1, &v), EL_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(el_attr_int(&copy, "a1", -1, &v), EL_OK);
+    assert_int_equal(v, -1);
+    el_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_find_output),
         cmocka_unit_test(test_index_errors),
         cmocka_unit_test(test_attr_types),
+        cmocka_unit_test(test_attr_names_interned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
