@@ -142,7 +142,7 @@ static void test_attr_names_interned(void **state)
     el_gb_init(&b);
     /* 200 distinct names (more than the intern table's first room), five
      * per node, each on two nodes (n and 40 + n). */
-    char names[200][8], node[16];
+    char names[200][16], node[16];
     for (int n = 0; n < 80; n++) {
         snprintf(node, sizeof node, "n%d", n);
         int id = el_gb_node(&b, node, "NoOp", EL_NOIN);
