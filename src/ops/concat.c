@@ -81,30 +81,52 @@ static void el_concat_mean_at(const el_concat_tf_job *t, int64_t c, int *in, int
 
 /* Output channels [c0, c0 + nc) (nc <= EL_CM_MAX) of image b: copied,
  * summed, the Mean stored. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__OPTIMIZE__)
+__attribute__((optimize("tree-loop-vectorize", "vect-cost-model=dynamic")))
+#endif
 static void el_concat_mean_block(const el_concat_mean_job *j, int64_t b, int64_t c0, int64_t nc)
 {
     const el_concat_tf_job *t = j->t;
+    /* The block's runs of channels from one input (contiguous in it): the
+     * inner loop over a run is plain arrays, which the compiler vectorizes. */
     const float *sp[EL_CM_MAX];
-    int64_t st[EL_CM_MAX];
+    int64_t st[EL_CM_MAX], at[EL_CM_MAX], len[EL_CM_MAX];
     bool ng[EL_CM_MAX];
-    for (int64_t k = 0; k < nc; k++) {
+    int nseg = 0;
+    for (int64_t k = 0; k < nc; nseg++) {
         int i;
         int64_t ch;
         el_concat_mean_at(t, c0 + k, &i, &ch);
-        sp[k] = t->in[i] + b * j->pixels * t->row[i] + ch;
-        st[k] = t->row[i];
-        ng[k] = (t->neg >> i) & 1;
+        sp[nseg] = t->in[i] + b * j->pixels * t->row[i] + ch;
+        st[nseg] = t->row[i];
+        ng[nseg] = (t->neg >> i) & 1;
+        at[nseg] = k;
+        len[nseg] = t->row[i] - ch < nc - k ? t->row[i] - ch : nc - k;
+        k += len[nseg];
     }
     float *d = t->out + b * j->pixels * t->out_row + c0;
     double acc[EL_CM_MAX] = {0};
+    const bool relu = t->relu;
     for (int64_t p = 0; p < j->pixels; p++, d += t->out_row)
-        for (int64_t k = 0; k < nc; k++) {
-            float v = *sp[k];
-            sp[k] += st[k];
-            if (ng[k]) v = -v;
-            if (t->relu) v = v < 0 ? 0.0f : v;
-            d[k] = v;
-            acc[k] += (double)v;
+        for (int q = 0; q < nseg; q++) {
+            const float *restrict s = sp[q] + p * st[q];
+            float *restrict o = d + at[q];
+            double *restrict a = acc + at[q];
+            const int64_t n = len[q];
+            if (ng[q])
+                for (int64_t k = 0; k < n; k++) {
+                    float v = -s[k];
+                    v = relu && v < 0 ? 0.0f : v;
+                    o[k] = v;
+                    a[k] += (double)v;
+                }
+            else
+                for (int64_t k = 0; k < n; k++) {
+                    float v = s[k];
+                    v = relu && v < 0 ? 0.0f : v;
+                    o[k] = v;
+                    a[k] += (double)v;
+                }
         }
     float *mo = j->mean + b * t->out_row + c0;
     for (int64_t k = 0; k < nc; k++) mo[k] = (float)(acc[k] / (double)j->pixels);
