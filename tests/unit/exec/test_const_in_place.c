@@ -124,6 +124,15 @@ static el_graph *cond_graph(bool pred)
     el_gb_node(&b, "slot_add", "Add", EL_IN("sw_x:0", "bad_slot"));
     el_gb_scalar_i32(&b, "bad_merge", 300, EL_IN("^t"));
     el_gb_node(&b, "merge_add", "Add", EL_IN("merge", "bad_merge"));
+    /* Two control inputs: each must be followed. t2 reads the branch
+     * through two Identities (still the branch's pivot); y_id is live
+     * whatever pred is, and nothing the consumer reads comes after it. */
+    el_gb_node(&b, "t2", "Identity", EL_IN("t"));
+    el_gb_node(&b, "y_id", "Identity", EL_IN("y"));
+    el_gb_scalar_i32(&b, "two_ok", 30, EL_IN("^t", "^t2"));
+    el_gb_node(&b, "two_ok_add", "Add", EL_IN("sw_x:1", "two_ok"));
+    el_gb_scalar_i32(&b, "two_bad", 40, EL_IN("^t", "^y_id"));
+    el_gb_node(&b, "two_bad_add", "Add", EL_IN("sw_x:1", "two_bad"));
     /* A Switch reads a Const in place too (and keeps a reference of its own). */
     el_gb_scalar_i32(&b, "t_k", 3, EL_IN("^t"));
     el_gb_node(&b, "sw_k", "Switch", EL_IN("t_k", "sw_p:1"));
@@ -143,16 +152,22 @@ static void test_cond(void **state)
         assert_false(in_place(g, "slot_add", "bad_slot"));
         assert_false(in_place(g, "merge_add", "bad_merge"));
         assert_true(in_place(g, "k_out", "t_k"));
+        assert_true(in_place(g, "two_ok_add", "two_ok"));
+        assert_false(in_place(g, "two_bad_add", "two_bad"));
         for (int th = 1; th <= 2; th++) {
             assert_int_equal(run_i32(g, "merge", th), pred ? 15 : 25);
             expect_dead(g, pred ? "f_add" : "t_add", th);
             expect_dead(g, "slot_add", th); /* dead on both branches */
             if (pred) {
                 assert_int_equal(run_i32(g, "k_out", th), 3);
+                assert_int_equal(run_i32(g, "two_ok_add", th), 35);
+                assert_int_equal(run_i32(g, "two_bad_add", th), 45);
                 assert_int_equal(run_i32(g, "root_add", th), 107);
                 assert_int_equal(run_i32(g, "merge_add", th), 315);
             } else {
                 expect_dead(g, "k_out", th);
+                expect_dead(g, "two_ok_add", th);
+                expect_dead(g, "two_bad_add", th);
                 expect_dead(g, "root_add", th);
                 expect_dead(g, "merge_add", th);
             }
