@@ -9,7 +9,9 @@
  * of its own: warm (called back to back) and cold (16 MB read before each
  * call, as el_conv_bench --cold). Rounds alternate graph runs and replays.
  *
- * Usage: el_conv_graph MODEL [--threads N] [--rounds R] [--runs N] [--cpu]
+ * Usage: el_conv_graph MODEL [--threads N] [--rounds R] [--runs N] [--cpu] [--precision P]
+ * (P as `edgelens bench --precision`, fp32 unless given: the replays
+ * compare fp32 kernels, so they only mean something in fp32)
  * With EL_CG_NODES set in the environment it also lists every node in the
  * order of its first run: least time per run, op, output shape, name
  * (what compares one build with another, node by node).
@@ -198,24 +200,31 @@ int main(int argc, char **argv)
 {
     const char *model = NULL;
     int threads = 1, rounds = 5, runs = 10;
+    el_precision precision = EL_PRECISION_FP32;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--evict-mb") && i + 1 < argc) COLD_LEN = (size_t)atoi(argv[++i]) << 20 >> 2;
         else if (!strcmp(argv[i], "--cpu")) timer_clock = CLOCK_THREAD_CPUTIME_ID;
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
+            if (el_precision_parse(argv[++i], &precision) != EL_OK) {
+                fprintf(stderr, "%s: %s\n", argv[0], el_last_error());
+                return 2;
+            }
+        }
         else if (argv[i][0] != '-' && !model) model = argv[i];
         else {
-            fprintf(stderr, "usage: %s MODEL [--threads N] [--rounds R] [--runs N] [--cpu]\n", argv[0]);
+            fprintf(stderr, "usage: %s MODEL [--threads N] [--rounds R] [--runs N] [--cpu] [--precision P]\n", argv[0]);
             return 2;
         }
     }
     if (!model) {
-        fprintf(stderr, "usage: %s MODEL [--threads N] [--rounds R] [--runs N] [--cpu]\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL [--threads N] [--rounds R] [--runs N] [--cpu] [--precision P]\n", argv[0]);
         return 2;
     }
     static capture cap;
-    el_session_opts so = {.threads = threads, .node_hook = hook, .node_hook_user = &cap};
+    el_session_opts so = {.threads = threads, .node_hook = hook, .node_hook_user = &cap, .precision = precision};
     el_detector *d = NULL;
     if (el_detector_open_session(model, NULL, &so, &d) != EL_OK) {
         fprintf(stderr, "%s\n", el_last_error());

@@ -161,9 +161,13 @@ static el_status el_bf16_filter(el_graph *g, el_node *n, int fi, const el_filter
      * (0.6 ms fp32 against 2.3 ms bf16 for SSD MobileNet's first
      * layer); fp32 keeps it, and the image's own precision with it. */
     if (kh * kw > 1 && ic < 16) return EL_OK;
-    /* bf16x3 over a short k: the tiles wait on converting and storing
-     * rows, not on products, and fp32 (with its fusions) is as fast. */
-    if (x3 && k < EL_BF16X3_MIN_K) return EL_OK;
+    /* bf16x3 over a short k or a few output channels (the tiles' 16-column
+     * blocks padded): the tiles wait on converting and storing rows, not on
+     * products, and fp32 is as fast or faster (its narrow kernel, its
+     * fusions). A 1x1 running a depthwise convolution's rows (or run by
+     * one) leaves that fusion for bf16x3 only when its k is long. */
+    bool fused_rows = el_node_attr(n, EL_DWPW_NIN_ATTR) || el_node_attr(n, EL_PWDW_NIN_ATTR);
+    if (x3 && (k < (fused_rows ? EL_BF16X3_MIN_K_ROWS : EL_BF16X3_MIN_K) || oc < EL_BF16X3_MIN_OC)) return EL_OK;
     int64_t len = el_bf16_packed_len(k, oc) * (x3 ? 2 : 1);
     el_tensor p;
     el_status s = el_tensor_alloc(&p, EL_DT_INT16, 1, &len);

@@ -707,14 +707,13 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
         if (e.act == EL_ACT_HSWISH || e.act == EL_ACT_SIGMOID) e_rest.act = EL_ACT_NONE;
         el_conv_epi fe = {.bias = NULL, .clamp = false, .lo = 0.0f, .hi = INFINITY};
         if (fused && in_kernel) fe = tops;
-        /* Kernels other than the packed, narrow and depthwise ones run
-         * without the tile operations (post_tops). */
+        /* Kernels other than the packed, narrow, depthwise and bf16 ones
+         * run without the tile operations (post_tops). */
         el_conv_epi fe_plain = fe;
         fe_plain.add = NULL;
         fe_plain.hswish = fe_plain.sigmoid = false;
-        bool done = wb && (x3 ? el_conv2d_bf16x3(&g, x, wb, &fe_plain, y->data)
-                              : el_conv2d_bf16(&g, x, wb, &fe_plain, y->data));
-        bool post_tops = done;
+        bool done = wb && (x3 ? el_conv2d_bf16x3(&g, x, wb, &fe, y->data) : el_conv2d_bf16(&g, x, wb, &fe, y->data));
+        bool post_tops = done && !el_conv_epi_has_tile_ops(&fe);
         if (!done && wb) {
             /* The bf16 kernels declined (ISA forced lower, geometry): fp32 on the bf16 values. */
             s = el_conv_widen_bf16(ctx, &g, wb, x3, &unpacked);

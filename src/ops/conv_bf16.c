@@ -208,6 +208,11 @@ static void el_bf16_chunk(void *ctx, int64_t i0, int64_t i1)
         if (j->x3) el_bf16x3_gemm_amx(rows, j->kt, panel, plo, j->wp, j->wlo, j->g->oc, nb0, nb1, j->e, y, j->g->oc);
         else if (j->isa == EL_BF16_AMX) el_bf16_gemm_amx(rows, j->kt, panel, j->wp, j->g->oc, nb0, nb1, j->e, y, j->g->oc);
         else el_bf16_gemm_avx512(rows, j->kt, panel, j->wp, j->g->oc, nb0, nb1, j->e, y, j->g->oc);
+        /* The tile operations on the block just stored, while it is in cache. */
+        if (el_conv_epi_has_tile_ops(j->e)) {
+            int64_t c0 = nb0 * EL_BF16_NB, c1 = nb1 * EL_BF16_NB < j->g->oc ? nb1 * EL_BF16_NB : j->g->oc;
+            el_conv_epi_tile(j->e, y + c0, rows, c1 - c0, j->g->oc);
+        }
     }
     if (j->isa == EL_BF16_AMX) el_bf16_amx_end();
     atomic_store(&j->busy[slot], 0);

@@ -68,10 +68,12 @@ static inline float el_bf16_to_f32(uint16_t h)
  * fp32's own rounding of the sum), each one exact in AMX's fp32
  * accumulators: a relative error per product of about 2^-17, against
  * fp32's 2^-24, at three tile products per bf16 one. */
-/* The shortest k (kh*kw*ic) the precision pass converts to bf16x3. */
-#ifndef EL_BF16X3_MIN_K
+/* The shortest k (kh*kw*ic) and the fewest output channels the precision
+ * pass converts to bf16x3 (graph/precision.c); a 1x1 fused with a
+ * depthwise convolution's rows (ops/conv_dwpw.h) needs k >= ..._ROWS. */
 #define EL_BF16X3_MIN_K 64
-#endif
+#define EL_BF16X3_MIN_K_ROWS 128
+#define EL_BF16X3_MIN_OC 32
 static inline void el_bf16x3_split(float f, uint16_t *hi, uint16_t *lo)
 {
     *hi = el_bf16_from_f32(f);
@@ -113,7 +115,9 @@ void el_bf16x3_unpack(const uint16_t *p, int64_t k, int64_t n, float *w);
 void el_bf16_unpack(const uint16_t *p, int64_t k, int64_t n, float *w);
 
 /* Conv2D (groups 1, any window) with a filter packed by el_bf16_pack from
- * its HWIO form. Returns false (nothing written) when the ISA is missing or
+ * its HWIO form. e's bias and clamp are applied in registers, its tile
+ * operations (el_conv_epi_tile) on each block of rows and columns as it is
+ * stored. Returns false (nothing written) when the ISA is missing or
  * the geometry is out of the kernels' bounds; the caller then runs fp32.
  * Threads come from el_threadpool_current(). */
 bool el_conv2d_bf16(const el_conv_geom *g, const float *x, const uint16_t *wp, const el_conv_epi *e, float *y);

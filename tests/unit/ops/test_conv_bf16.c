@@ -25,7 +25,10 @@
 typedef struct el_bc {
     int64_t n, h, w, ic, oc, kh, kw, sh, sw, dh, dw;
     const char *pad;
-    int fuse; /* 0 none, 1 BiasAdd, 2 BiasAdd+Relu6, 3 BiasAdd+Relu */
+    /* 0 none, 1 BiasAdd, 2 BiasAdd+Relu6, 3 BiasAdd+Relu, 4 BiasAdd+Sigmoid,
+     * 5 BiasAdd+Add (a residual of the output's shape): 4 and 5 are the
+     * tile operations the bf16 kernels apply per block */
+    int fuse;
 } el_bc;
 
 static uint32_t el_rng = 777;
@@ -60,7 +63,7 @@ static el_tensor el_map(const el_tensor *s, int how) /* 1: round to bf16, 2: |x|
  * instead of the filter, or NULL. */
 static void el_bc_run_as(const el_bc *c, const el_tensor *in, const el_tensor *packed, bool x3, el_tensor *out)
 {
-    el_tensor ins[3];
+    el_tensor ins[4];
     el_test_node tn;
     el_test_node_init(&tn, c->fuse ? "_FusedConv2D" : "Conv2D");
     int64_t strides[4] = {1, c->sh, c->sw, 1}, dil[4] = {1, c->dh, c->dw, 1};
@@ -69,7 +72,10 @@ static void el_bc_run_as(const el_bc *c, const el_tensor *in, const el_tensor *p
     el_test_attr_str(&tn, "padding", c->pad);
     static el_string ops[2] = {{"BiasAdd", 7}, {"Relu6", 5}};
     if (c->fuse) {
-        ops[1] = c->fuse == 3 ? (el_string){"Relu", 4} : (el_string){"Relu6", 5};
+        ops[1] = c->fuse == 3   ? (el_string){"Relu", 4}
+                 : c->fuse == 4 ? (el_string){"Sigmoid", 7}
+                 : c->fuse == 5 ? (el_string){"Add", 3}
+                                : (el_string){"Relu6", 5};
         el_attr *a = &tn.attrs[tn.node.nattrs++];
         a->name = "fused_ops";
         a->type = EL_ATTR_LIST;
@@ -77,7 +83,8 @@ static void el_bc_run_as(const el_bc *c, const el_tensor *in, const el_tensor *p
         a->v.list.n = c->fuse >= 2 ? 2 : 1;
         a->v.list.v.s = ops;
     }
-    memcpy(ins, in, sizeof(el_tensor) * (c->fuse ? 3 : 2));
+    const int nin = c->fuse == 5 ? 4 : c->fuse ? 3 : 2;
+    memcpy(ins, in, sizeof(el_tensor) * (size_t)nin);
     if (packed) {
         ins[1] = *packed;
         el_test_attr_str(&tn, EL_FILTER_LAYOUT_ATTR,
@@ -88,7 +95,7 @@ static void el_bc_run_as(const el_bc *c, const el_tensor *in, const el_tensor *p
         a->v.shape.rank = 4;
         memcpy(a->v.shape.dims, in[1].dims, sizeof(int64_t) * 4);
     }
-    el_status s = el_test_run(&tn, c->fuse ? 3 : 2, ins, 1, out);
+    el_status s = el_test_run(&tn, nin, ins, 1, out);
     if (s != EL_OK) fail_msg("run failed: %s", el_last_error());
 }
 
@@ -137,7 +144,15 @@ static void el_bc_check_x3(const el_bc *c, const el_tensor *in, const el_tensor 
 static void el_bc_check(const el_bc *c)
 {
     int64_t xd[4] = {c->n, c->h, c->w, c->ic}, wd[4] = {c->kh, c->kw, c->ic, c->oc}, bd[1] = {c->oc};
-    el_tensor in[3] = {el_rand(4, xd), el_rand(4, wd), el_rand(1, bd)};
+    /* The output's shape, for the residual of fuse 5. */
+    int64_t oh, ow;
+    if (!strcmp(c->pad, "SAME")) {
+        oh = (c->h + c->sh - 1) / c->sh, ow = (c->w + c->sw - 1) / c->sw;
+    } else {
+        oh = (c->h - (c->kh - 1) * c->dh - 1) / c->sh + 1, ow = (c->w - (c->kw - 1) * c->dw - 1) / c->sw + 1;
+    }
+    int64_t yd[4] = {c->n, oh, ow, c->oc};
+    el_tensor in[4] = {el_rand(4, xd), el_rand(4, wd), el_rand(1, bd), el_rand(4, yd)};
     int64_t k = c->kh * c->kw * c->ic, len = el_bf16_packed_len(k, c->oc);
     el_tensor packed;
     assert_int_equal(el_tensor_alloc(&packed, EL_DT_INT16, 1, &len), EL_OK);
@@ -146,9 +161,9 @@ static void el_bc_check(const el_bc *c)
     el_conv_force_isa(EL_ISA_REF);
     el_tensor ref, rref, aref;
     el_bc_run(c, in, NULL, &ref);
-    el_tensor rin[3] = {el_map(&in[0], 1), el_map(&in[1], 1), in[2]};
+    el_tensor rin[4] = {el_map(&in[0], 1), el_map(&in[1], 1), in[2], in[3]};
     el_bc_run(c, rin, NULL, &rref);
-    el_tensor win[3] = {in[0], rin[1], in[2]}, wref;
+    el_tensor win[4] = {in[0], rin[1], in[2], in[3]}, wref;
     el_bc_run(c, win, NULL, &wref); /* the filter rounded, the input not */
     el_bc plain = *c;
     plain.fuse = 0;
@@ -208,7 +223,7 @@ static void el_bc_check(const el_bc *c)
     el_tensor_release(&rin[1]);
     el_test_release_all(2, ain);
     el_tensor_release(&packed);
-    el_test_release_all(3, in);
+    el_test_release_all(4, in);
 }
 
 static void test_rounding(void **state)
@@ -257,12 +272,16 @@ static void test_shapes(void **state)
         /* k large enough for panels of 64 rows: several panels, a partial last one */
         {1, 12, 11, 300, 20, 3, 3, 1, 1, 1, 1, "SAME", 2},
         {3, 2, 3, 8, 31, 1, 1, 2, 2, 1, 1, "SAME", 2},
+        /* tile operations per block: CenterNet's heatmap (Sigmoid), a residual Add */
+        {1, 16, 16, 128, 80, 1, 1, 1, 1, 1, 1, "SAME", 4},
+        {1, 9, 13, 96, 72, 1, 1, 1, 1, 1, 1, "SAME", 5},
+        {2, 6, 7, 40, 33, 3, 3, 2, 2, 1, 1, "SAME", 5},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) el_bc_check(&cases[i]);
     for (int it = 0; it < 60; it++) {
         el_bc c = {el_pick(1, 2), el_pick(1, 12), el_pick(1, 12), el_pick(1, 70), el_pick(1, 80), el_pick(1, 4),
                    el_pick(1, 4), el_pick(1, 3), el_pick(1, 3), el_pick(0, 4) ? 1 : 2, el_pick(0, 4) ? 1 : 2,
-                   el_pick(0, 1) ? "SAME" : "VALID", (int)el_pick(0, 3)};
+                   el_pick(0, 1) ? "SAME" : "VALID", (int)el_pick(0, 5)};
         if (!strcmp(c.pad, "VALID") && ((c.kh - 1) * c.dh + 1 > c.h || (c.kw - 1) * c.dw + 1 > c.w)) continue;
         el_bc_check(&c);
     }
