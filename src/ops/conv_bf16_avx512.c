@@ -12,20 +12,25 @@ static inline __mmask16 el_mask16(int64_t n)
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
 
+/* src[k0, k0 + 32) as two vectors, zero past k. */
+static inline void el_load32(const float *src, int64_t k0, int64_t k, __m512 *lo, __m512 *hi)
+{
+    if (k0 + 32 <= k) {
+        *lo = _mm512_loadu_ps(src + k0);
+        *hi = _mm512_loadu_ps(src + k0 + 16);
+    } else {
+        *lo = _mm512_maskz_loadu_ps(el_mask16(k - k0), src + k0);
+        *hi = _mm512_maskz_loadu_ps(el_mask16(k - k0 - 16), src + k0 + 16);
+    }
+}
+
 void el_bf16_panel_row_avx512(const float *src, int64_t k, int64_t kt, uint16_t *dst)
 {
     for (int64_t c = 0; c < kt; c++, dst += EL_BF16_TILE) {
         __m512i v = _mm512_setzero_si512();
         if (src) {
-            int64_t k0 = c * EL_BF16_KB;
             __m512 lo, hi;
-            if (k0 + 32 <= k) {
-                lo = _mm512_loadu_ps(src + k0);
-                hi = _mm512_loadu_ps(src + k0 + 16);
-            } else {
-                lo = _mm512_maskz_loadu_ps(el_mask16(k - k0), src + k0);
-                hi = _mm512_maskz_loadu_ps(el_mask16(k - k0 - 16), src + k0 + 16);
-            }
+            el_load32(src, c * EL_BF16_KB, k, &lo, &hi);
             /* The second operand fills the low half. */
             v = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
         }
@@ -49,15 +54,8 @@ void el_bf16x3_panel_row_avx512(const float *src, int64_t k, int64_t kt, uint16_
     for (int64_t c = 0; c < kt; c++, dst += EL_BF16_TILE) {
         __m512i vh = _mm512_setzero_si512(), vl = vh;
         if (src) {
-            int64_t k0 = c * EL_BF16_KB;
             __m512 a, b, ah, al, bh, bl;
-            if (k0 + 32 <= k) {
-                a = _mm512_loadu_ps(src + k0);
-                b = _mm512_loadu_ps(src + k0 + 16);
-            } else {
-                a = _mm512_maskz_loadu_ps(el_mask16(k - k0), src + k0);
-                b = _mm512_maskz_loadu_ps(el_mask16(k - k0 - 16), src + k0 + 16);
-            }
+            el_load32(src, c * EL_BF16_KB, k, &a, &b);
             el_split16(a, &ah, &al);
             el_split16(b, &bh, &bl);
             /* hi holds bf16 values: converting it again is exact. */

@@ -98,6 +98,17 @@ static el_tensor el_run(const el_graph *g, const el_session_opts *o, const el_te
     return y;
 }
 
+/* Largest |ref - y| and largest |ref| over two tensors of one shape. */
+static void el_max_diff(const el_tensor *ref, const el_tensor *y, float *maxd, float *maxv)
+{
+    const float *a = ref->data, *f = y->data;
+    *maxd = *maxv = 0;
+    for (int64_t i = 0; i < el_tensor_numel(y); i++) {
+        *maxd = fmaxf(*maxd, fabsf(a[i] - f[i]));
+        *maxv = fmaxf(*maxv, fabsf(a[i]));
+    }
+}
+
 static void test_sessions(void **state)
 {
     (void)state;
@@ -130,12 +141,8 @@ static void test_sessions(void **state)
                 el_tensor y = el_run(g, &o, &x);
                 el_bf16_force_isa(-1);
                 el_test_assert_shape(&y, ref.ndim, ref.dims);
-                const float *a = ref.data, *f = y.data;
-                float maxd = 0, maxv = 0;
-                for (int64_t i = 0; i < el_tensor_numel(&y); i++) {
-                    maxd = fmaxf(maxd, fabsf(a[i] - f[i]));
-                    maxv = fmaxf(maxv, fabsf(a[i]));
-                }
+                float maxd, maxv;
+                el_max_diff(&ref, &y, &maxd, &maxv);
                 printf("isa %d, graph passes %s: max |bf16 - fp32| %.4g (max |fp32| %.4g)\n", isa,
                        noopt ? "off" : "on", (double)maxd, (double)maxv);
                 /* Sums of 216 and 40 products, each factor off by <= 2^-9
@@ -183,12 +190,8 @@ static void test_sessions_x3(void **state)
                 el_session_opts o = {.precision = autop ? EL_PRECISION_AUTO : EL_PRECISION_BF16X3, .no_optimize = noopt};
                 y = el_run(g, &o, &x);
                 el_test_assert_shape(&y, ref.ndim, ref.dims);
-                const float *a = ref.data, *f = y.data;
-                float maxd = 0, maxv = 0;
-                for (int64_t i = 0; i < el_tensor_numel(&y); i++) {
-                    maxd = fmaxf(maxd, fabsf(a[i] - f[i]));
-                    maxv = fmaxf(maxv, fabsf(a[i]));
-                }
+                float maxd, maxv;
+                el_max_diff(&ref, &y, &maxd, &maxv);
                 printf("bf16x3%s, graph passes %s: max |bf16x3 - fp32| %.4g (max |fp32| %.4g)\n", autop ? " (auto)" : "",
                        noopt ? "off" : "on", (double)maxd, (double)maxv);
                 assert_true(maxd < 0x1p-14f * (1 + maxv));
