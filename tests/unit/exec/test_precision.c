@@ -98,6 +98,16 @@ static el_tensor el_run(const el_graph *g, const el_session_opts *o, const el_te
     return y;
 }
 
+/* el_convs' input x [1,9,7,24], random. */
+static el_tensor el_input(void)
+{
+    const int64_t xd[4] = {1, 9, 7, 24};
+    el_tensor x;
+    assert_int_equal(el_tensor_alloc(&x, EL_DT_FLOAT, 4, xd), EL_OK);
+    for (int64_t i = 0; i < el_tensor_numel(&x); i++) ((float *)x.data)[i] = el_frand();
+    return x;
+}
+
 /* Largest |ref - y| and largest |ref| over two tensors of one shape. */
 static void el_max_diff(const el_tensor *ref, const el_tensor *y, float *maxd, float *maxv)
 {
@@ -113,10 +123,7 @@ static void test_sessions(void **state)
 {
     (void)state;
     el_graph *g = el_convs(false);
-    const int64_t xd[4] = {1, 9, 7, 24};
-    el_tensor x;
-    assert_int_equal(el_tensor_alloc(&x, EL_DT_FLOAT, 4, xd), EL_OK);
-    for (int64_t i = 0; i < el_tensor_numel(&x); i++) ((float *)x.data)[i] = el_frand();
+    el_tensor x = el_input();
 
     /* No bf16 ISA (forced): a clear error, no session. */
     el_bf16_force_isa(EL_BF16_NONE);
@@ -163,10 +170,7 @@ static void test_sessions_x3(void **state)
 {
     (void)state;
     el_graph *g = el_convs(false);
-    const int64_t xd[4] = {1, 9, 7, 24};
-    el_tensor x;
-    assert_int_equal(el_tensor_alloc(&x, EL_DT_FLOAT, 4, xd), EL_OK);
-    for (int64_t i = 0; i < el_tensor_numel(&x); i++) ((float *)x.data)[i] = el_frand();
+    el_tensor x = el_input();
     el_tensor ref = el_run(g, NULL, &x);
 
     el_bf16_force_isa(EL_BF16_AVX512);
