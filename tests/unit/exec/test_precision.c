@@ -99,7 +99,7 @@ static el_tensor el_run(const el_graph *g, const el_session_opts *o, const el_te
 }
 
 /* el_convs' input x [1,9,7,24], random. */
-static el_tensor el_input(void)
+static el_tensor el_convs_x(void)
 {
     const int64_t xd[4] = {1, 9, 7, 24};
     el_tensor x;
@@ -123,7 +123,7 @@ static void test_sessions(void **state)
 {
     (void)state;
     el_graph *g = el_convs(false);
-    el_tensor x = el_input();
+    el_tensor x = el_convs_x();
 
     /* No bf16 ISA (forced): a clear error, no session. */
     el_bf16_force_isa(EL_BF16_NONE);
@@ -170,7 +170,7 @@ static void test_sessions_x3(void **state)
 {
     (void)state;
     el_graph *g = el_convs(false);
-    el_tensor x = el_input();
+    el_tensor x = el_convs_x();
     el_tensor ref = el_run(g, NULL, &x);
 
     el_bf16_force_isa(EL_BF16_AVX512);
