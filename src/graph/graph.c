@@ -309,6 +309,7 @@ void el_graph_free(el_graph *g)
     }
     if (g->mapping) munmap(g->mapping, g->mapping_size);
     if (g->realigned) munmap(g->realigned, g->realigned_size);
+    if (g->packed) munmap(g->packed, g->packed_size);
     free(g->name_index);
     free(g);
 }

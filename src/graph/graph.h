@@ -106,6 +106,10 @@ struct el_graph {
      * released with the graph. */
     void *realigned;
     size_t realigned_size;
+    /* The bf16 filters graph/precision.c packed: one mapping on transparent
+     * huge pages, released with the graph. */
+    void *packed;
+    size_t packed_size;
     uint64_t *name_index; /* name -> hash tag << 32 | node index, open addressing; UINT64_MAX: empty */
     int name_cap;
 };

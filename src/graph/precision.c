@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ops/conv_bf16.h"
 #include "ops/conv_dwpw.h"
@@ -123,9 +124,25 @@ static el_status el_use_bf16(el_graph *g, el_node *n, el_node *c, el_tensor *p, 
     return EL_OK;
 }
 
+/* Where the packed filters go: a first pass only adds up `need` (dry),
+ * the second takes them from [next, next + left), or from the heap when
+ * that mapping could not be made. One mapping on huge pages: 27 MB of
+ * bf16x3 filters on SSD MobileNet are 14 page faults instead of 6900 at
+ * load, and as few TLB entries while the convolutions stream them. */
+typedef struct el_pack_space {
+    bool dry;
+    size_t need;
+    unsigned char *next;
+    size_t left;
+} el_pack_space;
+
+#define EL_PACK_ALIGN 64
+#define EL_PACK_HUGE ((size_t)2 << 20)
+
 /* Converts the filter node n reads at input `fi` (layout attrs fa) when it
- * qualifies; *done tells whether it did. */
-static el_status el_bf16_filter(el_graph *g, el_node *n, int fi, const el_filter_attrs *fa, bool x3, const int *readers,
+ * qualifies; *done tells whether it did (or, dry, would). */
+static el_status el_bf16_filter(el_graph *g, el_node *n, int fi, const el_filter_attrs *fa, bool x3, el_pack_space *sp,
+                                const int *readers,
                                 int nfeeds, const char *const *feeds, int nfetches, const char *const *fetches,
                                 bool *done)
 {
@@ -169,8 +186,20 @@ static el_status el_bf16_filter(el_graph *g, el_node *n, int fi, const el_filter
     bool fused_rows = el_node_attr(n, EL_DWPW_NIN_ATTR) || el_node_attr(n, EL_PWDW_NIN_ATTR);
     if (x3 && (k < (fused_rows ? EL_BF16X3_MIN_K_ROWS : EL_BF16X3_MIN_K) || oc < EL_BF16X3_MIN_OC)) return EL_OK;
     int64_t len = el_bf16_packed_len(k, oc) * (x3 ? 2 : 1);
+    size_t bytes = ((size_t)len * sizeof(uint16_t) + EL_PACK_ALIGN - 1) & ~(size_t)(EL_PACK_ALIGN - 1);
+    if (sp->dry) {
+        sp->need += bytes;
+        *done = true;
+        return EL_OK;
+    }
     el_tensor p;
-    el_status s = el_tensor_alloc(&p, EL_DT_INT16, 1, &len);
+    el_status s;
+    if (sp->next && bytes <= sp->left) {
+        s = el_tensor_wrap(&p, EL_DT_INT16, 1, &len, sp->next);
+        if (s == EL_OK) sp->next += bytes, sp->left -= bytes;
+    } else {
+        s = el_tensor_alloc(&p, EL_DT_INT16, 1, &len);
+    }
     /* Straight from the fp32 panels when graph/optimize.c packed them. */
     if (s == EL_OK) el_bf16_pack_strided(f->data, la ? EL_GEMM_NR : oc, la ? k * EL_GEMM_NR : EL_GEMM_NR, k, oc, x3, p.data);
     const int64_t shape[4] = {kh, kw, ic, oc};
@@ -181,6 +210,24 @@ static el_status el_bf16_filter(el_graph *g, el_node *n, int fi, const el_filter
     }
     *done = true;
     return EL_OK;
+}
+
+/* The mapping for sp->need bytes (none when nothing is packed, or the
+ * graph has one already, or mmap fails: the heap then). */
+static void el_pack_map(el_graph *g, el_pack_space *sp)
+{
+    if (sp->need == 0 || g->packed) return;
+    size_t size = sp->need + EL_PACK_HUGE;
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return;
+    g->packed = m;
+    g->packed_size = size;
+    uintptr_t a = ((uintptr_t)m + EL_PACK_HUGE - 1) & ~(uintptr_t)(EL_PACK_HUGE - 1);
+#if defined(MADV_HUGEPAGE)
+    (void)madvise((void *)a, size - (a - (uintptr_t)m), MADV_HUGEPAGE); /* a hint */
+#endif
+    sp->next = (unsigned char *)a;
+    sp->left = size - (a - (uintptr_t)m);
 }
 
 el_status el_graph_pack_bf16(el_graph *g, bool x3, int nfeeds, const char *const *feeds, int nfetches,
@@ -194,24 +241,34 @@ el_status el_graph_pack_bf16(el_graph *g, bool x3, int nfeeds, const char *const
             int src = g->nodes[i].inputs[k].node;
             if (src >= 0 && src < g->nnodes) readers[src]++;
         }
+    /* Twice: the sizes first (nothing changes), then the packing into one
+     * mapping of that size. */
     el_status s = EL_OK;
-    for (int i = 0; s == EL_OK && i < g->nnodes; i++) {
-        el_node *n = &g->nodes[i];
-        /* A convolution scaled per run (ops/conv_in_scale.h) needs its fp32 filter. */
-        if (n->ndata < 2 || el_node_attr(n, EL_CONV_IN_SCALE_ATTR)) continue;
-        bool done = false;
-        if (el_is_conv2d(n->op)) {
-            s = el_bf16_filter(g, n, 1, &el_own_attrs, x3, readers, nfeeds, feeds, nfetches, fetches, &done);
-            count += done;
+    el_pack_space sp = {.dry = true};
+    for (int pass = 0; pass < 2 && s == EL_OK; pass++) {
+        if (pass == 1) {
+            sp.dry = false;
+            el_pack_map(g, &sp);
+            count = 0;
         }
-        /* The expansion a depthwise convolution runs: its filter is the
-         * first of its last EL_PWDW_NIN_ATTR inputs. */
-        int64_t ne = 0;
-        if (s == EL_OK && el_node_attr(n, EL_PWDW_NIN_ATTR) && el_attr_int(n, EL_PWDW_NIN_ATTR, 0, &ne) == EL_OK &&
-            ne >= 1 && ne < n->ndata - 1) {
-            s = el_bf16_filter(g, n, n->ndata - (int)ne, &el_pw_attrs, x3, readers, nfeeds, feeds, nfetches, fetches,
-                               &done);
-            count += done;
+        for (int i = 0; s == EL_OK && i < g->nnodes; i++) {
+            el_node *n = &g->nodes[i];
+            /* A convolution scaled per run (ops/conv_in_scale.h) needs its fp32 filter. */
+            if (n->ndata < 2 || el_node_attr(n, EL_CONV_IN_SCALE_ATTR)) continue;
+            bool done = false;
+            if (el_is_conv2d(n->op)) {
+                s = el_bf16_filter(g, n, 1, &el_own_attrs, x3, &sp, readers, nfeeds, feeds, nfetches, fetches, &done);
+                count += done;
+            }
+            /* The expansion a depthwise convolution runs: its filter is the
+             * first of its last EL_PWDW_NIN_ATTR inputs. */
+            int64_t ne = 0;
+            if (s == EL_OK && el_node_attr(n, EL_PWDW_NIN_ATTR) && el_attr_int(n, EL_PWDW_NIN_ATTR, 0, &ne) == EL_OK &&
+                ne >= 1 && ne < n->ndata - 1) {
+                s = el_bf16_filter(g, n, n->ndata - (int)ne, &el_pw_attrs, x3, &sp, readers, nfeeds, feeds, nfetches,
+                                   fetches, &done);
+                count += done;
+            }
         }
     }
     free(readers);
