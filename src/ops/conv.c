@@ -781,6 +781,11 @@ out:
  * expands again made CenterNet's 32x32 blocks slower (+0.01-0.03 ms each
  * at 1 thread, +0.1 at 2, thread CPU and wall least times). */
 #define EL_PWDW_MIN_WIDTH 64
+/* A bf16 / bf16x3 projection runs on the rows of a depthwise convolution
+ * this wide or wider, a whole row per tile panel (CenterNet's heads, 128
+ * pixels: the 8 MB depthwise output no longer goes through memory).
+ * Narrower rows are short panels: the whole-tensor kernel keeps them. */
+#define EL_DWPW_BF16_MIN_WIDTH 128
 
 /* A 1x1 stride-1 convolution run one row of pixels at a time with the
  * kernel el_conv_common_x would pick for the whole tensor (narrow or
@@ -790,6 +795,8 @@ typedef struct el_pw_plan {
     const float *w;
     el_filter_layout layout;
     bool narrow;
+    const uint16_t *wb; /* a bf16 / bf16x3 filter (el_bf16_rows), else NULL */
+    size_t bf16_scratch; /* its per-thread scratch bytes */
     el_epilogue e;     /* parsed (to free); its add is `add` */
     const float *add;  /* the fused Add's tensor, shaped as the output */
 } el_pw_plan;
@@ -797,7 +804,7 @@ typedef struct el_pw_plan {
 /* Whether ctx's 1x1 convolution, its input 0 of in's shape (only the shape
  * is read), runs a row at a time on the fast kernels; fills p, whose
  * epilogue the caller frees whatever the answer. */
-static bool el_pw_plan_make(const el_kctx *ctx, const el_tensor *in, bool fused, el_pw_plan *p)
+static bool el_pw_plan_make(const el_kctx *ctx, const el_tensor *in, bool fused, bool bf16, el_pw_plan *p)
 {
     memset(p, 0, sizeof *p);
     if (ctx->ninputs > EL_DWPW_MAX_IN) return false;
@@ -821,7 +828,15 @@ static bool el_pw_plan_make(const el_kctx *ctx, const el_tensor *in, bool fused,
               (!add || (add->ndim == 4 && !memcmp(add->dims, dims, sizeof dims)));
     p->narrow = ok && g.oc <= EL_CONV_NARROW_MAX_OC && g.ic >= EL_CONV_NARROW_MIN_IC &&
                 (p->layout == EL_FILTER_HWIO || p->layout == EL_FILTER_F32_P32) && g.ic <= EL_CONV_ZERO_LEN;
-    if (ok && !p->narrow) ok = p->layout == EL_FILTER_F32_P32 && g.ic <= EL_CONV_MAX_PACKED_K;
+    const bool x3 = p->layout == EL_FILTER_BF16X3_T32X16;
+    if (ok && (x3 || p->layout == EL_FILTER_BF16_T32X16)) {
+        p->narrow = false;
+        p->bf16_scratch = bf16 && g.w.in >= EL_DWPW_BF16_MIN_WIDTH ? el_bf16_rows_scratch(g.w.in, g.ic, g.oc, x3) : 0;
+        ok = p->bf16_scratch > 0;
+        p->wb = ok ? c.inputs[1].data : NULL;
+    } else if (ok && !p->narrow) {
+        ok = p->layout == EL_FILTER_F32_P32 && g.ic <= EL_CONV_MAX_PACKED_K;
+    }
     p->w = c.inputs[1].data;
     p->g = g;
     p->g.n = 1;
@@ -829,11 +844,14 @@ static bool el_pw_plan_make(const el_kctx *ctx, const el_tensor *in, bool fused,
     return ok;
 }
 
-/* One row of p: x, W pixels of p's input depth, into y. */
-static void el_pw_plan_row(const el_pw_plan *p, const el_conv_epi *e, const float *x, float *y)
+/* One row of p: x, W pixels of p's input depth, into y (bf16: with the
+ * thread's scratch). */
+static void el_pw_plan_row(const el_pw_plan *p, const el_conv_epi *e, const float *x, float *y, void *scratch)
 {
-    /* Both take this geometry: el_pw_plan_make checked it. */
-    if (p->narrow) (void)el_conv2d_narrow(&p->g, x, p->w, p->layout, e, y);
+    /* All take this geometry: el_pw_plan_make checked it. */
+    if (p->wb)
+        (void)el_bf16_rows(p->g.w.in, p->g.ic, p->g.oc, x, p->wb, p->layout == EL_FILTER_BF16X3_T32X16, e, y, scratch);
+    else if (p->narrow) (void)el_conv2d_narrow(&p->g, x, p->w, p->layout, e, y);
     else (void)el_conv2d_packed(&p->g, x, p->w, e, y);
 }
 
@@ -847,6 +865,7 @@ typedef struct el_rows_job {
     float *y;
     float *const *ring;         /* per thread: kh expanded rows (with ex) */
     float *const *mid;          /* per thread: a depthwise output row (with pw) */
+    void *const *bf16;          /* per thread: the bf16 projection's scratch */
 } el_rows_job;
 
 /* Output rows [i0, i1) (batch * rows + row). With an expansion, the input
@@ -872,12 +891,12 @@ static void el_rows_run(void *vc, int64_t i0, int64_t i1)
             cur_b = b;
             for (; next < hi; next++)
                 el_pw_plan_row(j->ex, j->ee, j->x + (b * gd->h.in + next) * win * j->ex->g.ic,
-                               ring + next % kh * win * c);
+                               ring + next % kh * win * c, NULL);
             j->dw(gd, ring, kh, j->wd, j->ed, dy, 0, oy, oy + 1, 0, c);
         } else {
             j->dw(gd, j->x, gd->h.in, j->wd, j->ed, dy, b, oy, oy + 1, 0, c);
         }
-        if (mid) el_pw_plan_row(j->pw, j->ep, mid, j->y + i * ow * j->pw->g.oc);
+        if (mid) el_pw_plan_row(j->pw, j->ep, mid, j->y + i * ow * j->pw->g.oc, j->bf16[t]);
     }
 }
 
@@ -906,7 +925,7 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
     if (ectx) {
         /* The depthwise input is the expansion's output: its shape only. */
         ok = !el_node_attr(ectx->node, EL_CONV_IN_SCALE_ATTR) && !el_node_attr(dctx0->node, EL_CONV_IN_SCALE_ATTR) &&
-             el_pw_plan_make(ectx, &ectx->inputs[0], true, &ex) && !ex.add;
+             el_pw_plan_make(ectx, &ectx->inputs[0], true, false, &ex) && !ex.add;
         if (ok) {
             memcpy(dins, dctx0->inputs, sizeof(el_tensor) * (size_t)dctx0->ninputs);
             const int64_t *xd = ectx->inputs[0].dims;
@@ -928,7 +947,7 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
     if (dw && ectx) ok = gd.h.dilation == 1 && gd.h.k <= gd.h.in && gd.ic == ex.g.oc && gd.w.in >= EL_PWDW_MIN_WIDTH;
     /* The projection's view of the depthwise output (its shape only). */
     el_tensor mid = {.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {gd.n, gd.h.out, gd.w.out, gd.oc}};
-    if (dw && ok && pctx) ok = el_pw_plan_make(pctx, &mid, fused, &pw);
+    if (dw && ok && pctx) ok = el_pw_plan_make(pctx, &mid, fused, !ectx, &pw);
     if (!dw || !ok) {
         el_epilogue_free(&ex.e);
         el_epilogue_free(&ed);
@@ -939,6 +958,7 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
     int64_t dims[4] = {gd.n, gd.h.out, gd.w.out, pctx ? pw.g.oc : gd.oc};
     el_tensor *y;
     float *scaled = NULL, *ring[EL_THREADPOOL_MAX] = {NULL}, *rows[EL_THREADPOOL_MAX] = {NULL};
+    void *bscr[EL_THREADPOOL_MAX] = {NULL};
     el_threadpool *pool = el_threadpool_current();
     int threads = el_threadpool_size(pool);
     el_status s = el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y);
@@ -951,7 +971,9 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
     for (int t = 0; s == EL_OK && t < threads; t++) {
         if (ectx) ring[t] = el_mem_alloc(sizeof(float) * (size_t)(gd.h.k * gd.w.in * gd.ic));
         if (pctx) rows[t] = el_mem_alloc(sizeof(float) * (size_t)(gd.w.out * gd.oc));
-        if ((ectx && !ring[t]) || (pctx && !rows[t])) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row buffers");
+        if (pw.wb) bscr[t] = el_mem_alloc(pw.bf16_scratch);
+        if ((ectx && !ring[t]) || (pctx && !rows[t]) || (pw.wb && !bscr[t]))
+            s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row buffers");
     }
     if (s == EL_OK && el_tensor_numel(y) > 0) {
         /* As el_conv_common_x builds them for each node. */
@@ -960,7 +982,7 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
         el_conv_epi fep = el_conv_epi_of(&pw.e, pw.add, y->data);
         el_rows_job j = {.gd = &gd, .x = ectx ? ectx->inputs[0].data : dctx.inputs[0].data, .wd = wd, .ed = &fed,
                          .ee = &fee, .ep = &fep, .dw = dw, .ex = ectx ? &ex : NULL, .pw = pctx ? &pw : NULL,
-                         .y = y->data, .ring = ring, .mid = rows};
+                         .y = y->data, .ring = ring, .mid = rows, .bf16 = bscr};
         /* With an expansion each chunk expands kh - stride rows again:
          * two chunks per thread (the pool's default is four) halve that. */
         const int64_t items = gd.n * gd.h.out;
@@ -969,6 +991,7 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
     for (int t = 0; t < threads; t++) {
         el_mem_free(ring[t]);
         el_mem_free(rows[t]);
+        el_mem_free(bscr[t]);
     }
     el_mem_free(scaled);
     el_epilogue_free(&ex.e);

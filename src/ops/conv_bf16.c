@@ -248,50 +248,62 @@ static void el_bf16_chunk(void *ctx, int64_t i0, int64_t i1)
 }
 #endif
 
-static bool el_conv2d_bf16_any(const el_conv_geom *g, const float *x, const uint16_t *wp, bool x3,
-                               const el_conv_epi *e, float *y)
-{
 #if defined(EL_CONV_X86)
+/* Fills j for g (all but the scratch) as `threads` threads share it; false
+ * when the ISA or the geometry does not fit the kernels. */
+static bool el_bf16_plan(el_bf16_job *j, const el_conv_geom *g, const float *x, const uint16_t *wp, bool x3,
+                         const el_conv_epi *e, float *y, int threads)
+{
     el_bf16_impl isa = el_bf16_isa();
     if (isa == EL_BF16_NONE || (x3 && isa != EL_BF16_AMX) || g->groups != 1 || g->ic < 1 || g->oc < 1) return false;
     int64_t k = g->h.k * g->w.k * g->ic;
     if (k > EL_BF16_MAX_K) return false;
     bool padded = g->h.pad_before > 0 || g->w.pad_before > 0 || g->h.pad_after > 0 || g->w.pad_after > 0;
-    el_bf16_job j = {.g = g, .x = x, .wp = wp, .e = e, .y = y, .isa = isa, .k = k, .x3 = x3};
-    j.wlo = x3 ? el_bf16_packed_len(k, g->oc) : 0;
-    j.pointwise = g->h.k == 1 && g->w.k == 1 && g->h.stride == 1 && g->w.stride == 1 && !padded &&
-                  g->h.out == g->h.in && g->w.out == g->w.in;
-    j.m = g->n * g->h.out * g->w.out;
-    j.kt = el_bf16_kpad(k) / EL_BF16_KB;
+    *j = (el_bf16_job){.g = g, .x = x, .wp = wp, .e = e, .y = y, .isa = isa, .k = k, .x3 = x3};
+    j->wlo = x3 ? el_bf16_packed_len(k, g->oc) : 0;
+    j->pointwise = g->h.k == 1 && g->w.k == 1 && g->h.stride == 1 && g->w.stride == 1 && !padded &&
+                   g->h.out == g->h.in && g->w.out == g->w.in;
+    j->m = g->n * g->h.out * g->w.out;
+    j->kt = el_bf16_kpad(k) / EL_BF16_KB;
     const int halves = x3 ? 2 : 1;
-    int64_t prows = EL_BF16_PANEL_BYTES / (halves * j.kt * EL_BF16_KB * (int64_t)sizeof(uint16_t)) / 32 * 32;
+    int64_t prows = EL_BF16_PANEL_BYTES / (halves * j->kt * EL_BF16_KB * (int64_t)sizeof(uint16_t)) / 32 * 32;
     if (prows > EL_BF16_PANEL_ROWS) prows = EL_BF16_PANEL_ROWS;
-    if (prows > (j.m + 31) / 32 * 32) prows = (j.m + 31) / 32 * 32;
-    j.panel = prows < 32 ? 32 : (int)prows;
-    j.nt = el_bf16_npad(g->oc) / EL_BF16_NB;
-    j.panels = (j.m + j.panel - 1) / j.panel;
+    if (prows > (j->m + 31) / 32 * 32) prows = (j->m + 31) / 32 * 32;
+    j->panel = prows < 32 ? 32 : (int)prows;
+    j->nt = el_bf16_npad(g->oc) / EL_BF16_NB;
+    j->panels = (j->m + j->panel - 1) / j->panel;
     /* With fewer panels than a few per thread (the small deep layers), the
      * threads share a panel's column blocks instead; the panels are then
      * converted first, once each, into one shared buffer (converting a
      * panel per column group cost up to a third of a 19x19x512 layer's
      * time at 2 threads under bf16x3). */
-    el_threadpool *pool = el_threadpool_current();
-    int threads = el_threadpool_size(pool);
-    j.groups = 1;
-    if (threads > 1 && j.panels < 4 * threads) {
-        j.groups = (4 * threads + j.panels - 1) / j.panels;
-        if (j.groups > (j.nt + 1) / 2) j.groups = (j.nt + 1) / 2;
-        if (j.groups < 1) j.groups = 1;
+    j->groups = 1;
+    if (threads > 1 && j->panels < 4 * threads) {
+        j->groups = (4 * threads + j->panels - 1) / j->panels;
+        if (j->groups > (j->nt + 1) / 2) j->groups = (j->nt + 1) / 2;
+        if (j->groups < 1) j->groups = 1;
     }
     /* Column blocks go to groups in pairs (the AMX kernel's 2-tile width). */
-    int64_t pairs = (j.nt + 1) / 2;
-    j.nbg = (pairs + j.groups - 1) / j.groups * 2;
-    j.groups = (j.nt + j.nbg - 1) / j.nbg;
-    int64_t macs = (int64_t)j.panel * k * j.nbg * EL_BF16_NB;
+    int64_t pairs = (j->nt + 1) / 2;
+    j->nbg = (pairs + j->groups - 1) / j->groups * 2;
+    j->groups = (j->nt + j->nbg - 1) / j->nbg;
+    j->nslots = threads;
+    j->panel_bytes = (size_t)halves * (size_t)((j->panel + 15) / 16 * j->kt * EL_BF16_TILE) * sizeof(uint16_t);
+    j->slot_bytes = j->panel_bytes + ((size_t)k * sizeof(float) + 63) / 64 * 64;
+    return true;
+}
+#endif
+
+static bool el_conv2d_bf16_any(const el_conv_geom *g, const float *x, const uint16_t *wp, bool x3,
+                               const el_conv_epi *e, float *y)
+{
+#if defined(EL_CONV_X86)
+    el_threadpool *pool = el_threadpool_current();
+    int threads = el_threadpool_size(pool);
+    el_bf16_job j;
+    if (!el_bf16_plan(&j, g, x, wp, x3, e, y, threads)) return false;
+    int64_t macs = (int64_t)j.panel * j.k * j.nbg * EL_BF16_NB;
     int64_t grain = EL_BF16_PAR_MIN_MACS / (macs > 0 ? macs : 1);
-    j.nslots = threads;
-    j.panel_bytes = (size_t)halves * (size_t)((j.panel + 15) / 16 * j.kt * EL_BF16_TILE) * sizeof(uint16_t);
-    j.slot_bytes = j.panel_bytes + ((size_t)k * sizeof(float) + 63) / 64 * 64;
     j.scratch = el_mem_alloc(j.slot_bytes * (size_t)j.nslots);
     j.busy = el_mem_calloc((size_t)j.nslots, sizeof *j.busy);
     if (j.groups > 1) j.shared = el_mem_alloc(j.panel_bytes * (size_t)j.panels);
@@ -309,6 +321,46 @@ static bool el_conv2d_bf16_any(const el_conv_geom *g, const float *x, const uint
     return true;
 #else
     (void)g, (void)x, (void)wp, (void)x3, (void)e, (void)y;
+    return false;
+#endif
+}
+
+/* The row-fused 1x1's geometry: one image row of `pixels` pixels. */
+static el_conv_geom el_bf16_row_geom(int64_t pixels, int64_t ic, int64_t oc)
+{
+    el_conv_geom g = {.n = 1, .ic = ic, .fic = ic, .oc = oc, .groups = 1};
+    g.h = (el_window_axis){.in = 1, .out = 1, .k = 1, .stride = 1, .dilation = 1};
+    g.w = (el_window_axis){.in = pixels, .out = pixels, .k = 1, .stride = 1, .dilation = 1};
+    return g;
+}
+
+size_t el_bf16_rows_scratch(int64_t pixels, int64_t ic, int64_t oc, bool x3)
+{
+#if defined(EL_CONV_X86)
+    const el_conv_geom g = el_bf16_row_geom(pixels, ic, oc);
+    el_bf16_job j;
+    if (!el_bf16_plan(&j, &g, NULL, NULL, x3, NULL, NULL, 1)) return 0;
+    return j.slot_bytes;
+#else
+    (void)pixels, (void)ic, (void)oc, (void)x3;
+    return 0;
+#endif
+}
+
+bool el_bf16_rows(int64_t pixels, int64_t ic, int64_t oc, const float *x, const uint16_t *wp, bool x3,
+                  const el_conv_epi *e, float *y, void *scratch)
+{
+#if defined(EL_CONV_X86)
+    const el_conv_geom g = el_bf16_row_geom(pixels, ic, oc);
+    el_bf16_job j;
+    if (!scratch || !el_bf16_plan(&j, &g, x, wp, x3, e, y, 1)) return false;
+    _Atomic int busy = 0;
+    j.scratch = scratch;
+    j.busy = &busy;
+    el_bf16_chunk(&j, 0, j.panels * j.groups);
+    return true;
+#else
+    (void)pixels, (void)ic, (void)oc, (void)x, (void)wp, (void)x3, (void)e, (void)y, (void)scratch;
     return false;
 #endif
 }

@@ -126,6 +126,16 @@ bool el_conv2d_bf16(const el_conv_geom *g, const float *x, const uint16_t *wp, c
  * AVX512-BF16 three products per pair cost more than fp32). */
 bool el_conv2d_bf16x3(const el_conv_geom *g, const float *x, const uint16_t *wp, const el_conv_epi *e, float *y);
 
+/* A 1x1 stride-1 convolution over one row of `pixels` pixels (x: pixels x
+ * ic floats) on the calling thread, for the row-fused depthwise + 1x1 of
+ * ops/conv.c (el_rows_fast): the bits of el_conv2d_bf16 / el_conv2d_bf16x3
+ * (x3) on those pixels, e's tile operations included. scratch: 64-byte
+ * aligned, el_bf16_rows_scratch() bytes (0: the kernels do not take the
+ * geometry on this CPU); false (nothing written) when they do not. */
+size_t el_bf16_rows_scratch(int64_t pixels, int64_t ic, int64_t oc, bool x3);
+bool el_bf16_rows(int64_t pixels, int64_t ic, int64_t oc, const float *x, const uint16_t *wp, bool x3,
+                  const el_conv_epi *e, float *y, void *scratch);
+
 /* ---- per-ISA parts (conv_bf16_amx.c, conv_bf16_avx512.c) ----
  * A panel is `rows` rows of the A matrix in bf16,
  * laid out as tiles too: row r, element k at

@@ -13,6 +13,7 @@
 #include "edgelens/engine.h"
 #include "graph/optimize.h"
 #include "graph_builder.h"
+#include "ops/conv_bf16.h"
 #include "ops/conv_fast.h"
 #include "testutil.h"
 
@@ -59,11 +60,16 @@ static el_graph *el_graph_of(const shape *s, bool split)
     return g;
 }
 
-static el_tensor el_run(const el_graph *g, bool split, const shape *s, int threads)
+static el_tensor el_run_p(const el_graph *g, bool split, const shape *s, int threads, el_precision p)
 {
     int64_t xd[4] = {1, 9, s->w, s->ic};
-    el_session_opts so = {.threads = threads};
+    el_session_opts so = {.threads = threads, .precision = p};
     return el_test_run_xy_random(g, 4, xd, split, &so);
+}
+
+static el_tensor el_run(const el_graph *g, bool split, const shape *s, int threads)
+{
+    return el_run_p(g, split, s, threads, EL_PRECISION_FP32);
 }
 
 static void el_check(shape s)
@@ -109,6 +115,49 @@ static void test_kernels(void **state)
     el_check((shape){.w = 16, .ic = 24, .oc = 40, .k = 3, .stride = 1, .act = DW_RELU6});  /* narrow rows: one after the other */
 }
 
+/* A bf16 / bf16x3 1x1 on rows of 128 pixels or more runs a row at a time
+ * too (el_bf16_rows): the bits of the whole-tensor bf16 kernels, on every
+ * bf16 ISA, with and without the AVX-512 row kernels. */
+static void test_bf16_rows(void **state)
+{
+    (void)state;
+    static const shape shapes[] = {
+        {.w = 128, .ic = 128, .oc = 80, .k = 3, .stride = 1, .tail = PW_SIGMOID}, /* CenterNet's heatmap */
+        {.w = 130, .ic = 136, .oc = 40, .k = 3, .stride = 1, .act = DW_RELU6},    /* a partial tile, k past 128 */
+        {.w = 128, .ic = 128, .oc = 48, .k = 3, .stride = 1, .tail = PW_ADD_INPUT},
+    };
+    static const el_precision precs[] = {EL_PRECISION_BF16, EL_PRECISION_BF16X3};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        shape s = shapes[si];
+        if (s.tail == PW_ADD_INPUT) s.oc = s.ic;
+        el_graph *g = el_graph_of(&s, false), *g2 = el_graph_of(&s, true);
+        /* Sessions refuse bf16 without AVX512-BF16 and bf16x3 without AMX. */
+        for (int bi = (int)el_bf16_isa_available(); bi >= EL_BF16_AVX512; bi--)
+            for (int ci = EL_ISA_AVX512; ci >= EL_ISA_AVX2; ci--) {
+                if (ci > (int)el_isa_available()) continue;
+                el_bf16_force_isa(bi);
+                el_conv_force_isa(ci);
+                for (size_t pi = 0; pi < 2; pi++) {
+                    if (precs[pi] == EL_PRECISION_BF16X3 && bi != EL_BF16_AMX) continue;
+                    for (int threads = 1; threads <= 2; threads++) {
+                        el_tensor a = el_run_p(g, false, &s, threads, precs[pi]);
+                        el_tensor b = el_run_p(g2, true, &s, threads, precs[pi]);
+                        el_test_assert_shape(&a, b.ndim, b.dims);
+                        if (memcmp(a.data, b.data, el_tensor_nbytes(&b)))
+                            fail_msg("shape %zu bf16 isa %d isa %d precision %d threads %d: fused and separate differ",
+                                     si, bi, ci, (int)precs[pi], threads);
+                        el_tensor_release(&a);
+                        el_tensor_release(&b);
+                    }
+                }
+            }
+        el_bf16_force_isa(-1);
+        el_conv_force_isa(-1);
+        el_graph_free(g);
+        el_graph_free(g2);
+    }
+}
+
 /* A second reader of the depthwise output keeps the two apart. */
 static void test_not_fused(void **state)
 {
@@ -125,6 +174,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernels),
+        cmocka_unit_test(test_bf16_rows),
         cmocka_unit_test(test_not_fused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
