@@ -25,6 +25,7 @@
 #include "ops/conv_dwpw.h"
 #include "ops/conv_in_scale.h"
 #include "ops/conv_narrow.h"
+#include "ops/conv_stem.h"
 #include "ops/dwconv_fast.h"
 #include "ops/gemm.h"
 #include "ops/kernel.h"
@@ -721,6 +722,8 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
             w = unpacked, layout = EL_FILTER_HWIO;
         }
         /* A few output channels: the packed GEMM's 32-wide panels would idle. */
+        /* A few input channels (a first layer): K too short for the GEMMs. */
+        if (!done && !depthwise) done = el_conv2d_stem(&g, x, w, layout, &fe, y->data);
         if (!done && !depthwise) done = el_conv2d_narrow(&g, x, w, layout, &fe, y->data);
         if (!done && layout == EL_FILTER_F32_P32) {
             done = el_conv2d_packed(&g, x, w, &fe, y->data);

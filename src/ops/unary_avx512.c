@@ -7,6 +7,8 @@
 #pragma GCC target("avx512f")
 #include <immintrin.h>
 
+#include "ops/hswish_avx512.h"
+
 static inline __mmask16 el_tail_mask(int64_t n) { return (__mmask16)((1u << n) - 1u); }
 
 /* exp(x): n = round(x / ln 2), r = x - n ln 2 in two steps (ln2_hi has few
@@ -142,9 +144,7 @@ void el_hard_swish_f32_avx512(const float *x, float mul, float add, float *y, in
     const __m512 vm = _mm512_set1_ps(mul), va = _mm512_set1_ps(add);
     for (int64_t i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : el_tail_mask(n - i);
-        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-        __m512 r = el_relu6_ps(_mm512_add_ps(v, va));
-        _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_mul_ps(v, vm), r));
+        _mm512_mask_storeu_ps(y + i, m, el_hswish_ps(_mm512_maskz_loadu_ps(m, x + i), vm, va));
     }
 }
 
