@@ -36,8 +36,10 @@ struct el_threadpool {
     pthread_t threads[EL_THREADPOOL_MAX];
     el_worker workers[EL_THREADPOOL_MAX];
     int started;
+    int ready;              /* workers with their memory pool set up (under mu) */
     pthread_mutex_t mu;
     pthread_cond_t wake;
+    pthread_cond_t ready_cv;
     /* The job; written by the caller before `state` publishes it, and
      * stable until every chunk is done. */
     el_parallel_fn fn;
@@ -156,6 +158,10 @@ static void *el_worker_main(void *arg)
         mem = NULL;
     }
     el_mempool_set_current(mem);
+    pthread_mutex_lock(&p->mu);
+    p->ready++;
+    pthread_cond_signal(&p->ready_cv);
+    pthread_mutex_unlock(&p->mu);
     uint64_t seen = 0; /* generation 0 is "no job yet" */
     for (;;) {
         uint64_t g = EL_GEN(atomic_load_explicit(&p->state, memory_order_acquire));
@@ -212,6 +218,7 @@ el_status el_threadpool_create(int threads, el_threadpool **out)
     p->size = threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->ready_cv, NULL);
     for (int i = 1; i < threads; i++) {
         p->workers[i] = (el_worker){p, i};
         int rc = pthread_create(&p->threads[i], NULL, el_worker_main, &p->workers[i]);
@@ -222,6 +229,13 @@ el_status el_threadpool_create(int threads, el_threadpool **out)
         }
         p->started = i;
     }
+    /* Each worker makes its memory pool as it starts; a loaded machine may
+     * not run it before the session's third run, whose heap calls would
+     * then break "none in steady state" (exec/test_alloc). Ready here means
+     * ready before the first run. */
+    pthread_mutex_lock(&p->mu);
+    while (p->ready < p->started) pthread_cond_wait(&p->ready_cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
     *out = p;
     return EL_OK;
 }
@@ -236,6 +250,7 @@ void el_threadpool_free(el_threadpool *p)
     for (int i = 1; i <= p->started; i++) pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->ready_cv);
     free(p);
 }
 
