@@ -40,7 +40,9 @@
  *     a Neg feeding a ConcatV2 and a Relu reading one are applied by the
  *     concat's copy (CReLU's Concat(x, Neg(x)), CenterNet's Relu after
  *     its upsampling concats; el_opt_concat_neg, el_opt_concat_relu),
- *     and a spatial Mean of a concat summed by it (el_opt_concat_mean);
+ *     and a spatial Mean of a concat summed by it (el_opt_concat_mean),
+ *     which then also resizes an upsampled input itself
+ *     (el_opt_concat_resize);
  *     a depthwise convolution read only by a 1x1 stride-1 convolution is
  *     run by it a row at a time (el_opt_dw_pw, ops/conv_dwpw.h);
  *  7. filter packing: a Conv2D / _FusedConv2D whose filter is a constant
@@ -1349,6 +1351,58 @@ static el_status el_opt_concat_mean(el_opt *o, int m)
     return EL_OK;
 }
 
+/* A float ResizeBilinear read only by a ConcatV2 that
+ * takes the Mean (el_opt_concat_mean): the concat reads the resize's input
+ * and resizes it while it copies (EL_CONCAT_RESIZE_ATTR, the bits of the
+ * ResizeBilinear kernel, ops/concat.c), so the resized map is neither
+ * written nor read again (CenterNet's 128x128x64 upsampling into its head's
+ * concat). One input per concat. */
+static el_status el_opt_concat_resize(el_opt *o, int c)
+{
+    el_onode *cn = &o->n[c];
+    if (!el_is_float_concat(cn) || cn->fed || !el_onode_attr(cn, EL_CONCAT_MEAN_ATTR) ||
+        el_onode_attr(cn, EL_CONCAT_RESIZE_ATTR))
+        return EL_OK;
+    for (int k = 0; k < cn->ndata - 1; k++) {
+        int r = -1;
+        if (!el_sole_reader(o, c, k, &r)) continue;
+        el_onode *rn = &o->n[r];
+        const el_attr *t = el_onode_attr(rn, "T");
+        if (strcmp(rn->op, "ResizeBilinear") || rn->ndata != 2 || rn->nin != rn->ndata || !t ||
+            t->type != EL_ATTR_TYPE || t->v.type != EL_DT_FLOAT || rn->in[0].slot < 0 || rn->in[1].slot < 0)
+            continue;
+        const bool align = el_onode_bool(rn, "align_corners", false), half = el_onode_bool(rn, "half_pixel_centers", false);
+        if (align && half) continue; /* the ResizeBilinear kernel's error stays its own */
+        /* The resize's size (computed at run time in CenterNet) becomes the
+         * concat's last input, after the axis. */
+        el_oin *in = malloc(sizeof *in * (size_t)(cn->nin + 1));
+        if (!in) return el_opt_oom();
+        memcpy(in, cn->in, sizeof *in * (size_t)cn->ndata);
+        in[k] = rn->in[0];
+        in[cn->ndata] = rn->in[1];
+        memcpy(in + cn->ndata + 1, cn->in + cn->ndata, sizeof *in * (size_t)(cn->nin - cn->ndata));
+        const el_attr as[] = {
+            {.name = EL_CONCAT_RESIZE_ATTR, .type = EL_ATTR_I, .v.i = k + 1},
+            {.name = EL_CONCAT_RESIZE_ALIGN_ATTR, .type = EL_ATTR_B, .v.b = align},
+            {.name = EL_CONCAT_RESIZE_HALF_ATTR, .type = EL_ATTR_B, .v.b = half},
+        };
+        el_status st = EL_OK;
+        for (size_t a = 0; a < sizeof as / sizeof as[0] && st == EL_OK; a++) st = el_set_attr(cn, cn, &as[a]);
+        if (st != EL_OK) {
+            free(in);
+            return st;
+        }
+        free(cn->in);
+        cn->in = in;
+        cn->nin++;
+        cn->ndata++;
+        rn->needed = false;
+        o->st.concat_resize_fused++;
+        return EL_OK;
+    }
+    return EL_OK;
+}
+
 /* Shape(Mul(x, s)) with s a rank-0 constant, or Shape(Cast(x)), reads x
  * instead (the same shape), so the Mul or Cast keeps one reader and can be
  * fused (FaceBoxes takes the Shape of its scaled image to pad it). Only
@@ -1725,6 +1779,9 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_concat_mean(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_concat_resize(o, n));
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_conv_in_scale(o, n));

@@ -28,6 +28,7 @@ typedef struct el_optimize_stats {
     int concat_neg_fused;  /* Neg feeding a ConcatV2 read negated by it (CReLU) */
     int concat_relu_fused; /* Relu reading a ConcatV2 applied by it */
     int concat_mean_fused; /* spatial Mean of a ConcatV2 summed by it (its output 1) */
+    int concat_resize_fused; /* ResizeBilinear feeding a ConcatV2 that takes the Mean, resized by it */
     int identities;   /* Identity nodes bypassed */
     int packed;       /* convolution filters packed for the fast kernel */
     int nodes_before; /* nodes the fetches need, before and after */

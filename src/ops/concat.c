@@ -3,11 +3,13 @@
  * follow TensorFlow's concat_op.cc, pack_op.cc and tile_ops.cc. */
 #include <string.h>
 
+#include "core/mempool.h"
 #include "core/threadpool.h"
 #include "ops/array_util.h"
 #include "ops/concat.h"
 #include "ops/conv_fast.h"
 #include "ops/kernel.h"
+#include "ops/resize.h"
 #if defined(EL_CONV_X86)
 #include <immintrin.h>
 #endif
@@ -63,11 +65,22 @@ static void el_concat_tf_rows(void *ctx, int64_t o0, int64_t o1)
  * them. */
 #define EL_CM_MAX 128
 
+/* An input resized on the fly (EL_CONCAT_RESIZE_ATTR): which, its
+ * source map [n, h, w, c] and the source rows and columns of each output
+ * row and column. */
+typedef struct el_concat_rs {
+    int input;
+    const float *x;
+    int64_t h, w, c, out_w;
+    const el_resize_interp *ys, *xs;
+} el_concat_rs;
+
 typedef struct el_concat_mean_job {
     const el_concat_tf_job *t;
     int64_t images, pixels, cols, width; /* output channels, and per block */
     float *mean;
     bool avx512; /* AVX-512 and every input a multiple of 16 channels, no negation */
+    const el_concat_rs *rs; /* with avx512 only, or NULL */
 } el_concat_mean_job;
 
 /* Input and channel of output channel c. */
@@ -142,6 +155,8 @@ __attribute__((target("avx512f"))) static void el_concat_mean_block_avx512(const
     int64_t st[8];
     __mmask16 m[8];
     __m512d a[16];
+    const el_concat_rs *rs = j->rs;
+    int64_t rch[8]; /* channel of the resized input, or -1 */
 #pragma GCC unroll 8
     for (int v = 0; v < 8; v++) {
         const int64_t left = nc - v * 16;
@@ -149,18 +164,45 @@ __attribute__((target("avx512f"))) static void el_concat_mean_block_avx512(const
         int i = 0;
         int64_t ch = 0;
         if (left > 0) el_concat_mean_at(t, c0 + v * 16, &i, &ch);
-        sp[v] = t->in[i] + b * j->pixels * t->row[i] + ch;
+        rch[v] = left > 0 && rs && i == rs->input ? ch : -1;
+        sp[v] = rch[v] >= 0 ? NULL : t->in[i] + b * j->pixels * t->row[i] + ch;
         st[v] = left > 0 ? t->row[i] : 0;
         a[2 * v] = a[2 * v + 1] = _mm512_setzero_pd();
     }
+    /* The resized input's image b, and its current output row's source rows. */
+    const float *rimg = rs ? rs->x + b * rs->h * rs->w * rs->c : NULL, *rtop = NULL, *rbot = NULL;
+    __m512 ryl = _mm512_setzero_ps();
     float *d = t->out + b * j->pixels * t->out_row + c0;
     const __m512 zero = _mm512_setzero_ps();
     const bool relu = t->relu;
     const int64_t pixels = j->pixels, orow = t->out_row;
     for (int64_t p = 0; p < pixels; p++, d += orow) {
+        int64_t rl = 0, rh = 0;
+        __m512 rxl = _mm512_setzero_ps();
+        if (rs) {
+            const int64_t oy = p / rs->out_w, ox = p % rs->out_w;
+            if (ox == 0) {
+                rtop = rimg + rs->ys[oy].lo * rs->w * rs->c;
+                rbot = rimg + rs->ys[oy].hi * rs->w * rs->c;
+                ryl = _mm512_set1_ps(rs->ys[oy].lerp);
+            }
+            rl = rs->xs[ox].lo * rs->c, rh = rs->xs[ox].hi * rs->c;
+            rxl = _mm512_set1_ps(rs->xs[ox].lerp);
+        }
 #pragma GCC unroll 8
         for (int v = 0; v < 8; v++) {
-            __m512 f = _mm512_maskz_loadu_ps(m[v], sp[v] + p * st[v]);
+            __m512 f;
+            if (rch[v] >= 0) {
+                /* el_resize_row_f32_pixels' operations, each rounded (no FMA). */
+                const int64_t c = rch[v];
+                const __m512 tl = _mm512_maskz_loadu_ps(m[v], rtop + rl + c), tr = _mm512_maskz_loadu_ps(m[v], rtop + rh + c);
+                const __m512 bl = _mm512_maskz_loadu_ps(m[v], rbot + rl + c), br = _mm512_maskz_loadu_ps(m[v], rbot + rh + c);
+                const __m512 tp = _mm512_add_ps(tl, _mm512_mul_ps(_mm512_sub_ps(tr, tl), rxl));
+                const __m512 bt = _mm512_add_ps(bl, _mm512_mul_ps(_mm512_sub_ps(br, bl), rxl));
+                f = _mm512_add_ps(tp, _mm512_mul_ps(_mm512_sub_ps(bt, tp), ryl));
+            } else {
+                f = _mm512_maskz_loadu_ps(m[v], sp[v] + p * st[v]);
+            }
             if (relu) f = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(f, zero, _CMP_LT_OQ), f, zero);
             _mm512_mask_storeu_ps(d + v * 16, m[v], f);
             a[2 * v] = _mm512_add_pd(a[2 * v], _mm512_cvtps_pd(_mm512_castps512_ps256(f)));
@@ -194,8 +236,11 @@ static void el_concat_mean_chunk(void *ctx, int64_t u0, int64_t u1)
 }
 
 /* Concatenates inputs [first, first+n) along the axis held by input
- * `axis_input` (ConcatV2: last input; Concat: first input). */
-static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, const char *axis_name)
+ * `axis_input` (ConcatV2: last input; Concat: first input). rs: an input
+ * resized on the fly (its tensor in ctx then only gives the shape), only
+ * where the AVX-512 Mean path runs (el_concat_resized checked). */
+static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, const char *axis_name,
+                                const el_concat_rs *rs)
 {
     if (n < 1) return el_kerr(ctx, EL_ERR_FORMAT, "expected at least 1 value to concatenate, found %d", n);
     int64_t concat_dim;
@@ -243,6 +288,7 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
     if (mean && (in0->dtype != EL_DT_FLOAT || r != 4 || axis != 3 || n > EL_CONCAT_NEG_MAX))
         return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attr %s needs float NHWC maps concatenated along axis 3 (at most %d)",
                        EL_CONCAT_MEAN_ATTR, EL_CONCAT_NEG_MAX);
+    if (rs && !mean) return el_kerr(ctx, EL_ERR_RUNTIME, "the resized input needs attr %s", EL_CONCAT_MEAN_ATTR);
     if (neg || relu || mean) {
         if (in0->dtype != EL_DT_FLOAT)
             return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attrs %s / %s need float values, got %s", EL_CONCAT_NEG_ATTR,
@@ -269,6 +315,8 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
             m.avx512 = el_conv_isa() >= EL_ISA_AVX512 && !neg;
             for (int i = 0; i < n; i++) m.avx512 = m.avx512 && j.row[i] % 16 == 0;
 #endif
+            if (rs && !m.avx512) return el_kerr(ctx, EL_ERR_RUNTIME, "the resized input needs the AVX-512 path");
+            m.rs = rs;
             const int64_t units = (m.cols + m.width - 1) / m.width;
             el_parallel_for(pool, units, 1, el_concat_mean_chunk, &m);
             return EL_OK;
@@ -297,10 +345,100 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
 }
 
 /* ConcatV2(values..., axis): axis int32 or int64, may be negative. */
+/* EL_CONCAT_RESIZE_ATTR (ops/concat.h): input ri resized on the fly by
+ * the AVX-512 Mean path, else into a buffer with el_resize_bilinear_core
+ * (the ResizeBilinear kernel) and concatenated as it would be. */
+static el_status el_concat_resized(el_kctx *ctx, int64_t ri)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, 3));
+    const int n = ctx->ninputs - 2;
+    if (ri < 0 || ri >= n || n > EL_CONCAT_NEG_MAX)
+        return el_kerr(ctx, EL_ERR_FORMAT, "attr %s names input %lld of %d", EL_CONCAT_RESIZE_ATTR, (long long)ri, n);
+    /* The size, as the ResizeBilinear kernel reads it (el_resize_prepare). */
+    const el_tensor *size = &ctx->inputs[n + 1];
+    if (size->ndim != 1)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "size must be 1-dimensional, found rank %d", size->ndim);
+    int64_t hw[2], oh, ow, neg = 0, mean = 0;
+    int nhw = 0;
+    EL_TRY(el_kctx_index_vector(ctx, n + 1, hw, 2, &nhw));
+    if (nhw != 2) return el_kerr(ctx, EL_ERR_RUNTIME, "size must have two elements, found %d", nhw);
+    oh = hw[0], ow = hw[1];
+    if (oh <= 0 || ow <= 0 || oh > INT32_MAX || ow > INT32_MAX)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "output dimensions must be positive, found %lldx%lld", (long long)oh,
+                       (long long)ow);
+    bool align = false, half = false;
+    EL_TRY(el_attr_bool(ctx->node, EL_CONCAT_RESIZE_ALIGN_ATTR, false, &align));
+    EL_TRY(el_attr_bool(ctx->node, EL_CONCAT_RESIZE_HALF_ATTR, false, &half));
+    EL_TRY(el_attr_int(ctx->node, EL_CONCAT_NEG_ATTR, 0, &neg));
+    EL_TRY(el_attr_int(ctx->node, EL_CONCAT_MEAN_ATTR, 0, &mean));
+    EL_TRY(el_kctx_need_dtype(ctx, (int)ri, EL_DT_FLOAT));
+    const el_tensor *x = &ctx->inputs[ri];
+    if (x->ndim != 4)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "images must be 4-dimensional [batch,height,width,channels], found rank %d",
+                       x->ndim);
+    if (x->dims[1] <= 0 || x->dims[2] <= 0)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "input image must be of non-zero size, found %lldx%lld",
+                       (long long)x->dims[1], (long long)x->dims[2]);
+    if (align && half)
+        return el_kerr(ctx, EL_ERR_INVALID_ARG, "if half_pixel_centers is true, align_corners must be false");
+    el_resize_args ra = {.in_dtype = EL_DT_FLOAT, .in = x->data, .batch = x->dims[0], .in_h = x->dims[1],
+                         .in_w = x->dims[2], .channels = x->dims[3], .out_h = oh, .out_w = ow,
+                         .align_corners = align, .half_pixel_centers = half};
+    el_tensor ins[EL_CONCAT_NEG_MAX + 2];
+    memcpy(ins, ctx->inputs, sizeof(el_tensor) * (size_t)ctx->ninputs);
+    ins[ri] = (el_tensor){.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {x->dims[0], oh, ow, x->dims[3]}};
+    el_kctx local = *ctx;
+    local.inputs = ins;
+    /* On the fly: what el_concat_impl's AVX-512 Mean path needs (every
+     * input float, 4-D, a multiple of 16 channels, concatenated along axis
+     * 3, none negated), sizes as el_resize_bilinear_core checks them. */
+    bool fly = false;
+#if defined(EL_CONV_X86)
+    int64_t axis = -1;
+    fly = mean && !neg && el_conv_isa() >= EL_ISA_AVX512 && oh > 0 && ow > 0 && !(align && half) && x->dims[1] > 0 &&
+          x->dims[2] > 0 && x->dims[0] > 0 && el_array_scalar_index(ctx, n, "axis", false, &axis) == EL_OK &&
+          (axis == 3 || axis == -1);
+    for (int i = 0; fly && i < n; i++)
+        fly = ins[i].dtype == EL_DT_FLOAT && ins[i].ndim == 4 && ins[i].dims[3] % 16 == 0;
+#endif
+    if (fly) {
+        el_resize_interp *ys = el_mem_alloc(sizeof *ys * (size_t)oh), *xs = el_mem_alloc(sizeof *xs * (size_t)ow);
+        el_status s = ys && xs ? EL_OK : el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the resize tables");
+        if (s == EL_OK) {
+            el_resize_bilinear_axis(x->dims[1], oh, align, half, ys);
+            el_resize_bilinear_axis(x->dims[2], ow, align, half, xs);
+            const el_concat_rs rs = {.input = (int)ri, .x = x->data, .h = x->dims[1], .w = x->dims[2],
+                                     .c = x->dims[3], .out_w = ow, .ys = ys, .xs = xs};
+            s = el_concat_impl(&local, 0, n, n, "axis", &rs);
+        }
+        el_mem_free(ys);
+        el_mem_free(xs);
+        return s;
+    }
+    el_tensor tmp = {0};
+    el_status s = oh > 0 && ow > 0 ? el_tensor_alloc(&tmp, EL_DT_FLOAT, 4, ins[ri].dims)
+                                   : el_kerr(ctx, EL_ERR_RUNTIME, "output dimensions must be positive, found %lldx%lld",
+                                             (long long)oh, (long long)ow);
+    if (s == EL_OK) {
+        ra.out_f32 = tmp.data;
+        s = el_tensor_numel(&tmp) > 0 ? el_resize_bilinear_core(&ra) : EL_OK;
+        if (s != EL_OK) s = el_error_prefix(s, "node '%s' (op %s): ", ctx->node->name, ctx->node->op);
+    }
+    if (s == EL_OK) {
+        ins[ri] = tmp;
+        s = el_concat_impl(&local, 0, n, n, "axis", NULL);
+    }
+    el_tensor_release(&tmp);
+    return s;
+}
+
 static el_status el_concat_v2(el_kctx *ctx)
 {
     EL_TRY(el_kctx_need_inputs(ctx, 2));
-    return el_concat_impl(ctx, 0, ctx->ninputs - 1, ctx->ninputs - 1, "axis");
+    int64_t ri = 0;
+    EL_TRY(el_attr_int(ctx->node, EL_CONCAT_RESIZE_ATTR, 0, &ri));
+    if (ri) return el_concat_resized(ctx, ri - 1);
+    return el_concat_impl(ctx, 0, ctx->ninputs - 1, ctx->ninputs - 1, "axis", NULL);
 }
 
 /* Output 1: the Mean of EL_CONCAT_MEAN_ATTR. */
@@ -310,7 +448,7 @@ static int el_concat_v2_noutputs(const el_node *n) { return el_node_attr(n, EL_C
 static el_status el_concat_v1(el_kctx *ctx)
 {
     EL_TRY(el_kctx_need_inputs(ctx, 2));
-    return el_concat_impl(ctx, 1, ctx->ninputs - 1, 0, "concat_dim");
+    return el_concat_impl(ctx, 1, ctx->ninputs - 1, 0, "concat_dim", NULL);
 }
 
 /* Pack (tf.stack): N equal shapes stacked on a new axis. */

@@ -17,10 +17,7 @@
 
 /* One output coordinate's source rows/columns and weight (TF's
  * CachedInterpolation). */
-typedef struct el_interp {
-    int64_t lo, hi;
-    float lerp;
-} el_interp;
+typedef el_resize_interp el_interp;
 
 /* TF's CalculateResizeScale: in float32, (in-1)/(out-1) when aligning corners
  * of an output larger than one pixel, else in/out. */
@@ -48,6 +45,11 @@ static void el_resize_weights(int64_t out, int64_t in, float scale, bool half_pi
         w[i].hi = hi;
         w[i].lerp = src - fl;
     }
+}
+
+void el_resize_bilinear_axis(int64_t in, int64_t out, bool align_corners, bool half_pixel_centers, el_resize_interp *w)
+{
+    el_resize_weights(out, in, el_resize_scale(in, out, align_corners), half_pixel_centers, w);
 }
 
 /* One output row of one image, for each input element type. Values become

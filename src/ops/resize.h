@@ -41,6 +41,17 @@ typedef struct el_resize_args {
  * message without context; callers prefix the node or image. */
 el_status el_resize_bilinear_core(const el_resize_args *a);
 
+/* The source rows (or columns) of one output axis of a bilinear resize,
+ * as el_resize_bilinear_core takes them: output i reads lo and hi with
+ * weight lerp, top = tl + (tr - tl) * x_lerp and so on, each operation
+ * rounded in turn (no fused multiply-add). For readers that resize on the
+ * fly (ops/concat.c, EL_CONCAT_RESIZE_ATTR): the same bits. */
+typedef struct el_resize_interp {
+    int64_t lo, hi;
+    float lerp;
+} el_resize_interp;
+void el_resize_bilinear_axis(int64_t in, int64_t out, bool align_corners, bool half_pixel_centers, el_resize_interp *w);
+
 /* Nearest neighbour: copies elements of `elem_size` bytes from in to out
  * (same dtype), TF's ResizeNearestNeighbor index rule. */
 el_status el_resize_nearest_core(const void *in, void *out, size_t elem_size, int64_t batch, int64_t in_h,
