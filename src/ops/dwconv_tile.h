@@ -21,6 +21,13 @@
  * skipped; columns outside it read a zero vector (el_conv_zero) in border
  * tiles, and are absent from interior tiles. */
 
+/* Keeps v in a register (no code): see el_dw_tile_vec. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define EL_DW_KEEP(v) __asm__("" : "+v"(v))
+#else
+#define EL_DW_KEEP(v) ((void)0)
+#endif
+
 #define EL_DW_PMAX 8
 #define EL_DW_KMAX 5
 #define EL_DW_NCMAX ((EL_DW_PMAX - 1) * 2 + EL_DW_KMAX)
@@ -64,6 +71,11 @@ static inline __attribute__((always_inline)) void el_dw_tile_vec(const int K, co
         for (int c = 0; c < NC; c++) {
             const float *src = border ? xp[ky * NC + c] : xp[ky] + coff[c];
             el_vf xv = EL_DW_LD(src + cb);
+            /* One load per input vector, in a register for the up to K
+             * FMAs that read it: GCC otherwise folds the load into each
+             * FMA, and the tile becomes bound by loads (from L2, where
+             * the row ring lives), not by FMAs. */
+            EL_DW_KEEP(xv);
 #pragma GCC unroll 8
             for (int p = 0; p < P; p++) {
                 const int kx = c - p * S;
