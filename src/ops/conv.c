@@ -790,6 +790,13 @@ out:
  * Narrower rows are short panels: the whole-tensor kernel keeps them. */
 #define EL_DWPW_BF16_MIN_WIDTH 128
 
+/* Output rows per step: the depthwise kernel runs two rows' tiles at
+ * once, loading each input vector once for both (ops/dwconv_tile.h), and
+ * the 1x1 convolutions take twice the pixels per call. */
+#define EL_ROWS_STEP 2
+/* Expanded rows a step reads. */
+#define EL_ROWS_RING(kh, stride) ((kh) + (EL_ROWS_STEP - 1) * (stride))
+
 /* A 1x1 stride-1 convolution run one row of pixels at a time with the
  * kernel el_conv_common_x would pick for the whole tensor (narrow or
  * packed: the same bits). */
@@ -834,7 +841,7 @@ static bool el_pw_plan_make(const el_kctx *ctx, const el_tensor *in, bool fused,
     const bool x3 = p->layout == EL_FILTER_BF16X3_T32X16;
     if (ok && (x3 || p->layout == EL_FILTER_BF16_T32X16)) {
         p->narrow = false;
-        p->bf16_scratch = bf16 && g.w.in >= EL_DWPW_BF16_MIN_WIDTH ? el_bf16_rows_scratch(g.w.in, g.ic, g.oc, x3) : 0;
+        p->bf16_scratch = bf16 && g.w.in >= EL_DWPW_BF16_MIN_WIDTH ? el_bf16_rows_scratch(EL_ROWS_STEP * g.w.in, g.ic, g.oc, x3) : 0;
         ok = p->bf16_scratch > 0;
         p->wb = ok ? c.inputs[1].data : NULL;
     } else if (ok && !p->narrow) {
@@ -847,15 +854,18 @@ static bool el_pw_plan_make(const el_kctx *ctx, const el_tensor *in, bool fused,
     return ok;
 }
 
-/* One row of p: x, W pixels of p's input depth, into y (bf16: with the
- * thread's scratch). */
-static void el_pw_plan_row(const el_pw_plan *p, const el_conv_epi *e, const float *x, float *y, void *scratch)
+/* n consecutive rows of p: x, n * W pixels of p's input depth, into y
+ * (bf16: with the thread's scratch, sized for EL_ROWS_STEP rows). */
+static void el_pw_plan_row(const el_pw_plan *p, const el_conv_epi *e, const float *x, float *y, int64_t n,
+                           void *scratch)
 {
-    /* All take this geometry: el_pw_plan_make checked it. */
+    /* All take this geometry (one row of n * W pixels): el_pw_plan_make checked it. */
+    el_conv_geom g = p->g;
+    g.w.in = g.w.out = n * p->g.w.out;
     if (p->wb)
-        (void)el_bf16_rows(p->g.w.in, p->g.ic, p->g.oc, x, p->wb, p->layout == EL_FILTER_BF16X3_T32X16, e, y, scratch);
-    else if (p->narrow) (void)el_conv2d_narrow(&p->g, x, p->w, p->layout, e, y);
-    else (void)el_conv2d_packed(&p->g, x, p->w, e, y);
+        (void)el_bf16_rows(g.w.in, g.ic, g.oc, x, p->wb, p->layout == EL_FILTER_BF16X3_T32X16, e, y, scratch);
+    else if (p->narrow) (void)el_conv2d_narrow(&g, x, p->w, p->layout, e, y);
+    else (void)el_conv2d_packed(&g, x, p->w, e, y);
 }
 
 typedef struct el_rows_job {
@@ -866,14 +876,15 @@ typedef struct el_rows_job {
     el_dw_fn dw;
     const el_pw_plan *ex, *pw;  /* the expansion, the projection, or NULL */
     float *y;
-    float *const *ring;         /* per thread: kh expanded rows (with ex) */
-    float *const *mid;          /* per thread: a depthwise output row (with pw) */
+    float *const *ring;         /* per thread: EL_ROWS_RING(kh, stride) expanded rows (with ex) */
+    float *const *mid;          /* per thread: EL_ROWS_STEP depthwise output rows (with pw) */
     void *const *bf16;          /* per thread: the bf16 projection's scratch */
 } el_rows_job;
 
-/* Output rows [i0, i1) (batch * rows + row). With an expansion, the input
- * rows a depthwise row reads are expanded into the thread's ring (row iy
- * in slot iy % kh) when first needed: each once per chunk, the first kh -
+/* Output rows [i0, i1) (batch * rows + row), EL_ROWS_STEP at a time within
+ * a batch (the bits do not depend on the steps). With an expansion, the
+ * input rows a step reads are expanded into the thread's ring (row iy in
+ * slot iy % ring) when first needed: each once per chunk, the first kh -
  * stride of a chunk again. */
 static void el_rows_run(void *vc, int64_t i0, int64_t i1)
 {
@@ -881,25 +892,29 @@ static void el_rows_run(void *vc, int64_t i0, int64_t i1)
     const el_conv_geom *gd = j->gd;
     const int t = el_threadpool_thread_index();
     const int64_t oh = gd->h.out, ow = gd->w.out, win = gd->w.in, c = gd->ic, kh = gd->h.k;
+    const int64_t nring = EL_ROWS_RING(kh, gd->h.stride);
     float *ring = j->ex ? j->ring[t] : NULL, *mid = j->pw ? j->mid[t] : NULL;
     int64_t next = 0, cur_b = -1; /* the next input row to expand, of batch cur_b */
-    for (int64_t i = i0; i < i1; i++) {
+    for (int64_t i = i0; i < i1;) {
         const int64_t b = i / oh, oy = i % oh;
+        int64_t n = i1 - i < EL_ROWS_STEP ? i1 - i : EL_ROWS_STEP;
+        if (n > oh - oy) n = oh - oy;
         float *dy = mid ? mid : j->y + i * ow * gd->oc;
         if (ring) {
-            int64_t lo = oy * gd->h.stride - gd->h.pad_before, hi = lo + kh;
+            int64_t lo = oy * gd->h.stride - gd->h.pad_before, hi = (oy + n - 1) * gd->h.stride - gd->h.pad_before + kh;
             if (lo < 0) lo = 0;
             if (hi > gd->h.in) hi = gd->h.in;
             if (b != cur_b || next < lo) next = lo;
             cur_b = b;
             for (; next < hi; next++)
                 el_pw_plan_row(j->ex, j->ee, j->x + (b * gd->h.in + next) * win * j->ex->g.ic,
-                               ring + next % kh * win * c, NULL);
-            j->dw(gd, ring, kh, j->wd, j->ed, dy, 0, oy, oy + 1, 0, c);
+                               ring + next % nring * win * c, 1, NULL);
+            j->dw(gd, ring, nring, j->wd, j->ed, dy, 0, oy, oy + n, 0, c);
         } else {
-            j->dw(gd, j->x, gd->h.in, j->wd, j->ed, dy, b, oy, oy + 1, 0, c);
+            j->dw(gd, j->x, gd->h.in, j->wd, j->ed, dy, b, oy, oy + n, 0, c);
         }
-        if (mid) el_pw_plan_row(j->pw, j->ep, mid, j->y + i * ow * j->pw->g.oc, j->bf16[t]);
+        if (mid) el_pw_plan_row(j->pw, j->ep, mid, j->y + i * ow * j->pw->g.oc, n, j->bf16[t]);
+        i += n;
     }
 }
 
@@ -972,8 +987,8 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
         wd = scaled;
     }
     for (int t = 0; s == EL_OK && t < threads; t++) {
-        if (ectx) ring[t] = el_mem_alloc(sizeof(float) * (size_t)(gd.h.k * gd.w.in * gd.ic));
-        if (pctx) rows[t] = el_mem_alloc(sizeof(float) * (size_t)(gd.w.out * gd.oc));
+        if (ectx) ring[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_RING(gd.h.k, gd.h.stride) * gd.w.in * gd.ic));
+        if (pctx) rows[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_STEP * gd.w.out * gd.oc));
         if (pw.wb) bscr[t] = el_mem_alloc(pw.bf16_scratch);
         if ((ectx && !ring[t]) || (pctx && !rows[t]) || (pw.wb && !bscr[t]))
             s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row buffers");

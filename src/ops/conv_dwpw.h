@@ -6,9 +6,9 @@
  * Conv2D / _FusedConv2D node takes the depthwise convolution's input as its
  * input 0 and the depthwise filter and arguments as its last
  * EL_DWPW_NIN_ATTR inputs; the depthwise node's attrs are its own under
- * EL_DWPW_PREFIX. The kernel runs the depthwise convolution one output row
- * at a time into a buffer that stays in cache, and the 1x1 convolution on
- * that row, with the kernels the two nodes would run (the same bits);
+ * EL_DWPW_PREFIX. The kernel runs the depthwise convolution two output
+ * rows at a time into a buffer that stays in cache, and the 1x1 convolution
+ * on those rows, with the kernels the two nodes would run (the same bits);
  * where those are not the fast kernels it runs the two nodes' kernels one
  * after the other.
  *
@@ -17,7 +17,7 @@
  * input as its input 0 and the expansion's filter and arguments as its
  * last EL_PWDW_NIN_ATTR inputs (after the depthwise ones); the expansion's
  * attrs are its own under EL_PWDW_PREFIX. The kernel expands the input
- * rows a depthwise output row reads into a ring of kh rows per thread, as
+ * rows the depthwise output rows read into a ring of kh + stride rows per thread, as
  * they are first needed, so the expanded tensor never goes through memory
  * (the same kernels and bits again; the expansion runs first, whole, where
  * they do not apply). */

@@ -10,6 +10,10 @@
  * - Tiles of P output pixels of one row: each input vector loaded once
  *   feeds every pixel whose window holds it (up to kw FMAs), so the tile
  *   needs ((P - 1) * stride + kw) loads per kernel row instead of P * kw.
+ * - Two output rows per tile where both windows lie inside the input
+ *   vertically (AVX-512): the K + S input rows are loaded once for both
+ *   (the row-streaming fusions keep them in an L2 ring, so loads bound
+ *   a one-row 3x3 tile).
  * - Inside a tile, channel vectors innermost, contiguous in memory (NHWC
  *   pixels are C floats apart: walking one channel vector along a row
  *   strides by C floats and thrashes the few L1 sets that stride maps to).
@@ -118,6 +122,66 @@ static inline __attribute__((always_inline)) void el_dw_tile(const int K, const 
                        y);
 }
 
+/* One channel vector of a tile of two output rows (the second S input
+ * rows below the first), both windows inside the input vertically and
+ * every column inside it (interior): input row i (0 <= i < K + S) at
+ * xp[i], column c at xp[i] + coff[c]. Each input vector is loaded once
+ * for the FMAs of both rows (K + S row loads instead of 2 K). Every
+ * output sums its taps in (ky, kx) order as el_dw_tile_vec does (input
+ * rows ascending), so the bits are those of two one-row tiles. */
+static inline __attribute__((always_inline)) void el_dw_tile2_vec(const int K, const int S, const int P,
+                                                                  const bool masked, const float *const *xp,
+                                                                  const int64_t *coff, const float *w, int64_t C,
+                                                                  int64_t cb, el_vmask m, const float *bias,
+                                                                  bool clamp, el_vf lo, el_vf hi, float *y0, float *y1)
+{
+    const int NC = (P - 1) * S + K;
+#define EL_DW_LD(p) (masked ? EL_V_MLOAD(p, m) : EL_V_LOAD(p))
+    el_vf acc0[EL_DW_PMAX], acc1[EL_DW_PMAX];
+#pragma GCC unroll 8
+    for (int p = 0; p < P; p++) acc0[p] = acc1[p] = EL_V_ZERO();
+#pragma GCC unroll 7
+    for (int i = 0; i < K + S; i++) {
+        /* Kernel row i of the first output row, i - S of the second. */
+        const bool has0 = i < K, has1 = i >= S;
+        el_vf w0[EL_DW_KMAX], w1[EL_DW_KMAX];
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; kx++) {
+            if (has0) w0[kx] = EL_DW_LD(w + (i * K + kx) * C + cb);
+            if (has1) w1[kx] = EL_DW_LD(w + ((i - S) * K + kx) * C + cb);
+        }
+#pragma GCC unroll 19
+        for (int c = 0; c < NC; c++) {
+            el_vf xv = EL_DW_LD(xp[i] + coff[c] + cb);
+            EL_DW_KEEP(xv);
+#pragma GCC unroll 8
+            for (int p = 0; p < P; p++) {
+                const int kx = c - p * S;
+                if (kx < 0 || kx >= K) continue;
+                if (has0) acc0[p] = EL_V_FMA(xv, w0[kx], acc0[p]);
+                if (has1) acc1[p] = EL_V_FMA(xv, w1[kx], acc1[p]);
+            }
+        }
+    }
+    el_vf bv = bias ? EL_DW_LD(bias + cb) : EL_V_ZERO();
+#pragma GCC unroll 8
+    for (int p = 0; p < P; p++) {
+        el_vf v0 = EL_V_ADD(acc0[p], bv), v1 = EL_V_ADD(acc1[p], bv);
+        if (clamp) {
+            v0 = EL_V_MIN(EL_V_MAX(v0, lo), hi);
+            v1 = EL_V_MIN(EL_V_MAX(v1, lo), hi);
+        }
+        if (masked) {
+            EL_V_MSTORE(y0 + p * C + cb, m, v0);
+            EL_V_MSTORE(y1 + p * C + cb, m, v1);
+        } else {
+            EL_V_STORE(y0 + p * C + cb, v0);
+            EL_V_STORE(y1 + p * C + cb, v1);
+        }
+    }
+#undef EL_DW_LD
+}
+
 /* One output pixel of any window, over its taps inside the input (the
  * fallback for windows without a tile kernel, and tiny rows). */
 static void el_dw_pixel(const el_conv_geom *g, const float *xb, int64_t ring, const float *w, const el_conv_epi *e,
@@ -212,6 +276,57 @@ static inline __attribute__((always_inline)) void el_dw_row_tiles(const int K, c
     }
 }
 
+/* The tile of P pixels at output column ox on rows a and b (b the row
+ * below a, both windows inside the input vertically): interior tiles for
+ * both rows at once, the others row by row. */
+static inline __attribute__((always_inline)) void el_dw_tile2_at(const int K, const int S, const int P,
+                                                                 const el_dw_row *a, const el_dw_row *b, int64_t ox)
+{
+    const el_conv_geom *g = a->g;
+    const int64_t C = g->ic, Win = g->w.in;
+    const int NC = (P - 1) * S + K;
+    const int64_t ix0 = ox * S - g->w.pad_before;
+    if (ix0 < 0 || ix0 + NC > Win) {
+        el_dw_tile_at(K, S, P, a, ox);
+        el_dw_tile_at(K, S, P, b, ox);
+        return;
+    }
+    const float *xp[EL_DW_KMAX + 2];
+    for (int i = 0; i < K; i++) xp[i] = a->xr[i] + ix0 * C;
+    for (int i = K; i < K + S; i++) xp[i] = b->xr[i - S] + ix0 * C;
+    const float *const bias = a->e->bias;
+    const bool clamp = a->e->clamp;
+    const el_vf lo = EL_V_SET1(a->e->lo), hi = EL_V_SET1(a->e->hi);
+    float *y0 = a->yr + ox * C, *y1 = b->yr + ox * C;
+    int64_t cb = a->c0;
+    for (; cb + EL_VF <= a->c1; cb += EL_VF)
+        el_dw_tile2_vec(K, S, P, false, xp, a->coff, a->w, C, cb, el_vmask_n(EL_VF), bias, clamp, lo, hi, y0, y1);
+    if (cb < a->c1)
+        el_dw_tile2_vec(K, S, P, true, xp, a->coff, a->w, C, cb, el_vmask_n(a->c1 - cb), bias, clamp, lo, hi, y0,
+                        y1);
+}
+
+/* Rows a and b as el_dw_row_tiles would run them one after the other. */
+static inline __attribute__((always_inline)) void el_dw_row2_tiles(const int K, const int S, const el_dw_row *a,
+                                                                   const el_dw_row *b)
+{
+    const int64_t Wout = a->g->w.out;
+    int64_t ox = 0;
+    for (; ox + 8 <= Wout; ox += 8) el_dw_tile2_at(K, S, 8, a, b, ox);
+    if (ox + 4 <= Wout) {
+        el_dw_tile2_at(K, S, 4, a, b, ox);
+        ox += 4;
+    }
+    if (ox < Wout) {
+        if (Wout >= 4) {
+            el_dw_tile2_at(K, S, 4, a, b, Wout - 4);
+        } else {
+            el_dw_row_tiles(K, S, a);
+            el_dw_row_tiles(K, S, b);
+        }
+    }
+}
+
 void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, int64_t ring, const float *w, const el_conv_epi *e,
                    float *yrows, int64_t b, int64_t oy0, int64_t oy1, int64_t c0, int64_t c1)
 {
@@ -256,6 +371,23 @@ void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, int64_t ring, const fl
             r.ky1 = (int)k1;
             for (int ky = r.ky0; ky < r.ky1; ky++) r.xr[ky] = xb + (r.iy0 + ky) % ring * W->in * C;
             r.yr = yrows + (oy - oy0) * W->out * C;
+            /* Two rows at once where both windows lie inside the input
+             * vertically and the ring holds their K + S input rows; with
+             * 32 vector registers only (2 x 8 accumulators and 2 K
+             * weights: AVX2's 16 would spill). */
+            if (EL_VF == 16 && oy + 1 < gz && r.iy0 >= 0 && r.iy0 + S + K <= H->in && ring >= K + S) {
+                el_dw_row r2 = r;
+                r2.iy0 = r.iy0 + S;
+                for (int ky = 0; ky < K; ky++) r2.xr[ky] = xb + (r2.iy0 + ky) % ring * W->in * C;
+                r2.yr = r.yr + W->out * C;
+                if (K == 3 && S == 1) el_dw_row2_tiles(3, 1, &r, &r2);
+                else if (K == 3) el_dw_row2_tiles(3, 2, &r, &r2);
+                else if (S == 1) el_dw_row2_tiles(5, 1, &r, &r2);
+                else el_dw_row2_tiles(5, 2, &r, &r2);
+                if (el_conv_epi_has_tile_ops(e)) el_conv_epi_tile(e, r.yr + r.c0, 2 * W->out, r.c1 - r.c0, C);
+                oy++;
+                continue;
+            }
             if (K == 3 && S == 1) el_dw_row_tiles(3, 1, &r);
             else if (K == 3) el_dw_row_tiles(3, 2, &r);
             else if (S == 1) el_dw_row_tiles(5, 1, &r);

@@ -231,12 +231,63 @@ static void test_nan(void **state)
     }
 }
 
+/* The rows kernel, as the row-streaming fusions call it (ops/conv.c): a
+ * ring of the last K + S input rows and two output rows per call (tiles
+ * of both rows at once where their windows lie inside the input), against
+ * the whole tensor's rows one call per row: the same bits. */
+static void test_rows_two_at_once(void **state)
+{
+    (void)state;
+    static const int64_t shapes[][5] = {/* h, w, c, k, s */
+                                        {9, 37, 16, 3, 1}, {10, 40, 72, 3, 1}, {11, 29, 18, 5, 1},
+                                        {12, 33, 24, 3, 2}, {13, 45, 40, 5, 2}, {6, 3, 20, 3, 1}};
+    for (int isa = EL_ISA_AVX2; isa <= (int)el_isa_available(); isa++) {
+        el_conv_force_isa(isa);
+        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+            const int64_t H = shapes[si][0], W = shapes[si][1], C = shapes[si][2], K = shapes[si][3], S = shapes[si][4];
+            const int64_t OH = (H + S - 1) / S, OW = (W + S - 1) / S, ring = K + S;
+            const int64_t ph = (OH - 1) * S + K - H, pw = (OW - 1) * S + K - W;
+            el_conv_geom g = {.n = 1, .ic = C, .fic = 1, .oc = C, .groups = C};
+            g.h = (el_window_axis){.in = H, .k = K, .stride = S, .dilation = 1, .pad_before = ph / 2,
+                                   .pad_after = ph - ph / 2, .out = OH};
+            g.w = (el_window_axis){.in = W, .k = K, .stride = S, .dilation = 1, .pad_before = pw / 2,
+                                   .pad_after = pw - pw / 2, .out = OW};
+            const int64_t xd[4] = {1, H, W, C}, wd[4] = {K, K, C, 1}, bd[1] = {C};
+            el_tensor x = el_rand_tensor(4, xd), w = el_rand_tensor(4, wd), b = el_rand_tensor(1, bd);
+            el_conv_epi e = {.bias = b.data, .clamp = true, .lo = 0.0f, .hi = 6.0f};
+            el_dw_fn fn = el_depthwise_rows_fn(&g);
+            assert_non_null(fn);
+            float *one = calloc((size_t)(OH * OW * C), sizeof(float)), *two = calloc((size_t)(OH * OW * C), sizeof(float));
+            float *rg = calloc((size_t)(ring * W * C), sizeof(float));
+            assert_true(one && two && rg);
+            for (int64_t oy = 0; oy < OH; oy++) fn(&g, x.data, H, w.data, &e, one + oy * OW * C, 0, oy, oy + 1, 0, C);
+            for (int64_t oy = 0; oy < OH; oy += 2) {
+                const int64_t n = OH - oy < 2 ? OH - oy : 2;
+                /* The input rows the two output rows read, in slots iy % ring. */
+                for (int64_t iy = oy * S - g.h.pad_before; iy < (oy + n - 1) * S - g.h.pad_before + K; iy++)
+                    if (iy >= 0 && iy < H)
+                        memcpy(rg + iy % ring * W * C, (const float *)x.data + iy * W * C, sizeof(float) * (size_t)(W * C));
+                fn(&g, rg, ring, w.data, &e, two + oy * OW * C, 0, oy, oy + n, 0, C);
+            }
+            assert_memory_equal(one, two, sizeof(float) * (size_t)(OH * OW * C));
+            free(one);
+            free(two);
+            free(rg);
+            el_tensor_release(&x);
+            el_tensor_release(&w);
+            el_tensor_release(&b);
+        }
+    }
+    el_conv_force_isa(-1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_random_shapes),
         cmocka_unit_test(test_nan),
+        cmocka_unit_test(test_rows_two_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
