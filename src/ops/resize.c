@@ -111,10 +111,10 @@ EL_RESIZE_ROW(double, el_resize_row_f64, EL_TO_FLOAT)
  * offset and keeps the low one: `nvec` leaves the elements whose offsets
  * come within 3 bytes of the row's end to the scalar loop (the input's last
  * row ends the buffer). */
-__attribute__((target("avx512f"))) static int64_t el_resize_row_avx512(bool u8, const void *top, const void *bot,
-                                                                       const int32_t *lo, const int32_t *hi,
-                                                                       const float *w, int64_t nvec, float y_lerp,
-                                                                       float *dst)
+__attribute__((target("avx512f"))) static int64_t el_resize_row_avx512(bool u8, bool same_w, const void *top,
+                                                                       const void *bot, const int32_t *lo,
+                                                                       const int32_t *hi, const float *w, int64_t nvec,
+                                                                       float y_lerp, float *dst)
 {
     const __m512 yl = _mm512_set1_ps(y_lerp);
     const __m512i lowbyte = _mm512_set1_epi32(0xFF);
@@ -122,7 +122,19 @@ __attribute__((target("avx512f"))) static int64_t el_resize_row_avx512(bool u8, 
     for (; e + 16 <= nvec; e += 16) {
         const __m512i l = _mm512_loadu_si512(lo + e), h = _mm512_loadu_si512(hi + e);
         __m512 tl, tr, bl, br;
-        if (u8) {
+        if (same_w) {
+            /* Output width = input width: lo = hi = the element itself
+             * (the weights are 0), so the corners are plain loads. */
+            if (u8) {
+                tl = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)((const uint8_t *)top + e))));
+                bl = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)((const uint8_t *)bot + e))));
+            } else {
+                tl = _mm512_loadu_ps((const float *)top + e);
+                bl = _mm512_loadu_ps((const float *)bot + e);
+            }
+            tr = tl;
+            br = bl;
+        } else if (u8) {
             tl = _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_i32gather_epi32(l, top, 1), lowbyte));
             tr = _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_i32gather_epi32(h, top, 1), lowbyte));
             bl = _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_i32gather_epi32(l, bot, 1), lowbyte));
@@ -195,6 +207,7 @@ typedef struct el_resize_job {
     const int32_t *lo, *hi;
     const float *w;
     int64_t nvec;   /* elements the AVX-512 row takes (0: none) */
+    bool same_w;    /* lo = hi = the element's own offset (the output as wide as the input) */
     float *scratch; /* uint8 output: one float row per thread */
 } el_resize_job;
 
@@ -226,8 +239,8 @@ static void el_resize_rows(void *ctx, int64_t r0, int64_t r1)
         else {
             int64_t e = 0;
 #if defined(EL_CONV_X86)
-            if (j->nvec) e = el_resize_row_avx512(a->in_dtype == EL_DT_UINT8, top, bot, j->lo, j->hi, j->w, j->nvec,
-                                                  j->ys[y].lerp, dst);
+            if (j->nvec) e = el_resize_row_avx512(a->in_dtype == EL_DT_UINT8, j->same_w, top, bot, j->lo, j->hi, j->w,
+                                                  j->nvec, j->ys[y].lerp, dst);
 #endif
             j->row(top, bot, j->lo + e, j->hi + e, j->w + e, (int64_t)out_row - e, j->ys[y].lerp, dst + e);
         }
@@ -311,6 +324,8 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
         int64_t n = 0;
         while (n < (int64_t)row_n && hi[n] + tail < row_elems) n++;
         j.nvec = n / 16 * 16;
+        j.same_w = true;
+        for (int64_t e = 0; e < (int64_t)row_n && j.same_w; e++) j.same_w = lo[e] == e && hi[e] == e;
     }
 #endif
     j.ys = ys;

@@ -257,7 +257,9 @@ static uint32_t el_rnd(void)
 
 /* el_resize_bilinear_core on random sizes, 1 to 5 channels (float: up to
  * 40), uint8 / int16 / float inputs, all three modes, float and rounded uint8 outputs, bit for
- * bit against the per-pixel restatement, with and without the vector rows. */
+ * bit against the per-pixel restatement, with and without the vector rows;
+ * a fifth of the cases keep the input's width, some float inputs hold -0,
+ * infinities and NaN. */
 static void test_bilinear_core_vs_reference(void **state)
 {
     (void)state;
@@ -268,7 +270,9 @@ static void test_bilinear_core_vs_reference(void **state)
         /* Some float cases with feature-map depths (the per-pixel path). */
         const int64_t wide = dt == EL_DT_FLOAT && it % 2 ? 40 : 5;
         const int64_t b = 1 + el_rnd() % 2, ih = 1 + el_rnd() % 20, iw = 1 + el_rnd() % 20, ch = 1 + el_rnd() % wide;
-        const int64_t oh = 1 + el_rnd() % 25, ow = 1 + el_rnd() % 25;
+        const int64_t oh = 1 + el_rnd() % 25, ow0 = 1 + el_rnd() % 25;
+        /* Every 5th case as wide as its input (the vector rows' plain loads). */
+        const int64_t ow = it % 5 == 0 ? iw : ow0;
         const int mode = (int)(el_rnd() % 3);
         const bool align = mode == 1, half = mode == 2, to_u8 = el_rnd() % 4 == 0;
         const int64_t nin = b * ih * iw * ch, nout = b * oh * ow * ch;
@@ -280,6 +284,11 @@ static void test_bilinear_core_vs_reference(void **state)
             i16[i] = (int16_t)(el_rnd() - (1u << 23));
             fin[i] = dt == EL_DT_UINT8 ? (float)u8[i] : dt == EL_DT_INT16 ? (float)i16[i] : (float)(int)(el_rnd() % 20001 - 10000) / 7.0f;
         }
+        /* Some float cases with -0, infinities and NaN (TF's lerps turn -0
+         * into 0 and an infinity into NaN even where the weight is 0). */
+        static const float special[4] = {-0.0f, INFINITY, -INFINITY, NAN};
+        if (dt == EL_DT_FLOAT && it % 10 == 0)
+            for (int64_t i = 0; i < nin; i += 1 + (int64_t)(el_rnd() % 7)) fin[i] = special[el_rnd() % 4];
         float *got = malloc(sizeof(float) * (size_t)nout);
         uint8_t *got8 = malloc((size_t)nout);
         el_resize_args ra = {dt, dt == EL_DT_UINT8 ? (const void *)u8 : dt == EL_DT_INT16 ? (const void *)i16 : fin,
