@@ -935,10 +935,19 @@ static el_status el_opt_replace(el_opt *o, int r, const char *op, const el_oin *
 
 /* ---- hard swish ---- */
 
-/* Input k of n as a float constant holding one value, shape [] or [1]. */
+/* Input k of n as a float constant holding one value, shape [] or [1]:
+ * also a Const whose only inputs are control inputs (a loop body's, tied
+ * to its frame: not folded, but its value is known; the fusions that read
+ * it keep it as an input, so it still runs in the frame). */
 static const el_tensor *el_scalar_const(const el_opt *o, const el_onode *n, int k)
 {
     const el_tensor *t = el_const_input(o, n, k);
+    if (!t && k < n->ndata && n->in[k].slot == 0) {
+        const el_onode *s = &o->n[n->in[k].node];
+        const el_attr *a = s->orig && !s->fed && s->ndata == 0 && !strcmp(s->op, "Const") ? el_node_attr(s->orig, "value")
+                                                                                          : NULL;
+        if (a && a->type == EL_ATTR_TENSOR && a->v.tensor.buf && a->v.tensor.dtype == EL_DT_FLOAT) t = &a->v.tensor;
+    }
     return t && t->ndim <= 1 && el_tensor_numel(t) == 1 ? t : NULL;
 }
 

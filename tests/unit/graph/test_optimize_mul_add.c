@@ -3,7 +3,10 @@
  * Sub(., d), whose scaled image is also read by a Shape, becomes one node
  * with the same bits as the unfused graph (border values included), for
  * paddings on an outer and on the innermost dimension, float or uint8
- * input; a second reader of the Pad stops the absorption there. */
+ * input; a second reader of the Pad stops the absorption there. The
+ * constants may have control inputs (a loop body's, tied to its frame, as
+ * in handtrack's preprocessing): Mul(c, x) then Sub(., d) still fuse, the
+ * constants stay as inputs, same bits. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,11 +118,41 @@ static void test_second_reader(void **state)
     el_graph_free(g);
 }
 
+static void test_controlled_consts(void **state)
+{
+    (void)state;
+    el_gb b;
+    el_gb_init(&b);
+    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
+    el_gb_node(&b, "ctl", "Identity", EL_IN("x"));
+    el_gb_scalar_f32(&b, "c", 0.0078431377f, EL_IN("^ctl"));
+    el_gb_scalar_f32(&b, "d", 1.0f, EL_IN("^ctl"));
+    el_gb_node(&b, "mul", "Mul", EL_IN("c", "x"));
+    el_gb_node(&b, "y", "Sub", EL_IN("mul", "d"));
+    el_graph *g;
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    const char *feeds[1] = {"x"}, *fetches[1] = {"y"};
+    el_optimize_stats st;
+    el_graph *og;
+    assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
+    assert_non_null(og);
+    assert_int_equal(st.mul_add_fused, 1);
+    const el_node *y = el_find(og, "y");
+    assert_non_null(y);
+    assert_string_equal(y->op, "_ElMulAdd");
+    assert_non_null(el_find(og, "c"));
+    assert_non_null(el_find(og, "d"));
+    el_graph_free(og);
+    el_bits_agree(g, false, "y");
+    el_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain),
         cmocka_unit_test(test_second_reader),
+        cmocka_unit_test(test_controlled_consts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
