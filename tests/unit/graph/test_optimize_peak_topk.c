@@ -1,8 +1,9 @@
 /* CenterNet's peak extraction, TopKV2(Reshape(x * (x == MaxPool(x)))),
  * made one _ElPeakTopK by the graph passes (graph/optimize.c,
  * ops/peak_topk.c): the same values and indices as the unfused nodes on
- * every ISA, at 1 and 2 threads, for
- * heatmap-like inputs, negative inputs (the root below zero), ties, NaN
+ * every ISA, at 1 to 3 threads, for
+ * heatmap-like inputs, negative inputs (the root below zero), ties, all
+ * equal and all zero, NaN
  * (a row rerun whole), infinities, several rows and k near n; graphs that
  * do not match stay as they are. */
 #include <math.h>
@@ -46,7 +47,7 @@ static el_graph *el_peak_graph(int nshape, const int32_t *shape, int32_t k, bool
 }
 
 /* Input kinds. */
-enum { EL_HEAT, EL_NEG, EL_TIES, EL_NAN_LATE, EL_NAN_FIRST, EL_INF, EL_KINDS };
+enum { EL_HEAT, EL_NEG, EL_TIES, EL_NAN_LATE, EL_NAN_FIRST, EL_INF, EL_EQUAL, EL_ZERO, EL_KINDS };
 
 static el_tensor el_peak_input(int kind, const int64_t *dims)
 {
@@ -61,6 +62,8 @@ static el_tensor el_peak_input(int kind, const int64_t *dims)
         case EL_HEAT: p[i] = 1.0f / (1.0f + expf(-2.0f * r)); break; /* sigmoid-like, (0, 1) */
         case EL_NEG: p[i] = -1.0f - fabsf(r); break;
         case EL_TIES: p[i] = floorf(r) * 0.25f; break; /* few values: plateaus, equal peaks, zeros and -0 */
+        case EL_EQUAL: p[i] = 0.5f; break;              /* all peaks, all tied: the k first positions */
+        case EL_ZERO: p[i] = i % 3 ? 0.0f : -0.0f; break;
         default: p[i] = r * r; break;
         }
     }
@@ -107,7 +110,7 @@ static void el_check(const int64_t *dims, int nshape, const int32_t *shape, int3
         for (int i = 0; i < 3; i++) {
             if ((int)el_isa_available() < isas[i]) continue;
             el_conv_force_isa(isas[i]);
-            for (int threads = 1; threads <= 2; threads++) {
+            for (int threads = 1; threads <= 3; threads++) {
                 el_tensor got[2];
                 el_run(g, &x, threads, true, got);
                 for (int o = 0; o < 2; o++) {
