@@ -17,6 +17,7 @@ typedef __mmask16 el_vmask;
 #define EL_V_MSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
 #define EL_V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define EL_V_ADD(a, b) _mm512_add_ps(a, b)
+#define EL_V_MUL(a, b) _mm512_mul_ps(a, b)
 #define EL_V_MAX(a, b) _mm512_max_ps(a, b)
 #define EL_V_MIN(a, b) _mm512_min_ps(a, b)
 static inline el_vmask el_vmask_n(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }

@@ -45,6 +45,20 @@
  * the output and the other operands stream through it too). */
 #define EL_DW_L2_BYTES (512 << 10)
 
+/* Hard swish in registers, on the tiles' stores (AVX-512 only: the
+ * operations of el_hard_swish_f32_avx512, which el_conv_epi_tile runs
+ * otherwise, in its order: the same bits). */
+typedef struct el_dw_hs {
+    bool on;
+    el_vf mul, add;
+} el_dw_hs;
+
+static inline el_vf el_dw_hswish(el_vf v, const el_dw_hs *hs)
+{
+    el_vf r = EL_V_MIN(EL_V_SET1(6.0f), EL_V_MAX(EL_V_ZERO(), EL_V_ADD(v, hs->add)));
+    return EL_V_MUL(EL_V_MUL(v, hs->mul), r);
+}
+
 static inline el_vf el_dw_epi(el_vf v, const el_conv_epi *e, el_vf bv, el_vf lo, el_vf hi)
 {
     v = EL_V_ADD(v, bv);
@@ -60,7 +74,7 @@ static inline __attribute__((always_inline)) void el_dw_tile_vec(const int K, co
                                                                  const float *const *xp, const int64_t *coff, int ky0,
                                                                  int ky1, const float *w, int64_t C, int64_t cb,
                                                                  el_vmask m, const float *bias, bool clamp, el_vf lo,
-                                                                 el_vf hi, float *y)
+                                                                 el_vf hi, const el_dw_hs *hs, float *y)
 {
     const int NC = (P - 1) * S + K;
 #define EL_DW_LD(p) (masked ? EL_V_MLOAD(p, m) : EL_V_LOAD(p))
@@ -93,6 +107,7 @@ static inline __attribute__((always_inline)) void el_dw_tile_vec(const int K, co
         el_vf v = EL_V_ADD(acc[p], bv);
         /* max returns its second operand for a NaN first: NaN -> lo, as the reference's v > 0 ? v : 0. */
         if (clamp) v = EL_V_MIN(EL_V_MAX(v, lo), hi);
+        if (hs->on) v = el_dw_hswish(v, hs);
         if (masked) EL_V_MSTORE(y + p * C + cb, m, v);
         else EL_V_STORE(y + p * C + cb, v);
     }
@@ -113,13 +128,14 @@ static inline __attribute__((always_inline)) void el_dw_tile(const int K, const 
     const float *const bias = e->bias;
     const bool clamp = e->clamp;
     const el_vf lo = EL_V_SET1(e->lo), hi = EL_V_SET1(e->hi);
+    const el_dw_hs hs = {e->hswish, EL_V_SET1(e->hs_mul), EL_V_SET1(e->hs_add)};
     int64_t cb = c0;
     for (; cb + EL_VF <= c1; cb += EL_VF)
         el_dw_tile_vec(K, S, P, border, false, xp, coff, ky0, ky1, w, C, cb, el_vmask_n(EL_VF), bias, clamp, lo, hi,
-                       y);
+                       &hs, y);
     if (cb < c1)
         el_dw_tile_vec(K, S, P, border, true, xp, coff, ky0, ky1, w, C, cb, el_vmask_n(c1 - cb), bias, clamp, lo, hi,
-                       y);
+                       &hs, y);
 }
 
 /* One channel vector of a tile of two output rows (the second S input
@@ -133,7 +149,8 @@ static inline __attribute__((always_inline)) void el_dw_tile2_vec(const int K, c
                                                                   const bool masked, const float *const *xp,
                                                                   const int64_t *coff, const float *w, int64_t C,
                                                                   int64_t cb, el_vmask m, const float *bias,
-                                                                  bool clamp, el_vf lo, el_vf hi, float *y0, float *y1)
+                                                                  bool clamp, el_vf lo, el_vf hi, const el_dw_hs *hs,
+                                                                  float *y0, float *y1)
 {
     const int NC = (P - 1) * S + K;
 #define EL_DW_LD(p) (masked ? EL_V_MLOAD(p, m) : EL_V_LOAD(p))
@@ -170,6 +187,10 @@ static inline __attribute__((always_inline)) void el_dw_tile2_vec(const int K, c
         if (clamp) {
             v0 = EL_V_MIN(EL_V_MAX(v0, lo), hi);
             v1 = EL_V_MIN(EL_V_MAX(v1, lo), hi);
+        }
+        if (hs->on) {
+            v0 = el_dw_hswish(v0, hs);
+            v1 = el_dw_hswish(v1, hs);
         }
         if (masked) {
             EL_V_MSTORE(y0 + p * C + cb, m, v0);
@@ -297,13 +318,15 @@ static inline __attribute__((always_inline)) void el_dw_tile2_at(const int K, co
     const float *const bias = a->e->bias;
     const bool clamp = a->e->clamp;
     const el_vf lo = EL_V_SET1(a->e->lo), hi = EL_V_SET1(a->e->hi);
+    const el_dw_hs hs = {a->e->hswish, EL_V_SET1(a->e->hs_mul), EL_V_SET1(a->e->hs_add)};
     float *y0 = a->yr + ox * C, *y1 = b->yr + ox * C;
     int64_t cb = a->c0;
     for (; cb + EL_VF <= a->c1; cb += EL_VF)
-        el_dw_tile2_vec(K, S, P, false, xp, a->coff, a->w, C, cb, el_vmask_n(EL_VF), bias, clamp, lo, hi, y0, y1);
-    if (cb < a->c1)
-        el_dw_tile2_vec(K, S, P, true, xp, a->coff, a->w, C, cb, el_vmask_n(a->c1 - cb), bias, clamp, lo, hi, y0,
+        el_dw_tile2_vec(K, S, P, false, xp, a->coff, a->w, C, cb, el_vmask_n(EL_VF), bias, clamp, lo, hi, &hs, y0,
                         y1);
+    if (cb < a->c1)
+        el_dw_tile2_vec(K, S, P, true, xp, a->coff, a->w, C, cb, el_vmask_n(a->c1 - cb), bias, clamp, lo, hi, &hs,
+                        y0, y1);
 }
 
 /* Rows a and b as el_dw_row_tiles would run them one after the other. */
@@ -356,7 +379,17 @@ void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, int64_t ring, const fl
         grp = (EL_DW_L2_BYTES / row_bytes - K) / S + 1;
         if (grp < 1) grp = 1;
     }
-    el_dw_row r = {.g = g, .xb = xb, .ring = ring, .w = w, .e = e};
+    /* Hard swish in the tiles' registers when every pixel goes through a
+     * tile (no pixel fallback) and nothing comes before it (a fused Add
+     * does): the tiles see ein, the rows' tile operations after them eout. */
+    el_conv_epi ein = *e, eout = *e;
+    ein.hswish = false;
+    if (EL_VF == 16 && e->hswish && !e->add && !e->sigmoid && C <= EL_CONV_ZERO_LEN && W->out >= 4) {
+        ein.hswish = true;
+        eout.hswish = false;
+    }
+    const bool tops = el_conv_epi_has_tile_ops(&eout);
+    el_dw_row r = {.g = g, .xb = xb, .ring = ring, .w = w, .e = &ein};
     for (int c = 0; c < EL_DW_NCMAX; c++) r.coff[c] = c * C;
     for (int64_t ga = oy0; ga < oy1; ga += grp) {
         int64_t gz = oy1 - ga > grp ? ga + grp : oy1;
@@ -384,7 +417,7 @@ void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, int64_t ring, const fl
                 else if (K == 3) el_dw_row2_tiles(3, 2, &r, &r2);
                 else if (S == 1) el_dw_row2_tiles(5, 1, &r, &r2);
                 else el_dw_row2_tiles(5, 2, &r, &r2);
-                if (el_conv_epi_has_tile_ops(e)) el_conv_epi_tile(e, r.yr + r.c0, 2 * W->out, r.c1 - r.c0, C);
+                if (tops) el_conv_epi_tile(&eout, r.yr + r.c0, 2 * W->out, r.c1 - r.c0, C);
                 oy++;
                 continue;
             }
@@ -393,7 +426,7 @@ void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, int64_t ring, const fl
             else if (S == 1) el_dw_row_tiles(5, 1, &r);
             else el_dw_row_tiles(5, 2, &r);
             /* After the whole row: its last tile may store pixels twice. */
-            if (el_conv_epi_has_tile_ops(e)) el_conv_epi_tile(e, r.yr + r.c0, W->out, r.c1 - r.c0, C);
+            if (tops) el_conv_epi_tile(&eout, r.yr + r.c0, W->out, r.c1 - r.c0, C);
         }
     }
     }

@@ -14,6 +14,7 @@
 
 #include "core/threadpool.h"
 #include "ops/dwconv_fast.h"
+#include "ops/unary_fast.h"
 #include "testutil.h"
 
 typedef struct el_dc {
@@ -234,7 +235,8 @@ static void test_nan(void **state)
 /* The rows kernel, as the row-streaming fusions call it (ops/conv.c): a
  * ring of the last K + S input rows and two output rows per call (tiles
  * of both rows at once where their windows lie inside the input), against
- * the whole tensor's rows one call per row: the same bits. */
+ * the whole tensor's rows one call per row: the same bits; and with a hard
+ * swish (in the tiles' registers) against the hard swish kernel after. */
 static void test_rows_two_at_once(void **state)
 {
     (void)state;
@@ -268,6 +270,18 @@ static void test_rows_two_at_once(void **state)
                     if (iy >= 0 && iy < H)
                         memcpy(rg + iy % ring * W * C, (const float *)x.data + iy * W * C, sizeof(float) * (size_t)(W * C));
                 fn(&g, rg, ring, w.data, &e, two + oy * OW * C, 0, oy, oy + n, 0, C);
+            }
+            assert_memory_equal(one, two, sizeof(float) * (size_t)(OH * OW * C));
+            /* Hard swish (in the tiles' registers on AVX-512) against the
+             * plain rows and then the hard swish kernel. */
+            el_conv_epi eh = {.bias = b.data, .hi = INFINITY, .hswish = true, .hs_mul = 1.0f / 6.0f, .hs_add = 3.0f,
+                              .y0 = two};
+            el_conv_epi ep = {.bias = b.data, .hi = INFINITY};
+            for (int64_t oy = 0; oy < OH; oy++) fn(&g, x.data, H, w.data, &ep, one + oy * OW * C, 0, oy, oy + 1, 0, C);
+            el_hard_swish_f32_rows(one, 1, OH * OW * C, OH * OW * C, eh.hs_mul, eh.hs_add);
+            for (int64_t oy = 0; oy < OH; oy += 2) {
+                const int64_t n = OH - oy < 2 ? OH - oy : 2;
+                fn(&g, x.data, H, w.data, &eh, two + oy * OW * C, 0, oy, oy + n, 0, C);
             }
             assert_memory_equal(one, two, sizeof(float) * (size_t)(OH * OW * C));
             free(one);
