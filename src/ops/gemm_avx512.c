@@ -51,9 +51,11 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
         SETUP;                                                                                                         \
         for (int64_t k = 0; k < len; k++) {                                                                            \
             const __m512 b0 = _mm512_load_ps(b), b1 = WIDE ? _mm512_load_ps(b + 16) : b0;                              \
-            _mm_prefetch(pf, _MM_HINT_T1);                                                                             \
-            _mm_prefetch(pf + 64, _MM_HINT_T1);                                                                        \
-            pf += pfstep;                                                                                              \
+            if (PF) {                                                                                                  \
+                _mm_prefetch(pf, _MM_HINT_T1);                                                                         \
+                _mm_prefetch(pf + 64, _MM_HINT_T1);                                                                    \
+                pf += pfstep;                                                                                          \
+            }                                                                                                          \
             _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
             {                                                                                                          \
                 const __m512 av = _mm512_set1_ps(STEP(r));                                                             \
@@ -96,7 +98,8 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
 #define ADVANCE_STRIDED                                                                                                \
     _Pragma("GCC unroll 5") for (int i = 0; i < (MR + 2) / 3; i++) q[i] += sizeof(float)
 
-static inline __attribute__((always_inline)) void el_ukr_strided(const int MR, const int WIDE, int nseg, int64_t len,
+static inline __attribute__((always_inline)) void el_ukr_strided(const int MR, const int WIDE, const int PF, int nseg,
+                                                                 int64_t len,
                                                                  const float *a, int64_t lda, int64_t sstride,
                                                                  const float *b, float *c, int64_t ldc, int ncols,
                                                                  int flags, const el_gemm_epi *e, const char *pf,
@@ -129,16 +132,24 @@ void el_gemm_f32_avx512(int rows, int nseg, int64_t len, const float *a, int64_t
                         float *c, int64_t ldc, int ncols, int flags, const el_gemm_epi *e, const void *pf,
                         int64_t pfstep)
 {
+    /* Panels of at most 16 live columns (a 16-channel layer, the last
+     * panel of some) skip the zero half: half the FMAs. Those are bound
+     * by loads (a broadcast per FMA), so without anything to prefetch
+     * they run without the prefetches too. */
+#define EL_CALL(R)                                                                                                     \
+    el_ukr_strided(R, 1, 1, nseg, len, a, lda, sstride, b, c, ldc, ncols, flags, e, (const char *)pf, pfstep)
+#define EL_CALL_HALF(R)                                                                                                \
+    el_ukr_strided(R, 0, 1, nseg, len, a, lda, sstride, b, c, ldc, ncols, flags, e, (const char *)pf, pfstep)
+#define EL_CALL_HALF_NOPF(R)                                                                                           \
+    el_ukr_strided(R, 0, 0, nseg, len, a, lda, sstride, b, c, ldc, ncols, flags, e, NULL, 0)
+    if (ncols <= 16 && !pf) {
+        EL_ROWS_SWITCH(EL_CALL_HALF_NOPF);
+        return;
+    }
     if (!pf) {
         pf = b;
         pfstep = 0;
     }
-    /* Panels of at most 16 live columns (a 16-channel layer, the last
-     * panel of some) skip the zero half: half the FMAs. */
-#define EL_CALL(R)                                                                                                     \
-    el_ukr_strided(R, 1, nseg, len, a, lda, sstride, b, c, ldc, ncols, flags, e, (const char *)pf, pfstep)
-#define EL_CALL_HALF(R)                                                                                                \
-    el_ukr_strided(R, 0, nseg, len, a, lda, sstride, b, c, ldc, ncols, flags, e, (const char *)pf, pfstep)
     if (ncols > 16) {
         EL_ROWS_SWITCH(EL_CALL);
     } else {
@@ -146,6 +157,7 @@ void el_gemm_f32_avx512(int rows, int nseg, int64_t len, const float *a, int64_t
     }
 #undef EL_CALL
 #undef EL_CALL_HALF
+#undef EL_CALL_HALF_NOPF
 }
 
 #else
