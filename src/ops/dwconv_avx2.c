@@ -17,7 +17,6 @@ typedef __m256i el_vmask;
 #define EL_V_MSTORE(p, m, v) _mm256_maskstore_ps(p, m, v)
 #define EL_V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define EL_V_ADD(a, b) _mm256_add_ps(a, b)
-#define EL_V_MUL(a, b) _mm256_mul_ps(a, b)
 #define EL_V_MAX(a, b) _mm256_max_ps(a, b)
 #define EL_V_MIN(a, b) _mm256_min_ps(a, b)
 /* Lanes [0, n) set (n clamped to 0..8). */

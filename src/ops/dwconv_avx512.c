@@ -6,6 +6,8 @@
 #pragma GCC target("avx512f")
 #include <immintrin.h>
 
+#include "ops/hswish_avx512.h"
+
 #define EL_VF 16
 typedef __m512 el_vf;
 typedef __mmask16 el_vmask;
@@ -17,7 +19,8 @@ typedef __mmask16 el_vmask;
 #define EL_V_MSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
 #define EL_V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define EL_V_ADD(a, b) _mm512_add_ps(a, b)
-#define EL_V_MUL(a, b) _mm512_mul_ps(a, b)
+/* The _ElHardSwish kernel's operation (ops/hswish_avx512.h). */
+#define EL_V_HSWISH(v, m, a) el_hswish_ps(v, m, a)
 #define EL_V_MAX(a, b) _mm512_max_ps(a, b)
 #define EL_V_MIN(a, b) _mm512_min_ps(a, b)
 static inline el_vmask el_vmask_n(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }

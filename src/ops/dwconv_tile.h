@@ -45,9 +45,9 @@
  * the output and the other operands stream through it too). */
 #define EL_DW_L2_BYTES (512 << 10)
 
-/* Hard swish in registers, on the tiles' stores (AVX-512 only: the
- * operations of el_hard_swish_f32_avx512, which el_conv_epi_tile runs
- * otherwise, in its order: the same bits). */
+/* Hard swish in registers, on the tiles' stores, where the ISA file
+ * defines EL_V_HSWISH as the _ElHardSwish kernel's vector operation (the
+ * same bits as el_conv_epi_tile's pass over the stored row). */
 typedef struct el_dw_hs {
     bool on;
     el_vf mul, add;
@@ -55,8 +55,12 @@ typedef struct el_dw_hs {
 
 static inline el_vf el_dw_hswish(el_vf v, const el_dw_hs *hs)
 {
-    el_vf r = EL_V_MIN(EL_V_SET1(6.0f), EL_V_MAX(EL_V_ZERO(), EL_V_ADD(v, hs->add)));
-    return EL_V_MUL(EL_V_MUL(v, hs->mul), r);
+#if defined(EL_V_HSWISH)
+    return EL_V_HSWISH(v, hs->mul, hs->add);
+#else
+    (void)hs; /* never on (EL_DW_ROWS_FN) */
+    return v;
+#endif
 }
 
 static inline el_vf el_dw_epi(el_vf v, const el_conv_epi *e, el_vf bv, el_vf lo, el_vf hi)
@@ -384,10 +388,12 @@ void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, int64_t ring, const fl
      * does): the tiles see ein, the rows' tile operations after them eout. */
     el_conv_epi ein = *e, eout = *e;
     ein.hswish = false;
-    if (EL_VF == 16 && e->hswish && !e->add && !e->sigmoid && C <= EL_CONV_ZERO_LEN && W->out >= 4) {
+#if defined(EL_V_HSWISH)
+    if (e->hswish && !e->add && !e->sigmoid && C <= EL_CONV_ZERO_LEN && W->out >= 4) {
         ein.hswish = true;
         eout.hswish = false;
     }
+#endif
     const bool tops = el_conv_epi_has_tile_ops(&eout);
     el_dw_row r = {.g = g, .xb = xb, .ring = ring, .w = w, .e = &ein};
     for (int c = 0; c < EL_DW_NCMAX; c++) r.coff[c] = c * C;
