@@ -278,6 +278,36 @@ static inline __attribute__((always_inline)) void el_dw_tile_at(const int K, con
     }
 }
 
+/* One instance per window, stride and tile width, called (not inlined)
+ * by the row loops: inlined at each call site (the one-row and two-row
+ * paths, each tile width, the shifted last tile), the fully unrolled
+ * tiles made the object five times larger. */
+#define EL_DW_OUTLINE(NAME, K, S, P, ARGS, CALL)                                                                       \
+    static __attribute__((noinline)) void NAME##_##K##_##S##_##P ARGS { CALL; }
+#define EL_DW_PICK(NAME, K, S, P, ARGS)                                                                                \
+    do {                                                                                                               \
+        if ((K) == 3 && (S) == 1 && (P) == 8) NAME##_3_1_8 ARGS;                                                       \
+        else if ((K) == 3 && (S) == 1) NAME##_3_1_4 ARGS;                                                              \
+        else if ((K) == 3 && (P) == 8) NAME##_3_2_8 ARGS;                                                              \
+        else if ((K) == 3) NAME##_3_2_4 ARGS;                                                                          \
+        else if ((S) == 1 && (P) == 8) NAME##_5_1_8 ARGS;                                                              \
+        else if ((S) == 1) NAME##_5_1_4 ARGS;                                                                          \
+        else if ((P) == 8) NAME##_5_2_8 ARGS;                                                                          \
+        else NAME##_5_2_4 ARGS;                                                                                        \
+    } while (0)
+#define EL_DW_OUTLINE_ALL(NAME, ARGS, CALLK)                                                                           \
+    EL_DW_OUTLINE(NAME, 3, 1, 8, ARGS, CALLK(3, 1, 8))                                                                 \
+    EL_DW_OUTLINE(NAME, 3, 1, 4, ARGS, CALLK(3, 1, 4))                                                                 \
+    EL_DW_OUTLINE(NAME, 3, 2, 8, ARGS, CALLK(3, 2, 8))                                                                 \
+    EL_DW_OUTLINE(NAME, 3, 2, 4, ARGS, CALLK(3, 2, 4))                                                                 \
+    EL_DW_OUTLINE(NAME, 5, 1, 8, ARGS, CALLK(5, 1, 8))                                                                 \
+    EL_DW_OUTLINE(NAME, 5, 1, 4, ARGS, CALLK(5, 1, 4))                                                                 \
+    EL_DW_OUTLINE(NAME, 5, 2, 8, ARGS, CALLK(5, 2, 8))                                                                 \
+    EL_DW_OUTLINE(NAME, 5, 2, 4, ARGS, CALLK(5, 2, 4))
+
+#define EL_DW_T1_CALL(K, S, P) el_dw_tile_at(K, S, P, r, ox)
+EL_DW_OUTLINE_ALL(el_dw_t1, (const el_dw_row *r, int64_t ox), EL_DW_T1_CALL)
+
 /* One output row of a K x K, stride S window: tiles of 8, then 4, then a
  * last tile of 4 shifted left over pixels already done (same values), or
  * single pixels when the row is narrower than 4. */
@@ -285,14 +315,14 @@ static inline __attribute__((always_inline)) void el_dw_row_tiles(const int K, c
 {
     const int64_t Wout = r->g->w.out;
     int64_t ox = 0;
-    for (; ox + 8 <= Wout; ox += 8) el_dw_tile_at(K, S, 8, r, ox);
+    for (; ox + 8 <= Wout; ox += 8) EL_DW_PICK(el_dw_t1, K, S, 8, (r, ox));
     if (ox + 4 <= Wout) {
-        el_dw_tile_at(K, S, 4, r, ox);
+        EL_DW_PICK(el_dw_t1, K, S, 4, (r, ox));
         ox += 4;
     }
     if (ox < Wout) {
         if (Wout >= 4) {
-            el_dw_tile_at(K, S, 4, r, Wout - 4);
+            EL_DW_PICK(el_dw_t1, K, S, 4, (r, Wout - 4));
         } else {
             int64_t oy = (r->iy0 + r->g->h.pad_before) / r->g->h.stride;
             for (; ox < Wout; ox++)
@@ -312,8 +342,8 @@ static inline __attribute__((always_inline)) void el_dw_tile2_at(const int K, co
     const int NC = (P - 1) * S + K;
     const int64_t ix0 = ox * S - g->w.pad_before;
     if (ix0 < 0 || ix0 + NC > Win) {
-        el_dw_tile_at(K, S, P, a, ox);
-        el_dw_tile_at(K, S, P, b, ox);
+        EL_DW_PICK(el_dw_t1, K, S, P, (a, ox));
+        EL_DW_PICK(el_dw_t1, K, S, P, (b, ox));
         return;
     }
     const float *xp[EL_DW_KMAX + 2];
@@ -333,20 +363,23 @@ static inline __attribute__((always_inline)) void el_dw_tile2_at(const int K, co
                         y0, y1);
 }
 
+#define EL_DW_T2_CALL(K, S, P) el_dw_tile2_at(K, S, P, a, b, ox)
+EL_DW_OUTLINE_ALL(el_dw_t2, (const el_dw_row *a, const el_dw_row *b, int64_t ox), EL_DW_T2_CALL)
+
 /* Rows a and b as el_dw_row_tiles would run them one after the other. */
 static inline __attribute__((always_inline)) void el_dw_row2_tiles(const int K, const int S, const el_dw_row *a,
                                                                    const el_dw_row *b)
 {
     const int64_t Wout = a->g->w.out;
     int64_t ox = 0;
-    for (; ox + 8 <= Wout; ox += 8) el_dw_tile2_at(K, S, 8, a, b, ox);
+    for (; ox + 8 <= Wout; ox += 8) EL_DW_PICK(el_dw_t2, K, S, 8, (a, b, ox));
     if (ox + 4 <= Wout) {
-        el_dw_tile2_at(K, S, 4, a, b, ox);
+        EL_DW_PICK(el_dw_t2, K, S, 4, (a, b, ox));
         ox += 4;
     }
     if (ox < Wout) {
         if (Wout >= 4) {
-            el_dw_tile2_at(K, S, 4, a, b, Wout - 4);
+            EL_DW_PICK(el_dw_t2, K, S, 4, (a, b, Wout - 4));
         } else {
             el_dw_row_tiles(K, S, a);
             el_dw_row_tiles(K, S, b);
