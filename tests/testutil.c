@@ -121,6 +121,17 @@ void el_test_attr_ints(el_test_node *tn, const char *name, int n, const int64_t 
     a->v.list.v.i = tn->ints[slot];
 }
 
+void el_test_attr_strs(el_test_node *tn, const char *name, int n, const char *const *v)
+{
+    assert_true(n <= EL_MAX_DIMS);
+    int slot = tn->node.nattrs;
+    el_attr *a = el_test_attr_add(tn, name, EL_ATTR_LIST);
+    for (int i = 0; i < n; i++) tn->strs[slot][i] = (el_string){v[i], strlen(v[i])};
+    a->v.list.elem = n ? EL_ATTR_S : EL_ATTR_NONE;
+    a->v.list.n = n;
+    a->v.list.v.s = tn->strs[slot];
+}
+
 el_status el_test_run(el_test_node *tn, int nin, const el_tensor *in, int nout, el_tensor *out)
 {
     const el_op *op = el_op_find(tn->node.op);

@@ -56,6 +56,7 @@ typedef struct el_test_node {
     el_node node;
     el_attr attrs[16];
     int64_t ints[16][EL_MAX_DIMS];
+    el_string strs[16][EL_MAX_DIMS];
 } el_test_node;
 void el_test_node_init(el_test_node *tn, const char *op);
 void el_test_attr_int(el_test_node *tn, const char *name, int64_t v);
@@ -64,6 +65,8 @@ void el_test_attr_bool(el_test_node *tn, const char *name, bool v);
 void el_test_attr_type(el_test_node *tn, const char *name, el_dtype v);
 void el_test_attr_str(el_test_node *tn, const char *name, const char *v);
 void el_test_attr_ints(el_test_node *tn, const char *name, int n, const int64_t *v);
+/* A list of strings (e.g. a fused node's fused_ops), up to EL_MAX_DIMS. */
+void el_test_attr_strs(el_test_node *tn, const char *name, int n, const char *const *v);
 /* Runs the node's kernel; outputs (nout of them) must be released by the caller
  * (also after a failure). Returns the kernel's status. */
 el_status el_test_run(el_test_node *tn, int nin, const el_tensor *in, int nout, el_tensor *out);

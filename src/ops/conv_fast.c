@@ -127,15 +127,7 @@ static inline void el_conv_row_ptrs(const el_conv_job *j, int64_t b, int64_t oy,
         for (int t = 0; t < j->taps; t++) ar[t] = base + j->tap_off[t];
         return;
     }
-    int k = 0;
-    for (int64_t ky = 0; ky < H->k; ky++) {
-        int64_t iy = iy0 + ky * H->dilation;
-        for (int64_t kx = 0; kx < W->k; kx++, k++) {
-            int64_t ix = ix0 + kx * W->dilation;
-            ar[k] = iy >= 0 && iy < H->in && ix >= 0 && ix < W->in ? j->x + ((b * H->in + iy) * W->in + ix) * g->ic
-                                                                   : el_conv_zero;
-        }
-    }
+    el_conv_tap_ptrs(g, j->x, b, oy, ox, ar);
 }
 
 static void el_conv_tiles(void *ctx, int64_t t0, int64_t t1)

@@ -73,6 +73,26 @@ void el_conv_force_isa(int isa);
  * here, so no row is longer than this. */
 #define EL_CONV_ZERO_LEN 4096
 extern const float el_conv_zero[EL_CONV_ZERO_LEN];
+
+/* a[t]: the input pixel (NHWC, g->ic floats) that tap t of output pixel
+ * (b, oy, ox) reads, taps in (ky, kx) order, or el_conv_zero for a tap in
+ * the padding (the window kernels' per-pixel pointers). */
+static inline void el_conv_tap_ptrs(const el_conv_geom *g, const float *x, int64_t b, int64_t oy, int64_t ox,
+                                    const float **a)
+{
+    const el_window_axis *H = &g->h, *W = &g->w;
+    int64_t iy0 = oy * H->stride - H->pad_before, ix0 = ox * W->stride - W->pad_before;
+    int t = 0;
+    for (int64_t ky = 0; ky < H->k; ky++) {
+        int64_t iy = iy0 + ky * H->dilation;
+        for (int64_t kx = 0; kx < W->k; kx++, t++) {
+            int64_t ix = ix0 + kx * W->dilation;
+            a[t] = iy >= 0 && iy < H->in && ix >= 0 && ix < W->in ? x + ((b * H->in + iy) * W->in + ix) * g->ic
+                                                                  : el_conv_zero;
+        }
+    }
+}
+
 /* Bound on kh * kw for the indirect GEMM (pointers per row kept on the stack). */
 #define EL_CONV_MAX_TAPS 64
 

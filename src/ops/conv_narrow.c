@@ -37,23 +37,6 @@ typedef struct el_nc_job {
     float bias[EL_NC_MAX_PIX]; /* e's bias in a block's order: bias[k % oc] */
 } el_nc_job;
 
-/* Input row of output pixel (b, oy, ox) at each tap, or the zero row. */
-static void el_nc_ptrs(const el_nc_job *j, int64_t b, int64_t oy, int64_t ox, const float **a)
-{
-    const el_conv_geom *g = j->g;
-    const el_window_axis *H = &g->h, *W = &g->w;
-    int64_t iy0 = oy * H->stride - H->pad_before, ix0 = ox * W->stride - W->pad_before;
-    int t = 0;
-    for (int64_t ky = 0; ky < H->k; ky++) {
-        int64_t iy = iy0 + ky * H->dilation;
-        for (int64_t kx = 0; kx < W->k; kx++, t++) {
-            int64_t ix = ix0 + kx * W->dilation;
-            a[t] = iy >= 0 && iy < H->in && ix >= 0 && ix < W->in ? j->x + ((b * H->in + iy) * W->in + ix) * g->ic
-                                                                   : el_conv_zero;
-        }
-    }
-}
-
 /* Lane i of the result: the sum of v[i]'s 16 lanes, v[i] zero for i >= n.
  * Every vector goes through the same tree whatever its position, so a
  * pixel's sums do not depend on the block it is in. */
@@ -140,7 +123,7 @@ static void el_nc_items(void *ctx, int64_t i0, int64_t i1)
         /* One division per block; the pixels after it step along the row. */
         int64_t ox = p0 % ow, oy = p0 / ow % oh, b = p0 / ow / oh;
         for (int p = 0; p < n; p++) {
-            el_nc_ptrs(j, b, oy, ox, a + p * j->taps);
+            el_conv_tap_ptrs(j->g, j->x, b, oy, ox, a + p * j->taps);
             if (++ox == ow) {
                 ox = 0;
                 if (++oy == oh) oy = 0, b++;

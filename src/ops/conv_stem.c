@@ -145,23 +145,6 @@ static void el_cs_edge(const el_cs_job *j, int P, const float *const *a, int64_t
     EL_CS_SWITCH(false, 0)
 }
 
-/* Input pointer of pixel (b, oy, ox) at each tap, or the zero row. */
-static void el_cs_ptrs(const el_cs_job *j, int64_t b, int64_t oy, int64_t ox, const float **a)
-{
-    const el_conv_geom *g = j->g;
-    const el_window_axis *H = &g->h, *W = &g->w;
-    int64_t iy0 = oy * H->stride - H->pad_before, ix0 = ox * W->stride - W->pad_before;
-    int t = 0;
-    for (int64_t ky = 0; ky < H->k; ky++) {
-        int64_t iy = iy0 + ky * H->dilation;
-        for (int64_t kx = 0; kx < W->k; kx++, t++) {
-            int64_t ix = ix0 + kx * W->dilation;
-            a[t] = iy >= 0 && iy < H->in && ix >= 0 && ix < W->in ? j->x + ((b * H->in + iy) * W->in + ix) * g->ic
-                                                                   : el_conv_zero;
-        }
-    }
-}
-
 /* Pixels [x0, x1) of output row (b, oy) in blocks of pmax or pmax - 1
  * (not a short last one), through the inside or the edge kernel. */
 static void el_cs_run(const el_cs_job *j, int64_t b, int64_t oy, int64_t x0, int64_t x1, bool inside)
@@ -179,7 +162,7 @@ static void el_cs_run(const el_cs_job *j, int64_t b, int64_t oy, int64_t x0, int
             a[0] = j->x + ((b * H->in + iy0) * W->in + ox * W->stride - W->pad_before) * g->ic;
             el_cs_inside(j, P, a, sx, y);
         } else {
-            for (int p = 0; p < P; p++) el_cs_ptrs(j, b, oy, ox + p, a + p * j->taps);
+            for (int p = 0; p < P; p++) el_conv_tap_ptrs(j->g, j->x, b, oy, ox + p, a + p * j->taps);
             el_cs_edge(j, P, a, sx, y);
         }
     }

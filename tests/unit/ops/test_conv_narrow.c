@@ -46,16 +46,8 @@ static el_status el_nc_run(const el_nc *c, el_tensor *in, el_tensor *out, bool p
     el_test_attr_ints(&tn, "strides", 4, strides);
     el_test_attr_ints(&tn, "dilations", 4, dil);
     el_test_attr_str(&tn, "padding", c->pad);
-    static el_string ops[2];
-    int nf = c->act ? 2 : 1;
-    ops[0] = (el_string){"BiasAdd", 7};
-    if (c->act) ops[1] = (el_string){c->act, strlen(c->act)};
-    el_attr *a = &tn.attrs[tn.node.nattrs++];
-    a->name = "fused_ops";
-    a->type = EL_ATTR_LIST;
-    a->v.list.elem = EL_ATTR_S;
-    a->v.list.n = nf;
-    a->v.list.v.s = ops;
+    const char *ops[2] = {"BiasAdd", c->act};
+    el_test_attr_strs(&tn, "fused_ops", c->act ? 2 : 1, ops);
     if (!packed) return el_test_run(&tn, 3, in, 1, out);
     el_test_attr_str(&tn, EL_FILTER_LAYOUT_ATTR, el_filter_layout_name(EL_FILTER_F32_P32));
     el_test_attr_int(&tn, EL_FILTER_OC_ATTR, c->oc);
