@@ -77,6 +77,21 @@ void el_test_assert_f32(const el_tensor *t, const float *want, int64_t n, float 
     }
 }
 
+void el_test_assert_close_rel(const el_tensor *got, const el_tensor *ref, float tol, const char *what)
+{
+    el_test_assert_shape(got, ref->ndim, ref->dims);
+    const float *r = ref->data, *f = got->data;
+    for (int64_t i = 0; i < el_tensor_numel(ref); i++) {
+        if (isnan(r[i]) || isnan(f[i])) {
+            if (isnan(r[i]) != isnan(f[i]))
+                fail_msg("%s: element %lld is %g, reference %g", what, (long long)i, (double)f[i], (double)r[i]);
+            continue;
+        }
+        if (fabsf(r[i] - f[i]) > tol * (1.0f + fabsf(r[i])))
+            fail_msg("%s: element %lld is %.7g, reference %.7g", what, (long long)i, (double)f[i], (double)r[i]);
+    }
+}
+
 #include "edgelens/engine.h"
 #include "graph/optimize.h"
 #include "ops/kernel.h"

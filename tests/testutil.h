@@ -47,6 +47,9 @@ el_tensor el_test_u8(int ndim, const int64_t *dims, const uint8_t *vals);
 el_tensor el_test_bool(int ndim, const int64_t *dims, const uint8_t *vals);
 void el_test_assert_shape(const el_tensor *t, int ndim, const int64_t *dims);
 void el_test_assert_f32(const el_tensor *t, const float *want, int64_t n, float tol);
+/* got matches the reference ref within tol * (1 + |ref|) per element, NaN
+ * where ref has NaN; a failure names `what` (the case) and the element. */
+void el_test_assert_close_rel(const el_tensor *got, const el_tensor *ref, float tol, const char *what);
 
 #endif
 
