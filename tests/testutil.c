@@ -256,6 +256,28 @@ el_tensor el_test_run_xy(const el_graph *g, const el_tensor *x, bool also_z, con
 }
 
 static uint32_t el_test_rng = 99;
+uint32_t el_test_next(el_test_lcg *r)
+{
+    r->s = r->s * 1664525u + 1013904223u;
+    return r->s >> 8;
+}
+
+int64_t el_test_pick(el_test_lcg *r, int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)(el_test_next(r) % (uint32_t)(hi - lo + 1));
+}
+
+float el_test_unit(el_test_lcg *r) { return (float)(el_test_next(r) % 20001) / 10000.0f - 1.0f; }
+
+el_tensor el_test_rand_tensor(el_test_lcg *r, int ndim, const int64_t *dims)
+{
+    el_tensor t;
+    assert_int_equal(el_tensor_alloc(&t, EL_DT_FLOAT, ndim, dims), EL_OK);
+    float *p = t.data;
+    for (int64_t i = 0; i < el_tensor_numel(&t); i++) p[i] = el_test_unit(r);
+    return t;
+}
+
 void el_test_rand_seed(uint32_t seed) { el_test_rng = seed; }
 float el_test_frand(void)
 {

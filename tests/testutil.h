@@ -88,6 +88,18 @@ void el_test_assert_optimized_same_bits(const el_graph *g, const char *feed, con
 struct el_session_opts;
 struct el_optimize_stats;
 el_tensor el_test_run_xy(const el_graph *g, const el_tensor *x, bool also_z, const struct el_session_opts *so);
+/* The kernel tests' generator (the 32-bit LCG below, 24-bit outputs), one
+ * state per test file so each keeps its own seeded sequence: next() the
+ * raw output, pick() an integer in [lo, hi], unit() a float in [-1, 1] in
+ * steps of 1e-4, tensor() a float tensor of unit() values. */
+typedef struct el_test_lcg {
+    uint32_t s;
+} el_test_lcg;
+uint32_t el_test_next(el_test_lcg *r);
+int64_t el_test_pick(el_test_lcg *r, int64_t lo, int64_t hi);
+float el_test_unit(el_test_lcg *r);
+el_tensor el_test_rand_tensor(el_test_lcg *r, int ndim, const int64_t *dims);
+
 /* The fusion tests' generator (a 32-bit LCG): values in [-5, 5];
  * el_test_rand_seed restarts it (it starts at 99). */
 void el_test_rand_seed(uint32_t seed);

@@ -31,23 +31,7 @@ typedef struct el_bc {
     int fuse;
 } el_bc;
 
-static uint32_t el_rng = 777;
-static uint32_t el_next(void)
-{
-    el_rng = el_rng * 1664525u + 1013904223u;
-    return el_rng >> 8;
-}
-static int64_t el_pick(int64_t lo, int64_t hi) { return lo + (int64_t)(el_next() % (uint32_t)(hi - lo + 1)); }
-static float el_frand(void) { return (float)(el_next() % 20001) / 10000.0f - 1.0f; }
-
-static el_tensor el_rand(int ndim, const int64_t *dims)
-{
-    el_tensor t;
-    assert_int_equal(el_tensor_alloc(&t, EL_DT_FLOAT, ndim, dims), EL_OK);
-    float *p = t.data;
-    for (int64_t i = 0; i < el_tensor_numel(&t); i++) p[i] = el_frand();
-    return t;
-}
+static el_test_lcg el_rng = {777};
 
 static el_tensor el_map(const el_tensor *s, int how) /* 1: round to bf16, 2: |x| */
 {
@@ -152,7 +136,8 @@ static void el_bc_check(const el_bc *c)
         oh = (c->h - (c->kh - 1) * c->dh - 1) / c->sh + 1, ow = (c->w - (c->kw - 1) * c->dw - 1) / c->sw + 1;
     }
     int64_t yd[4] = {c->n, oh, ow, c->oc};
-    el_tensor in[4] = {el_rand(4, xd), el_rand(4, wd), el_rand(1, bd), el_rand(4, yd)};
+    el_tensor in[4] = {el_test_rand_tensor(&el_rng, 4, xd), el_test_rand_tensor(&el_rng, 4, wd),
+                       el_test_rand_tensor(&el_rng, 1, bd), el_test_rand_tensor(&el_rng, 4, yd)};
     int64_t k = c->kh * c->kw * c->ic, len = el_bf16_packed_len(k, c->oc);
     el_tensor packed;
     assert_int_equal(el_tensor_alloc(&packed, EL_DT_INT16, 1, &len), EL_OK);
@@ -279,9 +264,11 @@ static void test_shapes(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) el_bc_check(&cases[i]);
     for (int it = 0; it < 60; it++) {
-        el_bc c = {el_pick(1, 2), el_pick(1, 12), el_pick(1, 12), el_pick(1, 70), el_pick(1, 80), el_pick(1, 4),
-                   el_pick(1, 4), el_pick(1, 3), el_pick(1, 3), el_pick(0, 4) ? 1 : 2, el_pick(0, 4) ? 1 : 2,
-                   el_pick(0, 1) ? "SAME" : "VALID", (int)el_pick(0, 5)};
+        el_bc c = {el_test_pick(&el_rng, 1, 2), el_test_pick(&el_rng, 1, 12), el_test_pick(&el_rng, 1, 12),
+                   el_test_pick(&el_rng, 1, 70), el_test_pick(&el_rng, 1, 80), el_test_pick(&el_rng, 1, 4),
+                   el_test_pick(&el_rng, 1, 4), el_test_pick(&el_rng, 1, 3), el_test_pick(&el_rng, 1, 3),
+                   el_test_pick(&el_rng, 0, 4) ? 1 : 2, el_test_pick(&el_rng, 0, 4) ? 1 : 2,
+                   el_test_pick(&el_rng, 0, 1) ? "SAME" : "VALID", (int)el_test_pick(&el_rng, 0, 5)};
         if (!strcmp(c.pad, "VALID") && ((c.kh - 1) * c.dh + 1 > c.h || (c.kw - 1) * c.dw + 1 > c.w)) continue;
         el_bc_check(&c);
     }
@@ -320,7 +307,7 @@ static void test_x3(void **state)
     (void)state;
     uint16_t hi, lo;
     for (int i = 0; i < 2000; i++) {
-        float f = el_frand() * ldexpf(1.0f, (int)el_pick(-40, 40));
+        float f = el_test_unit(&el_rng) * ldexpf(1.0f, (int)el_test_pick(&el_rng, -40, 40));
         el_bf16x3_split(f, &hi, &lo);
         float back = el_bf16_to_f32(hi) + el_bf16_to_f32(lo);
         assert_true(fabsf(back - f) <= 0x1p-16f * fabsf(f));
@@ -341,7 +328,7 @@ static void test_x3(void **state)
         float *w = malloc(sizeof(float) * (size_t)(k * n)), *panels = NULL, *back = malloc(sizeof(float) * (size_t)(k * n));
         assert_non_null(w);
         assert_non_null(back);
-        for (int64_t i = 0; i < k * n; i++) w[i] = el_frand();
+        for (int64_t i = 0; i < k * n; i++) w[i] = el_test_unit(&el_rng);
         w[0] = INFINITY;
         panels = aligned_alloc(64, (size_t)(el_gemm_packed_len(k, n) * 4 + 63) / 64 * 64);
         assert_non_null(panels);

@@ -23,23 +23,7 @@ typedef struct el_cc {
     int64_t ep[4];        /* with pad "EXPLICIT": top, bottom, left, right */
 } el_cc;
 
-static uint32_t el_rng = 12345;
-static uint32_t el_next(void)
-{
-    el_rng = el_rng * 1664525u + 1013904223u;
-    return el_rng >> 8;
-}
-static int64_t el_pick(int64_t lo, int64_t hi) { return lo + (int64_t)(el_next() % (uint32_t)(hi - lo + 1)); }
-static float el_frand(void) { return (float)(el_next() % 20001) / 10000.0f - 1.0f; }
-
-static el_tensor el_rand_tensor(int ndim, const int64_t *dims)
-{
-    el_tensor t;
-    assert_int_equal(el_tensor_alloc(&t, EL_DT_FLOAT, ndim, dims), EL_OK);
-    float *p = t.data;
-    for (int64_t i = 0; i < el_tensor_numel(&t); i++) p[i] = el_frand();
-    return t;
-}
+static el_test_lcg el_rng = {12345};
 
 /* Runs the case with inputs `in` (x, filter, then the fused args); with
  * `packed`, the filter (in[1]) is given packed, as the graph pass does. */
@@ -89,13 +73,13 @@ static int el_cc_inputs(const el_cc *c, el_tensor *in)
 {
     int64_t xd[4] = {c->n, c->h, c->w, c->ic};
     int64_t wd[4] = {c->kh, c->kw, c->depthwise ? c->ic : c->ic, c->depthwise ? c->oc / c->ic : c->oc};
-    in[0] = el_rand_tensor(4, xd);
-    in[1] = el_rand_tensor(4, wd);
+    in[0] = el_test_rand_tensor(&el_rng, 4, xd);
+    in[1] = el_test_rand_tensor(&el_rng, 4, wd);
     int nin = 2;
     int64_t bd[1] = {c->oc};
-    if (c->fused[0] && !strcmp(c->fused[0], "BiasAdd")) in[nin++] = el_rand_tensor(1, bd);
+    if (c->fused[0] && !strcmp(c->fused[0], "BiasAdd")) in[nin++] = el_test_rand_tensor(&el_rng, 1, bd);
     if (c->fused[0] && !strcmp(c->fused[0], "FusedBatchNorm")) {
-        for (int j = 0; j < 4; j++) in[nin++] = el_rand_tensor(1, bd);
+        for (int j = 0; j < 4; j++) in[nin++] = el_test_rand_tensor(&el_rng, 1, bd);
         float *var = in[nin - 1].data;
         for (int64_t i = 0; i < c->oc; i++) var[i] = fabsf(var[i]) + 0.1f;
     }
@@ -199,20 +183,20 @@ static void test_random_shapes(void **state)
     for (int it = 0; it < 150; it++) {
         el_cc c;
         memset(&c, 0, sizeof c);
-        c.depthwise = el_pick(0, 2) == 0;
-        c.n = el_pick(1, 2);
-        c.h = el_pick(1, 13);
-        c.w = el_pick(1, 13);
-        c.ic = el_pick(1, 40);
-        c.oc = c.depthwise ? c.ic * (el_pick(0, 3) == 0 ? 2 : 1) : el_pick(1, 70);
-        c.kh = el_pick(1, 5);
-        c.kw = el_pick(0, 1) ? c.kh : el_pick(1, 5);
-        c.sh = el_pick(1, 3);
-        c.sw = el_pick(0, 1) ? c.sh : el_pick(1, 3);
-        c.dh = el_pick(0, 4) == 0 ? 2 : 1;
-        c.dw = el_pick(0, 4) == 0 ? 2 : 1;
-        c.pad = el_pick(0, 1) ? "SAME" : "VALID";
-        int f = (int)el_pick(0, 5);
+        c.depthwise = el_test_pick(&el_rng, 0, 2) == 0;
+        c.n = el_test_pick(&el_rng, 1, 2);
+        c.h = el_test_pick(&el_rng, 1, 13);
+        c.w = el_test_pick(&el_rng, 1, 13);
+        c.ic = el_test_pick(&el_rng, 1, 40);
+        c.oc = c.depthwise ? c.ic * (el_test_pick(&el_rng, 0, 3) == 0 ? 2 : 1) : el_test_pick(&el_rng, 1, 70);
+        c.kh = el_test_pick(&el_rng, 1, 5);
+        c.kw = el_test_pick(&el_rng, 0, 1) ? c.kh : el_test_pick(&el_rng, 1, 5);
+        c.sh = el_test_pick(&el_rng, 1, 3);
+        c.sw = el_test_pick(&el_rng, 0, 1) ? c.sh : el_test_pick(&el_rng, 1, 3);
+        c.dh = el_test_pick(&el_rng, 0, 4) == 0 ? 2 : 1;
+        c.dw = el_test_pick(&el_rng, 0, 4) == 0 ? 2 : 1;
+        c.pad = el_test_pick(&el_rng, 0, 1) ? "SAME" : "VALID";
+        int f = (int)el_test_pick(&el_rng, 0, 5);
         c.fused[0] = fusions[f][0];
         c.fused[1] = fusions[f][1];
         /* VALID windows larger than the input give an empty or negative size. */

@@ -23,21 +23,7 @@ typedef struct el_nc {
     const char *act; /* NULL: BiasAdd only */
 } el_nc;
 
-static uint32_t el_rng = 4711;
-static uint32_t el_next(void)
-{
-    el_rng = el_rng * 1664525u + 1013904223u;
-    return el_rng >> 8;
-}
-static int64_t el_pick(int64_t lo, int64_t hi) { return lo + (int64_t)(el_next() % (uint32_t)(hi - lo + 1)); }
-
-static el_tensor el_rand(int nd, const int64_t *dims)
-{
-    el_tensor t;
-    assert_int_equal(el_tensor_alloc(&t, EL_DT_FLOAT, nd, dims), EL_OK);
-    for (int64_t i = 0; i < el_tensor_numel(&t); i++) ((float *)t.data)[i] = (float)(el_next() % 20001) / 10000.0f - 1.0f;
-    return t;
-}
+static el_test_lcg el_rng = {4711};
 
 static el_status el_nc_run(const el_nc *c, el_tensor *in, el_tensor *out, bool packed)
 {
@@ -62,7 +48,8 @@ static el_status el_nc_run(const el_nc *c, el_tensor *in, el_tensor *out, bool p
 static void el_nc_check(const el_nc *c, bool with_nan)
 {
     int64_t xd[4] = {c->n, c->h, c->w, c->ic}, wd[4] = {c->k, c->k, c->ic, c->oc}, bd[1] = {c->oc};
-    el_tensor in[3] = {el_rand(4, xd), el_rand(4, wd), el_rand(1, bd)};
+    el_tensor in[3] = {el_test_rand_tensor(&el_rng, 4, xd), el_test_rand_tensor(&el_rng, 4, wd),
+                       el_test_rand_tensor(&el_rng, 1, bd)};
     if (with_nan) ((float *)in[0].data)[el_tensor_numel(&in[0]) / 2] = NAN;
     el_conv_force_isa(EL_ISA_REF);
     el_tensor ref;
@@ -117,9 +104,9 @@ static void test_rows_match_whole(void **state)
     if (el_isa_available() != EL_ISA_AVX512) return; /* nothing runs without it (test_takes) */
     enum { H = 3, W = 13, IC = 40 };
     static float x[H * W * IC], w[IC * 8], bias[8], whole[H * W * 8], rows[H * W * 8];
-    for (int i = 0; i < H * W * IC; i++) x[i] = (float)(el_next() % 20001) / 10000.0f - 1.0f;
-    for (int i = 0; i < IC * 8; i++) w[i] = (float)(el_next() % 20001) / 10000.0f - 1.0f;
-    for (int i = 0; i < 8; i++) bias[i] = (float)(el_next() % 2001) / 1000.0f - 1.0f;
+    for (int i = 0; i < H * W * IC; i++) x[i] = el_test_unit(&el_rng);
+    for (int i = 0; i < IC * 8; i++) w[i] = el_test_unit(&el_rng);
+    for (int i = 0; i < 8; i++) bias[i] = (float)(el_test_next(&el_rng) % 2001) / 1000.0f - 1.0f;
     for (int64_t oc = 1; oc <= EL_CONV_NARROW_MAX_OC; oc++) {
         el_conv_geom g = {.n = 1, .ic = IC, .fic = IC, .oc = oc, .groups = 1};
         g.h = (el_window_axis){.in = H, .out = H, .k = 1, .stride = 1, .dilation = 1};
@@ -153,8 +140,10 @@ static void test_random_shapes(void **state)
     (void)state;
     static const char *const acts[3] = {NULL, "Relu", "Relu6"};
     for (int it = 0; it < 80; it++) {
-        el_nc c = {el_pick(1, 2), el_pick(1, 12), el_pick(1, 12), el_pick(16, 70), el_pick(1, 8), el_pick(1, 5),
-                   el_pick(1, 3), el_pick(0, 3) == 0 ? 2 : 1, el_pick(0, 1) ? "SAME" : "VALID", acts[el_pick(0, 2)]};
+        el_nc c = {el_test_pick(&el_rng, 1, 2), el_test_pick(&el_rng, 1, 12), el_test_pick(&el_rng, 1, 12),
+                   el_test_pick(&el_rng, 16, 70), el_test_pick(&el_rng, 1, 8), el_test_pick(&el_rng, 1, 5),
+                   el_test_pick(&el_rng, 1, 3), el_test_pick(&el_rng, 0, 3) == 0 ? 2 : 1,
+                   el_test_pick(&el_rng, 0, 1) ? "SAME" : "VALID", acts[el_test_pick(&el_rng, 0, 2)]};
         if (!strcmp(c.pad, "VALID") && (c.k - 1) * c.d + 1 > (c.h < c.w ? c.h : c.w)) continue;
         el_nc_check(&c, false);
     }

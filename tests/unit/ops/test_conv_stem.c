@@ -27,22 +27,7 @@ typedef struct el_cs {
     const char *act; /* NULL: BiasAdd only; "_ElHardSwish": with its two scalars */
 } el_cs;
 
-static uint32_t el_rng = 90210;
-static uint32_t el_next(void)
-{
-    el_rng = el_rng * 1664525u + 1013904223u;
-    return el_rng >> 8;
-}
-static int64_t el_pick(int64_t lo, int64_t hi) { return lo + (int64_t)(el_next() % (uint32_t)(hi - lo + 1)); }
-static float el_val(void) { return (float)(el_next() % 20001) / 10000.0f - 1.0f; }
-
-static el_tensor el_rand(int nd, const int64_t *dims)
-{
-    el_tensor t;
-    assert_int_equal(el_tensor_alloc(&t, EL_DT_FLOAT, nd, dims), EL_OK);
-    for (int64_t i = 0; i < el_tensor_numel(&t); i++) ((float *)t.data)[i] = el_val();
-    return t;
-}
+static el_test_lcg el_rng = {90210};
 
 static el_tensor el_scalar(float v)
 {
@@ -78,7 +63,8 @@ static el_status el_cs_run(const el_cs *c, el_tensor *in, el_tensor *out, bool p
 static void el_cs_check(const el_cs *c, bool with_nan)
 {
     int64_t xd[4] = {c->n, c->h, c->w, c->ic}, wd[4] = {c->k, c->k, c->ic, c->oc}, bd[1] = {c->oc};
-    el_tensor in[5] = {el_rand(4, xd), el_rand(4, wd), el_rand(1, bd), el_scalar(1.0f / 6.0f), el_scalar(3.0f)};
+    el_tensor in[5] = {el_test_rand_tensor(&el_rng, 4, xd), el_test_rand_tensor(&el_rng, 4, wd),
+                       el_test_rand_tensor(&el_rng, 1, bd), el_scalar(1.0f / 6.0f), el_scalar(3.0f)};
     if (with_nan) ((float *)in[0].data)[el_tensor_numel(&in[0]) / 2] = NAN;
     el_conv_force_isa(EL_ISA_REF);
     el_tensor ref;
@@ -156,8 +142,10 @@ static void test_random_shapes(void **state)
     (void)state;
     static const char *const acts[4] = {NULL, "Relu", "Relu6", "_ElHardSwish"};
     for (int it = 0; it < 80; it++) {
-        el_cs c = {el_pick(1, 2), el_pick(1, 30), el_pick(1, 40), el_pick(1, 4), el_pick(1, 64), el_pick(2, 7),
-                   el_pick(1, 4), el_pick(0, 3) == 0 ? 2 : 1, el_pick(0, 1) ? "SAME" : "VALID", acts[el_pick(0, 3)]};
+        el_cs c = {el_test_pick(&el_rng, 1, 2), el_test_pick(&el_rng, 1, 30), el_test_pick(&el_rng, 1, 40),
+                   el_test_pick(&el_rng, 1, 4), el_test_pick(&el_rng, 1, 64), el_test_pick(&el_rng, 2, 7),
+                   el_test_pick(&el_rng, 1, 4), el_test_pick(&el_rng, 0, 3) == 0 ? 2 : 1,
+                   el_test_pick(&el_rng, 0, 1) ? "SAME" : "VALID", acts[el_test_pick(&el_rng, 0, 3)]};
         if (!strcmp(c.pad, "VALID") && (c.k - 1) * c.d + 1 > (c.h < c.w ? c.h : c.w)) continue;
         el_cs_check(&c, false);
     }
@@ -185,9 +173,9 @@ static void test_bits(void **state)
     for (int64_t oc = 1; oc <= EL_CONV_STEM_MAX_OC; oc += 7) {
         static float x[H * W * IC], xp[PH * PW * IC], w[K * K * IC * 64], bias[64], same[OH * OW * 64],
             valid[OH * OW * 64], hs[OH * OW * 64];
-        for (int i = 0; i < H * W * IC; i++) x[i] = el_val();
-        for (int i = 0; i < K * K * IC * 64; i++) w[i] = el_val();
-        for (int i = 0; i < 64; i++) bias[i] = el_val();
+        for (int i = 0; i < H * W * IC; i++) x[i] = el_test_unit(&el_rng);
+        for (int i = 0; i < K * K * IC * 64; i++) w[i] = el_test_unit(&el_rng);
+        for (int i = 0; i < 64; i++) bias[i] = el_test_unit(&el_rng);
         /* SAME at stride 2: padding 0 before, 1 after in both axes here. */
         memset(xp, 0, sizeof xp);
         for (int r = 0; r < H; r++) memcpy(xp + r * PW * IC, x + r * W * IC, sizeof(float) * W * IC);

@@ -25,23 +25,7 @@ typedef struct el_dc {
     const char *fused[2];
 } el_dc;
 
-static uint32_t el_rng = 777;
-static uint32_t el_next(void)
-{
-    el_rng = el_rng * 1664525u + 1013904223u;
-    return el_rng >> 8;
-}
-static int64_t el_pick(int64_t lo, int64_t hi) { return lo + (int64_t)(el_next() % (uint32_t)(hi - lo + 1)); }
-static float el_frand(void) { return (float)(el_next() % 20001) / 10000.0f - 1.0f; }
-
-static el_tensor el_rand_tensor(int ndim, const int64_t *dims)
-{
-    el_tensor t;
-    assert_int_equal(el_tensor_alloc(&t, EL_DT_FLOAT, ndim, dims), EL_OK);
-    float *p = t.data;
-    for (int64_t i = 0; i < el_tensor_numel(&t); i++) p[i] = el_frand();
-    return t;
-}
+static el_test_lcg el_rng = {777};
 
 static el_status el_dc_run(const el_dc *c, int nin, const el_tensor *in, el_tensor *out)
 {
@@ -74,13 +58,13 @@ static int el_dc_inputs(const el_dc *c, el_tensor *in)
 {
     int64_t xd[4] = {c->n, c->h, c->w, c->c};
     int64_t wd[4] = {c->kh, c->kw, c->c, c->mult};
-    in[0] = el_rand_tensor(4, xd);
-    in[1] = el_rand_tensor(4, wd);
+    in[0] = el_test_rand_tensor(&el_rng, 4, xd);
+    in[1] = el_test_rand_tensor(&el_rng, 4, wd);
     int nin = 2;
     int64_t bd[1] = {c->c * c->mult};
-    if (c->fused[0] && !strcmp(c->fused[0], "BiasAdd")) in[nin++] = el_rand_tensor(1, bd);
+    if (c->fused[0] && !strcmp(c->fused[0], "BiasAdd")) in[nin++] = el_test_rand_tensor(&el_rng, 1, bd);
     if (c->fused[0] && !strcmp(c->fused[0], "FusedBatchNorm")) {
-        for (int j = 0; j < 4; j++) in[nin++] = el_rand_tensor(1, bd);
+        for (int j = 0; j < 4; j++) in[nin++] = el_test_rand_tensor(&el_rng, 1, bd);
         float *var = in[nin - 1].data;
         for (int64_t i = 0; i < bd[0]; i++) var[i] = fabsf(var[i]) + 0.1f;
     }
@@ -181,19 +165,19 @@ static void test_random_shapes(void **state)
     for (int it = 0; it < 200; it++) {
         el_dc c;
         memset(&c, 0, sizeof c);
-        c.n = el_pick(1, 2);
-        c.h = el_pick(1, 20);
-        c.w = el_pick(1, 40);
-        c.c = el_pick(1, 70);
-        c.mult = el_pick(0, 5) == 0 ? 2 : 1;
-        c.kh = el_pick(0, 1) ? 3 : 5;
-        c.kw = el_pick(0, 5) == 0 ? el_pick(1, 5) : c.kh;
-        c.sh = el_pick(1, 2);
-        c.sw = el_pick(0, 5) == 0 ? el_pick(1, 3) : c.sh;
-        c.dh = el_pick(0, 6) == 0 ? 2 : 1;
-        c.dw = el_pick(0, 6) == 0 ? 2 : c.dh;
-        c.pad = el_pick(0, 1) ? "SAME" : "VALID";
-        int f = (int)el_pick(0, 5);
+        c.n = el_test_pick(&el_rng, 1, 2);
+        c.h = el_test_pick(&el_rng, 1, 20);
+        c.w = el_test_pick(&el_rng, 1, 40);
+        c.c = el_test_pick(&el_rng, 1, 70);
+        c.mult = el_test_pick(&el_rng, 0, 5) == 0 ? 2 : 1;
+        c.kh = el_test_pick(&el_rng, 0, 1) ? 3 : 5;
+        c.kw = el_test_pick(&el_rng, 0, 5) == 0 ? el_test_pick(&el_rng, 1, 5) : c.kh;
+        c.sh = el_test_pick(&el_rng, 1, 2);
+        c.sw = el_test_pick(&el_rng, 0, 5) == 0 ? el_test_pick(&el_rng, 1, 3) : c.sh;
+        c.dh = el_test_pick(&el_rng, 0, 6) == 0 ? 2 : 1;
+        c.dw = el_test_pick(&el_rng, 0, 6) == 0 ? 2 : c.dh;
+        c.pad = el_test_pick(&el_rng, 0, 1) ? "SAME" : "VALID";
+        int f = (int)el_test_pick(&el_rng, 0, 5);
         c.fused[0] = el_fusions[f][0];
         c.fused[1] = el_fusions[f][1];
         if (!strcmp(c.pad, "VALID") && ((c.kh - 1) * c.dh + 1 > c.h || (c.kw - 1) * c.dw + 1 > c.w)) continue;
@@ -255,7 +239,8 @@ static void test_rows_two_at_once(void **state)
             g.w = (el_window_axis){.in = W, .k = K, .stride = S, .dilation = 1, .pad_before = pw / 2,
                                    .pad_after = pw - pw / 2, .out = OW};
             const int64_t xd[4] = {1, H, W, C}, wd[4] = {K, K, C, 1}, bd[1] = {C};
-            el_tensor x = el_rand_tensor(4, xd), w = el_rand_tensor(4, wd), b = el_rand_tensor(1, bd);
+            el_tensor x = el_test_rand_tensor(&el_rng, 4, xd), w = el_test_rand_tensor(&el_rng, 4,
+                                              wd), b = el_test_rand_tensor(&el_rng, 1, bd);
             el_conv_epi e = {.bias = b.data, .clamp = true, .lo = 0.0f, .hi = 6.0f};
             el_dw_fn fn = el_depthwise_rows_fn(&g);
             assert_non_null(fn);
