@@ -43,6 +43,9 @@
  *     and a spatial Mean of a concat summed by it (el_opt_concat_mean),
  *     which then also resizes an upsampled input itself
  *     (el_opt_concat_resize);
+ *     a channel concat read only by a MaxPool is pooled input by input
+ *     (el_opt_pool_concat: FaceBoxes' CReLU) and a Relu reading a MaxPool
+ *     applied by it (el_opt_pool_relu);
  *     a depthwise convolution read only by a 1x1 stride-1 convolution is
  *     run by it a row at a time (el_opt_dw_pw, ops/conv_dwpw.h);
  *  7. filter packing: a Conv2D / _FusedConv2D whose filter is a constant
@@ -1329,6 +1332,75 @@ static int el_const_ints(const el_opt *o, const el_onode *n, int k, int64_t *v, 
     return (int)cnt;
 }
 
+/* ---- pooling ---- */
+
+/* MaxPool(ConcatV2(x_1..x_n, channel axis)) with the pool the concat's only
+ * reader and the concat doing no more than negating inputs: one MaxPool,
+ * named as the pool, reading x_1..x_n side by side (EL_POOL_NEG_ATTR,
+ * ops/pool.c): the same maxima, without the concatenated map in memory
+ * (FaceBoxes' CReLU before each of its first two pools). */
+static el_status el_opt_pool_concat(el_opt *o, int p)
+{
+    el_onode *pn = &o->n[p];
+    if (strcmp(pn->op, "MaxPool") || pn->ndata != 1 || !el_onode_float_ok(pn) ||
+        !el_onode_str_is(pn, "data_format", "NHWC", "NHWC") || el_onode_attr(pn, EL_POOL_KEEP_EQUAL_ATTR) ||
+        el_onode_attr(pn, EL_POOL_NEG_ATTR) || el_onode_attr(pn, EL_POOL_RELU_ATTR))
+        return EL_OK;
+    int c = -1;
+    if (!el_sole_reader(o, p, 0, &c)) return EL_OK;
+    el_onode *cn = &o->n[c];
+    const int nv = cn->ndata - 1;
+    if (!el_is_float_concat(cn) || nv > EL_POOL_MAX_PARTS || el_onode_attr(cn, EL_CONCAT_RELU_ATTR) ||
+        el_onode_attr(cn, EL_CONCAT_MEAN_ATTR) || el_onode_attr(cn, EL_CONCAT_RESIZE_ATTR))
+        return EL_OK;
+    int64_t axis = 0;
+    if (el_const_ints(o, cn, nv, &axis, 1) != 1 || (axis != 3 && axis != -1)) return EL_OK;
+    for (int k = 0; k < nv; k++)
+        if (cn->in[k].slot < 0) return EL_OK;
+    const el_attr *neg = el_onode_attr(cn, EL_CONCAT_NEG_ATTR);
+    if (neg && neg->type != EL_ATTR_I) return EL_OK;
+    el_oin *data = malloc(sizeof *data * (size_t)nv);
+    if (!data) return el_opt_oom();
+    memcpy(data, cn->in, sizeof *data * (size_t)nv);
+    el_attr a = {.name = EL_POOL_NEG_ATTR, .type = EL_ATTR_I, .v.i = neg ? neg->v.i : 0};
+    el_status s = el_set_attr(pn, pn, &a);
+    if (s != EL_OK) {
+        free(data);
+        return s;
+    }
+    EL_TRY(el_opt_rewire(o, p, c, data, nv));
+    o->st.pool_concat_fused++;
+    return EL_OK;
+}
+
+/* Relu(MaxPool(...)) with the Relu the pool's only reader: one MaxPool
+ * with EL_POOL_RELU_ATTR, named as the Relu. */
+static el_status el_opt_pool_relu(el_opt *o, int r)
+{
+    el_onode *rn = &o->n[r];
+    if (strcmp(rn->op, "Relu") || rn->fed || rn->fetched_nonzero || rn->ndata != 1 || !el_onode_float_ok(rn))
+        return EL_OK;
+    int p = -1;
+    if (!el_sole_reader(o, r, 0, &p)) return EL_OK;
+    el_onode *pn = &o->n[p];
+    if (strcmp(pn->op, "MaxPool") || !el_onode_float_ok(pn) || el_onode_attr(pn, EL_POOL_KEEP_EQUAL_ATTR) ||
+        el_onode_attr(pn, EL_POOL_RELU_ATTR))
+        return EL_OK;
+    el_oin *data = malloc(sizeof *data * (size_t)pn->ndata);
+    if (!data) return el_opt_oom();
+    memcpy(data, pn->in, sizeof *data * (size_t)pn->ndata);
+    el_attr a = {.name = EL_POOL_RELU_ATTR, .type = EL_ATTR_B, .v.b = true};
+    el_status s = el_set_attr(rn, pn, &a);
+    if (s != EL_OK) {
+        free(data);
+        return s;
+    }
+    rn->op = "MaxPool";
+    EL_TRY(el_opt_rewire(o, r, p, data, pn->ndata));
+    o->st.pool_relu_fused++;
+    return EL_OK;
+}
+
 /* Mean(c, [1, 2]) of a float ConcatV2 c along axis 3 (or -1) of NHWC maps
  * (CenterNet's head: the squeeze-excite Mean of its 128x128x128 concat):
  * c computes the spatial sums while it copies (EL_CONCAT_MEAN_ATTR, the
@@ -1785,6 +1857,12 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_concat_relu(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_pool_concat(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_pool_relu(o, n));
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_concat_mean(o, n));

@@ -17,7 +17,17 @@
  * passes on CenterNet's peak test _ElKeepEqual(x, MaxPool(x)), see
  * ops/pool.h) outputs x * (x == max ? 1 : 0) instead of the max, x taken at
  * the output's own position (its shape must be x's): the same product as
- * the _ElKeepEqual, without writing and reading back the pooled tensor. */
+ * the _ElKeepEqual, without writing and reading back the pooled tensor.
+ *
+ * A MaxPool the graph passes gave several inputs (EL_POOL_NEG_ATTR: it
+ * took the place of a channel ConcatV2 it read, CReLU's Concat(x, Neg(x)))
+ * pools each input into its own block of output channels, in input order,
+ * reading the inputs whose mask bit is set negated; with EL_POOL_RELU_ATTR
+ * (a Relu that read the pool) each maximum then goes through Relu
+ * (x < 0 ? 0 : x, NaN and -0 kept). Max over a window is per channel, so
+ * each output is the same sequence of operations on the same values as
+ * the concat, pool and Relu nodes: same bits, without the concatenated
+ * map in memory. */
 #include <float.h>
 
 #include "core/threadpool.h"
@@ -35,32 +45,50 @@
 #pragma GCC optimize("tree-loop-vectorize", "vect-cost-model=dynamic")
 #endif
 
+/* One input and the block of output channels it fills. */
+typedef struct el_pool_part {
+    const float *x;
+    int64_t c, off;
+    bool neg;
+} el_pool_part;
+
 typedef struct el_pool_geom {
-    int64_t n, c;
+    int64_t n, c; /* c: output channels, the sum of the parts' */
     el_window_axis h, w;
+    int nparts;
+    el_pool_part part[EL_POOL_MAX_PARTS];
+    bool relu;
 } el_pool_geom;
 
 /* Output rows [r0, r1) of the whole batch (row r = b * H->out + oy). */
-static void el_pool_rows(const el_pool_geom *g, bool is_max, bool keq, const float *x, float *y, int64_t r0,
-                         int64_t r1)
+static void el_pool_rows(const el_pool_geom *g, bool is_max, bool keq, float *y, int64_t r0, int64_t r1)
 {
     const el_window_axis *H = &g->h, *W = &g->w;
-    const int64_t c = g->c;
     for (int64_t r = r0; r < r1; r++) {
-            const int64_t b = r / H->out, oy = r % H->out;
-            int64_t y0 = oy * H->stride - H->pad_before, y1 = y0 + H->k;
-            if (y0 < 0) y0 = 0;
-            if (y1 > H->in) y1 = H->in;
-            for (int64_t ox = 0; ox < W->out; ox++) {
-                int64_t x0 = ox * W->stride - W->pad_before, x1 = x0 + W->k;
-                if (x0 < 0) x0 = 0;
-                if (x1 > W->in) x1 = W->in;
-                float *restrict yrow = y + ((b * H->out + oy) * W->out + ox) * c;
+        const int64_t b = r / H->out, oy = r % H->out;
+        int64_t y0 = oy * H->stride - H->pad_before, y1 = y0 + H->k;
+        if (y0 < 0) y0 = 0;
+        if (y1 > H->in) y1 = H->in;
+        for (int64_t ox = 0; ox < W->out; ox++) {
+            int64_t x0 = ox * W->stride - W->pad_before, x1 = x0 + W->k;
+            if (x0 < 0) x0 = 0;
+            if (x1 > W->in) x1 = W->in;
+            for (int p = 0; p < g->nparts; p++) {
+                const el_pool_part *pt = &g->part[p];
+                const float *x = pt->x;
+                const int64_t c = pt->c;
+                float *restrict yrow = y + ((b * H->out + oy) * W->out + ox) * g->c + pt->off;
                 for (int64_t ch = 0; ch < c; ch++) yrow[ch] = is_max ? -FLT_MAX : 0.0f;
                 for (int64_t iy = y0; iy < y1; iy++)
                     for (int64_t ix = x0; ix < x1; ix++) {
                         const float *restrict xrow = x + ((b * H->in + iy) * W->in + ix) * c;
-                        if (is_max) {
+                        if (is_max && pt->neg) {
+                            /* -x exactly (a sign flip), as the Neg node. */
+                            for (int64_t ch = 0; ch < c; ch++) {
+                                const float v = -xrow[ch];
+                                yrow[ch] = v > yrow[ch] ? v : yrow[ch];
+                            }
+                        } else if (is_max) {
                             for (int64_t ch = 0; ch < c; ch++) yrow[ch] = xrow[ch] > yrow[ch] ? xrow[ch] : yrow[ch];
                         } else {
                             for (int64_t ch = 0; ch < c; ch++) yrow[ch] += xrow[ch];
@@ -70,6 +98,8 @@ static void el_pool_rows(const el_pool_geom *g, bool is_max, bool keq, const flo
                     const float *restrict xc = x + ((b * H->in + oy) * W->in + ox) * c;
                     for (int64_t ch = 0; ch < c; ch++) yrow[ch] = xc[ch] * (xc[ch] == yrow[ch] ? 1.0f : 0.0f);
                 }
+                if (g->relu)
+                    for (int64_t ch = 0; ch < c; ch++) yrow[ch] = yrow[ch] < 0 ? 0.0f : yrow[ch];
                 if (!is_max) {
                     int64_t count = (y1 - y0) * (x1 - x0);
                     /* An all-padding window (only possible with EXPLICIT
@@ -80,15 +110,16 @@ static void el_pool_rows(const el_pool_geom *g, bool is_max, bool keq, const flo
                     }
                 }
             }
+        }
     }
 }
 
 #if defined(EL_CONV_X86)
 __attribute__((target("avx512f"))) static void el_pool_rows_avx512(const el_pool_geom *g, bool is_max, bool keq,
-                                                                    const float *x, float *y, int64_t r0, int64_t r1)
+                                                                    float *y, int64_t r0, int64_t r1)
 {
     const el_window_axis *H = &g->h, *W = &g->w;
-    const int64_t c = g->c;
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
     for (int64_t r = r0; r < r1; r++) {
         const int64_t b = r / H->out, oy = r % H->out;
         int64_t y0 = oy * H->stride - H->pad_before, y1 = y0 + H->k;
@@ -98,26 +129,36 @@ __attribute__((target("avx512f"))) static void el_pool_rows_avx512(const el_pool
             int64_t x0 = ox * W->stride - W->pad_before, x1 = x0 + W->k;
             if (x0 < 0) x0 = 0;
             if (x1 > W->in) x1 = W->in;
-            float *yrow = y + ((b * H->out + oy) * W->out + ox) * c;
             const int64_t count = (y1 - y0) * (x1 - x0);
             const __m512 fc = _mm512_set1_ps((float)count);
-            for (int64_t ch = 0; ch < c; ch += 16) {
-                __mmask16 m = c - ch >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (c - ch)) - 1u);
-                __m512 acc = _mm512_set1_ps(is_max ? -FLT_MAX : 0.0f);
-                for (int64_t iy = y0; iy < y1; iy++) {
-                    const float *xp = x + ((b * H->in + iy) * W->in + x0) * c + ch;
-                    for (int64_t ix = x0; ix < x1; ix++, xp += c) {
-                        __m512 v = _mm512_maskz_loadu_ps(m, xp);
-                        acc = is_max ? _mm512_max_ps(v, acc) : _mm512_add_ps(acc, v);
+            for (int p = 0; p < g->nparts; p++) {
+                const el_pool_part *pt = &g->part[p];
+                const float *x = pt->x;
+                const int64_t c = pt->c;
+                const __m512i flip = pt->neg ? sign : _mm512_setzero_si512();
+                float *yrow = y + ((b * H->out + oy) * W->out + ox) * g->c + pt->off;
+                for (int64_t ch = 0; ch < c; ch += 16) {
+                    __mmask16 m = c - ch >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (c - ch)) - 1u);
+                    __m512 acc = _mm512_set1_ps(is_max ? -FLT_MAX : 0.0f);
+                    for (int64_t iy = y0; iy < y1; iy++) {
+                        const float *xp = x + ((b * H->in + iy) * W->in + x0) * c + ch;
+                        for (int64_t ix = x0; ix < x1; ix++, xp += c) {
+                            /* flip: -x as a sign flip (the Neg node's bits), or nothing. */
+                            __m512 v = _mm512_castsi512_ps(
+                                _mm512_xor_si512(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, xp)), flip));
+                            acc = is_max ? _mm512_max_ps(v, acc) : _mm512_add_ps(acc, v);
+                        }
                     }
+                    if (!is_max && count > 0) acc = _mm512_div_ps(acc, fc);
+                    if (keq) {
+                        const __m512 xc = _mm512_maskz_loadu_ps(m, x + ((b * H->in + oy) * W->in + ox) * c + ch);
+                        const __mmask16 eq = _mm512_cmp_ps_mask(xc, acc, _CMP_EQ_OQ);
+                        acc = _mm512_mul_ps(xc, _mm512_mask_blend_ps(eq, _mm512_setzero_ps(), _mm512_set1_ps(1.0f)));
+                    }
+                    /* Relu as the Relu kernel: max(0, v) keeps NaN and -0. */
+                    if (g->relu) acc = _mm512_max_ps(_mm512_setzero_ps(), acc);
+                    _mm512_mask_storeu_ps(yrow + ch, m, acc);
                 }
-                if (!is_max && count > 0) acc = _mm512_div_ps(acc, fc);
-                if (keq) {
-                    const __m512 xc = _mm512_maskz_loadu_ps(m, x + ((b * H->in + oy) * W->in + ox) * c + ch);
-                    const __mmask16 eq = _mm512_cmp_ps_mask(xc, acc, _CMP_EQ_OQ);
-                    acc = _mm512_mul_ps(xc, _mm512_mask_blend_ps(eq, _mm512_setzero_ps(), _mm512_set1_ps(1.0f)));
-                }
-                _mm512_mask_storeu_ps(yrow + ch, m, acc);
             }
         }
     }
@@ -127,7 +168,6 @@ __attribute__((target("avx512f"))) static void el_pool_rows_avx512(const el_pool
 typedef struct el_pool_job {
     const el_pool_geom *g;
     bool is_max, keq, fast;
-    const float *x;
     float *y;
 } el_pool_job;
 
@@ -136,16 +176,16 @@ static void el_pool_chunk(void *vc, int64_t r0, int64_t r1)
     const el_pool_job *j = vc;
 #if defined(EL_CONV_X86)
     if (j->fast) {
-        el_pool_rows_avx512(j->g, j->is_max, j->keq, j->x, j->y, r0, r1);
+        el_pool_rows_avx512(j->g, j->is_max, j->keq, j->y, r0, r1);
         return;
     }
 #endif
-    el_pool_rows(j->g, j->is_max, j->keq, j->x, j->y, r0, r1);
+    el_pool_rows(j->g, j->is_max, j->keq, j->y, r0, r1);
 }
 
-static void el_pool_run(const el_pool_geom *g, bool is_max, bool keq, const float *x, float *y)
+static void el_pool_run(const el_pool_geom *g, bool is_max, bool keq, float *y)
 {
-    el_pool_job j = {g, is_max, keq, false, x, y};
+    el_pool_job j = {g, is_max, keq, false, y};
 #if defined(EL_CONV_X86)
     j.fast = el_conv_isa() >= EL_ISA_AVX512;
 #endif
@@ -169,6 +209,35 @@ static el_status el_pool_hw(el_kctx *ctx, bool from_inputs, const char *name, in
                        name, (long long)v[0], (long long)v[1], (long long)v[2], (long long)v[3]);
     *h = v[1];
     *w = v[2];
+    return EL_OK;
+}
+
+/* The inputs of a MaxPool that took a concat's place (EL_POOL_NEG_ATTR):
+ * each a float NHWC map of x's batch and size, at most EL_POOL_MAX_PARTS. */
+static el_status el_pool_parts(el_kctx *ctx, el_pool_geom *g)
+{
+    int64_t neg = 0;
+    EL_TRY(el_attr_int(ctx->node, EL_POOL_NEG_ATTR, 0, &neg));
+    if (ctx->ninputs > EL_POOL_MAX_PARTS)
+        return el_kerr(ctx, EL_ERR_UNSUPPORTED, "%d inputs to pool side by side, at most %d", ctx->ninputs,
+                       EL_POOL_MAX_PARTS);
+    if (ctx->ninputs > 1 && !el_node_attr(ctx->node, EL_POOL_NEG_ATTR))
+        return el_kerr(ctx, EL_ERR_FORMAT, "expected 1 input, found %d", ctx->ninputs);
+    const el_tensor *x0 = &ctx->inputs[0];
+    g->nparts = ctx->ninputs;
+    g->c = 0;
+    for (int i = 0; i < ctx->ninputs; i++) {
+        const el_tensor *x = &ctx->inputs[i];
+        EL_TRY(el_kctx_need_dtype(ctx, i, EL_DT_FLOAT));
+        if (x->ndim != 4 || x->dims[0] != x0->dims[0] || x->dims[1] != x0->dims[1] || x->dims[2] != x0->dims[2]) {
+            char s0[160], s[160];
+            return el_kerr(ctx, EL_ERR_RUNTIME, "input %d is %s: the inputs pooled side by side must be NHWC maps of "
+                           "input 0's batch and size (%s)", i, el_shape_str(x->ndim, x->dims, s, sizeof s),
+                           el_shape_str(x0->ndim, x0->dims, s0, sizeof s0));
+        }
+        g->part[i] = (el_pool_part){x->data, x->dims[3], g->c, (neg >> i) & 1};
+        g->c += x->dims[3];
+    }
     return EL_OK;
 }
 
@@ -199,18 +268,24 @@ static el_status el_pool_common(el_kctx *ctx, bool is_max, bool v2)
     g.h.in = x->dims[1];
     g.w.in = x->dims[2];
     g.c = x->dims[3];
+    g.nparts = 1;
+    g.part[0] = (el_pool_part){x->data, g.c, 0, false};
+    bool keq = false;
+    if (is_max && !v2) {
+        EL_TRY(el_pool_parts(ctx, &g));
+        EL_TRY(el_attr_bool(ctx->node, EL_POOL_RELU_ATTR, false, &g.relu));
+        EL_TRY(el_attr_bool(ctx->node, EL_POOL_KEEP_EQUAL_ATTR, false, &keq));
+    }
     EL_TRY(el_window_axis_size(ctx, "row", pad, &g.h));
     EL_TRY(el_window_axis_size(ctx, "column", pad, &g.w));
-    bool keq = false;
-    if (is_max) EL_TRY(el_attr_bool(ctx->node, EL_POOL_KEEP_EQUAL_ATTR, false, &keq));
-    if (keq && (g.h.out != g.h.in || g.w.out != g.w.in))
-        return el_kerr(ctx, EL_ERR_RUNTIME, "attr %s needs an output of the input's size, got %lldx%lld from %lldx%lld",
-                       EL_POOL_KEEP_EQUAL_ATTR, (long long)g.h.out, (long long)g.w.out, (long long)g.h.in,
-                       (long long)g.w.in);
+    if (keq && (g.h.out != g.h.in || g.w.out != g.w.in || g.nparts != 1 || g.part[0].neg))
+        return el_kerr(ctx, EL_ERR_RUNTIME, "attr %s needs one input read as it is and an output of its size, got "
+                       "%lldx%lld from %lldx%lld", EL_POOL_KEEP_EQUAL_ATTR, (long long)g.h.out, (long long)g.w.out,
+                       (long long)g.h.in, (long long)g.w.in);
     int64_t dims[4] = {g.n, g.h.out, g.w.out, g.c};
     el_tensor *y;
     EL_TRY(el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y));
-    if (el_tensor_numel(y) > 0) el_pool_run(&g, is_max, keq, x->data, y->data);
+    if (el_tensor_numel(y) > 0) el_pool_run(&g, is_max, keq, y->data);
     return EL_OK;
 }
 
