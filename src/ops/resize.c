@@ -154,6 +154,68 @@ __attribute__((target("avx512f"))) static int64_t el_resize_row_avx512(bool u8, 
 }
 #endif
 
+#if defined(EL_CONV_X86)
+/* Whether this CPU runs el_resize_row_u8_vbmi (and the kernels are not
+ * forced below AVX-512). */
+static bool el_resize_vbmi(void)
+{
+    return el_conv_isa() >= EL_ISA_AVX512 && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vbmi");
+}
+
+/* uint8 rows without gathers (AVX-512 VBMI), the same operations per
+ * lane as EL_RESIZE_ROW: group g of 16 elements reads its corners within
+ * the 64 bytes from base[g] of each input row (idx: the group's 16 left,
+ * then 16 right offsets from base[g]), so one load per input row and a
+ * byte permute per corner replace the four gathers, which took most of
+ * the camera frame's resize (768x576 -> 300x300: see bench/README.md).
+ * Bytes past the row's end (row_elems) are not read. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void
+el_resize_row_u8_vbmi(const uint8_t *top, const uint8_t *bot, int64_t row_elems, const int32_t *base,
+                      const uint8_t *idx, int64_t groups, const float *w, float y_lerp, float *dst)
+{
+    const __m512 yl = _mm512_set1_ps(y_lerp);
+    for (int64_t g = 0; g < groups; g++, idx += 32, w += 16, dst += 16) {
+        const int64_t b0 = base[g], left = row_elems - b0;
+        const __mmask64 m = left >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << left) - 1;
+        const __m512i t8 = _mm512_maskz_loadu_epi8(m, top + b0), b8 = _mm512_maskz_loadu_epi8(m, bot + b0);
+        const __m512i il = _mm512_zextsi128_si512(_mm_loadu_si128((const __m128i *)idx));
+        const __m512i ih = _mm512_zextsi128_si512(_mm_loadu_si128((const __m128i *)(idx + 16)));
+#define EL_CORNER(row, ix) \
+    _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(_mm512_permutexvar_epi8(ix, row))))
+        const __m512 tl = EL_CORNER(t8, il), tr = EL_CORNER(t8, ih), bl = EL_CORNER(b8, il), br = EL_CORNER(b8, ih);
+#undef EL_CORNER
+        const __m512 we = _mm512_loadu_ps(w);
+        const __m512 t = _mm512_add_ps(tl, _mm512_mul_ps(_mm512_sub_ps(tr, tl), we));
+        const __m512 b = _mm512_add_ps(bl, _mm512_mul_ps(_mm512_sub_ps(br, bl), we));
+        _mm512_storeu_ps(dst, _mm512_add_ps(t, _mm512_mul_ps(_mm512_sub_ps(b, t), yl)));
+    }
+}
+
+/* The tables of el_resize_row_u8_vbmi for the row's first groups * 16
+ * elements (lo, hi: their offsets); false when a group's corners span 64
+ * bytes or more (a downscale by about 4 or more). */
+static bool el_resize_vbmi_tables(const int32_t *lo, const int32_t *hi, int64_t groups, int32_t *base, uint8_t *idx)
+{
+    for (int64_t g = 0; g < groups; g++, lo += 16, hi += 16, idx += 32) {
+        int32_t mn = lo[0], mx = hi[0];
+        for (int e = 0; e < 16; e++) {
+            if (lo[e] < mn) mn = lo[e];
+            if (hi[e] < mn) mn = hi[e];
+            if (lo[e] > mx) mx = lo[e];
+            if (hi[e] > mx) mx = hi[e];
+        }
+        if (mx - mn >= 64) return false;
+        base[g] = mn;
+        for (int e = 0; e < 16; e++) {
+            idx[e] = (uint8_t)(lo[e] - mn);
+            idx[16 + e] = (uint8_t)(hi[e] - mn);
+        }
+    }
+    return true;
+}
+#endif
+
 /* Float images of EL_RESIZE_PIXEL_MIN_CH channels or more (feature maps):
  * per output pixel, its four input pixels' channels are contiguous, so the
  * channel loop vectorizes without gathers; rows are spread over the
@@ -208,6 +270,9 @@ typedef struct el_resize_job {
     const float *w;
     int64_t nvec;   /* elements the AVX-512 row takes (0: none) */
     bool same_w;    /* lo = hi = the element's own offset (the output as wide as the input) */
+    int64_t groups; /* uint8 elements el_resize_row_u8_vbmi takes, / 16 (0: none) */
+    const int32_t *gbase;
+    const uint8_t *gidx;
     float *scratch; /* uint8 output: one float row per thread */
 } el_resize_job;
 
@@ -239,7 +304,11 @@ static void el_resize_rows(void *ctx, int64_t r0, int64_t r1)
         else {
             int64_t e = 0;
 #if defined(EL_CONV_X86)
-            if (j->nvec) e = el_resize_row_avx512(a->in_dtype == EL_DT_UINT8, j->same_w, top, bot, j->lo, j->hi, j->w,
+            if (j->groups) {
+                e = j->groups * 16;
+                el_resize_row_u8_vbmi(top, bot, a->in_w * a->channels, j->gbase, j->gidx, j->groups, j->w,
+                                      j->ys[y].lerp, dst);
+            } else if (j->nvec) e = el_resize_row_avx512(a->in_dtype == EL_DT_UINT8, j->same_w, top, bot, j->lo, j->hi, j->w,
                                                   j->nvec, j->ys[y].lerp, dst);
 #endif
             j->row(top, bot, j->lo + e, j->hi + e, j->w + e, (int64_t)out_row - e, j->ys[y].lerp, dst + e);
@@ -291,6 +360,8 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
     int32_t *lo = tables ? el_mem_alloc(sizeof *lo * row_n) : NULL;
     int32_t *hi = tables ? el_mem_alloc(sizeof *hi * row_n) : NULL;
     float *w = tables ? el_mem_alloc(sizeof *w * row_n) : NULL;
+    int32_t *gbase = NULL;
+    uint8_t *gidx = NULL;
     float *scratch =
         a->out_u8 ? el_mem_alloc(sizeof(float) * row_n * (size_t)el_threadpool_size(pool)) : NULL;
     if (!ys || !xs || (tables && (!lo || !hi || !w)) || (a->out_u8 && !scratch)) {
@@ -327,6 +398,15 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
         j.same_w = true;
         for (int64_t e = 0; e < (int64_t)row_n && j.same_w; e++) j.same_w = lo[e] == e && hi[e] == e;
     }
+    if (tables && a->in_dtype == EL_DT_UINT8 && !j.same_w && row_n >= 16 && el_resize_vbmi()) {
+        const int64_t groups = (int64_t)row_n / 16;
+        gbase = el_mem_alloc(sizeof *gbase * (size_t)groups);
+        gidx = el_mem_alloc((size_t)groups * 32);
+        /* Out of memory or corners too far apart: the gathers. */
+        if (gbase && gidx && el_resize_vbmi_tables(lo, hi, groups, gbase, gidx)) j.groups = groups;
+    }
+    j.gbase = gbase;
+    j.gidx = gidx;
 #endif
     j.ys = ys;
     j.xs = xs;
@@ -343,6 +423,8 @@ el_status el_resize_bilinear_core(const el_resize_args *a)
     el_mem_free(hi);
     el_mem_free(w);
     el_mem_free(scratch);
+    el_mem_free(gbase);
+    el_mem_free(gidx);
     return EL_OK;
 }
 
