@@ -225,6 +225,12 @@ float el_test_iou(const float *a, const float *b)
     return ua > 0 ? inter / ua : (inter == 0 && ua == 0 ? 1.0f : 0.0f);
 }
 
+const el_node *el_test_find_node(const el_graph *g, const char *name)
+{
+    int i = el_graph_find(g, name);
+    return i < 0 ? NULL : &g->nodes[i];
+}
+
 void el_test_assert_optimized_same_bits(const el_graph *g, const char *feed, const el_tensor *in, const char *fetch)
 {
     const char *feeds[1] = {feed}, *fetches[1] = {fetch};

@@ -75,6 +75,9 @@ void el_test_attr_strs(el_test_node *tn, const char *name, int n, const char *co
 el_status el_test_run(el_test_node *tn, int nin, const el_tensor *in, int nout, el_tensor *out);
 void el_test_release_all(int n, el_tensor *t);
 
+/* The node of g named `name`, or NULL. */
+const el_node *el_test_find_node(const el_graph *g, const char *name);
+
 /* Graph passes that promise the same bits: runs `fetch` of `g` with `in`
  * fed to `feed`, once optimized and once with no_optimize, and asserts the
  * two outputs agree bit for bit (shape and bytes). */

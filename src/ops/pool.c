@@ -60,19 +60,24 @@ typedef struct el_pool_geom {
     bool relu;
 } el_pool_geom;
 
+/* The input range [*lo, *hi) that output position o's window covers. */
+static inline void el_pool_span(const el_window_axis *a, int64_t o, int64_t *lo, int64_t *hi)
+{
+    int64_t s = o * a->stride - a->pad_before, e = s + a->k;
+    *lo = s < 0 ? 0 : s;
+    *hi = e > a->in ? a->in : e;
+}
+
 /* Output rows [r0, r1) of the whole batch (row r = b * H->out + oy). */
 static void el_pool_rows(const el_pool_geom *g, bool is_max, bool keq, float *y, int64_t r0, int64_t r1)
 {
     const el_window_axis *H = &g->h, *W = &g->w;
     for (int64_t r = r0; r < r1; r++) {
         const int64_t b = r / H->out, oy = r % H->out;
-        int64_t y0 = oy * H->stride - H->pad_before, y1 = y0 + H->k;
-        if (y0 < 0) y0 = 0;
-        if (y1 > H->in) y1 = H->in;
+        int64_t y0, y1, x0, x1;
+        el_pool_span(H, oy, &y0, &y1);
         for (int64_t ox = 0; ox < W->out; ox++) {
-            int64_t x0 = ox * W->stride - W->pad_before, x1 = x0 + W->k;
-            if (x0 < 0) x0 = 0;
-            if (x1 > W->in) x1 = W->in;
+            el_pool_span(W, ox, &x0, &x1);
             for (int p = 0; p < g->nparts; p++) {
                 const el_pool_part *pt = &g->part[p];
                 const float *x = pt->x;
@@ -122,13 +127,10 @@ __attribute__((target("avx512f"))) static void el_pool_rows_avx512(const el_pool
     const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
     for (int64_t r = r0; r < r1; r++) {
         const int64_t b = r / H->out, oy = r % H->out;
-        int64_t y0 = oy * H->stride - H->pad_before, y1 = y0 + H->k;
-        if (y0 < 0) y0 = 0;
-        if (y1 > H->in) y1 = H->in;
+        int64_t y0, y1, x0, x1;
+        el_pool_span(H, oy, &y0, &y1);
         for (int64_t ox = 0; ox < W->out; ox++) {
-            int64_t x0 = ox * W->stride - W->pad_before, x1 = x0 + W->k;
-            if (x0 < 0) x0 = 0;
-            if (x1 > W->in) x1 = W->in;
+            el_pool_span(W, ox, &x0, &x1);
             const int64_t count = (y1 - y0) * (x1 - x0);
             const __m512 fc = _mm512_set1_ps((float)count);
             for (int p = 0; p < g->nparts; p++) {

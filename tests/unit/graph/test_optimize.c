@@ -92,12 +92,6 @@ static void el_same_outputs(const el_graph *g, int nfeeds, const char *const *fe
     el_session_free(s2);
 }
 
-static const el_node *el_find(const el_graph *g, const char *name)
-{
-    int i = el_graph_find(g, name);
-    return i < 0 ? NULL : &g->nodes[i];
-}
-
 /* Conv2D -> FusedBatchNorm -> Relu6 becomes one _FusedConv2D named like
  * the Relu6, with fused_ops [BiasAdd, Relu6]. */
 static void test_bn_fold_and_relu6(void **state)
@@ -127,9 +121,9 @@ static void test_bn_fold_and_relu6(void **state)
     assert_non_null(og);
     assert_int_equal(st.bn_folded, 1);
     assert_int_equal(st.act_fused, 1);
-    assert_null(el_find(og, "conv"));
-    assert_null(el_find(og, "bn"));
-    const el_node *r = el_find(og, "relu");
+    assert_null(el_test_find_node(og, "conv"));
+    assert_null(el_test_find_node(og, "bn"));
+    const el_node *r = el_test_find_node(og, "relu");
     assert_non_null(r);
     assert_string_equal(r->op, "_FusedConv2D");
     const el_attr *fo = el_node_attr(r, "fused_ops");
@@ -173,10 +167,10 @@ static void test_bias_and_relu(void **state)
     assert_int_equal(st.act_fused, 1);
     /* The fused depthwise convolution then runs inside the 1x1 one (el_opt_dw_pw). */
     assert_int_equal(st.dw_pw_fused, 1);
-    assert_null(el_find(og, "dwr"));
-    assert_string_equal(el_find(og, "padd")->op, "_FusedConv2D");
-    assert_null(el_find(og, "dw"));
-    assert_null(el_find(og, "pconv"));
+    assert_null(el_test_find_node(og, "dwr"));
+    assert_string_equal(el_test_find_node(og, "padd")->op, "_FusedConv2D");
+    assert_null(el_test_find_node(og, "dw"));
+    assert_null(el_test_find_node(og, "pconv"));
     el_graph_free(og);
     el_tensor in = el_rand_input(6, 6, 6);
     el_same_outputs(g, 1, feeds, &in, 1, fetches, 1e-5f);
@@ -250,12 +244,12 @@ static void test_constant_folding(void **state)
     assert_int_equal(el_graph_optimize(g, 1, feeds, 3, fetches, &st, &og), EL_OK);
     assert_non_null(og);
     assert_int_equal(st.folded, 3); /* sum, split, neg */
-    assert_string_equal(el_find(og, "sum")->op, "Const");
-    assert_string_equal(el_find(og, "split")->op, "Const");
-    assert_string_equal(el_find(og, "neg")->op, "Const");
-    assert_null(el_find(og, "c1"));
-    assert_string_equal(el_find(og, "split/_el_folded_1")->op, "Const");
-    assert_string_equal(el_find(og, "m2")->input_names[1], "split/_el_folded_1");
+    assert_string_equal(el_test_find_node(og, "sum")->op, "Const");
+    assert_string_equal(el_test_find_node(og, "split")->op, "Const");
+    assert_string_equal(el_test_find_node(og, "neg")->op, "Const");
+    assert_null(el_test_find_node(og, "c1"));
+    assert_string_equal(el_test_find_node(og, "split/_el_folded_1")->op, "Const");
+    assert_string_equal(el_test_find_node(og, "m2")->input_names[1], "split/_el_folded_1");
     el_graph_free(og);
     int64_t xd[1] = {3};
     float xv[3] = {1.5f, -2.0f, 0.25f};
@@ -309,10 +303,10 @@ static void test_control_flow_kept(void **state)
     assert_int_equal(el_graph_optimize(g, 2, feeds, 2, fetches, &st, &og), EL_OK);
     assert_int_equal(st.folded, 1); /* only five = two + three, in the root frame */
     assert_non_null(og);
-    assert_non_null(el_find(og, "pivot_t"));
-    assert_string_equal(el_find(og, "k")->op, "Const");
-    assert_int_equal(el_find(og, "k")->ninputs, 1);
-    assert_non_null(el_find(og, "f")); /* reads a Switch: kept */
+    assert_non_null(el_test_find_node(og, "pivot_t"));
+    assert_string_equal(el_test_find_node(og, "k")->op, "Const");
+    assert_int_equal(el_test_find_node(og, "k")->ninputs, 1);
+    assert_non_null(el_test_find_node(og, "f")); /* reads a Switch: kept */
     el_graph_free(og);
     for (int pv = 0; pv < 2; pv++) {
         int64_t d[1] = {2};
@@ -349,12 +343,12 @@ static void test_identity_removal(void **state)
     el_graph *og;
     assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
     assert_int_equal(st.identities, 2);
-    assert_null(el_find(og, "i1"));
-    assert_null(el_find(og, "i2"));
-    assert_non_null(el_find(og, "i3"));
-    assert_non_null(el_find(og, "i4"));
-    assert_non_null(el_find(og, "fetched"));
-    assert_string_equal(el_find(og, "r")->input_names[0], "a");
+    assert_null(el_test_find_node(og, "i1"));
+    assert_null(el_test_find_node(og, "i2"));
+    assert_non_null(el_test_find_node(og, "i3"));
+    assert_non_null(el_test_find_node(og, "i4"));
+    assert_non_null(el_test_find_node(og, "fetched"));
+    assert_string_equal(el_test_find_node(og, "r")->input_names[0], "a");
     el_graph_free(og);
     int64_t d[1] = {4};
     float xv[4] = {-1, 2, -3, 4};
@@ -511,7 +505,7 @@ static void test_filter_packing(void **state)
     assert_non_null(og);
     if (el_filter_layout_preferred() == EL_FILTER_F32_P32) {
         assert_int_equal(st.packed, 1);
-        const el_node *r = el_find(og, "relu");
+        const el_node *r = el_test_find_node(og, "relu");
         assert_non_null(r);
         const el_attr *la = el_node_attr(r, EL_FILTER_LAYOUT_ATTR), *oa = el_node_attr(r, EL_FILTER_OC_ATTR);
         assert_non_null(la);
@@ -524,9 +518,9 @@ static void test_filter_packing(void **state)
         assert_non_null(v);
         int64_t pd[5] = {2, 3, 3, 5, 32};
         el_test_assert_shape(&v->v.tensor, 5, pd);
-        assert_null(el_find(og, "bn/_el_folded_filter"));
-        assert_null(el_find(og, "w"));
-        assert_null(el_node_attr(el_find(og, "conv2"), EL_FILTER_LAYOUT_ATTR));
+        assert_null(el_test_find_node(og, "bn/_el_folded_filter"));
+        assert_null(el_test_find_node(og, "w"));
+        assert_null(el_node_attr(el_test_find_node(og, "conv2"), EL_FILTER_LAYOUT_ATTR));
     } else {
         assert_int_equal(st.packed, 0);
     }

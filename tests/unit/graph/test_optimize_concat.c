@@ -13,12 +13,6 @@
 #include "ops/concat.h"
 #include "testutil.h"
 
-static const el_node *el_find(const el_graph *g, const char *name)
-{
-    int i = el_graph_find(g, name);
-    return i < 0 ? NULL : &g->nodes[i];
-}
-
 static el_tensor el_cat_input(void)
 {
     int64_t d[4] = {1, 5, 7, 3};
@@ -79,11 +73,11 @@ static void test_neg_and_relu(void **state)
         if (!og) fail_msg("axis %d: nothing optimized (%s)", axes[i], el_last_error());
         assert_int_equal(st.concat_neg_fused, 1);
         assert_int_equal(st.concat_relu_fused, 1);
-        const el_node *y = el_find(og, "y");
+        const el_node *y = el_test_find_node(og, "y");
         assert_non_null(y);
         assert_string_equal(y->op, "ConcatV2");
-        assert_null(el_find(og, "neg"));
-        assert_null(el_find(og, "cat"));
+        assert_null(el_test_find_node(og, "neg"));
+        assert_null(el_test_find_node(og, "cat"));
         const el_attr *m = el_node_attr(y, EL_CONCAT_NEG_ATTR), *r = el_node_attr(y, EL_CONCAT_RELU_ATTR);
         assert_non_null(m);
         assert_int_equal(m->v.i, 2);

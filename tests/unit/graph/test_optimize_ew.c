@@ -14,12 +14,6 @@
 #include "ops/pool.h"
 #include "testutil.h"
 
-static const el_node *el_find(const el_graph *g, const char *name)
-{
-    int i = el_graph_find(g, name);
-    return i < 0 ? NULL : &g->nodes[i];
-}
-
 /* x [1,5,7,3] with values around the kinks (-3, 3) and specials. */
 static el_tensor el_hs_input(void)
 {
@@ -80,13 +74,13 @@ static void test_fused(void **state)
         assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
         assert_non_null(og);
         assert_int_equal(st.hswish_fused, 1);
-        const el_node *y = el_find(og, "y");
+        const el_node *y = el_test_find_node(og, "y");
         assert_non_null(y);
         assert_string_equal(y->op, "_ElHardSwish");
         assert_int_equal(y->ndata, 3);
-        assert_null(el_find(og, "mul"));
-        assert_null(el_find(og, "r6"));
-        assert_null(el_find(og, "add"));
+        assert_null(el_test_find_node(og, "mul"));
+        assert_null(el_test_find_node(og, "r6"));
+        assert_null(el_test_find_node(og, "add"));
         el_graph_free(og);
         el_bits_agree(g, "y");
         el_graph_free(g);
@@ -153,14 +147,14 @@ static void test_keep_equal(void **state)
         assert_int_equal(st.keep_equal_fused, 1);
         /* ... and with its MaxPool, one MaxPool keeping the peaks. */
         assert_int_equal(st.keep_equal_pool_fused, 1);
-        const el_node *y = el_find(og, "y");
+        const el_node *y = el_test_find_node(og, "y");
         assert_non_null(y);
         assert_string_equal(y->op, "MaxPool");
         const el_attr *ka = el_node_attr(y, EL_POOL_KEEP_EQUAL_ATTR);
         assert_true(ka && ka->type == EL_ATTR_B && ka->v.b);
-        assert_null(el_find(og, "eq"));
-        assert_null(el_find(og, "cast"));
-        assert_null(el_find(og, "mp"));
+        assert_null(el_test_find_node(og, "eq"));
+        assert_null(el_test_find_node(og, "cast"));
+        assert_null(el_test_find_node(og, "mp"));
         el_graph_free(og);
         el_bits_agree(g, "y");
         /* The MaxPool also fetched: the _ElKeepEqual stays. */
@@ -168,7 +162,7 @@ static void test_keep_equal(void **state)
         assert_int_equal(el_graph_optimize(g, 1, feeds, 2, both, &st, &og), EL_OK);
         assert_int_equal(st.keep_equal_fused, 1);
         assert_int_equal(st.keep_equal_pool_fused, 0);
-        assert_string_equal(el_find(og, "y")->op, "_ElKeepEqual");
+        assert_string_equal(el_test_find_node(og, "y")->op, "_ElKeepEqual");
         el_graph_free(og);
         el_graph_free(g);
     }
@@ -216,10 +210,10 @@ static void test_mul_add(void **state)
         assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
         assert_non_null(og);
         assert_int_equal(st.mul_add_fused, 1);
-        const el_node *y = el_find(og, "y");
+        const el_node *y = el_test_find_node(og, "y");
         assert_non_null(y);
         assert_string_equal(y->op, "_ElMulAdd");
-        assert_null(el_find(og, "m"));
+        assert_null(el_test_find_node(og, "m"));
         el_graph_free(og);
         el_bits_agree(g, "y");
         el_graph_free(g);

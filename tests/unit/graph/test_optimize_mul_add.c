@@ -16,12 +16,6 @@
 #include "graph_builder.h"
 #include "testutil.h"
 
-static const el_node *el_find(const el_graph *g, const char *name)
-{
-    int i = el_graph_find(g, name);
-    return i < 0 ? NULL : &g->nodes[i];
-}
-
 static el_tensor el_ma_input(bool u8)
 {
     int64_t d[4] = {1, 5, 7, 3};
@@ -89,13 +83,13 @@ static void test_chain(void **state)
         assert_non_null(og);
         assert_int_equal(st.mul_add_fused, 1);
         assert_int_equal(st.mul_add_absorbed, u8 ? 3 : 2);
-        const el_node *y = el_find(og, "y");
+        const el_node *y = el_test_find_node(og, "y");
         assert_non_null(y);
         assert_string_equal(y->op, "_ElMulAdd");
         assert_int_equal(y->ndata, 5);
-        assert_null(el_find(og, "pad"));
-        assert_null(el_find(og, "mul"));
-        assert_null(el_find(og, "tofloat"));
+        assert_null(el_test_find_node(og, "pad"));
+        assert_null(el_test_find_node(og, "mul"));
+        assert_null(el_test_find_node(og, "tofloat"));
         el_graph_free(og);
         el_bits_agree(g, u8, "y");
         el_bits_agree(g, u8, "shape");
@@ -137,11 +131,11 @@ static void test_controlled_consts(void **state)
     assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
     assert_non_null(og);
     assert_int_equal(st.mul_add_fused, 1);
-    const el_node *y = el_find(og, "y");
+    const el_node *y = el_test_find_node(og, "y");
     assert_non_null(y);
     assert_string_equal(y->op, "_ElMulAdd");
-    assert_non_null(el_find(og, "c"));
-    assert_non_null(el_find(og, "d"));
+    assert_non_null(el_test_find_node(og, "c"));
+    assert_non_null(el_test_find_node(og, "d"));
     el_graph_free(og);
     el_bits_agree(g, false, "y");
     el_graph_free(g);

@@ -15,12 +15,6 @@
 #include "ops/pool.h"
 #include "testutil.h"
 
-static const el_node *el_find(const el_graph *g, const char *name)
-{
-    int i = el_graph_find(g, name);
-    return i < 0 ? NULL : &g->nodes[i];
-}
-
 /* [1, 6, 7, 20]: 20 channels, a full AVX-512 vector and a partial one. */
 static el_tensor el_pool_input(void)
 {
@@ -95,11 +89,11 @@ static void test_concat_and_relu(void **state)
         if (!og) fail_msg("case %zu: nothing optimized (%s)", i, el_last_error());
         assert_int_equal(st.pool_concat_fused, 1);
         assert_int_equal(st.pool_relu_fused, 1);
-        const el_node *y = el_find(og, "y");
+        const el_node *y = el_test_find_node(og, "y");
         assert_non_null(y);
         assert_string_equal(y->op, "MaxPool");
-        assert_null(el_find(og, "cat"));
-        assert_null(el_find(og, "p"));
+        assert_null(el_test_find_node(og, "cat"));
+        assert_null(el_test_find_node(og, "p"));
         const el_attr *m = el_node_attr(y, EL_POOL_NEG_ATTR), *r = el_node_attr(y, EL_POOL_RELU_ATTR);
         assert_non_null(m);
         assert_int_equal(m->v.i, 2);
