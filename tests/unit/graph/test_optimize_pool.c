@@ -72,6 +72,21 @@ static void el_optimize(const el_graph *g, int nfetch, const char *const *fetche
     assert_int_equal(el_graph_optimize(g, 1, feeds, nfetch, fetches, st, og), EL_OK);
 }
 
+/* g's passes fetching `fetch` (and "z" when also_z) fuse the concat and the
+ * Relu into the pool or not as told, with the same bits. Frees g. */
+static void el_expect(el_graph *g, const char *fetch, bool also_z, int concat_fused, int relu_fused)
+{
+    const char *fetches[2] = {fetch, "z"};
+    el_optimize_stats st;
+    el_graph *og;
+    el_optimize(g, also_z ? 2 : 1, fetches, &st, &og);
+    assert_int_equal(st.pool_concat_fused, concat_fused);
+    assert_int_equal(st.pool_relu_fused, relu_fused);
+    el_graph_free(og);
+    el_bits_agree(g, fetch);
+    el_graph_free(g);
+}
+
 static void test_concat_and_relu(void **state)
 {
     (void)state;
@@ -102,13 +117,7 @@ static void test_concat_and_relu(void **state)
         el_graph_free(og);
         el_bits_agree(g, "y");
         /* The pool alone: the concat fused, no Relu. */
-        const char *p[1] = {"p"};
-        el_optimize(g, 1, p, &st, &og);
-        assert_int_equal(st.pool_concat_fused, 1);
-        assert_int_equal(st.pool_relu_fused, 0);
-        el_graph_free(og);
-        el_bits_agree(g, "p");
-        el_graph_free(g);
+        el_expect(g, "p", false, 1, 0);
     }
 }
 
@@ -117,33 +126,10 @@ static void test_concat_and_relu(void **state)
 static void test_not_fused(void **state)
 {
     (void)state;
-    const char *fetches[2] = {"y", "z"};
-    el_optimize_stats st;
-    el_graph *og;
-    el_graph *g = el_graph_of(3, 3, 2, "SAME", "cat");
-    el_optimize(g, 2, fetches, &st, &og);
-    assert_int_equal(st.pool_concat_fused, 0);
-    assert_int_equal(st.pool_relu_fused, 1);
-    el_graph_free(og);
-    el_bits_agree(g, "y");
-    el_graph_free(g);
-
-    g = el_graph_of(3, 3, 2, "SAME", "p");
-    el_optimize(g, 2, fetches, &st, &og);
-    assert_int_equal(st.pool_concat_fused, 1);
-    assert_int_equal(st.pool_relu_fused, 0);
-    el_graph_free(og);
-    el_bits_agree(g, "y");
-    el_graph_free(g);
-
+    el_expect(el_graph_of(3, 3, 2, "SAME", "cat"), "y", true, 0, 1);
+    el_expect(el_graph_of(3, 3, 2, "SAME", "p"), "y", true, 1, 0);
     /* Concatenated along the rows: the pool's windows cross the inputs. */
-    g = el_graph_of(1, 3, 2, "SAME", NULL);
-    el_optimize(g, 1, fetches, &st, &og);
-    assert_int_equal(st.pool_concat_fused, 0);
-    assert_int_equal(st.pool_relu_fused, 1);
-    el_graph_free(og);
-    el_bits_agree(g, "y");
-    el_graph_free(g);
+    el_expect(el_graph_of(1, 3, 2, "SAME", NULL), "y", false, 0, 1);
 }
 
 /* A MaxPool carrying the private attr over inputs it cannot pool side by
