@@ -1743,6 +1743,32 @@ static el_status el_opt_conv_in_scale(el_opt *o, int m)
     return EL_OK;
 }
 
+static bool el_is_depthwise_op(const char *op)
+{
+    return !strcmp(op, "DepthwiseConv2dNative") || !strcmp(op, "FusedDepthwiseConv2dNative") ||
+           !strcmp(op, "_FusedDepthwiseConv2dNative");
+}
+
+/* Whether 1x1 convolution r (filter w) widens its input and is read only
+ * by a depthwise convolution (MobileNet v1's Conv2d_1: 32 -> 64 channels
+ * at 150x150 before a stride-2 depthwise): el_opt_pw_dw then runs r inside
+ * that one, so the wider tensor never goes through memory, only r's
+ * narrower input does (its depthwise convolution, left unfused, writes it). */
+static bool el_expands_into_depthwise(const el_opt *o, int r, const el_tensor *w, bool packed)
+{
+    const el_onode *rn = &o->n[r];
+    if (rn->ndata_readers != 1 || rn->nctrl_readers != 0 || rn->fetched) return false;
+    const el_attr *oca = packed ? el_onode_attr(rn, EL_FILTER_OC_ATTR) : NULL;
+    if (packed && (!oca || oca->type != EL_ATTR_I)) return false;
+    if ((packed ? oca->v.i : w->dims[3]) <= w->dims[packed + 2]) return false;
+    for (int i = 0; i < o->nn; i++) {
+        const el_onode *q = &o->n[i];
+        if (!q->needed || q->ndata < 1 || q->in[0].node != r || q->in[0].slot != 0) continue;
+        return el_is_depthwise_op(q->op);
+    }
+    return false;
+}
+
 /* A depthwise convolution d read only by a 1x1, stride-1 convolution r
  * (a separable convolution, an inverted bottleneck's projection): r runs
  * both, a row of d's output at a time into a buffer in cache, instead of
@@ -1764,6 +1790,7 @@ static el_status el_opt_dw_pw(el_opt *o, int r)
     if (!w || (w->ndim != 4 && !packed) || w->dims[packed] != 1 || w->dims[packed + 1] != 1) return EL_OK;
     int d = -1;
     if (!el_onode_unit_strides(rn) || !el_sole_reader(o, r, 0, &d)) return EL_OK;
+    if (el_expands_into_depthwise(o, r, w, packed)) return EL_OK;
     el_onode *dn = &o->n[d];
     if ((strcmp(dn->op, "DepthwiseConv2dNative") && strcmp(dn->op, "FusedDepthwiseConv2dNative") &&
          strcmp(dn->op, "_FusedDepthwiseConv2dNative")) ||

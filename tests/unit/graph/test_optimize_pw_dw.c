@@ -22,6 +22,7 @@ typedef struct shape {
     int64_t n, h, w, ic, mc, oc, k, stride; /* oc 0: no projection */
     act ea, da;                            /* the expansion's and the depthwise activation (one hard swish) */
     bool residual;                         /* the projection adds x */
+    bool lead_dw;                          /* x goes through a 3x3 depthwise convolution first (MobileNet v1) */
 } shape;
 
 /* name = act(src) */
@@ -47,7 +48,16 @@ static el_graph *el_graph_of(const shape *s, bool split)
     el_gb_const_f32_rand(&b, "be", 1, be);
     el_gb_const_f32_rand(&b, "wd", 4, wd);
     el_gb_const_f32_rand(&b, "bd", 1, be);
-    el_gb_conv_attrs(&b, el_gb_node(&b, "ec", "Conv2D", EL_IN("x", "we")), 1);
+    const char *x = "x";
+    if (s->lead_dw) {
+        int64_t w0[4] = {3, 3, s->ic, 1}, b0[1] = {s->ic};
+        el_gb_const_f32_rand(&b, "w0", 4, w0);
+        el_gb_const_f32_rand(&b, "b0", 1, b0);
+        el_gb_conv_attrs(&b, el_gb_node(&b, "c0", "DepthwiseConv2dNative", EL_IN("x", "w0")), 1);
+        el_gb_node(&b, "x0", "BiasAdd", EL_IN("c0", "b0"));
+        x = el_act(&b, ACT_RELU6, "x0", "a0");
+    }
+    el_gb_conv_attrs(&b, el_gb_node(&b, "ec", "Conv2D", EL_IN(x, "we")), 1);
     el_gb_node(&b, "eb", "BiasAdd", EL_IN("ec", "be"));
     const char *e = el_act(&b, s->ea, "eb", "ea");
     el_gb_conv_attrs(&b, el_gb_node(&b, "dc", "DepthwiseConv2dNative", EL_IN(e, "wd")), s->stride);
@@ -81,12 +91,16 @@ static void el_check(shape s)
     el_graph *og;
     el_test_optimize_xy(g, false, &st, &og);
     assert_non_null(og);
-    assert_int_equal(st.pw_dw_fused, 1);
-    assert_int_equal(st.dw_pw_fused, s.oc ? 1 : 0);
-    /* One convolution node is left. */
+    /* A leading depthwise convolution is run by the expansion reading it
+     * unless the expansion widens its input (el_opt_dw_pw leaves it to
+     * el_opt_pw_dw then). */
+    const bool lead_pw = s.lead_dw && s.mc <= s.ic;
+    assert_int_equal(st.pw_dw_fused, lead_pw ? 0 : 1);
+    assert_int_equal(st.dw_pw_fused, (s.oc ? 1 : 0) + (lead_pw ? 1 : 0));
+    /* One convolution node is left (two with a leading depthwise one). */
     int convs = 0;
     for (int i = 0; i < og->nnodes; i++) convs += strstr(og->nodes[i].op, "Conv") != NULL;
-    assert_int_equal(convs, 1);
+    assert_int_equal(convs, s.lead_dw ? 2 : 1);
     el_graph_free(og);
     static const int isas[] = {EL_ISA_AVX512, EL_ISA_AVX2, EL_ISA_REF};
     for (int i = 0; i < 3; i++) {
@@ -143,6 +157,21 @@ static void test_kernels(void **state)
     el_check((shape){.n = 1, .h = 9, .w = 40, .ic = 24, .mc = 72, .k = 3, .stride = 2, .ea = ACT_RELU});
 }
 
+/* MobileNet v1: depthwise, 1x1 widening (32 -> 64 channels at 150x150),
+ * stride-2 depthwise, 1x1: the widening 1x1 runs inside the second
+ * depthwise node, the first depthwise alone; a 1x1 that does not widen
+ * runs the depthwise convolution before it as usual. */
+static void test_after_depthwise(void **state)
+{
+    (void)state;
+    el_check((shape){.n = 1, .h = 10, .w = 70, .ic = 16, .mc = 32, .oc = 32, .k = 3, .stride = 2, .ea = ACT_RELU6,
+                     .da = ACT_RELU6, .lead_dw = true});
+    el_check((shape){.n = 1, .h = 9, .w = 66, .ic = 16, .mc = 48, .k = 3, .stride = 1, .ea = ACT_RELU6,
+                     .lead_dw = true});
+    el_check((shape){.n = 1, .h = 9, .w = 66, .ic = 32, .mc = 32, .oc = 48, .k = 3, .stride = 1, .ea = ACT_RELU6,
+                     .da = ACT_RELU6, .lead_dw = true});
+}
+
 /* A second reader of the expansion keeps it apart. */
 static void test_not_fused(void **state)
 {
@@ -161,6 +190,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_not_fused),
+        cmocka_unit_test(test_after_depthwise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
