@@ -74,6 +74,7 @@
 #include <unistd.h>
 
 #include "core/pages.h"
+#include "graph/optimize_ir.h"
 #include "ops/concat.h"
 #include "ops/conv_dwpw.h"
 #include "ops/conv_in_scale.h"
@@ -84,40 +85,9 @@
 
 #define EL_FOLD_MAX_BYTES ((size_t)10 << 20)
 
-typedef struct el_oin {
-    int node;
-    int slot; /* -1: control */
-} el_oin;
+el_status el_opt_oom(void) { return el_error(EL_ERR_NOMEM, "out of memory in the graph passes"); }
 
-typedef struct el_onode {
-    const char *name;     /* borrowed from the source graph, or owned (name_owned) */
-    const char *op;       /* borrowed or a literal */
-    const el_node *orig;  /* node whose attrs are used, NULL when attrs is set */
-    el_attr *attrs;       /* owned override of the attrs (tensors retained) */
-    int nattrs;
-    el_oin *in;           /* owned */
-    int nin, ndata;
-    bool name_owned;
-    bool needed;          /* emitted (before the final prune) */
-    bool fed;
-    bool fetched;
-    bool fetched_nonzero; /* some fetch reads an output slot > 0 */
-    bool is_const;
-    el_tensor *val;       /* outputs of a constant node, owned */
-    int nval;
-    int ndata_readers, nctrl_readers;
-} el_onode;
-
-typedef struct el_opt {
-    const el_graph *g;
-    el_onode *n;
-    int nn, cap;
-    el_optimize_stats st;
-} el_opt;
-
-static el_status el_opt_oom(void) { return el_error(EL_ERR_NOMEM, "out of memory in the graph passes"); }
-
-static void el_attrs_free(el_attr *a, int n)
+void el_attrs_free(el_attr *a, int n)
 {
     for (int i = 0; i < n; i++)
         if (a[i].type == EL_ATTR_TENSOR) el_tensor_release(&a[i].v.tensor);
@@ -150,7 +120,7 @@ static el_status el_opt_new_node(el_opt *o, int *idx)
 
 /* ---- attrs ---- */
 
-static const el_attr *el_onode_attr(const el_onode *n, const char *name)
+const el_attr *el_onode_attr(const el_onode *n, const char *name)
 {
     if (n->attrs) {
         for (int i = 0; i < n->nattrs; i++)
@@ -1902,7 +1872,7 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_dw_pw(o, n));
-    return EL_OK;
+    return el_opt_fuse_nms(o);
 }
 
 

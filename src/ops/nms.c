@@ -20,6 +20,7 @@
 
 #include "ops/conv_fast.h" /* el_conv_isa */
 #include "ops/kernel.h"
+#include "ops/nms.h"
 
 #if defined(EL_CONV_X86)
 #include <immintrin.h>
@@ -396,6 +397,42 @@ static int el_nms_hard_finite(const float *bd, const float *sd, int n, float iou
     return nsel;
 }
 
+/* One block: the queue (a key or a candidate per box), then the selected
+ * boxes' corners and areas (padded to whole blocks for the fast path). */
+static size_t el_nms_queue_bytes(int64_t n)
+{
+    const size_t kbytes = 8 * 2 * (size_t)(n + 1), cbytes = sizeof(el_nms_cand) * (size_t)(n + 1);
+    return ((kbytes > cbytes ? kbytes : cbytes) + 15) & ~(size_t)15;
+}
+
+static int64_t el_nms_padded(int64_t cap) { return (cap / EL_NMS_BLOCK + 1) * EL_NMS_BLOCK; }
+
+size_t el_nms_scratch_size(int64_t n, int64_t cap)
+{
+    return el_nms_queue_bytes(n) + (size_t)el_nms_padded(cap) * sizeof(el_nms_box);
+}
+
+int el_nms_select(const float *bd, const float *sd, int n, float iou_thr, float score_thr, float sigma, int cap,
+                  void *scratch, int32_t *sel, float *sel_scores)
+{
+    char *block = scratch;
+    const int64_t padded = el_nms_padded(cap);
+    el_nms_box *sel_box = (el_nms_box *)(block + el_nms_queue_bytes(n));
+    int nsel = -1;
+    if (!(sigma > 0.0f)) {
+        float *f = (float *)sel_box;
+        el_nms_soa soa = {f, f + padded, f + 2 * padded, f + 3 * padded, f + 4 * padded};
+        for (int j = 0; j < EL_NMS_BLOCK; j++)
+            soa.ymin[j] = soa.xmin[j] = soa.ymax[j] = soa.xmax[j] = soa.area[j] = 0.0f;
+        nsel = el_nms_hard_finite(bd, sd, n, iou_thr, score_thr, cap, (uint64_t *)block, &soa, sel);
+        for (int i = 0; i < nsel; i++) sel_scores[i] = sd[sel[i]];
+    }
+    if (nsel < 0)
+        nsel = el_nms_general(bd, sd, n, iou_thr, score_thr, sigma, cap, (el_nms_cand *)block, sel, sel_scores,
+                              sel_box);
+    return nsel;
+}
+
 static el_status el_nms_run(el_kctx *ctx, int version)
 {
     static const int nin[6] = {0, 3, 4, 5, 5, 6};
@@ -436,33 +473,14 @@ static el_status el_nms_run(el_kctx *ctx, int version)
     if (max_out < 0) return el_kerr(ctx, EL_ERR_RUNTIME, "output size must be non-negative, found %lld", (long long)max_out);
     if (max_out > INT32_MAX) return el_kerr(ctx, EL_ERR_RUNTIME, "max_output_size %lld exceeds int32", (long long)max_out);
 
-    const float *bd = boxes->data, *sd = scores->data;
     const int64_t cap = max_out < nboxes ? max_out : nboxes;
-    /* One block: the queue (a key or a candidate per box), then per
-     * selected box its index, score and corners. */
-    const size_t kbytes = 8 * 2 * (size_t)(nboxes + 1), cbytes = sizeof(el_nms_cand) * (size_t)(nboxes + 1);
-    const size_t qbytes = kbytes > cbytes ? kbytes : cbytes;
-    const size_t qoff = (qbytes + 15) & ~(size_t)15;
-    const int64_t padded = (cap / EL_NMS_BLOCK + 1) * EL_NMS_BLOCK; /* for the fast path's blocks */
     char *block;
-    EL_TRY(el_kctx_scratch(ctx, qoff + (size_t)padded * (sizeof(int32_t) + sizeof(float) + sizeof(el_nms_box)),
+    EL_TRY(el_kctx_scratch(ctx, el_nms_scratch_size(nboxes, cap) + (size_t)cap * (sizeof(int32_t) + sizeof(float)),
                            (void **)&block));
-    el_nms_box *sel_box = (el_nms_box *)(block + qoff);
-    int32_t *sel = (int32_t *)(sel_box + padded);
-    float *sel_scores = (float *)(sel + padded);
-
-    int nsel = -1;
-    if (!(sigma > 0.0f)) {
-        float *f = (float *)sel_box;
-        el_nms_soa soa = {f, f + padded, f + 2 * padded, f + 3 * padded, f + 4 * padded};
-        for (int j = 0; j < EL_NMS_BLOCK; j++)
-            soa.ymin[j] = soa.xmin[j] = soa.ymax[j] = soa.xmax[j] = soa.area[j] = 0.0f;
-        nsel = el_nms_hard_finite(bd, sd, (int)nboxes, iou_thr, score_thr, (int)cap, (uint64_t *)block, &soa, sel);
-        for (int i = 0; i < nsel; i++) sel_scores[i] = sd[sel[i]];
-    }
-    if (nsel < 0)
-        nsel = el_nms_general(bd, sd, (int)nboxes, iou_thr, score_thr, sigma, (int)cap, (el_nms_cand *)block, sel,
-                              sel_scores, sel_box);
+    int32_t *sel = (int32_t *)(block + el_nms_scratch_size(nboxes, cap));
+    float *sel_scores = (float *)(sel + cap);
+    const int nsel = el_nms_select(boxes->data, scores->data, (int)nboxes, iou_thr, score_thr, sigma, (int)cap, block,
+                                   sel, sel_scores);
 
     int64_t nout = pad ? max_out : nsel;
     el_tensor *ti = NULL, *ts = NULL, *tv = NULL;

@@ -21,6 +21,7 @@
     EL_OP_TABLE(pool) \
     EL_OP_TABLE(resize) \
     EL_OP_TABLE(nms) \
+    EL_OP_TABLE(multiclass_nms) \
     EL_OP_TABLE(topk) \
     EL_OP_TABLE(peak_topk) \
     EL_OP_TABLE(tensor_array) \

@@ -1,0 +1,51 @@
+/* The graph passes' working copy of a graph (graph/optimize.c), shared
+ * with the passes that live in files of their own (graph/fuse_nms.c). */
+#ifndef EL_GRAPH_OPTIMIZE_IR_H
+#define EL_GRAPH_OPTIMIZE_IR_H
+
+#include "graph/optimize.h"
+
+typedef struct el_oin {
+    int node;
+    int slot; /* -1: control */
+} el_oin;
+
+typedef struct el_onode {
+    const char *name;     /* borrowed from the source graph, or owned (name_owned) */
+    const char *op;       /* borrowed or a literal */
+    const el_node *orig;  /* node whose attrs are used, NULL when attrs is set */
+    el_attr *attrs;       /* owned override of the attrs (tensors retained) */
+    int nattrs;
+    el_oin *in;           /* owned */
+    int nin, ndata;
+    bool name_owned;
+    bool needed;          /* emitted (before the final prune) */
+    bool fed;
+    bool fetched;
+    bool fetched_nonzero; /* some fetch reads an output slot > 0 */
+    bool is_const;
+    el_tensor *val;       /* outputs of a constant node, owned */
+    int nval;
+    int ndata_readers, nctrl_readers;
+} el_onode;
+
+typedef struct el_opt {
+    const el_graph *g;
+    el_onode *n;
+    int nn, cap;
+    el_optimize_stats st;
+} el_opt;
+
+/* The error of an allocation that failed. */
+el_status el_opt_oom(void);
+/* Frees an attr array a pass made (tensors released). */
+void el_attrs_free(el_attr *a, int n);
+/* n's attr `name` (its own once a pass changed them, else its source
+ * node's); NULL when absent. */
+const el_attr *el_onode_attr(const el_onode *n, const char *name);
+
+/* The TF1 Object Detection API's unrolled per-class NMS made one
+ * _ElMultiClassNms (graph/fuse_nms.c). */
+el_status el_opt_fuse_nms(el_opt *o);
+
+#endif

@@ -1,0 +1,170 @@
+/* _ElMultiClassNms (see ops/multiclass_nms.h): what the OD API's per-class
+ * chains compute, with the same float operations in the same order:
+ * Greater(score, threshold), the window clip as ClipToWindow's Minimum then
+ * Maximum (TF's NaN-propagating min / max, as ops/elementwise.c computes
+ * them), the area as Sub, Sub, Mul, Greater(area, min_area), the NMS core
+ * of the NonMaxSuppression kernels (ops/nms.h) and 0.0f + class for the
+ * class field (ZerosLike, Add). The classes are split over the session's
+ * threads, each into its own slots, and concatenated in class order, so
+ * the bits do not depend on the thread count. */
+#include <math.h>
+#include <string.h>
+
+#include "core/threadpool.h"
+#include "ops/kernel.h"
+#include "ops/multiclass_nms.h"
+#include "ops/nms.h"
+
+static inline float el_mcnms_max(float x, float y) { return isnan(x) ? x : isnan(y) ? y : (x < y ? y : x); }
+static inline float el_mcnms_min(float x, float y) { return isnan(x) ? x : isnan(y) ? y : (y < x ? y : x); }
+
+typedef struct el_mcnms_job {
+    const float *scores, *boxes, *window;
+    int64_t ncols, rows, nboxes;
+    float thr, area, iou, nms_thr;
+    int64_t max_size, cap; /* cap: at most selected per class, min(max_size, rows) */
+    /* Per thread: clipped boxes and their scores (rows each), the NMS
+     * scratch, the selection. */
+    char *thread_mem;
+    size_t thread_bytes, nms_off, sel_off;
+    /* Per class: how many selected (or -1 - the row a Gather would reject),
+     * their boxes and scores (cap each). */
+    int64_t *count;
+    float *out_boxes, *out_scores;
+} el_mcnms_job;
+
+static void el_mcnms_class(const el_mcnms_job *j, int64_t c, char *mem)
+{
+    float *cb = (float *)mem, *cs = cb + 4 * j->rows;
+    void *nms = mem + j->nms_off;
+    int32_t *sel = (int32_t *)(mem + j->sel_off);
+    float *sel_scores = (float *)(sel + j->cap);
+    const float *w = j->window;
+    int64_t n = 0;
+    for (int64_t i = 0; i < j->rows; i++) {
+        const float v = j->scores[i * j->ncols + c];
+        if (!(v > j->thr)) continue;
+        if (i >= j->nboxes) { /* the filter's Gather of the boxes fails */
+            j->count[c] = -1 - i;
+            return;
+        }
+        const float *b = j->boxes + 4 * i;
+        const float y0 = el_mcnms_max(el_mcnms_min(b[0], w[2]), w[0]);
+        const float x0 = el_mcnms_max(el_mcnms_min(b[1], w[3]), w[1]);
+        const float y1 = el_mcnms_max(el_mcnms_min(b[2], w[2]), w[0]);
+        const float x1 = el_mcnms_max(el_mcnms_min(b[3], w[3]), w[1]);
+        const float area = (y1 - y0) * (x1 - x0);
+        if (!(area > j->area)) continue;
+        float *o = cb + 4 * n;
+        o[0] = y0, o[1] = x0, o[2] = y1, o[3] = x1;
+        cs[n++] = v;
+    }
+    const int64_t max_out = n < j->max_size ? n : j->max_size; /* Minimum(max_size, boxes) */
+    const int nsel = el_nms_select(cb, cs, (int)n, j->iou, j->nms_thr, 0.0f, (int)max_out, nms, sel, sel_scores);
+    float *ob = j->out_boxes + 4 * j->cap * c, *os = j->out_scores + j->cap * c;
+    for (int i = 0; i < nsel; i++) {
+        memcpy(ob + 4 * i, cb + 4 * (int64_t)sel[i], 4 * sizeof(float));
+        os[i] = cs[sel[i]];
+    }
+    j->count[c] = nsel;
+}
+
+static void el_mcnms_chunk(void *vj, int64_t c0, int64_t c1)
+{
+    const el_mcnms_job *j = vj;
+    char *mem = j->thread_mem + j->thread_bytes * (size_t)el_threadpool_thread_index();
+    for (int64_t c = c0; c < c1; c++) el_mcnms_class(j, c, mem);
+}
+
+static size_t el_mcnms_align(size_t n) { return (n + 63) & ~(size_t)63; }
+
+static el_status el_op_multiclass_nms(el_kctx *ctx)
+{
+    EL_TRY(el_kctx_need_inputs(ctx, 4));
+    for (int i = 0; i < 4; i++)
+        if (i != 1) EL_TRY(el_kctx_need_dtype(ctx, i, EL_DT_FLOAT));
+    const el_tensor *sc = &ctx->inputs[0], *bx = &ctx->inputs[2], *win = &ctx->inputs[3];
+    int64_t nk, max_size;
+    float thr, area, iou, nms_thr;
+    EL_TRY(el_attr_int(ctx->node, EL_MCNMS_CLASSES, -1, &nk));
+    EL_TRY(el_attr_int(ctx->node, EL_MCNMS_MAX, -1, &max_size));
+    EL_TRY(el_attr_float(ctx->node, EL_MCNMS_SCORE, NAN, &thr));
+    EL_TRY(el_attr_float(ctx->node, EL_MCNMS_AREA, NAN, &area));
+    EL_TRY(el_attr_float(ctx->node, EL_MCNMS_IOU, NAN, &iou));
+    EL_TRY(el_attr_float(ctx->node, EL_MCNMS_NMS_SCORE, NAN, &nms_thr));
+    if (nk < 0 || nk > INT32_MAX || max_size < 0 || max_size > INT32_MAX || !(iou >= 0.0f && iou <= 1.0f))
+        return el_kerr(ctx, EL_ERR_FORMAT, "invalid attrs (num_classes %lld, max_output_size %lld, iou_threshold %g)",
+                       (long long)nk, (long long)max_size, (double)iou);
+    char s1[160];
+    if (sc->ndim != 2)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "scores must be 2-D [boxes, classes], got shape %s",
+                       el_shape_str(sc->ndim, sc->dims, s1, sizeof s1));
+    if (ctx->inputs[1].ndim != 0)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "the row count must be a scalar, got shape %s",
+                       el_shape_str(ctx->inputs[1].ndim, ctx->inputs[1].dims, s1, sizeof s1));
+    int64_t rows;
+    EL_TRY(el_kctx_index_value(ctx, 1, 0, &rows));
+    if (rows == -1) rows = sc->dims[0]; /* Slice's size -1: to the end */
+    if (rows < 0 || rows > sc->dims[0] || (nk > 0 && sc->dims[1] < nk))
+        return el_kerr(ctx, EL_ERR_RUNTIME,
+                       "Expected the class slices [0:%lld, c:c+1] (c < %lld) to lie in scores of shape %s",
+                       (long long)rows, (long long)nk, el_shape_str(sc->ndim, sc->dims, s1, sizeof s1));
+    if (bx->ndim != 2 || bx->dims[1] != 4)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "boxes must be [boxes, 4], got shape %s",
+                       el_shape_str(bx->ndim, bx->dims, s1, sizeof s1));
+    if (win->ndim != 1 || win->dims[0] != 4)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "the window must be [4], got shape %s",
+                       el_shape_str(win->ndim, win->dims, s1, sizeof s1));
+    if (rows > INT32_MAX) return el_kerr(ctx, EL_ERR_LIMIT, "%lld boxes: at most 2^31-1 supported", (long long)rows);
+
+    el_mcnms_job j = {.scores = sc->data, .boxes = bx->data, .window = win->data, .ncols = sc->dims[1],
+                      .rows = rows, .nboxes = bx->dims[0], .thr = thr, .area = area, .iou = iou,
+                      .nms_thr = nms_thr, .max_size = max_size, .cap = max_size < rows ? max_size : rows};
+    el_threadpool *pool = el_threadpool_current();
+    const int threads = el_threadpool_size(pool);
+    j.nms_off = el_mcnms_align(sizeof(float) * 5 * (size_t)rows);
+    j.sel_off = j.nms_off + el_mcnms_align(el_nms_scratch_size(rows, j.cap));
+    j.thread_bytes = j.sel_off + el_mcnms_align((sizeof(int32_t) + sizeof(float)) * (size_t)j.cap);
+    char *per_class;
+    EL_TRY(el_kctx_scratch(ctx, j.thread_bytes * (size_t)threads, (void **)&j.thread_mem));
+    EL_TRY(el_kctx_scratch(ctx, (sizeof(int64_t) + 5 * sizeof(float) * (size_t)j.cap) * (size_t)nk + 64,
+                           (void **)&per_class));
+    j.count = (int64_t *)per_class;
+    j.out_boxes = (float *)(j.count + nk);
+    j.out_scores = j.out_boxes + 4 * j.cap * nk;
+    el_parallel_for(pool, nk, 1, el_mcnms_chunk, &j);
+
+    int64_t total = 0;
+    for (int64_t c = 0; c < nk; c++) {
+        if (j.count[c] < 0)
+            return el_kerr(ctx, EL_ERR_RUNTIME, "indices[%lld] = %lld is not in [0, %lld) (boxes of class %lld)",
+                           (long long)(-1 - j.count[c]), (long long)(-1 - j.count[c]), (long long)j.nboxes,
+                           (long long)c);
+        total += j.count[c];
+    }
+    el_tensor *ob, *os, *oc;
+    const int64_t bdims[2] = {total, 4};
+    EL_TRY(el_kctx_output(ctx, 0, EL_DT_FLOAT, 2, bdims, &ob));
+    EL_TRY(el_kctx_output(ctx, 1, EL_DT_FLOAT, 1, &total, &os));
+    EL_TRY(el_kctx_output(ctx, 2, EL_DT_FLOAT, 1, &total, &oc));
+    float *pb = ob->data, *ps = os->data, *pc = oc->data;
+    for (int64_t c = 0, t = 0; c < nk; c++) {
+        const int64_t n = j.count[c];
+        memcpy(pb + 4 * t, j.out_boxes + 4 * j.cap * c, sizeof(float) * 4 * (size_t)n);
+        memcpy(ps + t, j.out_scores + j.cap * c, sizeof(float) * (size_t)n);
+        for (int64_t i = 0; i < n; i++) pc[t + i] = 0.0f + (float)c; /* ZerosLike + class */
+        t += n;
+    }
+    return EL_OK;
+}
+
+static int el_mcnms_three(const el_node *n)
+{
+    (void)n;
+    return 3;
+}
+
+const el_op el_ops_multiclass_nms[] = {
+    {EL_MCNMS_OP, el_op_multiclass_nms, el_mcnms_three, EL_OP_PARALLEL},
+    {NULL, NULL, NULL, 0},
+};
