@@ -27,6 +27,8 @@ typedef struct el_mcnms_job {
      * scratch, the selection. */
     char *thread_mem;
     size_t thread_bytes, nms_off, sel_off;
+    float *clipped; /* per box: clipped corners */
+    uint8_t *keep;  /* per box: clipped area > min_area */
     /* Per class: how many selected (or -1 - the row a Gather would reject),
      * their boxes and scores (cap each). */
     int64_t *count;
@@ -35,29 +37,25 @@ typedef struct el_mcnms_job {
 
 static void el_mcnms_class(const el_mcnms_job *j, int64_t c, char *mem)
 {
-    float *cb = (float *)mem, *cs = cb + 4 * j->rows;
+    float *cb = (float *)mem, *cs = cb + 4 * (j->rows + 1);
     void *nms = mem + j->nms_off;
     int32_t *sel = (int32_t *)(mem + j->sel_off);
     float *sel_scores = (float *)(sel + j->cap);
-    const float *w = j->window;
-    int64_t n = 0;
-    for (int64_t i = 0; i < j->rows; i++) {
-        const float v = j->scores[i * j->ncols + c];
-        if (!(v > j->thr)) continue;
-        if (i >= j->nboxes) { /* the filter's Gather of the boxes fails */
+    /* Rows past the boxes fail the filter's Gather if a score takes them. */
+    const int64_t rows = j->rows, stride = j->ncols, lim = rows < j->nboxes ? rows : j->nboxes;
+    const float *sp = j->scores + c, *clipped = j->clipped, thr = j->thr;
+    const uint8_t *keep = j->keep;
+    for (int64_t i = lim; i < rows; i++)
+        if (sp[i * stride] > thr) {
             j->count[c] = -1 - i;
             return;
         }
-        const float *b = j->boxes + 4 * i;
-        const float y0 = el_mcnms_max(el_mcnms_min(b[0], w[2]), w[0]);
-        const float x0 = el_mcnms_max(el_mcnms_min(b[1], w[3]), w[1]);
-        const float y1 = el_mcnms_max(el_mcnms_min(b[2], w[2]), w[0]);
-        const float x1 = el_mcnms_max(el_mcnms_min(b[3], w[3]), w[1]);
-        const float area = (y1 - y0) * (x1 - x0);
-        if (!(area > j->area)) continue;
-        float *o = cb + 4 * n;
-        o[0] = y0, o[1] = x0, o[2] = y1, o[3] = x1;
-        cs[n++] = v;
+    int64_t n = 0;
+    for (int64_t i = 0; i < lim; i++) { /* branch-free: a row not taken is overwritten */
+        const float v = sp[i * stride];
+        memcpy(cb + 4 * n, clipped + 4 * i, 4 * sizeof(float));
+        cs[n] = v;
+        n += (v > thr) & keep[i];
     }
     const int64_t max_out = n < j->max_size ? n : j->max_size; /* Minimum(max_size, boxes) */
     const int nsel = el_nms_select(cb, cs, (int)n, j->iou, j->nms_thr, 0.0f, (int)max_out, nms, sel, sel_scores);
@@ -67,6 +65,23 @@ static void el_mcnms_class(const el_mcnms_job *j, int64_t c, char *mem)
         os[i] = cs[sel[i]];
     }
     j->count[c] = nsel;
+}
+
+/* The clip and the area test depend on the box alone: done once for all
+ * classes, for the rows a class can take (below rows and the box count). */
+static void el_mcnms_clip(el_mcnms_job *j, int64_t n)
+{
+    const float *w = j->window;
+    for (int64_t i = 0; i < n; i++) {
+        const float *b = j->boxes + 4 * i;
+        float *o = j->clipped + 4 * i;
+        o[0] = el_mcnms_max(el_mcnms_min(b[0], w[2]), w[0]);
+        o[1] = el_mcnms_max(el_mcnms_min(b[1], w[3]), w[1]);
+        o[2] = el_mcnms_max(el_mcnms_min(b[2], w[2]), w[0]);
+        o[3] = el_mcnms_max(el_mcnms_min(b[3], w[3]), w[1]);
+        const float area = (o[2] - o[0]) * (o[3] - o[1]);
+        j->keep[i] = area > j->area;
+    }
 }
 
 static void el_mcnms_chunk(void *vj, int64_t c0, int64_t c1)
@@ -122,7 +137,7 @@ static el_status el_op_multiclass_nms(el_kctx *ctx)
                       .nms_thr = nms_thr, .max_size = max_size, .cap = max_size < rows ? max_size : rows};
     el_threadpool *pool = el_threadpool_current();
     const int threads = el_threadpool_size(pool);
-    j.nms_off = el_mcnms_align(sizeof(float) * 5 * (size_t)rows);
+    j.nms_off = el_mcnms_align(sizeof(float) * 5 * (size_t)(rows + 1));
     j.sel_off = j.nms_off + el_mcnms_align(el_nms_scratch_size(rows, j.cap));
     j.thread_bytes = j.sel_off + el_mcnms_align((sizeof(int32_t) + sizeof(float)) * (size_t)j.cap);
     char *per_class;
@@ -132,6 +147,10 @@ static el_status el_op_multiclass_nms(el_kctx *ctx)
     j.count = (int64_t *)per_class;
     j.out_boxes = (float *)(j.count + nk);
     j.out_scores = j.out_boxes + 4 * j.cap * nk;
+    const int64_t nclip = rows < j.nboxes ? rows : j.nboxes;
+    EL_TRY(el_kctx_scratch(ctx, (4 * sizeof(float) + 1) * (size_t)nclip + 64, (void **)&j.clipped));
+    j.keep = (uint8_t *)(j.clipped + 4 * nclip);
+    el_mcnms_clip(&j, nclip);
     el_parallel_for(pool, nk, 1, el_mcnms_chunk, &j);
 
     int64_t total = 0;
