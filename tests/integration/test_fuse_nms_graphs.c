@@ -99,6 +99,7 @@ static void el_check_graph(const char *path, int size)
         }
         el_test_release_all(4, want);
         el_test_release_all(nmid, m);
+        el_tensor_release(&in);
         el_image_free(&img);
         checked++;
     }

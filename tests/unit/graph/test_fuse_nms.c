@@ -431,6 +431,7 @@ static void test_hostile_inputs(void **state)
         in.t[0] = t;
         el_mc_compare(&c, g, &in);
         in.t[0] = keep;
+        el_tensor_release(&t);
         el_mc_free(&in);
     }
     el_graph_free(g);
