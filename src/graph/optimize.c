@@ -48,6 +48,8 @@
  *     applied by it (el_opt_pool_relu);
  *     a depthwise convolution read only by a 1x1 stride-1 convolution is
  *     run by it a row at a time (el_opt_dw_pw, ops/conv_dwpw.h);
+ *     the TF1 OD API's unrolled per-class NMS chains and their ConcatV2s
+ *     become one _ElMultiClassNms (graph/fuse_nms.c);
  *  7. filter packing: a Conv2D / _FusedConv2D whose filter is a constant
  *     reads it packed in the fast kernel's layout (ops/gemm.h), made once
  *     here instead of on every run; the HWIO constant it replaces is
