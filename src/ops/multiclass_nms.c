@@ -23,8 +23,8 @@ typedef struct el_mcnms_job {
     int64_t ncols, rows, nboxes;
     float thr, area, iou, nms_thr;
     int64_t max_size, cap; /* cap: at most selected per class, min(max_size, rows) */
-    /* Per thread: clipped boxes and their scores (rows each), the NMS
-     * scratch, the selection. */
+    /* Per thread: the candidates' boxes, scores and rows (rows + 1 each),
+     * the NMS scratch, the selection. */
     char *thread_mem;
     size_t thread_bytes, nms_off, sel_off;
     float *clipped; /* per box: clipped corners */
@@ -50,18 +50,26 @@ static void el_mcnms_class(const el_mcnms_job *j, int64_t c, char *mem)
             j->count[c] = -1 - i;
             return;
         }
+    int32_t *take = (int32_t *)(cs + j->rows + 1);
     int64_t n = 0;
     for (int64_t i = 0; i < lim; i++) { /* branch-free: a row not taken is overwritten */
         const float v = sp[i * stride];
-        memcpy(cb + 4 * n, clipped + 4 * i, 4 * sizeof(float));
         cs[n] = v;
+        take[n] = (int32_t)i;
         n += (v > thr) & keep[i];
     }
+    /* Every row taken (the OD API's 1e-8 threshold, boxes inside the
+     * window): the clipped boxes are the candidates as they are. */
+    const float *boxes = clipped;
+    if (n < lim) {
+        for (int64_t k = 0; k < n; k++) memcpy(cb + 4 * k, clipped + 4 * (int64_t)take[k], 4 * sizeof(float));
+        boxes = cb;
+    }
     const int64_t max_out = n < j->max_size ? n : j->max_size; /* Minimum(max_size, boxes) */
-    const int nsel = el_nms_select(cb, cs, (int)n, j->iou, j->nms_thr, 0.0f, (int)max_out, nms, sel, sel_scores);
+    const int nsel = el_nms_select(boxes, cs, (int)n, j->iou, j->nms_thr, 0.0f, (int)max_out, nms, sel, sel_scores);
     float *ob = j->out_boxes + 4 * j->cap * c, *os = j->out_scores + j->cap * c;
     for (int i = 0; i < nsel; i++) {
-        memcpy(ob + 4 * i, cb + 4 * (int64_t)sel[i], 4 * sizeof(float));
+        memcpy(ob + 4 * i, boxes + 4 * (int64_t)sel[i], 4 * sizeof(float));
         os[i] = cs[sel[i]];
     }
     j->count[c] = nsel;
@@ -137,7 +145,7 @@ static el_status el_op_multiclass_nms(el_kctx *ctx)
                       .nms_thr = nms_thr, .max_size = max_size, .cap = max_size < rows ? max_size : rows};
     el_threadpool *pool = el_threadpool_current();
     const int threads = el_threadpool_size(pool);
-    j.nms_off = el_mcnms_align(sizeof(float) * 5 * (size_t)(rows + 1));
+    j.nms_off = el_mcnms_align((sizeof(float) * 5 + sizeof(int32_t)) * (size_t)(rows + 1));
     j.sel_off = j.nms_off + el_mcnms_align(el_nms_scratch_size(rows, j.cap));
     j.thread_bytes = j.sel_off + el_mcnms_align((sizeof(int32_t) + sizeof(float)) * (size_t)j.cap);
     char *per_class;
