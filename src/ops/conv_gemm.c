@@ -305,10 +305,12 @@ bool el_conv2d_packed(const el_conv_geom *g, const float *x, const float *wp, co
         }
     }
     if (!j.pointwise && j.nseg == 0) j.seglen = j.k;
-    /* N blocks whose panels fit EL_GEMM_L2_B; smaller when there are too
-     * few row tiles to give every thread a few items. */
+    /* N blocks whose panels fit EL_GEMM_L2_B, half that when the filter
+     * takes several blocks (so the block computed and the next one, being
+     * prefetched from memory, fit in L2 together); smaller when there are
+     * too few row tiles to give every thread a few items. */
     int64_t pbytes = j.k * NR * (int64_t)sizeof(float);
-    j.nbp = EL_GEMM_L2_B / pbytes;
+    j.nbp = (j.panels * pbytes > EL_GEMM_L2_B ? EL_GEMM_L2_B / 2 : EL_GEMM_L2_B) / pbytes;
     if (j.nbp < 1) j.nbp = 1;
     if (j.nbp > j.panels) j.nbp = j.panels;
     int threads = el_threadpool_size(el_threadpool_current());
