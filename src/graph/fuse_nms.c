@@ -1,6 +1,6 @@
 /* The TF1 Object Detection API's MultiClassNonMaxSuppression, exported
  * unrolled: one chain of 39 kernel nodes (and their Consts) per class inside the batch map_fn
- * loop (90 of them for COCO, some 3,300 kernel runs per image), then one
+ * loop (90 of them for COCO, some 3,500 kernel runs per image), then one
  * ConcatV2 per field. This pass finds the whole block and makes it one
  * _ElMultiClassNms node (ops/multiclass_nms.h says what it computes).
  *
