@@ -229,6 +229,11 @@ static el_status el_set_fused(el_onode *n, el_attr *base, int nbase, const char 
     na->name = "num_args";
     na->type = EL_ATTR_I;
     na->v.i = num_args;
+    /* n's own fused_ops list, if an earlier pass set one (a fusion redone). */
+    for (int i = 0; n->attrs && i < n->nattrs; i++)
+        if (n->attrs[i].type == EL_ATTR_LIST && n->attrs[i].v.list.elem == EL_ATTR_S &&
+            !strcmp(n->attrs[i].name, "fused_ops"))
+            free(n->attrs[i].v.list.v.s);
     el_attrs_free(n->attrs, n->nattrs);
     n->attrs = base;
     n->nattrs = nbase;
@@ -1138,11 +1143,38 @@ static el_status el_opt_keep_equal_pool(el_opt *o, int r)
     return EL_OK;
 }
 
+/* A float convolution with fused_ops [BiasAdd, Sigmoid] whose output only
+ * MaxPool p reads: its Sigmoid dropped, the index of the convolution
+ * returned (else -1). */
+static int el_opt_take_sigmoid(el_opt *o, int p, el_status *st)
+{
+    int c = -1;
+    const el_string *ops;
+    *st = EL_OK;
+    if (!el_sole_reader(o, p, 0, &c)) return -1;
+    el_onode *cn = &o->n[c];
+    if (!el_is_fused_conv(cn->op) || cn->ndata != 3 || !el_onode_float_ok(cn) || el_fused_ops(cn, &ops) != 2 ||
+        !el_estr_is(ops[0], "BiasAdd") || !el_estr_is(ops[1], "Sigmoid"))
+        return -1;
+    static const char *const drop[] = {"fused_ops", "num_args"};
+    el_attr *attrs = NULL;
+    int na = 0;
+    *st = el_attrs_copy(cn, drop, 2, 2, &attrs, &na);
+    if (*st != EL_OK) return -1;
+    const char *const names[] = {"BiasAdd"};
+    *st = el_set_fused(cn, attrs, na, names, 1, 1);
+    return *st == EL_OK ? c : -1;
+}
+
 /* TopKV2(Reshape(MaxPool keeping the peaks (x), shape), k), the Reshape
  * and the MaxPool read by nothing else and without control inputs: one
  * _ElPeakTopK(x, shape, k) (ops/peak_topk.c) with the MaxPool's attrs,
  * named as the TopKV2 (both outputs): TopK's values and indices, scanning
- * x once instead of writing and reading back the peak tensor. */
+ * x once instead of writing and reading back the peak tensor. When x is
+ * a convolution's output with its Sigmoid fused (CenterNet's heatmap) and
+ * read by nothing else, the Sigmoid goes to the peak node too
+ * (EL_PEAK_SIGMOID_ATTR): it computes it for the few positions it tests,
+ * with the convolution's function, so the same bits. */
 static el_status el_opt_peak_topk(el_opt *o, int r)
 {
     el_onode *rn = &o->n[r];
@@ -1163,10 +1195,16 @@ static el_status el_opt_peak_topk(el_opt *o, int r)
     data[2] = rn->in[1];
     el_attr a = {.name = EL_POOL_KEEP_EQUAL_ATTR, .type = EL_ATTR_B, .v.b = true};
     el_status st = el_set_attr(rn, pn, &a);
+    const int c = st == EL_OK ? el_opt_take_sigmoid(o, p, &st) : -1;
+    if (c >= 0) {
+        el_attr sg = {.name = EL_PEAK_SIGMOID_ATTR, .type = EL_ATTR_B, .v.b = true};
+        st = el_set_attr(rn, rn, &sg);
+    }
     if (st != EL_OK) {
         free(data);
         return st;
     }
+    if (c >= 0) o->st.peak_sigmoid_fused++;
     rn->op = "_ElPeakTopK";
     EL_TRY(el_opt_rewire(o, r, s, data, 3));
     pn->needed = false;

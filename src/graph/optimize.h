@@ -21,6 +21,7 @@ typedef struct el_optimize_stats {
     int keep_equal_fused; /* Mul(x, Cast(Equal(x, m))) made one _ElKeepEqual */
     int keep_equal_pool_fused; /* _ElKeepEqual(x, MaxPool(x)) made one MaxPool (its private attr) */
     int peak_topk_fused; /* TopKV2(Reshape(that MaxPool)) made one _ElPeakTopK */
+    int peak_sigmoid_fused; /* a convolution's Sigmoid before it computed by the _ElPeakTopK */
     int mul_add_fused; /* Add/Sub(Mul(x, c), d) with scalar constants made one _ElMulAdd */
     int mul_add_absorbed;  /* Pad, Mul by a scalar, uint8 Cast before an _ElMulAdd folded into it */
     int image_cast_sunk;   /* uint8 -> float Cast of images a map_fn loop resizes: the resize reads uint8 */

@@ -68,15 +68,20 @@ void el_conv_epi_tile(const el_conv_epi *e, float *y, int64_t rows, int64_t n, i
             add += ld;
         }
         if (e->hswish) el_hard_swish_f32_rows(y, 1, n, ld, e->hs_mul, e->hs_add);
-        if (e->sigmoid) {
-#if defined(EL_CONV_X86)
-            if (avx512) el_unary_f32_avx512(EL_UF_SIGMOID, y, y, n);
-            else
-#endif
-                for (int64_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-y[i]));
-        }
+        if (e->sigmoid) el_conv_sigmoid(y, n);
     }
     (void)avx512;
+}
+
+void el_conv_sigmoid(float *y, int64_t n)
+{
+#if defined(EL_CONV_X86)
+    if (el_conv_isa() >= EL_ISA_AVX512) {
+        el_unary_f32_avx512(EL_UF_SIGMOID, y, y, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-y[i]));
 }
 
 /* Filter bytes one column block may take (a part of L2). */

@@ -58,6 +58,11 @@ static inline bool el_conv_epi_has_tile_ops(const el_conv_epi *e) { return e->ad
  * apart, starting at y (inside the output e->y0 starts), on the calling
  * thread. */
 void el_conv_epi_tile(const el_conv_epi *e, float *y, int64_t rows, int64_t n, int64_t ld);
+/* The tile operations' Sigmoid, y[i] = 1 / (1 + exp(-y[i])) in place for
+ * i < n: each element's bits depend on its value and the ISA only (not on
+ * n or its position), so a consumer may apply it later to a few elements
+ * (ops/peak_topk.c) and get the bits the convolution would have stored. */
+void el_conv_sigmoid(float *y, int64_t n);
 
 typedef enum el_isa { EL_ISA_REF = 0, EL_ISA_AVX2 = 1, EL_ISA_AVX512 = 2 } el_isa;
 

@@ -18,8 +18,19 @@
  * One thread: the scan runs at the speed of reading x (CenterNet's 5 MB:
  * 0.6-0.7 ms); a row split over 2 threads, each chunk with its own heap,
  * merged, measured no faster. Being serial, the executor may run it on
- * the second thread beside other nodes. */
+ * the second thread beside other nodes.
+ *
+ * With EL_PEAK_SIGMOID_ATTR, x holds logits and the map is their Sigmoid
+ * (CenterNet's heatmap: the graph pass takes it from the convolution's
+ * epilogue), computed here only for the positions the scan tests and
+ * their windows, by el_conv_sigmoid, whose bits for an element do not
+ * depend on the other elements of the call: so every value the test and
+ * the heap see is the convolution's. The scan compares x with a logit
+ * bound below which no Sigmoid can beat the root (el_peak_logit_floor),
+ * and the exact test decides the rest. The 1.3 M Sigmoids the
+ * convolution computed and stored are a few thousand here. */
 #include <float.h>
+#include <math.h>
 
 #include "ops/conv_fast.h"
 #include "ops/kernel.h"
@@ -27,12 +38,20 @@
 #include "ops/window.h"
 #if defined(EL_CONV_X86)
 #include <immintrin.h>
+
+#include "ops/sigmoid_avx512.h"
 #endif
 
 typedef struct el_peak_geom {
     const float *x;
     int64_t h, w, c;       /* x is [n, h, w, c] */
     int64_t kh, kw, ph, pw; /* window and its leading padding */
+    bool sigmoid;           /* x holds logits: the map is el_conv_sigmoid(x) */
+    /* The AVX-512 sigmoid window test (sig_lanes > 0): lane 0 the position,
+     * lanes 1.. the window's taps in row-major order, each as its offset
+     * from the position (floats) and its row and column relative to it. */
+    int sig_lanes;
+    int32_t lane_off[16], lane_dy[16], lane_dx[16];
 } el_peak_geom;
 
 /* v at flat position i of x: MaxPool's maximum over the window (from
@@ -76,6 +95,123 @@ static inline bool el_peak_passes(const el_peak_geom *g, int64_t i, float thr)
     return true;
 }
 
+/* Window elements per el_conv_sigmoid call (a 3x3 window and its centre
+ * take one). */
+#define EL_PEAK_SIG_CHUNK 16
+
+/* el_peak_value on the map sigmoid(x): every window element, then the
+ * centre, through el_conv_sigmoid, the maximum in MaxPool's order. */
+static float el_peak_value_sig(const el_peak_geom *g, int64_t i)
+{
+    const int64_t p = i / g->c, ox = p % g->w, oy = p / g->w % g->h;
+    int64_t y0 = oy - g->ph, y1 = y0 + g->kh, x0 = ox - g->pw, x1 = x0 + g->kw;
+    if (y0 < 0) y0 = 0;
+    if (y1 > g->h) y1 = g->h;
+    if (x0 < 0) x0 = 0;
+    if (x1 > g->w) x1 = g->w;
+    const float *row = g->x + i + ((y0 - oy) * g->w + (x0 - ox)) * g->c;
+    float buf[EL_PEAK_SIG_CHUNK + 1], m = -FLT_MAX;
+    int n = 0;
+    for (int64_t iy = y0; iy < y1; iy++, row += g->w * g->c)
+        for (int64_t ix = 0; ix < x1 - x0; ix++) {
+            buf[n++] = row[ix * g->c];
+            if (n == EL_PEAK_SIG_CHUNK) {
+                el_conv_sigmoid(buf, n);
+                for (int j = 0; j < n; j++) m = buf[j] > m ? buf[j] : m;
+                n = 0;
+            }
+        }
+    buf[n] = g->x[i];
+    el_conv_sigmoid(buf, n + 1);
+    for (int j = 0; j < n; j++) m = buf[j] > m ? buf[j] : m;
+    const float xc = buf[n];
+    return xc * (xc == m ? 1.0f : 0.0f);
+}
+
+#if defined(EL_CONV_X86)
+/* el_peak_value_sig for a window of at most 15 taps, on AVX-512: the
+ * taps inside the map and the position gathered into one vector, one
+ * el_sigmoid_ps (the lanes' bits are el_conv_sigmoid's), the maximum of
+ * the taps that are not NaN (a Sigmoid is +0 or above, never -0, so any
+ * order gives MaxPool's maximum). */
+__attribute__((target("avx512f"))) static float el_peak_value_sig_avx512(const el_peak_geom *g, int64_t i)
+{
+    const int64_t p = i / g->c, ox = p % g->w, oy = p / g->w % g->h;
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i yy = _mm512_add_epi32(_mm512_set1_epi32((int)oy), _mm512_loadu_si512(g->lane_dy));
+    const __m512i xx = _mm512_add_epi32(_mm512_set1_epi32((int)ox), _mm512_loadu_si512(g->lane_dx));
+    const __mmask16 lanes = (__mmask16)((1u << g->sig_lanes) - 1u);
+    const __mmask16 in = lanes & _mm512_cmpge_epi32_mask(yy, zero) & _mm512_cmplt_epi32_mask(yy, _mm512_set1_epi32((int)g->h)) &
+                         _mm512_cmpge_epi32_mask(xx, zero) & _mm512_cmplt_epi32_mask(xx, _mm512_set1_epi32((int)g->w));
+    const __m512 v = el_sigmoid_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), in | 1u, _mm512_loadu_si512(g->lane_off),
+                                                            g->x + i, 4));
+    const float xc = _mm512_cvtss_f32(v);
+    const __mmask16 taps = (__mmask16)(in & ~1u) & _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
+    const float m = taps ? _mm512_mask_reduce_max_ps(taps, v) : -FLT_MAX;
+    return xc * (xc == m ? 1.0f : 0.0f);
+}
+#endif
+
+static inline float el_peak_sig(const el_peak_geom *g, int64_t i)
+{
+#if defined(EL_CONV_X86)
+    if (g->sig_lanes) return el_peak_value_sig_avx512(g, i);
+#endif
+    return el_peak_value_sig(g, i);
+}
+
+static inline float el_peak_v(const el_peak_geom *g, int64_t i)
+{
+    return g->sigmoid ? el_peak_sig(g, i) : el_peak_value(g, i);
+}
+
+/* Whether position i enters a heap whose root is thr >= 0, and its value
+ * *v if it does. */
+static inline bool el_peak_test(const el_peak_geom *g, int64_t i, float thr, float *v)
+{
+    if (g->sigmoid) {
+        *v = el_peak_sig(g, i);
+        return *v > thr;
+    }
+    *v = g->x[i];
+    return el_peak_passes(g, i, thr);
+}
+
+/* A logit t such that every x <= t has el_conv_sigmoid(x) <= root (root >=
+ * 0; -inf: none such, +inf: every x). el_conv_sigmoid is within 2^-21 of
+ * the true sigmoid, relative (EL_SIGMOID_MAX_ULP = 4 ulps of the
+ * reference's 1 / (1 + expf(-x)), itself within 2^-22), or a few 2^-149
+ * below the normal range; so for lo = root (1 - 2^-17) - 2^-126 a value
+ * above root needs a true sigmoid above lo, that is x > logit(lo) (the
+ * true sigmoid increases strictly), computed in double and rounded down. */
+static float el_peak_logit_floor(float root)
+{
+    const double lo = (double)root * (1.0 - 0x1p-17) - 0x1p-126;
+    if (!(lo > 0.0)) return -INFINITY;
+    if (lo >= 1.0) return INFINITY;
+    const double t = log(lo / (1.0 - lo));
+    float f = (float)t;
+    if ((double)f > t) f = nextafterf(f, -INFINITY);
+    return f;
+}
+
+/* The bound the scan compares x with for a root >= 0: the root itself on
+ * a plain map (x * 0 cannot pass it), el_peak_logit_floor on a sigmoid
+ * map, recomputed only when the root changed. */
+typedef struct el_peak_bound {
+    float root, x;
+} el_peak_bound;
+
+static inline float el_peak_xbound(const el_peak_geom *g, el_peak_bound *b, float root)
+{
+    if (!g->sigmoid) return root;
+    if (root != b->root) {
+        b->root = root;
+        b->x = el_peak_logit_floor(root);
+    }
+    return b->x;
+}
+
 /* TopK's comparator (ops/topk.c): a before b. */
 static inline bool el_peak_better(float va, int32_t ia, float vb, int32_t ib)
 {
@@ -102,10 +238,10 @@ static void el_peak_sift(float *hv, int32_t *hi, int64_t n, int64_t i)
 /* Blocks of positions the prefilter tests at once. */
 #define EL_PEAK_BLOCK 64
 
-/* Root replaced by x at position q (which passed), heap restored. */
-#define EL_PEAK_ENTER(q)                                                                                              \
+/* Root replaced by value v at position q (which passed), heap restored. */
+#define EL_PEAK_ENTER(q, v)                                                                                            \
     do {                                                                                                               \
-        hv[0] = x[q], hi[0] = (int32_t)(q);                                                                            \
+        hv[0] = (v), hi[0] = (int32_t)(q);                                                                             \
         el_peak_sift(hv, hi, size, 0);                                                                                 \
     } while (0)
 
@@ -114,17 +250,18 @@ static void el_peak_sift(float *hv, int32_t *hi, int64_t n, int64_t i)
  * Returns where it stopped (the end's last partial block left, or just
  * after an entry that made the root negative). */
 static int64_t el_peak_blocks(const el_peak_geom *g, int64_t base, int64_t i, int64_t e, float *hv, int32_t *hi,
-                              int64_t size)
+                              int64_t size, el_peak_bound *bd)
 {
     const float *x = g->x + base;
     while (i + EL_PEAK_BLOCK <= e && hv[0] >= 0.0f) {
-        const float thr = hv[0];
+        const float thr = el_peak_xbound(g, bd, hv[0]);
         int any = 0;
         for (int j = 0; j < EL_PEAK_BLOCK; j++) any |= x[i + j] > thr;
+        float v;
         if (any)
             for (int64_t q = i; q < i + EL_PEAK_BLOCK; q++)
-                if (el_peak_passes(g, base + q, hv[0])) {
-                    EL_PEAK_ENTER(q);
+                if (x[q] > thr && el_peak_test(g, base + q, hv[0], &v)) {
+                    EL_PEAK_ENTER(q, v);
                     if (!(hv[0] >= 0.0f)) return q + 1;
                 }
         i += EL_PEAK_BLOCK;
@@ -143,11 +280,11 @@ static int64_t el_peak_blocks(const el_peak_geom *g, int64_t base, int64_t i, in
  * (x above the block's starting root) are tested, in order. */
 __attribute__((target("avx512f"))) static int64_t el_peak_blocks_avx512(const el_peak_geom *g, int64_t base,
                                                                         int64_t i, int64_t e, float *hv, int32_t *hi,
-                                                                        int64_t size)
+                                                                        int64_t size, el_peak_bound *bd)
 {
     const float *x = g->x + base;
     while (i + EL_PEAK_BLOCK <= e && hv[0] >= 0.0f) {
-        const __m512 t = _mm512_set1_ps(hv[0]);
+        const __m512 t = _mm512_set1_ps(el_peak_xbound(g, bd, hv[0]));
         if (i + EL_PEAK_PREFETCH + EL_PEAK_BLOCK <= e)
             for (int l = 0; l < EL_PEAK_BLOCK; l += 16)
                 _mm_prefetch((const char *)(x + i + EL_PEAK_PREFETCH + l), _MM_HINT_T0);
@@ -158,8 +295,9 @@ __attribute__((target("avx512f"))) static int64_t el_peak_blocks_avx512(const el
         while (m) {
             const int64_t q = i + __builtin_ctzll(m);
             m &= m - 1;
-            if (el_peak_passes(g, base + q, hv[0])) {
-                EL_PEAK_ENTER(q);
+            float v;
+            if (el_peak_test(g, base + q, hv[0], &v)) {
+                EL_PEAK_ENTER(q, v);
                 if (!(hv[0] >= 0.0f)) return q + 1;
             }
         }
@@ -176,9 +314,10 @@ static int64_t el_peak_heap(const el_peak_geom *g, int64_t base, int64_t s, int6
                             float *hv, int32_t *hi)
 {
     int64_t size = 0, i = s;
+    el_peak_bound bd = {.root = NAN, .x = 0.0f};
     for (; i < e && size < k; i++) {
         int64_t j = size++;
-        hv[j] = el_peak_value(g, base + i);
+        hv[j] = el_peak_v(g, base + i);
         hi[j] = (int32_t)i;
         while (j > 0) {
             int64_t p = (j - 1) / 2;
@@ -195,16 +334,16 @@ static int64_t el_peak_heap(const el_peak_geom *g, int64_t base, int64_t s, int6
         if (hv[0] >= 0.0f && i + EL_PEAK_BLOCK <= e) {
 #if defined(EL_CONV_X86)
             if (avx512) {
-                i = el_peak_blocks_avx512(g, base, i, e, hv, hi, size);
+                i = el_peak_blocks_avx512(g, base, i, e, hv, hi, size, &bd);
                 continue;
             }
 #endif
-            i = el_peak_blocks(g, base, i, e, hv, hi, size);
+            i = el_peak_blocks(g, base, i, e, hv, hi, size, &bd);
             continue;
         }
         /* The last partial block, or a negative root (x * 0 may beat it):
          * one position, its v computed. */
-        const float v = el_peak_value(g, base + i);
+        const float v = el_peak_v(g, base + i);
         if (v > hv[0]) {
             hv[0] = v, hi[0] = (int32_t)i;
             el_peak_sift(hv, hi, size, 0);
@@ -259,8 +398,9 @@ static el_status el_op_peak_topk(el_kctx *ctx)
     if (x->ndim != 4)
         return el_kerr(ctx, EL_ERR_RUNTIME, "input must be 4-dimensional (NHWC), found %s",
                        el_shape_str(x->ndim, x->dims, s, sizeof s));
-    bool keq = false;
+    bool keq = false, sig = false;
     EL_TRY(el_attr_bool(ctx->node, EL_POOL_KEEP_EQUAL_ATTR, false, &keq));
+    EL_TRY(el_attr_bool(ctx->node, EL_PEAK_SIGMOID_ATTR, false, &sig));
     EL_TRY(el_window_nhwc(ctx));
     el_padding pad = EL_PAD_VALID;
     EL_TRY(el_window_padding(ctx, false, &pad));
@@ -293,11 +433,24 @@ static el_status el_op_peak_topk(el_kctx *ctx)
     EL_TRY(el_kctx_output(ctx, 1, EL_DT_INT32, ndim, dims, &ti));
     if (rows * k == 0) return EL_OK;
 
-    const el_peak_geom g = {.x = x->data, .h = H.in, .w = W.in, .c = x->dims[3], .kh = H.k, .kw = W.k,
-                            .ph = H.pad_before, .pw = W.pad_before};
+    el_peak_geom g = {.x = x->data, .h = H.in, .w = W.in, .c = x->dims[3], .kh = H.k, .kw = W.k,
+                      .ph = H.pad_before, .pw = W.pad_before, .sigmoid = sig};
     bool avx512 = false;
 #if defined(EL_CONV_X86)
     avx512 = el_conv_isa() >= EL_ISA_AVX512;
+    /* The vector window test where the taps fit the lanes and int32 offsets. */
+    if (sig && avx512 && H.k * W.k <= 15 && (H.k + H.in) * W.in * g.c < INT32_MAX / 2 && H.in < INT32_MAX / 2 &&
+        W.in + W.k < INT32_MAX / 2) {
+        g.sig_lanes = 1 + (int)(H.k * W.k);
+        for (int l = 0; l < 16; l++) g.lane_off[l] = g.lane_dy[l] = g.lane_dx[l] = 0;
+        for (int64_t ky = 0; ky < H.k; ky++)
+            for (int64_t kx = 0; kx < W.k; kx++) {
+                const int l = 1 + (int)(ky * W.k + kx);
+                g.lane_dy[l] = (int32_t)(ky - g.ph);
+                g.lane_dx[l] = (int32_t)(kx - g.pw);
+                g.lane_off[l] = (int32_t)((g.lane_dy[l] * W.in + g.lane_dx[l]) * g.c);
+            }
+    }
 #endif
     for (int64_t r = 0; r < rows; r++)
         el_peak_heap(&g, r * n, 0, n, k, avx512, (float *)tv->data + r * k, (int32_t *)ti->data + r * k);

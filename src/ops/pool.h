@@ -15,4 +15,10 @@
 /* Inputs a MaxPool pools side by side. */
 #define EL_POOL_MAX_PARTS 8
 
+/* On _ElPeakTopK (ops/peak_topk.c), EL_PEAK_SIGMOID_ATTR (bool): its input
+ * holds logits, and the map it tests is their Sigmoid as el_conv_sigmoid
+ * (ops/conv_fast.h) computes it, where the convolution producing them
+ * would have applied it (graph/optimize.c, el_opt_peak_topk). */
+#define EL_PEAK_SIGMOID_ATTR "_el_peak_sigmoid"
+
 #endif

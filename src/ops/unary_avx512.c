@@ -8,34 +8,9 @@
 #include <immintrin.h>
 
 #include "ops/hswish_avx512.h"
+#include "ops/sigmoid_avx512.h"
 
 static inline __mmask16 el_tail_mask(int64_t n) { return (__mmask16)((1u << n) - 1u); }
-
-/* exp(x): n = round(x / ln 2), r = x - n ln 2 in two steps (ln2_hi has few
- * enough bits that n * ln2_hi is exact for |n| <= 150), exp(r) by its
- * degree-7 Taylor polynomial on |r| <= ln 2 / 2 (truncation below 1e-8
- * relative), then p * 2^n with vscalefps, which rounds once, also into the
- * subnormals and to +inf. Clamping to [-104, 89] keeps r finite; the results
- * there are already 0 and +inf. min/max take NaN from their second operand,
- * so NaN passes through. */
-static inline __m512 el_exp_ps(__m512 x)
-{
-    x = _mm512_min_ps(_mm512_set1_ps(89.0f), x);
-    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
 
 /* Relu / Relu6 with the reference's NaN and -0: vmaxps / vminps return
  * their second operand when the comparison is false (NaN, or equal zeros),
@@ -47,11 +22,7 @@ static inline __m512 el_unary_ps(el_uf_op op, __m512 v)
 {
     switch (op) {
     case EL_UF_EXP: return el_exp_ps(v);
-    case EL_UF_SIGMOID: {
-        __m512 e = el_exp_ps(_mm512_castsi512_ps(
-            _mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32((int)0x80000000u))));
-        return _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
-    }
+    case EL_UF_SIGMOID: return el_sigmoid_ps(v);
     case EL_UF_RELU: return el_relu_ps(v);
     case EL_UF_RELU6: return el_relu6_ps(v);
     case EL_UF_NEG:

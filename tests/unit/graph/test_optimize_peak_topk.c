@@ -5,7 +5,9 @@
  * heatmap-like inputs, negative inputs (the root below zero), ties, all
  * equal and all zero, NaN
  * (a row rerun whole), infinities, several rows and k near n; graphs that
- * do not match stay as they are. */
+ * do not match stay as they are. A heatmap that is a convolution's Sigmoid
+ * (CenterNet's) has its Sigmoid computed by the peak node: the same bits
+ * as with the Sigmoid left in the convolution. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,12 +180,122 @@ static void test_not_fused(void **state)
     el_graph_free(g);
 }
 
+/* x [1,h,w,ic] -> Conv2D 1x1 to c + BiasAdd -> Sigmoid "heat" -> the
+ * peak test (a ks x ks MaxPool) -> Reshape [1, -1] -> TopKV2(k). */
+static el_graph *el_heat_graph(int64_t ic, int64_t c, int64_t ks, int32_t k)
+{
+    el_test_rand_seed(11);
+    el_gb b;
+    el_gb_init(&b);
+    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
+    const int64_t wd[4] = {1, 1, ic, c}, bd[1] = {c};
+    el_gb_const_f32_gen(&b, "w", 4, wd, el_test_frand, 0.3f);
+    el_gb_const_f32_rand(&b, "b", 1, bd);
+    el_gb_conv_attrs(&b, el_gb_node(&b, "conv", "Conv2D", EL_IN("x", "w")), 1);
+    el_gb_node(&b, "bias", "BiasAdd", EL_IN("conv", "b"));
+    el_gb_node(&b, "heat", "Sigmoid", EL_IN("bias"));
+    int mp = el_gb_node(&b, "mp", "MaxPool", EL_IN("heat"));
+    int64_t ksz[4] = {1, ks, ks, 1}, st[4] = {1, 1, 1, 1};
+    el_gb_attr_ints(&b, mp, "ksize", 4, ksz);
+    el_gb_attr_ints(&b, mp, "strides", 4, st);
+    el_gb_attr_str(&b, mp, "padding", "SAME");
+    el_gb_attr_type(&b, el_gb_node(&b, "eq", "Equal", EL_IN("heat", "mp")), "T", EL_DT_FLOAT);
+    int cs = el_gb_node(&b, "cast", "Cast", EL_IN("eq"));
+    el_gb_attr_type(&b, cs, "SrcT", EL_DT_BOOL);
+    el_gb_attr_type(&b, cs, "DstT", EL_DT_FLOAT);
+    el_gb_node(&b, "keep", "Mul", EL_IN("heat", "cast"));
+    const int32_t shape[2] = {1, -1};
+    el_gb_const_i32(&b, "shape", 2, shape, NULL);
+    el_gb_node(&b, "flat", "Reshape", EL_IN("keep", "shape"));
+    el_gb_scalar_i32(&b, "k", k, NULL);
+    int t = el_gb_node(&b, "topk", "TopKV2", EL_IN("flat", "k"));
+    el_gb_attr_type(&b, t, "T", EL_DT_FLOAT);
+    el_gb_attr_bool(&b, t, "sorted", true);
+    el_graph *g;
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    return g;
+}
+
+/* Logit inputs: spread (x8: saturated Sigmoids, 1.0 and ties), small,
+ * with NaN and infinities (NaN rows of the map after the convolution). */
+enum { EL_LOGIT_WIDE, EL_LOGIT_NARROW, EL_LOGIT_SPECIAL, EL_LOGIT_KINDS };
+
+static void el_heat_check(int64_t h, int64_t w, int64_t ic, int64_t c, int64_t ks, int32_t k)
+{
+    el_graph *g = el_heat_graph(ic, c, ks, k);
+    const char *feeds[1] = {"x"}, *fetch2[2] = {"topk:0", "topk:1"}, *fetch3[3] = {"topk:0", "topk:1", "heat"};
+    el_optimize_stats st;
+    el_graph *og;
+    assert_int_equal(el_graph_optimize(g, 1, feeds, 2, fetch2, &st, &og), EL_OK);
+    assert_int_equal(st.peak_topk_fused, 1);
+    assert_int_equal(st.sigmoid_conv_fused, 1);
+    assert_int_equal(st.peak_sigmoid_fused, 1);
+    el_graph_free(og);
+    /* The heatmap fetched too: the Sigmoid stays in the convolution. */
+    assert_int_equal(el_graph_optimize(g, 1, feeds, 3, fetch3, &st, &og), EL_OK);
+    assert_int_equal(st.peak_topk_fused, 1);
+    assert_int_equal(st.peak_sigmoid_fused, 0);
+    el_graph_free(og);
+    const int isas[3] = {EL_ISA_AVX512, EL_ISA_AVX2, EL_ISA_REF};
+    const int64_t dims[4] = {1, h, w, ic};
+    for (int kind = 0; kind < EL_LOGIT_KINDS; kind++) {
+        el_tensor x;
+        assert_int_equal(el_tensor_alloc(&x, EL_DT_FLOAT, 4, dims), EL_OK);
+        float *p = x.data;
+        const int64_t n = el_tensor_numel(&x);
+        el_test_rand_seed(21u + (uint32_t)kind);
+        for (int64_t i = 0; i < n; i++) p[i] = el_test_frand() * (kind == EL_LOGIT_NARROW ? 0.2f : 8.0f);
+        if (kind == EL_LOGIT_SPECIAL) {
+            p[n / 2] = NAN, p[n / 3] = INFINITY, p[n / 5] = -INFINITY, p[7] = NAN;
+            for (int64_t i = n / 7; i < n; i += n / 9 + 1) p[i] = 200.0f; /* Sigmoids of exactly 1 */
+        }
+        for (int i = 0; i < 3; i++) {
+            if ((int)el_isa_available() < isas[i]) continue;
+            el_conv_force_isa(isas[i]);
+            for (int threads = 1; threads <= 2; threads++) {
+                el_session_opts so = {.threads = threads};
+                el_session *s2, *s3;
+                if (el_session_create(g, 1, feeds, 2, fetch2, &so, &s2) != EL_OK) fail_msg("%s", el_last_error());
+                if (el_session_create(g, 1, feeds, 3, fetch3, &so, &s3) != EL_OK) fail_msg("%s", el_last_error());
+                el_tensor got[2], want[3];
+                if (el_session_run(s2, &x, got) != EL_OK) fail_msg("%s", el_last_error());
+                if (el_session_run(s3, &x, want) != EL_OK) fail_msg("%s", el_last_error());
+                for (int o = 0; o < 2; o++) {
+                    el_test_assert_shape(&got[o], want[o].ndim, want[o].dims);
+                    if (memcmp(got[o].data, want[o].data, el_tensor_nbytes(&want[o])))
+                        fail_msg("kind %d isa %d threads %d ks %d k %d: output %d differs", kind, isas[i], threads,
+                                 (int)ks, (int)k, o);
+                }
+                for (int o = 0; o < 2; o++) el_tensor_release(&got[o]);
+                for (int o = 0; o < 3; o++) el_tensor_release(&want[o]);
+                el_session_free(s2);
+                el_session_free(s3);
+            }
+        }
+        el_conv_force_isa(-1);
+        el_tensor_release(&x);
+    }
+    el_graph_free(g);
+}
+
+/* 3x3 (the vector window test) and 5x5 (25 taps: two chunks) peak tests,
+ * k from 1 to most of the map. */
+static void test_sigmoid_heatmap(void **state)
+{
+    (void)state;
+    el_heat_check(40, 36, 8, 20, 3, 100);
+    el_heat_check(40, 36, 8, 20, 3, 1);
+    el_heat_check(17, 13, 5, 3, 5, 60);
+    el_heat_check(6, 5, 4, 3, 3, 90);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_row),
         cmocka_unit_test(test_rows_and_small),
         cmocka_unit_test(test_not_fused),
+        cmocka_unit_test(test_sigmoid_heatmap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
