@@ -1849,6 +1849,118 @@ static el_status el_opt_dw_pw(el_opt *o, int r)
     return EL_OK;
 }
 
+/* Whether n's list attr `name` is all ones (absent: def). */
+static bool el_onode_ones(const el_onode *n, const char *name, bool def)
+{
+    const el_attr *a = el_onode_attr(n, name);
+    if (!a) return def;
+    if (a->type != EL_ATTR_LIST || a->v.list.elem != EL_ATTR_I) return false;
+    for (int i = 0; i < a->v.list.n; i++)
+        if (a->v.list.v.i[i] != 1) return false;
+    return true;
+}
+
+/* Whether node `from` depends on node `to` (through any input). */
+static el_status el_opt_depends(const el_opt *o, int from, int to, bool *out)
+{
+    bool *seen = calloc((size_t)o->nn, sizeof *seen);
+    int *stack = malloc(sizeof *stack * (size_t)o->nn);
+    if (!seen || !stack) {
+        free(seen);
+        free(stack);
+        return el_opt_oom();
+    }
+    int sp = 0;
+    stack[sp++] = from;
+    seen[from] = true;
+    *out = false;
+    while (sp > 0 && !*out) {
+        const el_onode *n = &o->n[stack[--sp]];
+        for (int i = 0; i < n->nin; i++) {
+            const int k = n->in[i].node;
+            if (k == to) *out = true;
+            if (!seen[k]) {
+                seen[k] = true;
+                stack[sp++] = k;
+            }
+        }
+    }
+    free(seen);
+    free(stack);
+    return EL_OK;
+}
+
+/* GatherV2(Reshape(y, [s, oc]), idx, 0) with y a depthwise-then-1x1 row
+ * fusion c (el_opt_dw_pw; the depthwise stride 1, SAME, no dilation), or a
+ * Mul of c by a scalar constant, each read by nothing else: only the
+ * gathered rows of the reshaped y, pixels idx, are ever read (CenterNet's
+ * size head, read at its 100 peaks of 16384 pixels). c takes idx as its
+ * last input (EL_CONV_AT_ATTR) and computes only those pixels (ops/conv.c,
+ * el_conv_at; the others are zero): the same bits there. Not when idx
+ * depends on c. */
+static el_status el_opt_conv_at(el_opt *o, int g)
+{
+    el_onode *gn = &o->n[g];
+    if (strcmp(gn->op, "GatherV2") || gn->fed || gn->ndata != 3 || !el_onode_float_ok(gn)) return EL_OK;
+    const el_attr *bd = el_onode_attr(gn, "batch_dims");
+    if (bd && (bd->type != EL_ATTR_I || bd->v.i != 0)) return EL_OK;
+    const el_onode *an = &o->n[gn->in[2].node];
+    if (!an->is_const || gn->in[2].slot != 0 || an->nval < 1 || el_tensor_numel(&an->val[0]) != 1) return EL_OK;
+    int64_t axis = 0;
+    if (an->val[0].dtype == EL_DT_INT32) axis = *(const int32_t *)an->val[0].data;
+    else if (an->val[0].dtype == EL_DT_INT64) axis = *(const int64_t *)an->val[0].data;
+    else return EL_OK;
+    int r = -1, m = -1, c = -1;
+    if (axis != 0 || !el_sole_reader(o, g, 0, &r)) return EL_OK;
+    el_onode *rn = &o->n[r];
+    if (strcmp(rn->op, "Reshape") || rn->ndata != 2 || !el_sole_reader(o, r, 0, &m)) return EL_OK;
+    const el_onode *sn = &o->n[rn->in[1].node];
+    if (!sn->is_const || rn->in[1].slot != 0 || sn->nval < 1 || sn->val[0].dtype != EL_DT_INT32 ||
+        el_tensor_numel(&sn->val[0]) != 2)
+        return EL_OK;
+    const int32_t *shape = sn->val[0].data;
+    el_onode *mn = &o->n[m];
+    if (!strcmp(mn->op, "Mul") && mn->ndata == 2 && el_onode_float_ok(mn)) {
+        int k = el_const_input(o, mn, 0) ? 1 : 0;
+        const el_tensor *sc = el_const_input(o, mn, 1 - k);
+        if (!sc || el_tensor_numel(sc) != 1 || sc->ndim > 4 || !el_sole_reader(o, m, k, &c)) return EL_OK;
+    } else {
+        c = m;
+        m = -1;
+    }
+    el_onode *cn = &o->n[c];
+    if ((strcmp(cn->op, "_FusedConv2D") && strcmp(cn->op, "Conv2D")) || !el_onode_attr(cn, EL_DWPW_NIN_ATTR) ||
+        el_onode_attr(cn, EL_PWDW_NIN_ATTR) || el_onode_attr(cn, EL_CONV_AT_ATTR) || cn->ndata > 23 ||
+        !el_onode_ones(cn, EL_DWPW_PREFIX "strides", false) || !el_onode_ones(cn, EL_DWPW_PREFIX "dilations", true) ||
+        !el_onode_str_is(cn, EL_DWPW_PREFIX "padding", NULL, "SAME"))
+        return EL_OK;
+    /* The reshape keeps the channels: a row is a pixel. */
+    const el_tensor *w = el_const_input(o, cn, 1);
+    const el_attr *oca = el_onode_attr(cn, EL_FILTER_OC_ATTR);
+    const int64_t oc = oca && oca->type == EL_ATTR_I ? oca->v.i : w && w->ndim == 4 ? w->dims[3] : -1;
+    if (oc <= 0 || shape[1] != oc || shape[0] == 0 || shape[0] < -1) return EL_OK;
+    bool cyc = false;
+    EL_TRY(el_opt_depends(o, gn->in[1].node, c, &cyc));
+    if (cyc) return EL_OK;
+    el_oin *in = malloc(sizeof *in * (size_t)(cn->nin + 1));
+    if (!in) return el_opt_oom();
+    memcpy(in, cn->in, sizeof *in * (size_t)cn->ndata);
+    in[cn->ndata] = gn->in[1];
+    memcpy(in + cn->ndata + 1, cn->in + cn->ndata, sizeof *in * (size_t)(cn->nin - cn->ndata));
+    el_attr a = {.name = EL_CONV_AT_ATTR, .type = EL_ATTR_B, .v.b = true};
+    el_status st = el_set_attr(cn, cn, &a);
+    if (st != EL_OK) {
+        free(in);
+        return st;
+    }
+    free(cn->in);
+    cn->in = in;
+    cn->nin++;
+    cn->ndata++;
+    o->st.conv_at_fused++;
+    return EL_OK;
+}
+
 static el_status el_opt_fuse(el_opt *o)
 {
     el_opt_count_readers(o);
@@ -1912,6 +2024,9 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_dw_pw(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_conv_at(o, n));
     return el_opt_fuse_nms(o);
 }
 

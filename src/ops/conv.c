@@ -603,7 +603,9 @@ static el_conv_epi el_conv_epi_of(const el_epilogue *e, const float *add, float 
                          .sigmoid = e->act == EL_ACT_SIGMOID};
 }
 
-static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
+static el_status el_conv_at(el_kctx *ctx, bool fused);
+
+static el_status el_conv_dispatch(el_kctx *ctx, bool depthwise, bool fused)
 {
     if (el_node_attr(ctx->node, EL_PWDW_NIN_ATTR)) return el_conv_pwdw(ctx, depthwise, fused);
     if (!depthwise && el_node_attr(ctx->node, EL_DWPW_NIN_ATTR)) return el_conv_dwpw(ctx, fused, NULL);
@@ -616,6 +618,12 @@ static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
     el_status s = el_conv_common_x(&local, depthwise, fused, scale);
     el_tensor_release(&tmp);
     return s;
+}
+
+static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
+{
+    if (!depthwise && el_node_attr(ctx->node, EL_CONV_AT_ATTR)) return el_conv_at(ctx, fused);
+    return el_conv_dispatch(ctx, depthwise, fused);
 }
 
 /* Tile operations over a whole output, threaded by rows (after kernels
@@ -1083,6 +1091,72 @@ static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx)
         s = el_conv_common_x(&pctx, false, fused, NULL);
     }
     el_tensor_release(&dout);
+    return s;
+}
+
+/* A Conv2D with EL_DWPW_NIN_ATTR and EL_CONV_AT_ATTR (ops/conv_dwpw.h):
+ * the pixels its last input lists, each the centre of the node's own run
+ * on the depthwise window around it (kh x kw, zeros outside the input),
+ * all windows one batch; zero elsewhere. Listed indices outside the output
+ * are left alone (the GatherV2 reading them fails on them). */
+static el_status el_conv_at(el_kctx *ctx, bool fused)
+{
+    const int ni = ctx->ninputs - 1;
+    int64_t nd = 0;
+    EL_TRY(el_attr_int(ctx->node, EL_DWPW_NIN_ATTR, 0, &nd));
+    if (ni < 3 || nd < 1 || nd > ni - 2 || ctx->ninputs > EL_DWPW_MAX_IN)
+        return el_kerr(ctx, EL_ERR_FORMAT, "attr '%s' is %lld, which %d inputs cannot hold", EL_DWPW_NIN_ATTR,
+                       (long long)nd, ctx->ninputs);
+    const el_tensor *x = &ctx->inputs[0], *wd = &ctx->inputs[ni - nd], *idx = &ctx->inputs[ni];
+    el_tensor ins[EL_DWPW_MAX_IN];
+    memcpy(ins, ctx->inputs, sizeof(el_tensor) * (size_t)ni);
+    el_kctx c = {.node = ctx->node, .ninputs = ni, .inputs = ins, .noutputs = 1, .outputs = ctx->outputs};
+    if (idx->dtype != EL_DT_INT32 && idx->dtype != EL_DT_INT64)
+        return el_kerr(ctx, EL_ERR_RUNTIME, "pixel indices of dtype %s", el_dtype_name(idx->dtype));
+    const int64_t np = el_tensor_numel(idx);
+    /* Anything else (and more windows than pixels): the whole output. */
+    if (x->dtype != EL_DT_FLOAT || x->ndim != 4 || wd->ndim != 4 || wd->dims[0] % 2 != 1 || wd->dims[1] % 2 != 1 ||
+        wd->dims[2] != x->dims[3] || np * wd->dims[0] * wd->dims[1] > el_tensor_numel(x) / x->dims[3] / 2)
+        return el_conv_dispatch(&c, false, fused);
+    const int64_t n = x->dims[0], h = x->dims[1], w = x->dims[2], ch = x->dims[3], kh = wd->dims[0], kw = wd->dims[1];
+    const int64_t wdims[4] = {np, kh, kw, ch};
+    el_tensor win = {0}, part = {0};
+    el_status s = el_tensor_alloc(&win, EL_DT_FLOAT, 4, wdims);
+    for (int64_t p = 0; s == EL_OK && p < np; p++) {
+        const int64_t i = idx->dtype == EL_DT_INT32 ? ((const int32_t *)idx->data)[p] : ((const int64_t *)idx->data)[p];
+        float *o = (float *)win.data + p * kh * kw * ch;
+        memset(o, 0, sizeof(float) * (size_t)(kh * kw * ch));
+        if (i < 0 || i >= n * h * w) continue;
+        const int64_t b = i / (h * w), y = i / w % h, xx = i % w;
+        for (int64_t ky = 0; ky < kh; ky++)
+            for (int64_t kx = 0; kx < kw; kx++) {
+                const int64_t iy = y + ky - kh / 2, ix = xx + kx - kw / 2;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                    memcpy(o + (ky * kw + kx) * ch, (const float *)x->data + ((b * h + iy) * w + ix) * ch,
+                           sizeof(float) * (size_t)ch);
+            }
+    }
+    ins[0] = win;
+    c.outputs = &part;
+    if (s == EL_OK) s = el_conv_dispatch(&c, false, fused);
+    el_tensor *y = NULL;
+    if (s == EL_OK && (part.ndim != 4 || part.dims[0] != np || part.dims[1] != kh || part.dims[2] != kw))
+        s = el_kerr(ctx, EL_ERR_RUNTIME, "windows of %lldx%lld gave an output of another size", (long long)kh,
+                    (long long)kw);
+    const int64_t oc = part.ndim == 4 ? part.dims[3] : 0, odims[4] = {n, h, w, oc};
+    if (s == EL_OK) s = el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, odims, &y);
+    if (s == EL_OK) {
+        memset(y->data, 0, sizeof(float) * (size_t)(n * h * w * oc));
+        for (int64_t p = 0; p < np; p++) {
+            const int64_t i =
+                idx->dtype == EL_DT_INT32 ? ((const int32_t *)idx->data)[p] : ((const int64_t *)idx->data)[p];
+            if (i >= 0 && i < n * h * w)
+                memcpy((float *)y->data + i * oc, (const float *)part.data + ((p * kh + kh / 2) * kw + kw / 2) * oc,
+                       sizeof(float) * (size_t)oc);
+        }
+    }
+    el_tensor_release(&win);
+    el_tensor_release(&part);
     return s;
 }
 

@@ -20,7 +20,16 @@
  * rows the depthwise output rows read into a ring of kh + stride rows per thread, as
  * they are first needed, so the expanded tensor never goes through memory
  * (the same kernels and bits again; the expansion runs first, whole, where
- * they do not apply). */
+ * they do not apply).
+ *
+ * EL_CONV_AT_ATTR (bool) on a node of the first fusion (the depthwise
+ * stride 1, SAME, no dilation): its last input is int32 / int64 flat
+ * pixel indices (n * h * w + y * w + x) and it computes its output only
+ * at those pixels, zero elsewhere (el_opt_conv_at: only a GatherV2 of
+ * those pixels reads it). Each pixel is the node's own kernels run on its
+ * window copied out (zeros outside the input): a tap in the padding adds
+ * a zero product to a sum that started at +0, as the whole-tensor kernels
+ * skip it or add zero, so the same bits. */
 #ifndef EL_OPS_CONV_DWPW_H
 #define EL_OPS_CONV_DWPW_H
 
@@ -28,5 +37,6 @@
 #define EL_DWPW_NIN_ATTR "_el_dw_nin"
 #define EL_PWDW_PREFIX "_el_pw_"
 #define EL_PWDW_NIN_ATTR "_el_pw_nin"
+#define EL_CONV_AT_ATTR "_el_at"
 
 #endif
