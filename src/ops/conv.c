@@ -1095,10 +1095,11 @@ static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx)
 }
 
 /* A Conv2D with EL_DWPW_NIN_ATTR and EL_CONV_AT_ATTR (ops/conv_dwpw.h):
- * the pixels its last input lists, each the centre of the node's own run
- * on the depthwise window around it (kh x kw, zeros outside the input),
- * all windows one batch; zero elsewhere. Listed indices outside the output
- * are left alone (the GatherV2 reading them fails on them). */
+ * the pixels its last input lists, each the node's own run on the
+ * depthwise window around it (kh x kw, zeros outside the input; all
+ * windows one batch, the depthwise part VALID: one output pixel each);
+ * zero elsewhere. Listed indices outside the output are left alone (the
+ * GatherV2 reading them fails on them). */
 static el_status el_conv_at(el_kctx *ctx, bool fused)
 {
     const int ni = ctx->ninputs - 1;
@@ -1116,8 +1117,16 @@ static el_status el_conv_at(el_kctx *ctx, bool fused)
     const int64_t np = el_tensor_numel(idx);
     /* Anything else (and more windows than pixels): the whole output. */
     if (x->dtype != EL_DT_FLOAT || x->ndim != 4 || wd->ndim != 4 || wd->dims[0] % 2 != 1 || wd->dims[1] % 2 != 1 ||
-        wd->dims[2] != x->dims[3] || np * wd->dims[0] * wd->dims[1] > el_tensor_numel(x) / x->dims[3] / 2)
+        wd->dims[2] != x->dims[3] || np * wd->dims[0] * wd->dims[1] > el_tensor_numel(x) / x->dims[3] / 2 ||
+        ctx->node->nattrs > EL_DWPW_MAX_ATTRS)
         return el_conv_dispatch(&c, false, fused);
+    el_attr va[EL_DWPW_MAX_ATTRS];
+    memcpy(va, ctx->node->attrs, sizeof(el_attr) * (size_t)ctx->node->nattrs);
+    for (int i = 0; i < ctx->node->nattrs; i++)
+        if (!strcmp(va[i].name, EL_DWPW_PREFIX "padding")) va[i].v.s = (el_string){.data = "VALID", .len = 5};
+    el_node vn = *ctx->node;
+    vn.attrs = va;
+    c.node = &vn;
     const int64_t n = x->dims[0], h = x->dims[1], w = x->dims[2], ch = x->dims[3], kh = wd->dims[0], kw = wd->dims[1];
     const int64_t wdims[4] = {np, kh, kw, ch};
     el_tensor win = {0}, part = {0};
@@ -1140,7 +1149,7 @@ static el_status el_conv_at(el_kctx *ctx, bool fused)
     c.outputs = &part;
     if (s == EL_OK) s = el_conv_dispatch(&c, false, fused);
     el_tensor *y = NULL;
-    if (s == EL_OK && (part.ndim != 4 || part.dims[0] != np || part.dims[1] != kh || part.dims[2] != kw))
+    if (s == EL_OK && (part.ndim != 4 || part.dims[0] != np || part.dims[1] != 1 || part.dims[2] != 1))
         s = el_kerr(ctx, EL_ERR_RUNTIME, "windows of %lldx%lld gave an output of another size", (long long)kh,
                     (long long)kw);
     const int64_t oc = part.ndim == 4 ? part.dims[3] : 0, odims[4] = {n, h, w, oc};
@@ -1151,8 +1160,7 @@ static el_status el_conv_at(el_kctx *ctx, bool fused)
             const int64_t i =
                 idx->dtype == EL_DT_INT32 ? ((const int32_t *)idx->data)[p] : ((const int64_t *)idx->data)[p];
             if (i >= 0 && i < n * h * w)
-                memcpy((float *)y->data + i * oc, (const float *)part.data + ((p * kh + kh / 2) * kw + kw / 2) * oc,
-                       sizeof(float) * (size_t)oc);
+                memcpy((float *)y->data + i * oc, (const float *)part.data + p * oc, sizeof(float) * (size_t)oc);
         }
     }
     el_tensor_release(&win);

@@ -27,9 +27,11 @@
  * pixel indices (n * h * w + y * w + x) and it computes its output only
  * at those pixels, zero elsewhere (el_opt_conv_at: only a GatherV2 of
  * those pixels reads it). Each pixel is the node's own kernels run on its
- * window copied out (zeros outside the input): a tap in the padding adds
- * a zero product to a sum that started at +0, as the whole-tensor kernels
- * skip it or add zero, so the same bits. */
+ * window copied out (zeros outside the input, the depthwise part VALID):
+ * where the whole-tensor kernels skip a tap in the padding or add zero,
+ * this adds a zero product to a sum that started at +0, which leaves it
+ * as it is unless it is -0 (only when a product underflowed to -0): the
+ * same bits but, in that case, the sign of a zero. */
 #ifndef EL_OPS_CONV_DWPW_H
 #define EL_OPS_CONV_DWPW_H
 

@@ -165,11 +165,39 @@ static inline float el_peak_v(const el_peak_geom *g, int64_t i)
     return g->sigmoid ? el_peak_sig(g, i) : el_peak_value(g, i);
 }
 
+/* On a sigmoid map, whether a window element's logit b is so far above
+ * the logit a at position i that its Sigmoid is certainly the greater
+ * (then v = +0 cannot enter a heap): b <= 8, a >= -80 (both Sigmoids in
+ * the normal range) and b - a > 0.04, so ln sig(b) - ln sig(a) >= (b - a)
+ * sig(-b) > 0.0399 * 3.35e-4 > 2^-17, far above the two Sigmoids'
+ * relative errors (2^-20 each, see el_peak_logit_floor). Reads the window
+ * as el_peak_passes does, stopping at the first such element, before
+ * the window's Sigmoids are computed. */
+static inline bool el_peak_beaten(const el_peak_geom *g, int64_t i)
+{
+    const float a = g->x[i];
+    if (!(a >= -80.0f)) return false;
+    const int64_t p = i / g->c, ox = p % g->w, oy = p / g->w % g->h;
+    int64_t y0 = oy - g->ph, y1 = y0 + g->kh, x0 = ox - g->pw, x1 = x0 + g->kw;
+    if (y0 < 0) y0 = 0;
+    if (y1 > g->h) y1 = g->h;
+    if (x0 < 0) x0 = 0;
+    if (x1 > g->w) x1 = g->w;
+    const float *row = g->x + i + ((y0 - oy) * g->w + (x0 - ox)) * g->c;
+    for (int64_t iy = y0; iy < y1; iy++, row += g->w * g->c)
+        for (int64_t ix = 0; ix < x1 - x0; ix++) {
+            const float b = row[ix * g->c];
+            if (b <= 8.0f && b - a > 0.04f) return true;
+        }
+    return false;
+}
+
 /* Whether position i enters a heap whose root is thr >= 0, and its value
  * *v if it does. */
 static inline bool el_peak_test(const el_peak_geom *g, int64_t i, float thr, float *v)
 {
     if (g->sigmoid) {
+        if (el_peak_beaten(g, i)) return false;
         *v = el_peak_sig(g, i);
         return *v > thr;
     }
