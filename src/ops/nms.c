@@ -306,6 +306,38 @@ __attribute__((target("avx512f"))) static int el_nms_split_avx512(uint64_t *q, i
 }
 #endif
 
+#if defined(EL_CONV_X86)
+/* A batch of at most EL_NMS_SORT keys is sorted at once (greatest first,
+ * into out) instead of popped from a heap: each key's place is the count
+ * of keys ahead of it, 16 score words per compare, with no dependent load
+ * chain per pop. A batch lists its keys by ascending box index (the keys
+ * are built in box order and the split keeps it), so a key is behind every
+ * greater score and every equal score at an earlier position: TF's order.
+ * ord has room for n rounded up to 16. */
+#define EL_NMS_SORT 256
+__attribute__((target("avx512f"))) static void el_nms_sort_avx512(const uint64_t *k, int n, uint32_t *ord,
+                                                                  uint64_t *out)
+{
+    const int padded = (n + 15) & ~15;
+    for (int i = 0; i < n; i++) ord[i] = (uint32_t)(k[i] >> 32);
+    for (int i = n; i < padded; i++) ord[i] = 0; /* below every key's score word (even -inf's) */
+    for (int i = 0; i < n; i++) {
+        const __m512i oi = _mm512_set1_epi32((int)ord[i]);
+        const int ib = i & ~15;
+        const __mmask16 before = (__mmask16)((1u << (i - ib)) - 1u), after = (__mmask16)~((2u << (i - ib)) - 1u);
+        int r = 0;
+        for (int j = 0; j < ib; j += 16)
+            r += __builtin_popcount(_mm512_cmp_epu32_mask(_mm512_loadu_si512(ord + j), oi, _MM_CMPINT_NLT));
+        const __m512i v = _mm512_loadu_si512(ord + ib);
+        r += __builtin_popcount(_mm512_mask_cmp_epu32_mask(before, v, oi, _MM_CMPINT_NLT)) +
+             __builtin_popcount(_mm512_mask_cmp_epu32_mask(after, v, oi, _MM_CMPINT_NLE));
+        for (int j = ib + 16; j < padded; j += 16)
+            r += __builtin_popcount(_mm512_cmp_epu32_mask(_mm512_loadu_si512(ord + j), oi, _MM_CMPINT_NLE));
+        out[r] = k[i];
+    }
+}
+#endif
+
 /* Moves the next batch of the rem keys q to `batch` (room for rem + 1) and
  * the others to the front of q; returns its size. */
 static int el_nms_next_batch(uint64_t *q, int rem, uint64_t *batch, bool avx512)
@@ -364,20 +396,45 @@ static int el_nms_hard_finite(const float *bd, const float *sd, int n, float iou
 #endif
     int nsel = 0;
     uint64_t *const batch = heap + n + 1, *h = heap;
-    int hn = 0; /* keys in the heap h; the m keys in `heap` (h == heap: its front) are not batched yet */
+    /* keys in the heap h, or in sorted[ns..] when the batch was sorted; the
+     * m keys in `heap` (h == heap: its front) are not batched yet */
+    int hn = 0, ns = -1;
+#if defined(EL_CONV_X86)
+    uint64_t sorted[EL_NMS_SORT];
+    uint32_t ord[EL_NMS_SORT];
+#endif
     while (nsel < max_out && (hn > 0 || m > 0)) {
         if (hn == 0) {
             const bool split = m > 4 * EL_NMS_SAMPLE * EL_NMS_STRIDE;
             h = split ? batch : heap;
             hn = split ? el_nms_next_batch(heap, m, batch, avx512) : m;
             m -= hn;
-            h[hn] = 0;
-            for (int i = hn / 2 - 1; i >= 0; i--) el_nms_key_sift(h, hn, i);
+            ns = -1;
+#if defined(EL_CONV_X86)
+            if (avx512 && hn <= EL_NMS_SORT) {
+                el_nms_sort_avx512(h, hn, ord, sorted);
+                ns = 0;
+            }
+#endif
+            if (ns < 0) {
+                h[hn] = 0;
+                for (int i = hn / 2 - 1; i >= 0; i--) el_nms_key_sift(h, hn, i);
+            }
         }
-        const int idx = (int)(0xFFFFFFFFu - (uint32_t)h[0]);
-        h[0] = h[--hn];
-        h[hn] = 0;
-        el_nms_key_sift(h, hn, 0);
+        uint64_t key;
+#if defined(EL_CONV_X86)
+        if (ns >= 0) {
+            key = sorted[ns++];
+            hn--;
+        } else
+#endif
+        {
+            key = h[0];
+            h[0] = h[--hn];
+            h[hn] = 0;
+            el_nms_key_sift(h, hn, 0);
+        }
+        const int idx = (int)(0xFFFFFFFFu - (uint32_t)key);
         const float *a = bd + 4 * (int64_t)idx;
         const el_nms_box b = el_nms_box_of(bd, idx);
         if (!(el_nms_finite(a[0]) && el_nms_finite(a[1]) && el_nms_finite(a[2]) && el_nms_finite(a[3]) &&

@@ -406,6 +406,57 @@ static void test_many_boxes_in_batches(void **state)
     el_conv_force_isa(-1);
 }
 
+/* The sorted batches (AVX-512: a batch of up to 256 keys is ranked at once
+ * instead of heaped) at their edges, under both ISAs against TF's loop:
+ * batch sizes around a vector (16) and around the sort's bound (256 keys,
+ * a larger unsplit queue is heaped), the OD API's 1917 boxes (split into
+ * batches); scores all equal, on a coarse grid (ties across vectors),
+ * with NaN (never a candidate), +-inf and -0.0 / +0.0; boxes all the same
+ * (one kept), disjoint (all kept) or random; max_output 0, 1 or all. */
+static void test_sorted_batches(void **state)
+{
+    (void)state;
+    enum { N = 1917 };
+    static float boxes[N][4];
+    static float scores[N], want_sc[N];
+    static int32_t want[N];
+    static const int sizes[] = {1, 15, 16, 17, 31, 255, 256, 257, 300, 600, N};
+    for (int isa = 0; isa < 2; isa++) {
+        el_conv_force_isa(isa ? -1 : EL_ISA_REF);
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            const int n = sizes[si];
+            for (int kind = 0; kind < 12; kind++) {
+                const int skind = kind % 4, bkind = kind / 4;
+                for (int i = 0; i < n; i++) {
+                    const uint32_t q = el_rnd();
+                    scores[i] = skind == 0   ? 0.5f
+                                : skind == 1 ? (float)(q % 5) / 4.0f
+                                : skind == 2 ? (q % 16 == 0   ? NAN
+                                                : q % 16 == 1 ? INFINITY
+                                                : q % 16 == 2 ? -INFINITY
+                                                : q % 16 == 3 ? -0.0f
+                                                : q % 16 == 4 ? 0.0f
+                                                              : (float)(q % 977) / 977.0f)
+                                             : ldexpf((float)(q % 1024 + 1), -(int)(q % 30));
+                    const float y = (float)(i / 64), x = (float)(i % 64);
+                    const float r[4] = {(float)(el_rnd() % 1000) / 100.0f, (float)(el_rnd() % 1000) / 100.0f,
+                                        (float)(el_rnd() % 1000) / 100.0f, (float)(el_rnd() % 1000) / 100.0f};
+                    const float same[4] = {0.1f, 0.2f, 0.7f, 0.9f}, apart[4] = {2 * y, 2 * x, 2 * y + 1, 2 * x + 1};
+                    memcpy(boxes[i], bkind == 0 ? same : bkind == 1 ? apart : r, sizeof boxes[i]);
+                }
+                const float sthr = skind == 2 ? -INFINITY : -3.40282347e38f;
+                for (int mo = 0; mo < 3; mo++) {
+                    const int max_out = mo == 0 ? 0 : mo == 1 ? 1 : n;
+                    int nw = el_tf_nms(n, (const float(*)[4])boxes, scores, max_out, 0.5f, sthr, 0.0f, want, want_sc);
+                    nms_args a = {3, n, (const float(*)[4])boxes, scores, max_out, 0.5f, sthr, 0.0f, false};
+                    el_nms_check(&a, nw, want, NULL, 0);
+                }
+            }
+        }
+    }
+    el_conv_force_isa(-1);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -457,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_random_vs_greedy),
         cmocka_unit_test(test_random_vs_tf_loop),
         cmocka_unit_test(test_many_boxes_in_batches),
+        cmocka_unit_test(test_sorted_batches),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
