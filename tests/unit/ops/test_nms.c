@@ -371,7 +371,7 @@ static void test_random_vs_tf_loop(void **state)
 }
 
 /* Thousands of boxes, as in the OD API (1917 per class): the fast path then
- * takes candidates in batches above a threshold sampled from every 8th key.
+ * takes candidates in batches above a threshold sampled from every 32nd key.
  * Scores spread over many octaves, low exactly at the sampled boxes (the
  * first batch is then most keys), or with many ties across
  * batch borders; few or all boxes wanted (many batches); a score threshold
