@@ -377,8 +377,10 @@ static int el_nms_next_batch(uint64_t *q, int rem, uint64_t *batch, bool avx512)
  * caller runs the general loop, which gives TF's answer for those too).
  * `heap` has room for 2 * (n + 1) keys, `sel` for max_out boxes and
  * `s` for max_out rounded up to a whole EL_NMS_BLOCK. */
-static int el_nms_hard_finite(const float *bd, const float *sd, int n, float iou_thr, float score_thr, int max_out,
-                              uint64_t *heap, el_nms_soa *s, int32_t *sel)
+static inline __attribute__((always_inline)) int el_nms_hard_finite_body(const float *bd, const float *sd, int n,
+                                                                        float iou_thr, float score_thr, int max_out,
+                                                                        uint64_t *heap, el_nms_soa *s, int32_t *sel,
+                                                                        bool avx512)
 {
     int m = 0;
     for (int i = 0; i < n; i++) m += sd[i] > score_thr;
@@ -391,10 +393,7 @@ static int el_nms_hard_finite(const float *bd, const float *sd, int n, float iou
             m += sd[i] > score_thr;
         }
     }
-#if defined(EL_CONV_X86)
-    const bool avx512 = el_conv_isa() >= EL_ISA_AVX512; /* tests force the portable loops */
-#else
-    const bool avx512 = false;
+#if !defined(EL_CONV_X86)
 #define el_nms_overlaps_avx512 el_nms_overlaps
 #endif
     int nsel = 0;
@@ -455,6 +454,27 @@ static int el_nms_hard_finite(const float *bd, const float *sd, int n, float iou
                 s->ymin[j] = s->xmin[j] = s->ymax[j] = s->xmax[j] = s->area[j] = 0.0f;
     }
     return nsel;
+}
+
+#if defined(EL_CONV_X86)
+/* The loop compiled for AVX-512 as a whole, so the overlap test inlines
+ * into it. */
+__attribute__((target("avx512f"))) static int el_nms_hard_finite_avx512(const float *bd, const float *sd, int n,
+                                                                        float iou_thr, float score_thr, int max_out,
+                                                                        uint64_t *heap, el_nms_soa *s, int32_t *sel)
+{
+    return el_nms_hard_finite_body(bd, sd, n, iou_thr, score_thr, max_out, heap, s, sel, true);
+}
+#endif
+
+static int el_nms_hard_finite(const float *bd, const float *sd, int n, float iou_thr, float score_thr, int max_out,
+                              uint64_t *heap, el_nms_soa *s, int32_t *sel)
+{
+#if defined(EL_CONV_X86)
+    if (el_conv_isa() >= EL_ISA_AVX512) /* tests force the portable loops */
+        return el_nms_hard_finite_avx512(bd, sd, n, iou_thr, score_thr, max_out, heap, s, sel);
+#endif
+    return el_nms_hard_finite_body(bd, sd, n, iou_thr, score_thr, max_out, heap, s, sel, false);
 }
 
 /* One block: the queue (a key or a candidate per box), then the selected
