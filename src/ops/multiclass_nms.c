@@ -50,18 +50,25 @@ static void el_mcnms_class(const el_mcnms_job *j, int64_t c, char *mem)
             j->count[c] = -1 - i;
             return;
         }
-    int32_t *take = (int32_t *)(cs + j->rows + 1);
+    /* The column out first, counting the rows taken: every row taken is
+     * the OD API's case (its 1e-8 threshold, boxes inside the window), and
+     * the clipped boxes are then the candidates as they are. */
     int64_t n = 0;
-    for (int64_t i = 0; i < lim; i++) { /* branch-free: a row not taken is overwritten */
+    for (int64_t i = 0; i < lim; i++) {
         const float v = sp[i * stride];
-        cs[n] = v;
-        take[n] = (int32_t)i;
+        cs[i] = v;
         n += (v > thr) & keep[i];
     }
-    /* Every row taken (the OD API's 1e-8 threshold, boxes inside the
-     * window): the clipped boxes are the candidates as they are. */
     const float *boxes = clipped;
-    if (n < lim) {
+    if (n < lim) { /* compacted in place, branch-free: a row not taken is overwritten */
+        int32_t *take = (int32_t *)(cs + j->rows + 1);
+        n = 0;
+        for (int64_t i = 0; i < lim; i++) {
+            const float v = cs[i];
+            cs[n] = v;
+            take[n] = (int32_t)i;
+            n += (v > thr) & keep[i];
+        }
         for (int64_t k = 0; k < n; k++) memcpy(cb + 4 * k, clipped + 4 * (int64_t)take[k], 4 * sizeof(float));
         boxes = cb;
     }
