@@ -498,6 +498,21 @@ static el_status el_resize_prepare(el_kctx *ctx, int64_t out_dims[4], bool *alig
     return EL_OK;
 }
 
+/* Whether v + (v - v) * 0 == v bit for bit for every value: true unless some
+ * value is infinite or NaN ((v - v) is NaN there) or -0 (-0 + +0 is +0). */
+static bool el_resize_lerp_keeps(const float *x, int64_t n)
+{
+    const uint32_t *b = (const uint32_t *)x;
+    for (int64_t i0 = 0; i0 < n; i0 += 4096) {
+        const int64_t i1 = n - i0 < 4096 ? n : i0 + 4096;
+        uint32_t bad = 0;
+        for (int64_t i = i0; i < i1; i++)
+            bad |= ((b[i] & 0x7f800000u) == 0x7f800000u) | (b[i] == 0x80000000u);
+        if (bad) return false;
+    }
+    return true;
+}
+
 static el_status el_resize_bilinear_run(el_kctx *ctx)
 {
     int64_t od[4];
@@ -506,6 +521,13 @@ static el_status el_resize_bilinear_run(el_kctx *ctx)
     const el_tensor *img = &ctx->inputs[0];
     if (!el_resize_row_for(img->dtype))
         return el_kerr(ctx, EL_ERR_UNSUPPORTED, "images of type %s are not supported", el_dtype_name(img->dtype));
+    /* Same size in and out: every sample lands on its own pixel with weight
+     * 0 (scale 1 in all three modes), so TF's lerp gives the input back
+     * unless a value is one of those it changes. The OD API preprocessors
+     * resize images already at the model's size. */
+    if (img->dtype == EL_DT_FLOAT && od[1] == img->dims[1] && od[2] == img->dims[2] &&
+        el_resize_lerp_keeps(img->data, el_tensor_numel(img)))
+        return el_kctx_forward(ctx, 0, 0, 4, od);
     el_tensor *out;
     EL_TRY(el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, od, &out));
     el_resize_args a = {

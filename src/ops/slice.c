@@ -396,6 +396,14 @@ static el_status el_unpack(el_kctx *ctx)
         return el_kerr(ctx, EL_ERR_RUNTIME, "Input shape axis %lld must equal %d, got shape %s", (long long)axis, num,
                        el_array_shape_str(in, s, sizeof s));
     }
+    /* One output holds all of the input: a view (the OD API preprocessors
+     * unstack their batch of one image). */
+    if (num == 1) {
+        int64_t dims[EL_MAX_DIMS];
+        for (int i = 0, j = 0; i < in->ndim; i++)
+            if (i != axis) dims[j++] = in->dims[i];
+        return el_kctx_forward(ctx, 0, 0, in->ndim - 1, dims);
+    }
     el_split_plan p = {.uniform = 1, .sizes_input = -1, .neg_one = -1, .drop_axis = true};
     return el_split_into(ctx, 0, (int)axis, &p);
 }

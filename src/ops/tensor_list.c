@@ -274,6 +274,18 @@ static el_status el_tl_stack(el_kctx *ctx, const el_tensor_list *l, int shape_in
     int64_t dims[EL_MAX_DIMS];
     dims[0] = n;
     memcpy(dims + 1, es.dims, sizeof(int64_t) * (size_t)es.rank);
+    /* One element (the OD API's map_fn over a batch of one image): a view of
+     * it, with no copy. */
+    if (n == 1 && index_input < 0 && l->size >= 1 && l->elems[0].buf) {
+        const el_tensor *e = &l->elems[0];
+        el_shape got = el_pshape_of(e);
+        if (got.rank == es.rank && !memcmp(got.dims, es.dims, sizeof(int64_t) * (size_t)es.rank)) {
+            el_tensor_release(&ctx->outputs[0]);
+            el_status s = el_tensor_reshape_view(&ctx->outputs[0], e, es.rank + 1, dims);
+            if (s != EL_OK) return el_error_prefix(s, "node '%s' (op %s): ", ctx->node->name, ctx->node->op);
+            return EL_OK;
+        }
+    }
     el_tensor *out;
     EL_TRY(el_kctx_output(ctx, 0, l->dtype, es.rank + 1, dims, &out));
     el_tensor probe = {.dtype = l->dtype, .ndim = es.rank};
@@ -313,10 +325,22 @@ static el_status el_tl_plain_dtype(el_kctx *ctx, el_dtype dt)
 /* Element i of t (split along dim 0) as a new tensor. */
 static el_status el_tl_slice(el_kctx *ctx, const el_tensor *t, int64_t i, el_tensor *out)
 {
+    el_tensor row = {.dtype = t->dtype, .ndim = t->ndim - 1};
+    memcpy(row.dims, t->dims + 1, sizeof(int64_t) * (size_t)row.ndim);
+    const size_t eb = el_tensor_nbytes(&row);
+    const char *src = (const char *)t->data + (size_t)i * eb;
+    /* A row that starts 64-byte aligned (as kernels may expect of a tensor)
+     * shares t's buffer: elements are never written in place. */
+    if (t->buf && eb && (uintptr_t)src % 64 == 0) {
+        row.data = (void *)src;
+        row.buf = t->buf;
+        el_tensor_retain(&row);
+        *out = row;
+        return EL_OK;
+    }
     el_status s = el_tensor_alloc(out, t->dtype, t->ndim - 1, t->dims + 1);
     if (s != EL_OK) return el_error_prefix(s, "node '%s' (op %s): ", ctx->node->name, ctx->node->op);
-    size_t eb = el_tensor_nbytes(out);
-    if (eb) memcpy(out->data, (const char *)t->data + (size_t)i * eb, eb);
+    if (eb) memcpy(out->data, src, eb);
     return EL_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/conv_fast.h"
 #include "testutil.h"
 
 static el_tensor run(const char *op, el_tensor *in)
@@ -55,6 +56,43 @@ static void test_random_rows(void **state)
     free(want);
 }
 
+/* The vector-exp path against the reference loop (forced): rows of 2 (as
+ * FaceBoxes' scores) and 17, with -inf, +inf and NaN logits, within a few
+ * units in the last place (each exp within EL_EXP_MAX_ULP). */
+static void test_fast_matches_reference(void **state)
+{
+    (void)state;
+    srand(11);
+    const int64_t lens[2] = {2, 17};
+    for (int li = 0; li < 2; li++) {
+        int64_t d[2] = {3001, lens[li]};
+        int64_t n = d[0] * d[1];
+        float *v = malloc(sizeof(float) * (size_t)n);
+        for (int64_t i = 0; i < n; i++) v[i] = (float)(rand() % 40001 - 20000) / 500.0f;
+        v[5] = -INFINITY;
+        v[40] = INFINITY;
+        v[77] = NAN;
+        el_tensor in = el_test_f32(2, d, v);
+        el_tensor fast = run("Softmax", &in);
+        el_conv_force_isa(EL_ISA_REF);
+        el_tensor ref = run("Softmax", &in);
+        el_conv_force_isa(-1);
+        const float *a = fast.data, *b = ref.data;
+        for (int64_t i = 0; i < n; i++) {
+            if (isnan(b[i])) {
+                assert_true(isnan(a[i]));
+                continue;
+            }
+            float tol = 4 * (nextafterf(fabsf(b[i]), INFINITY) - fabsf(b[i]));
+            if (fabsf(a[i] - b[i]) > tol) fail_msg("row len %lld, element %lld: %.9g vs %.9g", (long long)d[1], (long long)i, a[i], b[i]);
+        }
+        el_tensor_release(&fast);
+        el_tensor_release(&ref);
+        el_tensor_release(&in);
+        free(v);
+    }
+}
+
 static void test_double_and_errors(void **state)
 {
     (void)state;
@@ -95,6 +133,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_values),
         cmocka_unit_test(test_random_rows),
+        cmocka_unit_test(test_fast_matches_reference),
         cmocka_unit_test(test_double_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
