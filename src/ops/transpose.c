@@ -6,6 +6,8 @@
 #include "ops/array_util.h"
 #include "ops/kernel.h"
 
+#define EL_TRANSPOSE_COLUMNS_MAX 16
+
 static el_status el_transpose(el_kctx *ctx)
 {
     EL_TRY(el_kctx_need_inputs(ctx, 2));
@@ -45,6 +47,19 @@ static el_status el_transpose(el_kctx *ctx)
     EL_TRY(el_array_elsize(ctx, 0, &es));
     el_tensor *out;
     EL_TRY(el_kctx_output(ctx, 0, in->dtype, r, dims, &out));
+    /* A matrix with few columns on either side (the SSD box decoders'
+     * [4,N] <-> [N,4]): the column copies Pack and Unpack use. */
+    if (r == 2 && (dims[1] <= EL_TRANSPOSE_COLUMNS_MAX || in->dims[1] <= EL_TRANSPOSE_COLUMNS_MAX)) {
+        void *cols[EL_TRANSPOSE_COLUMNS_MAX];
+        if (dims[1] <= EL_TRANSPOSE_COLUMNS_MAX) {
+            for (int64_t j = 0; j < dims[1]; j++) cols[j] = (char *)in->data + (size_t)(j * in->dims[1]) * es;
+            el_copy_interleave(out->data, (int)dims[1], (const void *const *)cols, dims[0], es);
+        } else {
+            for (int64_t j = 0; j < in->dims[1]; j++) cols[j] = (char *)out->data + (size_t)(j * dims[1]) * es;
+            el_copy_deinterleave(cols, (int)in->dims[1], in->data, in->dims[0], es);
+        }
+        return EL_OK;
+    }
     int64_t is[EL_MAX_DIMS], ps[EL_MAX_DIMS], os[EL_MAX_DIMS];
     el_strides_of(r, in->dims, is);
     el_strides_of(r, dims, os);

@@ -57,6 +57,39 @@ static void test_bilinear_modes(void **state)
     check_bilinear_row(HALF, (const float[]){1, 1.25f, 1.75f, 2});
 }
 
+/* Same size in and out, every mode: finite values come back as they are
+ * (the input's buffer); with an inf, a NaN or a -0 anywhere TF's lerp
+ * (v + (v - v) * 0) is run: inf and NaN give NaN, -0 gives +0. */
+static void test_bilinear_same_size(void **state)
+{
+    (void)state;
+    int64_t d[4] = {1, 3, 5, 2};
+    float v[30];
+    for (int i = 0; i < 30; i++) v[i] = (float)(i * 37 % 29) / 7.0f - 2.0f;
+    for (int mode = LEGACY; mode <= NOATTR; mode++) {
+        el_tensor out;
+        el_tensor img = el_test_f32(4, d, v);
+        const void *data = img.data;
+        assert_int_equal(run("ResizeBilinear", mode, img, 3, 5, &out), EL_OK);
+        el_test_assert_shape(&out, 4, d);
+        assert_ptr_equal(out.data, data);
+        assert_memory_equal(out.data, v, sizeof v);
+        el_tensor_release(&out);
+    }
+    float w[30];
+    memcpy(w, v, sizeof w);
+    w[3] = INFINITY, w[11] = NAN, w[20] = -0.0f;
+    el_tensor out;
+    assert_int_equal(run("ResizeBilinear", LEGACY, el_test_f32(4, d, w), 3, 5, &out), EL_OK);
+    const float *y = out.data;
+    for (int i = 0; i < 30; i++) {
+        if (i == 3 || i == 11) assert_true(isnan(y[i]));
+        else if (i == 20) assert_true(y[i] == 0 && !signbit(y[i]));
+        else assert_true(y[i] == w[i]);
+    }
+    el_tensor_release(&out);
+}
+
 static void test_bilinear_2d_batch_channels(void **state)
 {
     (void)state;
@@ -408,6 +441,7 @@ static void test_bilinear_u8_frames(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bilinear_same_size),
         cmocka_unit_test(test_bilinear_core_vs_reference),
         cmocka_unit_test(test_bilinear_core_threads),
         cmocka_unit_test(test_bilinear_u8_frames),

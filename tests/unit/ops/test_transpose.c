@@ -38,6 +38,37 @@ static void test_transpose_2d(void **state)
     el_tensor_release(&out);
 }
 
+/* Matrices with few columns on one side (the column-copy path) or none,
+ * float32 and int8, against out[j][i] = in[i][j]. */
+static void test_transpose_2d_columns(void **state)
+{
+    (void)state;
+    const int64_t shapes[][2] = {{4, 1001}, {1001, 4}, {3, 17}, {17, 3}, {16, 40}, {40, 16}, {17, 18}, {1, 5}};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+        for (int t = 0; t < 2; t++) {
+            const int64_t *d = shapes[si];
+            el_dtype dt = t ? EL_DT_INT8 : EL_DT_FLOAT;
+            el_tensor x;
+            assert_int_equal(el_tensor_alloc(&x, dt, 2, d), EL_OK);
+            for (int64_t i = 0; i < d[0] * d[1]; i++) {
+                if (t) ((int8_t *)x.data)[i] = (int8_t)(i * 7);
+                else ((float *)x.data)[i] = (float)i + 0.5f;
+            }
+            el_tensor keep = x;
+            el_tensor_retain(&keep);
+            el_tensor out;
+            assert_int_equal(transpose(x, el_test_i32(1, V64(2), V32(1, 0)), &out), EL_OK);
+            el_test_assert_shape(&out, 2, V64(d[1], d[0]));
+            for (int64_t j = 0; j < d[1]; j++)
+                for (int64_t i = 0; i < d[0]; i++) {
+                    if (t) assert_int_equal(((int8_t *)out.data)[j * d[0] + i], ((int8_t *)keep.data)[i * d[1] + j]);
+                    else assert_true(((float *)out.data)[j * d[0] + i] == ((float *)keep.data)[i * d[1] + j]);
+                }
+            el_tensor_release(&out);
+            el_tensor_release(&keep);
+        }
+}
+
 /* Every permutation of [2,3,4,5] (uint8 and int64 elements) vs the naive
  * definition out[i0,i1,i2,i3] = in[idx with idx[perm[k]] = ik]. */
 static void test_transpose_all_perms_4d(void **state)
@@ -131,6 +162,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transpose_2d),
+        cmocka_unit_test(test_transpose_2d_columns),
         cmocka_unit_test(test_transpose_all_perms_4d),
         cmocka_unit_test(test_transpose_forward_and_errors),
         cmocka_unit_test(test_copy_strided_tile_view),
