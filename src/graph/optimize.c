@@ -1631,11 +1631,18 @@ static el_status el_opt_image_cast(el_opt *o, int c)
     return EL_OK;
 }
 
+static bool el_is_u8_float_cast(const el_onode *n)
+{
+    return !strcmp(n->op, "Cast") && n->ndata == 1 && el_onode_type_is(n, "SrcT", EL_DT_UINT8) &&
+           el_onode_type_is(n, "DstT", EL_DT_FLOAT) && n->in[0].slot >= 0;
+}
+
 /* The _ElMulAdd r takes in what feeds its x when r is that node's only
  * reader, in this order only (each step's input side stays before what it
  * absorbed, so the border of the padding is what the Mul by c and the Add
  * make of the Pad's 0): a Pad (zeros), then a Mul by a scalar constant
- * (pre_scale), then a Cast from uint8 to float. Data inputs become x, c,
+ * (pre_scale), then a Cast from uint8 to float (also from under a
+ * StridedSlice, which then slices the uint8). Data inputs become x, c,
  * d [, s] [, paddings]; see ops/mul_add.c. */
 static el_status el_opt_mul_add_absorb(el_opt *o, int r)
 {
@@ -1658,11 +1665,23 @@ static el_status el_opt_mul_add_absorb(el_opt *o, int r)
             extra = sn->in[ck];
             attr = "pre_scale";
         } else if (!strcmp(sn->op, "Cast") && sn->ndata == 1) {
-            const el_attr *st = el_onode_attr(sn, "SrcT"), *dt = el_onode_attr(sn, "DstT");
-            if (!st || st->type != EL_ATTR_TYPE || st->v.type != EL_DT_UINT8 || !dt || dt->type != EL_ATTR_TYPE ||
-                dt->v.type != EL_DT_FLOAT || sn->in[0].slot < 0)
-                return EL_OK;
+            if (!el_is_u8_float_cast(sn)) return EL_OK;
             x = sn->in[0];
+        } else if (!strcmp(sn->op, "StridedSlice") && sn->ndata == 4 && el_onode_type_is(sn, "T", EL_DT_FLOAT)) {
+            /* Cast -> StridedSlice -> here (TF2 OD API preprocessors, the
+             * slice adding the batch axis): the slice takes the uint8 tensor
+             * instead, moving elements the same way, and the Cast goes; this
+             * node reads uint8 as if it had absorbed the Cast. */
+            int c = -1;
+            if (!el_sole_reader(o, src, 0, &c) || !el_is_u8_float_cast(&o->n[c]) || o->n[c].nin != 1 ||
+                o->n[c].in[0].slot < 0)
+                return EL_OK;
+            el_attr a = {.name = "T", .type = EL_ATTR_TYPE, .v.type = EL_DT_UINT8};
+            EL_TRY(el_set_attr(sn, sn, &a));
+            sn->in[0] = o->n[c].in[0];
+            o->n[c].needed = false;
+            o->st.mul_add_absorbed++;
+            return EL_OK;
         } else {
             return EL_OK;
         }

@@ -498,12 +498,38 @@ static el_status el_resize_prepare(el_kctx *ctx, int64_t out_dims[4], bool *alig
     return EL_OK;
 }
 
+#if defined(EL_CONV_X86)
+/* el_resize_lerp_keeps over [0, n - n % 16): the scan costs a third of the
+ * resize it replaces with SSE2 alone. */
+__attribute__((target("avx512f"))) static bool el_resize_lerp_keeps_avx512(const float *x, int64_t n)
+{
+    const __m512i expo = _mm512_set1_epi32(0x7f800000), negz = _mm512_set1_epi32((int)0x80000000u);
+    for (int64_t i0 = 0; i0 + 16 <= n; i0 += 4096) {
+        const int64_t i1 = n - i0 < 4096 ? n - 15 : i0 + 4096;
+        __mmask16 bad = 0;
+        for (int64_t i = i0; i < i1; i += 16) {
+            __m512i v = _mm512_loadu_si512(x + i);
+            bad |= _mm512_cmpeq_epi32_mask(_mm512_and_si512(v, expo), expo) | _mm512_cmpeq_epi32_mask(v, negz);
+        }
+        if (bad) return false;
+    }
+    return true;
+}
+#endif
+
 /* Whether v + (v - v) * 0 == v bit for bit for every value: true unless some
  * value is infinite or NaN ((v - v) is NaN there) or -0 (-0 + +0 is +0). */
 static bool el_resize_lerp_keeps(const float *x, int64_t n)
 {
     const uint32_t *b = (const uint32_t *)x;
-    for (int64_t i0 = 0; i0 < n; i0 += 4096) {
+    int64_t from = 0;
+#if defined(EL_CONV_X86)
+    if (el_conv_isa() >= EL_ISA_AVX512) {
+        if (!el_resize_lerp_keeps_avx512(x, n)) return false;
+        from = n - n % 16;
+    }
+#endif
+    for (int64_t i0 = from; i0 < n; i0 += 4096) {
         const int64_t i1 = n - i0 < 4096 ? n : i0 + 4096;
         uint32_t bad = 0;
         for (int64_t i = i0; i < i1; i++)

@@ -6,7 +6,9 @@
  * input; a second reader of the Pad stops the absorption there. The
  * constants may have control inputs (a loop body's, tied to its frame, as
  * in handtrack's preprocessing): Mul(c, x) then Sub(., d) still fuse, the
- * constants stay as inputs, same bits. */
+ * constants stay as inputs, same bits. A StridedSlice between the uint8
+ * Cast and the Mul (handtrack's map_fn body adding the batch axis) slices
+ * the uint8 instead and the Cast goes, unless the Cast has another reader. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,12 +143,64 @@ static void test_controlled_consts(void **state)
     el_graph_free(g);
 }
 
+/* x uint8 -> Cast -> StridedSlice (new axis) -> Mul(c, .) -> Sub(., d);
+ * `extra`: the Cast is also fetched through a Relu. */
+static el_graph *el_slice_chain(bool extra)
+{
+    el_gb b;
+    el_gb_init(&b);
+    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_UINT8);
+    int c = el_gb_node(&b, "tofloat", "Cast", EL_IN("x"));
+    el_gb_attr_type(&b, c, "SrcT", EL_DT_UINT8);
+    el_gb_attr_type(&b, c, "DstT", EL_DT_FLOAT);
+    el_gb_const_i32(&b, "b0", 1, (const int32_t[]){0}, NULL);
+    el_gb_const_i32(&b, "e0", 1, (const int32_t[]){0}, NULL);
+    el_gb_const_i32(&b, "s1", 1, (const int32_t[]){1}, NULL);
+    int sl = el_gb_node(&b, "slice", "StridedSlice", EL_IN("tofloat", "b0", "e0", "s1"));
+    el_gb_attr_type(&b, sl, "T", EL_DT_FLOAT);
+    el_gb_attr_type(&b, sl, "Index", EL_DT_INT32);
+    el_gb_attr_int(&b, sl, "new_axis_mask", 1);
+    el_gb_scalar_f32(&b, "c", 0.0078431377f, NULL);
+    el_gb_scalar_f32(&b, "d", 1.0f, NULL);
+    el_gb_node(&b, "mul", "Mul", EL_IN("c", "slice"));
+    el_gb_node(&b, "y", "Sub", EL_IN("mul", "d"));
+    if (extra) el_gb_node(&b, "z", "Relu", EL_IN("tofloat"));
+    el_graph *g;
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    return g;
+}
+
+static void test_cast_under_slice(void **state)
+{
+    (void)state;
+    for (int extra = 0; extra < 2; extra++) {
+        el_graph *g = el_slice_chain(extra);
+        const char *feeds[1] = {"x"}, *fetches[2] = {"y", "z"};
+        el_optimize_stats st;
+        el_graph *og;
+        assert_int_equal(el_graph_optimize(g, 1, feeds, 1 + extra, fetches, &st, &og), EL_OK);
+        assert_int_equal(st.mul_add_fused, 1);
+        assert_int_equal(st.mul_add_absorbed, extra ? 0 : 1);
+        const el_node *y = el_test_find_node(og, "y");
+        assert_non_null(y);
+        assert_string_equal(y->op, "_ElMulAdd");
+        assert_non_null(el_test_find_node(og, "slice"));
+        if (extra) assert_non_null(el_test_find_node(og, "tofloat"));
+        else assert_null(el_test_find_node(og, "tofloat"));
+        el_graph_free(og);
+        el_bits_agree(g, true, "y");
+        if (extra) el_bits_agree(g, true, "z");
+        el_graph_free(g);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain),
         cmocka_unit_test(test_second_reader),
         cmocka_unit_test(test_controlled_consts),
+        cmocka_unit_test(test_cast_under_slice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
