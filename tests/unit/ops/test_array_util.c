@@ -70,10 +70,36 @@ static void test_copy_strided_vs_reference(void **state)
     free(want);
 }
 
+/* Rows of every short length (1..70 bytes, 1- and 4-byte elements, so the
+ * run-by-run moves and memcpy both) taken from wider rows, forwards and
+ * with the rows reversed: out[r][j] = in[r or rows-1-r][j + 1]. */
+static void test_copy_strided_short_runs(void **state)
+{
+    (void)state;
+    enum { ROWS = 9, MAXB = 70 };
+    unsigned char in[ROWS * (MAXB + 10)], out[ROWS * MAXB + 1];
+    for (size_t i = 0; i < sizeof in; i++) in[i] = (unsigned char)(i * 7 + 3);
+    for (int es = 1; es <= 4; es += 3)
+        for (int len = 1; len * es <= MAXB; len++)
+            for (int rev = 0; rev < 2; rev++) {
+                const int64_t w = len + 2, dims[2] = {ROWS, len}, ds[2] = {len, 1};
+                const int64_t ss[2] = {rev ? -w : w, 1}, off = (rev ? (ROWS - 1) * w : 0) + 1;
+                memset(out, 0xEE, sizeof out);
+                el_copy_strided(out, 0, ds, in, off, ss, (size_t)es, 2, dims);
+                for (int r = 0; r < ROWS; r++) {
+                    const int64_t sr = rev ? ROWS - 1 - r : r;
+                    assert_memory_equal(out + (size_t)(r * len * es), in + (size_t)((sr * w + 1) * es),
+                                        (size_t)(len * es));
+                }
+                assert_int_equal(out[ROWS * len * es], 0xEE);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy_strided_vs_reference),
+        cmocka_unit_test(test_copy_strided_short_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
