@@ -38,9 +38,28 @@ static void el_ew_binary_chunk(void *vc, int64_t begin, int64_t end)
                          end - begin);
 }
 
+/* Short rows against a repeated row ([N, 4] / [4], FaceBoxes' box scaling):
+ * the row tiled to at most EL_EW_TILE values, so one call covers many rows
+ * (the same operation per element). */
+#define EL_EW_TILE 256
+
 static void el_ew_rows_chunk(void *vc, int64_t begin, int64_t end)
 {
     const el_ew_job *j = vc;
+    const bool rep_a = j->as == 0 && j->ua && j->ub && j->bs == j->n;
+    const bool rep_b = j->bs == 0 && j->ub && j->ua && j->as == j->n;
+    if (j->n <= EL_EW_TILE / 4 && (rep_a || rep_b)) {
+        float tile[EL_EW_TILE];
+        const int64_t g = EL_EW_TILE / j->n; /* rows per call */
+        const float *row = rep_a ? j->a : j->b;
+        for (int64_t i = 0; i < g * j->n; i++) tile[i] = row[i % j->n];
+        for (int64_t r = begin; r < end; r += g) {
+            const int64_t k = end - r < g ? end - r : g;
+            el_binary_f32_avx512(j->op, rep_a ? tile : j->a + r * j->n, 1, rep_b ? tile : j->b + r * j->n, 1,
+                                 j->y + r * j->n, k * j->n);
+        }
+        return;
+    }
     for (int64_t r = begin; r < end; r++)
         el_binary_f32_avx512(j->op, j->a + r * j->as, j->ua, j->b + r * j->bs, j->ub, j->y + r * j->n, j->n);
 }

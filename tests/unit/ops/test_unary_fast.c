@@ -179,32 +179,39 @@ static void test_binary_and_tails(void **state)
 }
 
 /* Rows against a repeated row, a value per row, or full rows; the tail of
- * each row (n not a multiple of 16) included. */
+ * each row (n not a multiple of 16) included, and short rows (4, 3, 1:
+ * the repeated row tiled, many rows per call, a partial group at the end). */
 static void test_rows(void **state)
 {
     (void)state;
     if (!el_have_fast()) skip();
-    enum { R = 7, N = 37 };
-    float a[R * N], b[R * N], y[R * N];
-    for (int i = 0; i < R * N; i++) a[i] = (float)(i % 11) - 5.5f, b[i] = (float)(i % 7) * 0.5f + 0.25f;
-    const struct { int64_t as, bs; int ua, ub; } cases[] = {{N, 0, 1, 1}, {0, N, 1, 1}, {N, 1, 1, 0}, {N, N, 1, 1}};
-    for (int op = EL_UF_ADD; op <= EL_UF_MIN; op++)
-        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-            assert_true(el_binary_f32_rows_fast((el_uf_op)op, a, cases[c].as, cases[c].ua, b, cases[c].bs, cases[c].ub,
-                                                y, R, N));
-            for (int r = 0; r < R; r++)
-                for (int i = 0; i < N; i++) {
-                    float x0 = a[r * cases[c].as + (cases[c].ua ? i : 0)], x1 = b[r * cases[c].bs + (cases[c].ub ? i : 0)];
-                    float want = op == EL_UF_ADD   ? x0 + x1
-                                 : op == EL_UF_SUB ? x0 - x1
-                                 : op == EL_UF_MUL ? x0 * x1
-                                 : op == EL_UF_DIV ? x0 / x1
-                                 : op == EL_UF_MAX ? el_ref_max(x0, x1)
-                                 : op == EL_UF_MIN ? el_ref_min(x0, x1)
-                                                   : x0 * (x0 == x1 ? 1.0f : 0.0f);
-                    if (el_bits(want) != el_bits(y[r * N + i])) fail_msg("op %d case %zu [%d,%d]", op, c, r, i);
-                }
-        }
+    enum { R = 70, NMAX = 37 };
+    static float a[R * NMAX], b[R * NMAX], y[R * NMAX];
+    for (int i = 0; i < R * NMAX; i++) a[i] = (float)(i % 11) - 5.5f, b[i] = (float)(i % 7) * 0.5f + 0.25f;
+    const int ns[] = {NMAX, 4, 3, 1};
+    for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+        const int N = ns[ni];
+        const struct { int64_t as, bs; int ua, ub; } cases[] = {{N, 0, 1, 1}, {0, N, 1, 1}, {N, 1, 1, 0}, {N, N, 1, 1}};
+        for (int op = EL_UF_ADD; op <= EL_UF_MIN; op++)
+            for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+                assert_true(el_binary_f32_rows_fast((el_uf_op)op, a, cases[c].as, cases[c].ua, b, cases[c].bs,
+                                                    cases[c].ub, y, R, N));
+                for (int r = 0; r < R; r++)
+                    for (int i = 0; i < N; i++) {
+                        float x0 = a[r * cases[c].as + (cases[c].ua ? i : 0)];
+                        float x1 = b[r * cases[c].bs + (cases[c].ub ? i : 0)];
+                        float want = op == EL_UF_ADD   ? x0 + x1
+                                     : op == EL_UF_SUB ? x0 - x1
+                                     : op == EL_UF_MUL ? x0 * x1
+                                     : op == EL_UF_DIV ? x0 / x1
+                                     : op == EL_UF_MAX ? el_ref_max(x0, x1)
+                                     : op == EL_UF_MIN ? el_ref_min(x0, x1)
+                                                       : x0 * (x0 == x1 ? 1.0f : 0.0f);
+                        if (el_bits(want) != el_bits(y[r * N + i]))
+                            fail_msg("n %d op %d case %zu [%d,%d]", N, op, c, r, i);
+                    }
+            }
+    }
 }
 
 /* Static chunks: the same bits with a pool of 3 as inline. */
