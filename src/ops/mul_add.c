@@ -22,6 +22,7 @@
 #include "core/threadpool.h"
 #include "ops/array_util.h"
 #include "ops/broadcast.h"
+#include "ops/conv_fast.h"
 #include "ops/kernel.h"
 #include "ops/unary_fast.h"
 
@@ -43,6 +44,12 @@ static void el_ma_chunk(void *ctx, int64_t i0, int64_t i1)
     const el_ma_job *j = ctx;
     float *restrict y = j->y;
     const float s = j->s, c = j->c, d = j->d;
+#if defined(EL_CONV_X86)
+    if (j->u8 && el_conv_isa() >= EL_ISA_AVX512) {
+        el_mul_add_u8_avx512((const uint8_t *)j->x + i0, j->pre, s, c, d, y + i0, i1 - i0);
+        return;
+    }
+#endif
     if (j->u8) {
         const uint8_t *restrict x = j->x;
         if (j->pre)

@@ -1,11 +1,12 @@
-/* AVX-512F float32 elementwise kernels (see unary_fast.h). Compiled for
- * AVX-512 whatever the build flags; only called after el_conv_isa() found
- * the CPU and OS support it. */
+/* AVX-512F float32 elementwise kernels (see unary_fast.h; also _ElMulAdd's
+ * uint8 input). Compiled for AVX-512 whatever the build flags; only called
+ * after el_conv_isa() found the CPU and OS support it. */
 #include "ops/conv_fast.h"
 #include "ops/unary_fast.h"
 #if defined(EL_CONV_X86)
 #pragma GCC target("avx512f")
 #include <immintrin.h>
+#include <string.h>
 
 #include "ops/hswish_avx512.h"
 #include "ops/sigmoid_avx512.h"
@@ -125,6 +126,26 @@ void el_mul_add_f32_avx512(const float *x, float mul, float add, float *y, int64
     for (int64_t i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : el_tail_mask(n - i);
         __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_mul_ps(v, vm), va));
+    }
+}
+
+void el_mul_add_u8_avx512(const uint8_t *x, bool pre, float s, float mul, float add, float *y, int64_t n)
+{
+    const __m512 vs = _mm512_set1_ps(s), vm = _mm512_set1_ps(mul), va = _mm512_set1_ps(add);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = (__mmask16)0xFFFF;
+        __m128i b;
+        if (n - i >= 16) {
+            b = _mm_loadu_si128((const __m128i *)(x + i));
+        } else { /* the tail through a buffer: a masked byte load needs AVX512BW */
+            uint8_t t[16] = {0};
+            memcpy(t, x + i, (size_t)(n - i));
+            b = _mm_loadu_si128((const __m128i *)t);
+            m = el_tail_mask(n - i);
+        }
+        __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b));
+        if (pre) v = _mm512_mul_ps(v, vs);
         _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_mul_ps(v, vm), va));
     }
 }

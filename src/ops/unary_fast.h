@@ -73,5 +73,8 @@ void el_unary_f32_avx512(el_uf_op op, const float *x, float *y, int64_t n);
 void el_binary_f32_avx512(el_uf_op op, const float *a, int ua, const float *b, int ub, float *y, int64_t n);
 void el_hard_swish_f32_avx512(const float *x, float m, float a, float *y, int64_t n);
 void el_mul_add_f32_avx512(const float *x, float m, float a, float *y, int64_t n);
+/* y = ((float)x * s if pre, else (float)x) * m + a, each product rounded
+ * (AVX-512F). */
+void el_mul_add_u8_avx512(const uint8_t *x, bool pre, float s, float m, float a, float *y, int64_t n);
 
 #endif
