@@ -1113,6 +1113,24 @@ static el_status el_opt_conv_tail(el_opt *o, int r)
 
 static el_status el_set_attr(el_onode *n, const el_onode *from, const el_attr *extra);
 
+/* Node r, c's only reader, becomes c with c's data inputs and attrs plus
+ * *extra (the work r did, which c's kernel now applies as it stores): r
+ * keeps its name, so r's readers read the fusion. */
+static el_status el_opt_absorb(el_opt *o, int r, int c, const el_attr *extra)
+{
+    el_onode *rn = &o->n[r], *cn = &o->n[c];
+    el_oin *data = malloc(sizeof *data * (size_t)cn->ndata);
+    if (!data) return el_opt_oom();
+    memcpy(data, cn->in, sizeof *data * (size_t)cn->ndata);
+    el_status s = el_set_attr(rn, cn, extra);
+    if (s != EL_OK) {
+        free(data);
+        return s;
+    }
+    rn->op = cn->op;
+    return el_opt_rewire(o, r, c, data, cn->ndata);
+}
+
 /* _ElKeepEqual(x, MaxPool(x)) with the MaxPool (stride 1, SAME: the
  * output has x's size) read by nothing else: one MaxPool, named as the
  * _ElKeepEqual, with EL_POOL_KEEP_EQUAL_ATTR (ops/pool.c): the same
@@ -1128,17 +1146,8 @@ static el_status el_opt_keep_equal_pool(el_opt *o, int r)
         pn->in[0].slot != rn->in[0].slot || !el_onode_str_is(pn, "padding", NULL, "SAME") ||
         !el_onode_str_is(pn, "data_format", "NHWC", "NHWC") || !el_onode_unit_strides(pn))
         return EL_OK;
-    el_oin *data = malloc(sizeof *data);
-    if (!data) return el_opt_oom();
-    data[0] = pn->in[0];
     el_attr a = {.name = EL_POOL_KEEP_EQUAL_ATTR, .type = EL_ATTR_B, .v.b = true};
-    el_status s = el_set_attr(rn, pn, &a);
-    if (s != EL_OK) {
-        free(data);
-        return s;
-    }
-    rn->op = "MaxPool";
-    EL_TRY(el_opt_rewire(o, r, p, data, 1));
+    EL_TRY(el_opt_absorb(o, r, p, &a));
     o->st.keep_equal_pool_fused++;
     return EL_OK;
 }
@@ -1311,18 +1320,8 @@ static el_status el_opt_concat_relu(el_opt *o, int r)
     if (!el_sole_reader(o, r, 0, &c) || !el_is_float_concat(&o->n[c]) ||
         el_onode_bool(&o->n[c], EL_CONCAT_RELU_ATTR, false))
         return EL_OK;
-    el_onode *cn = &o->n[c];
-    el_oin *data = malloc(sizeof *data * (size_t)cn->ndata);
-    if (!data) return el_opt_oom();
-    memcpy(data, cn->in, sizeof *data * (size_t)cn->ndata);
     el_attr a = {.name = EL_CONCAT_RELU_ATTR, .type = EL_ATTR_B, .v.b = true};
-    el_status s = el_set_attr(rn, cn, &a);
-    if (s != EL_OK) {
-        free(data);
-        return s;
-    }
-    rn->op = "ConcatV2";
-    EL_TRY(el_opt_rewire(o, r, c, data, cn->ndata));
+    EL_TRY(el_opt_absorb(o, r, c, &a));
     o->st.concat_relu_fused++;
     return EL_OK;
 }
@@ -1396,17 +1395,8 @@ static el_status el_opt_pool_relu(el_opt *o, int r)
     if (strcmp(pn->op, "MaxPool") || !el_onode_float_ok(pn) || el_onode_attr(pn, EL_POOL_KEEP_EQUAL_ATTR) ||
         el_onode_attr(pn, EL_POOL_RELU_ATTR))
         return EL_OK;
-    el_oin *data = malloc(sizeof *data * (size_t)pn->ndata);
-    if (!data) return el_opt_oom();
-    memcpy(data, pn->in, sizeof *data * (size_t)pn->ndata);
     el_attr a = {.name = EL_POOL_RELU_ATTR, .type = EL_ATTR_B, .v.b = true};
-    el_status s = el_set_attr(rn, pn, &a);
-    if (s != EL_OK) {
-        free(data);
-        return s;
-    }
-    rn->op = "MaxPool";
-    EL_TRY(el_opt_rewire(o, r, p, data, pn->ndata));
+    EL_TRY(el_opt_absorb(o, r, p, &a));
     o->st.pool_relu_fused++;
     return EL_OK;
 }
