@@ -39,13 +39,13 @@
  *     Mul(x, s): rounding differs, see ops/conv_in_scale.h);
  *     a Neg feeding a ConcatV2 and a Relu reading one are applied by the
  *     concat's copy (CReLU's Concat(x, Neg(x)), CenterNet's Relu after
- *     its upsampling concats; el_opt_concat_neg, el_opt_concat_relu),
+ *     its upsampling concats; el_opt_concat_neg, el_opt_relu_absorb),
  *     and a spatial Mean of a concat summed by it (el_opt_concat_mean),
  *     which then also resizes an upsampled input itself
  *     (el_opt_concat_resize);
  *     a channel concat read only by a MaxPool is pooled input by input
  *     (el_opt_pool_concat: FaceBoxes' CReLU) and a Relu reading a MaxPool
- *     applied by it (el_opt_pool_relu);
+ *     applied by it (el_opt_relu_absorb);
  *     a depthwise convolution read only by a 1x1 stride-1 convolution is
  *     run by it a row at a time (el_opt_dw_pw, ops/conv_dwpw.h);
  *     the TF1 OD API's unrolled per-class NMS chains and their ConcatV2s
@@ -1309,20 +1309,27 @@ static el_status el_opt_concat_neg(el_opt *o, int c)
     return EL_OK;
 }
 
-/* Relu(ConcatV2(...)) with the Relu the concat's only reader: one
- * ConcatV2 with EL_CONCAT_RELU_ATTR, named as the Relu. */
-static el_status el_opt_concat_relu(el_opt *o, int r)
+/* Relu(x) with the Relu the only reader of x's producer, a float ConcatV2
+ * or a MaxPool: that node with EL_CONCAT_RELU_ATTR / EL_POOL_RELU_ATTR,
+ * named as the Relu (its kernel applies Relu as it stores). */
+static el_status el_opt_relu_absorb(el_opt *o, int r)
 {
     el_onode *rn = &o->n[r];
     if (strcmp(rn->op, "Relu") || rn->fed || rn->fetched_nonzero || rn->ndata != 1 || !el_onode_float_ok(rn))
         return EL_OK;
     int c = -1;
-    if (!el_sole_reader(o, r, 0, &c) || !el_is_float_concat(&o->n[c]) ||
-        el_onode_bool(&o->n[c], EL_CONCAT_RELU_ATTR, false))
-        return EL_OK;
-    el_attr a = {.name = EL_CONCAT_RELU_ATTR, .type = EL_ATTR_B, .v.b = true};
-    EL_TRY(el_opt_absorb(o, r, c, &a));
-    o->st.concat_relu_fused++;
+    if (!el_sole_reader(o, r, 0, &c)) return EL_OK;
+    const el_onode *cn = &o->n[c];
+    if (el_is_float_concat(cn) && !el_onode_bool(cn, EL_CONCAT_RELU_ATTR, false)) {
+        el_attr a = {.name = EL_CONCAT_RELU_ATTR, .type = EL_ATTR_B, .v.b = true};
+        EL_TRY(el_opt_absorb(o, r, c, &a));
+        o->st.concat_relu_fused++;
+    } else if (!strcmp(cn->op, "MaxPool") && el_onode_float_ok(cn) && !el_onode_attr(cn, EL_POOL_KEEP_EQUAL_ATTR) &&
+               !el_onode_attr(cn, EL_POOL_RELU_ATTR)) {
+        el_attr a = {.name = EL_POOL_RELU_ATTR, .type = EL_ATTR_B, .v.b = true};
+        EL_TRY(el_opt_absorb(o, r, c, &a));
+        o->st.pool_relu_fused++;
+    }
     return EL_OK;
 }
 
@@ -1353,7 +1360,7 @@ static el_status el_opt_pool_concat(el_opt *o, int p)
     el_onode *pn = &o->n[p];
     if (strcmp(pn->op, "MaxPool") || pn->ndata != 1 || !el_onode_float_ok(pn) ||
         !el_onode_str_is(pn, "data_format", "NHWC", "NHWC") || el_onode_attr(pn, EL_POOL_KEEP_EQUAL_ATTR) ||
-        el_onode_attr(pn, EL_POOL_NEG_ATTR) || el_onode_attr(pn, EL_POOL_RELU_ATTR))
+        el_onode_attr(pn, EL_POOL_NEG_ATTR))
         return EL_OK;
     int c = -1;
     if (!el_sole_reader(o, p, 0, &c)) return EL_OK;
@@ -1379,25 +1386,6 @@ static el_status el_opt_pool_concat(el_opt *o, int p)
     }
     EL_TRY(el_opt_rewire(o, p, c, data, nv));
     o->st.pool_concat_fused++;
-    return EL_OK;
-}
-
-/* Relu(MaxPool(...)) with the Relu the pool's only reader: one MaxPool
- * with EL_POOL_RELU_ATTR, named as the Relu. */
-static el_status el_opt_pool_relu(el_opt *o, int r)
-{
-    el_onode *rn = &o->n[r];
-    if (strcmp(rn->op, "Relu") || rn->fed || rn->fetched_nonzero || rn->ndata != 1 || !el_onode_float_ok(rn))
-        return EL_OK;
-    int p = -1;
-    if (!el_sole_reader(o, r, 0, &p)) return EL_OK;
-    el_onode *pn = &o->n[p];
-    if (strcmp(pn->op, "MaxPool") || !el_onode_float_ok(pn) || el_onode_attr(pn, EL_POOL_KEEP_EQUAL_ATTR) ||
-        el_onode_attr(pn, EL_POOL_RELU_ATTR))
-        return EL_OK;
-    el_attr a = {.name = EL_POOL_RELU_ATTR, .type = EL_ATTR_B, .v.b = true};
-    EL_TRY(el_opt_absorb(o, r, p, &a));
-    o->st.pool_relu_fused++;
     return EL_OK;
 }
 
@@ -2014,13 +2002,10 @@ static el_status el_opt_fuse(el_opt *o)
         if (o->n[n].needed) EL_TRY(el_opt_concat_neg(o, n));
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
-        if (o->n[n].needed) EL_TRY(el_opt_concat_relu(o, n));
+        if (o->n[n].needed) EL_TRY(el_opt_relu_absorb(o, n));
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_pool_concat(o, n));
-    el_opt_count_readers(o);
-    for (int n = 0; n < nn; n++)
-        if (o->n[n].needed) EL_TRY(el_opt_pool_relu(o, n));
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_concat_mean(o, n));
