@@ -1267,6 +1267,28 @@ static el_status el_set_attr(el_onode *n, const el_onode *from, const el_attr *e
     return EL_OK;
 }
 
+/* n gets `extra` as one more data input (after its others, before its
+ * control inputs) and the private attr *a that tells its kernel what to
+ * do with it. */
+static el_status el_opt_append_data(el_onode *n, el_oin extra, const el_attr *a)
+{
+    el_oin *in = malloc(sizeof *in * (size_t)(n->nin + 1));
+    if (!in) return el_opt_oom();
+    memcpy(in, n->in, sizeof *in * (size_t)n->ndata);
+    in[n->ndata] = extra;
+    memcpy(in + n->ndata + 1, n->in + n->ndata, sizeof *in * (size_t)(n->nin - n->ndata));
+    el_status s = el_set_attr(n, n, a);
+    if (s != EL_OK) {
+        free(in);
+        return s;
+    }
+    free(n->in);
+    n->in = in;
+    n->nin++;
+    n->ndata++;
+    return EL_OK;
+}
+
 /* ConcatV2(..., Neg(x), ...) with the concat the Neg's only reader: the
  * concat reads x with its bit of EL_CONCAT_NEG_ATTR set (-x is exact, the
  * same bits). */
@@ -1728,22 +1750,9 @@ static el_status el_opt_conv_in_scale(el_opt *o, int m)
     for (int n = 0; n < o->nn; n++) {
         el_onode *r = &o->n[n];
         if (!r->needed || r->nin < 1 || r->in[0].node != m) continue;
-        el_oin *in = malloc(sizeof *in * (size_t)(r->nin + 1));
-        if (!in) return el_opt_oom();
-        in[0] = mn->in[0];
-        memcpy(in + 1, r->in + 1, sizeof *in * (size_t)(r->ndata - 1));
-        in[r->ndata] = mn->in[1];
-        memcpy(in + r->ndata + 1, r->in + r->ndata, sizeof *in * (size_t)(r->nin - r->ndata));
         el_attr a = {.name = EL_CONV_IN_SCALE_ATTR, .type = EL_ATTR_B, .v.b = true};
-        el_status s = el_set_attr(r, r, &a);
-        if (s != EL_OK) {
-            free(in);
-            return s;
-        }
-        free(r->in);
-        r->in = in;
-        r->nin++;
-        r->ndata++;
+        r->in[0] = mn->in[0];
+        EL_TRY(el_opt_append_data(r, mn->in[1], &a));
     }
     mn->needed = false;
     o->st.in_scale_fused++;
@@ -1939,21 +1948,8 @@ static el_status el_opt_conv_at(el_opt *o, int g)
     bool cyc = false;
     EL_TRY(el_opt_depends(o, gn->in[1].node, c, &cyc));
     if (cyc) return EL_OK;
-    el_oin *in = malloc(sizeof *in * (size_t)(cn->nin + 1));
-    if (!in) return el_opt_oom();
-    memcpy(in, cn->in, sizeof *in * (size_t)cn->ndata);
-    in[cn->ndata] = gn->in[1];
-    memcpy(in + cn->ndata + 1, cn->in + cn->ndata, sizeof *in * (size_t)(cn->nin - cn->ndata));
     el_attr a = {.name = EL_CONV_AT_ATTR, .type = EL_ATTR_B, .v.b = true};
-    el_status st = el_set_attr(cn, cn, &a);
-    if (st != EL_OK) {
-        free(in);
-        return st;
-    }
-    free(cn->in);
-    cn->in = in;
-    cn->nin++;
-    cn->ndata++;
+    EL_TRY(el_opt_append_data(cn, gn->in[1], &a));
     o->st.conv_at_fused++;
     return EL_OK;
 }
