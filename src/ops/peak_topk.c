@@ -54,20 +54,34 @@ typedef struct el_peak_geom {
     int32_t lane_off[16], lane_dy[16], lane_dx[16];
 } el_peak_geom;
 
-/* v at flat position i of x: MaxPool's maximum over the window (from
- * -FLT_MAX, row-major, a > m ? a : m), then the keep-equal product. */
-static inline float el_peak_value(const el_peak_geom *g, int64_t i)
+/* Position i's window clipped to the map: its first element and the rows
+ * and columns it spans (rows g->w * g->c floats apart, columns g->c). */
+typedef struct el_peak_win {
+    const float *first;
+    int64_t rows, cols;
+} el_peak_win;
+
+static inline el_peak_win el_peak_window(const el_peak_geom *g, int64_t i)
 {
-    const int64_t ch = i % g->c, p = i / g->c, ox = p % g->w, oy = p / g->w % g->h, b = p / g->w / g->h;
+    const int64_t p = i / g->c, ox = p % g->w, oy = p / g->w % g->h;
     int64_t y0 = oy - g->ph, y1 = y0 + g->kh, x0 = ox - g->pw, x1 = x0 + g->kw;
     if (y0 < 0) y0 = 0;
     if (y1 > g->h) y1 = g->h;
     if (x0 < 0) x0 = 0;
     if (x1 > g->w) x1 = g->w;
+    return (el_peak_win){g->x + i + ((y0 - oy) * g->w + (x0 - ox)) * g->c, y1 - y0, x1 - x0};
+}
+
+/* v at flat position i of x: MaxPool's maximum over the window (from
+ * -FLT_MAX, row-major, a > m ? a : m), then the keep-equal product. */
+static inline float el_peak_value(const el_peak_geom *g, int64_t i)
+{
+    const el_peak_win win = el_peak_window(g, i);
+    const float *row = win.first;
     float m = -FLT_MAX;
-    for (int64_t iy = y0; iy < y1; iy++)
-        for (int64_t ix = x0; ix < x1; ix++) {
-            const float a = g->x[((b * g->h + iy) * g->w + ix) * g->c + ch];
+    for (int64_t iy = 0; iy < win.rows; iy++, row += g->w * g->c)
+        for (int64_t ix = 0; ix < win.cols; ix++) {
+            const float a = row[ix * g->c];
             m = a > m ? a : m;
         }
     const float xc = g->x[i];
@@ -82,15 +96,10 @@ static inline bool el_peak_passes(const el_peak_geom *g, int64_t i, float thr)
 {
     const float xc = g->x[i];
     if (!(xc > thr)) return false;
-    const int64_t p = i / g->c, ox = p % g->w, oy = p / g->w % g->h;
-    int64_t y0 = oy - g->ph, y1 = y0 + g->kh, x0 = ox - g->pw, x1 = x0 + g->kw;
-    if (y0 < 0) y0 = 0;
-    if (y1 > g->h) y1 = g->h;
-    if (x0 < 0) x0 = 0;
-    if (x1 > g->w) x1 = g->w;
-    const float *row = g->x + i + ((y0 - oy) * g->w + (x0 - ox)) * g->c;
-    for (int64_t iy = y0; iy < y1; iy++, row += g->w * g->c)
-        for (int64_t ix = 0; ix < x1 - x0; ix++)
+    const el_peak_win win = el_peak_window(g, i);
+    const float *row = win.first;
+    for (int64_t iy = 0; iy < win.rows; iy++, row += g->w * g->c)
+        for (int64_t ix = 0; ix < win.cols; ix++)
             if (row[ix * g->c] > xc) return false;
     return true;
 }
@@ -103,17 +112,12 @@ static inline bool el_peak_passes(const el_peak_geom *g, int64_t i, float thr)
  * centre, through el_conv_sigmoid, the maximum in MaxPool's order. */
 static float el_peak_value_sig(const el_peak_geom *g, int64_t i)
 {
-    const int64_t p = i / g->c, ox = p % g->w, oy = p / g->w % g->h;
-    int64_t y0 = oy - g->ph, y1 = y0 + g->kh, x0 = ox - g->pw, x1 = x0 + g->kw;
-    if (y0 < 0) y0 = 0;
-    if (y1 > g->h) y1 = g->h;
-    if (x0 < 0) x0 = 0;
-    if (x1 > g->w) x1 = g->w;
-    const float *row = g->x + i + ((y0 - oy) * g->w + (x0 - ox)) * g->c;
+    const el_peak_win win = el_peak_window(g, i);
+    const float *row = win.first;
     float buf[EL_PEAK_SIG_CHUNK + 1], m = -FLT_MAX;
     int n = 0;
-    for (int64_t iy = y0; iy < y1; iy++, row += g->w * g->c)
-        for (int64_t ix = 0; ix < x1 - x0; ix++) {
+    for (int64_t iy = 0; iy < win.rows; iy++, row += g->w * g->c)
+        for (int64_t ix = 0; ix < win.cols; ix++) {
             buf[n++] = row[ix * g->c];
             if (n == EL_PEAK_SIG_CHUNK) {
                 el_conv_sigmoid(buf, n);
@@ -177,15 +181,10 @@ static inline bool el_peak_beaten(const el_peak_geom *g, int64_t i)
 {
     const float a = g->x[i];
     if (!(a >= -80.0f)) return false;
-    const int64_t p = i / g->c, ox = p % g->w, oy = p / g->w % g->h;
-    int64_t y0 = oy - g->ph, y1 = y0 + g->kh, x0 = ox - g->pw, x1 = x0 + g->kw;
-    if (y0 < 0) y0 = 0;
-    if (y1 > g->h) y1 = g->h;
-    if (x0 < 0) x0 = 0;
-    if (x1 > g->w) x1 = g->w;
-    const float *row = g->x + i + ((y0 - oy) * g->w + (x0 - ox)) * g->c;
-    for (int64_t iy = y0; iy < y1; iy++, row += g->w * g->c)
-        for (int64_t ix = 0; ix < x1 - x0; ix++) {
+    const el_peak_win win = el_peak_window(g, i);
+    const float *row = win.first;
+    for (int64_t iy = 0; iy < win.rows; iy++, row += g->w * g->c)
+        for (int64_t ix = 0; ix < win.cols; ix++) {
             const float b = row[ix * g->c];
             if (b <= 8.0f && b - a > 0.04f) return true;
         }
