@@ -42,6 +42,17 @@ static int64_t el_ulps(float a, float b)
  * first one when both are NaN; otherwise std::max / std::min). */
 static float el_ref_max(float x, float y) { return isnan(x) ? x : isnan(y) ? y : (x < y ? y : x); }
 static float el_ref_min(float x, float y) { return isnan(x) ? x : isnan(y) ? y : (y < x ? y : x); }
+/* The reference kernels' float operation for a binary op code. */
+static float el_ref_binary(int op, float x0, float x1)
+{
+    return op == EL_UF_ADD   ? x0 + x1
+           : op == EL_UF_SUB ? x0 - x1
+           : op == EL_UF_MUL ? x0 * x1
+           : op == EL_UF_DIV ? x0 / x1
+           : op == EL_UF_MAX ? el_ref_max(x0, x1)
+           : op == EL_UF_MIN ? el_ref_min(x0, x1)
+                             : x0 * (x0 == x1 ? 1.0f : 0.0f);
+}
 
 static bool el_have_fast(void) { return el_conv_isa() >= EL_ISA_AVX512; }
 
@@ -138,13 +149,7 @@ static void test_binary_and_tails(void **state)
                     assert_true(el_binary_f32_fast((el_uf_op)op, a, ua, b, ub, y, n));
                     for (int i = 0; i < n; i++) {
                         float x0 = a[ua ? i : 0], x1 = b[ub ? i : 0];
-                        float want = op == EL_UF_ADD   ? x0 + x1
-                                     : op == EL_UF_SUB ? x0 - x1
-                                     : op == EL_UF_MUL ? x0 * x1
-                                     : op == EL_UF_DIV ? x0 / x1
-                                     : op == EL_UF_MAX ? el_ref_max(x0, x1)
-                                     : op == EL_UF_MIN ? el_ref_min(x0, x1)
-                                                       : x0 * (x0 == x1 ? 1.0f : 0.0f);
+                        float want = el_ref_binary(op, x0, x1);
                         /* Maximum/Minimum pass a NaN operand through: its bits too */
                         bool exact = op == EL_UF_MAX || op == EL_UF_MIN;
                         if (el_bits(want) != el_bits(y[i]) && !(!exact && isnan(want) && isnan(y[i])))
@@ -200,13 +205,7 @@ static void test_rows(void **state)
                     for (int i = 0; i < N; i++) {
                         float x0 = a[r * cases[c].as + (cases[c].ua ? i : 0)];
                         float x1 = b[r * cases[c].bs + (cases[c].ub ? i : 0)];
-                        float want = op == EL_UF_ADD   ? x0 + x1
-                                     : op == EL_UF_SUB ? x0 - x1
-                                     : op == EL_UF_MUL ? x0 * x1
-                                     : op == EL_UF_DIV ? x0 / x1
-                                     : op == EL_UF_MAX ? el_ref_max(x0, x1)
-                                     : op == EL_UF_MIN ? el_ref_min(x0, x1)
-                                                       : x0 * (x0 == x1 ? 1.0f : 0.0f);
+                        float want = el_ref_binary(op, x0, x1);
                         if (el_bits(want) != el_bits(y[r * N + i]))
                             fail_msg("n %d op %d case %zu [%d,%d]", N, op, c, r, i);
                     }
