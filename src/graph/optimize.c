@@ -1355,6 +1355,63 @@ static el_status el_opt_relu_absorb(el_opt *o, int r)
     return EL_OK;
 }
 
+/* Sigmoid(ConcatV2(...)) with the Sigmoid the concat's only reader and the
+ * concat applying no Relu, Mean or resize: one ConcatV2 with
+ * EL_CONCAT_SIGMOID_ATTR, named as the Sigmoid (the OD API's class scores,
+ * Postprocessor/convert_scores). */
+static el_status el_opt_concat_sigmoid(el_opt *o, int r)
+{
+    el_onode *rn = &o->n[r];
+    if (strcmp(rn->op, "Sigmoid") || rn->fed || rn->fetched_nonzero || rn->ndata != 1 || !el_onode_float_ok(rn))
+        return EL_OK;
+    int c = -1;
+    if (!el_sole_reader(o, r, 0, &c)) return EL_OK;
+    el_onode *cn = &o->n[c];
+    if (!el_is_float_concat(cn) || el_onode_attr(cn, EL_CONCAT_RELU_ATTR) || el_onode_attr(cn, EL_CONCAT_SIGMOID_ATTR) ||
+        el_onode_attr(cn, EL_CONCAT_MEAN_ATTR) || el_onode_attr(cn, EL_CONCAT_RESIZE_ATTR))
+        return EL_OK;
+    el_oin *data = malloc(sizeof *data * (size_t)cn->ndata);
+    if (!data) return el_opt_oom();
+    memcpy(data, cn->in, sizeof *data * (size_t)cn->ndata);
+    el_attr a = {.name = EL_CONCAT_SIGMOID_ATTR, .type = EL_ATTR_B, .v.b = true};
+    el_status s = el_set_attr(rn, cn, &a);
+    if (s != EL_OK) {
+        free(data);
+        return s;
+    }
+    rn->op = "ConcatV2";
+    EL_TRY(el_opt_rewire(o, r, c, data, cn->ndata));
+    o->st.concat_sigmoid_fused++;
+    return EL_OK;
+}
+
+/* RealDiv(x, 1.0f), the 1 a rank-0 float constant (so the output has x's
+ * shape): its readers read x. x / 1 is x, bit for bit, for every value a
+ * computation produces: IEEE division by one is exact for finite values,
+ * -0 and the infinities, returns a quiet NaN unchanged (only a signalling
+ * NaN, which no kernel produces, would come out quieted), and no
+ * flush-to-zero mode is set, so subnormals stay. The OD API's
+ * Postprocessor/scale_logits with its default logit scale 1.0. */
+static void el_opt_div_one(el_opt *o, int r)
+{
+    const el_onode *rn = &o->n[r];
+    if (strcmp(rn->op, "RealDiv") || rn->fed || rn->fetched || rn->ndata != 2 || rn->nin != 2 ||
+        rn->nctrl_readers > 0 || !el_onode_float_ok(rn) || rn->in[0].slot < 0 ||
+        el_is_control_flow(o->n[rn->in[0].node].op))
+        return;
+    const el_tensor *c = el_scalar_const(o, rn, 1);
+    if (!c || c->ndim != 0 || *(const float *)c->data != 1.0f) return;
+    const el_oin x = rn->in[0];
+    for (int n = 0; n < o->nn; n++) {
+        el_onode *on = &o->n[n];
+        if (!on->needed) continue;
+        for (int k = 0; k < on->ndata; k++)
+            if (on->in[k].node == r) on->in[k] = x;
+    }
+    o->n[r].needed = false;
+    o->st.div_one_folded++;
+}
+
 /* Input k of n as a constant int32/int64 vector (or scalar) of at most
  * cap values: their count, or -1. */
 static int el_const_ints(const el_opt *o, const el_onode *n, int k, int64_t *v, int cap)
@@ -1389,7 +1446,8 @@ static el_status el_opt_pool_concat(el_opt *o, int p)
     el_onode *cn = &o->n[c];
     const int nv = cn->ndata - 1;
     if (!el_is_float_concat(cn) || nv > EL_POOL_MAX_PARTS || el_onode_attr(cn, EL_CONCAT_RELU_ATTR) ||
-        el_onode_attr(cn, EL_CONCAT_MEAN_ATTR) || el_onode_attr(cn, EL_CONCAT_RESIZE_ATTR))
+        el_onode_attr(cn, EL_CONCAT_SIGMOID_ATTR) || el_onode_attr(cn, EL_CONCAT_MEAN_ATTR) ||
+        el_onode_attr(cn, EL_CONCAT_RESIZE_ATTR))
         return EL_OK;
     int64_t axis = 0;
     if (el_const_ints(o, cn, nv, &axis, 1) != 1 || (axis != 3 && axis != -1)) return EL_OK;
@@ -1427,6 +1485,7 @@ static el_status el_opt_concat_mean(el_opt *o, int m)
     int64_t ax[4], cax[1];
     int nax = el_const_ints(o, mn, 1, ax, 4);
     if (!el_is_float_concat(cn) || cn->fed || cn->fetched_nonzero || el_onode_attr(cn, EL_CONCAT_MEAN_ATTR) ||
+        el_onode_attr(cn, EL_CONCAT_SIGMOID_ATTR) ||
         nax != 2 || !((ax[0] == 1 && ax[1] == 2) || (ax[0] == 2 && ax[1] == 1)) ||
         el_const_ints(o, cn, cn->ndata - 1, cax, 1) != 1 || (cax[0] != 3 && cax[0] != -1))
         return EL_OK;
@@ -1995,10 +2054,16 @@ static el_status el_opt_fuse(el_opt *o)
     /* Negations into concats first: a Relu then absorbs the concat with its mask. */
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) el_opt_div_one(o, n);
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_concat_neg(o, n));
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_relu_absorb(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_concat_sigmoid(o, n));
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_pool_concat(o, n));

@@ -29,6 +29,8 @@ typedef struct el_optimize_stats {
     int in_scale_fused;    /* Mul read only by convolutions folded into their filters (squeeze-excite) */
     int concat_neg_fused;  /* Neg feeding a ConcatV2 read negated by it (CReLU) */
     int concat_relu_fused; /* Relu reading a ConcatV2 applied by it */
+    int concat_sigmoid_fused; /* Sigmoid reading a ConcatV2 applied by it */
+    int div_one_folded;    /* RealDiv by a scalar 1.0 bypassed (x / 1 is x) */
     int concat_mean_fused; /* spatial Mean of a ConcatV2 summed by it (its output 1) */
     int concat_resize_fused; /* ResizeBilinear feeding a ConcatV2 that takes the Mean, resized by it */
     int pool_concat_fused;   /* channel ConcatV2 read by a MaxPool alone: its inputs pooled side by side */

@@ -1,6 +1,7 @@
 /* Op family 'concat': ConcatV2, Concat (TF1), Pack, Tile. Copies go through
  * el_copy_axis_range / el_copy_strided (array_util.h); checks and messages
  * follow TensorFlow's concat_op.cc, pack_op.cc and tile_ops.cc. */
+#include <math.h>
 #include <string.h>
 
 #include "core/mempool.h"
@@ -10,6 +11,7 @@
 #include "ops/conv_fast.h"
 #include "ops/kernel.h"
 #include "ops/resize.h"
+#include "ops/unary_fast.h"
 #if defined(EL_CONV_X86)
 #include <immintrin.h>
 #endif
@@ -52,6 +54,49 @@ static void el_concat_tf_rows(void *ctx, int64_t o0, int64_t o1)
             else
                 memcpy(d, s, sizeof(float) * (size_t)len);
             d += len;
+        }
+    }
+}
+
+/* EL_CONCAT_SIGMOID_ATTR: the Sigmoid kernel's function on n floats from
+ * s into d (in place allowed): its AVX-512 rows where it takes them, else
+ * its reference 1 / (1 + expf(-x)) (ops/elementwise.c); each value's bits
+ * depend on that value alone, so any split gives the kernel's bits. */
+static void el_concat_sigmoid(const float *s, float *d, int64_t n)
+{
+#if defined(EL_CONV_X86)
+    if (el_conv_isa() >= EL_ISA_AVX512) {
+        el_unary_f32_avx512(EL_UF_SIGMOID, s, d, n);
+        return;
+    }
+#endif
+    for (int64_t k = 0; k < n; k++) d[k] = 1.0f / (1.0f + expf(-s[k]));
+}
+
+/* With EL_CONCAT_SIGMOID_ATTR, output elements [e0, e1) (split by
+ * elements, not rows: the class scores are one outer row): each piece
+ * from its input, negated first where neg says. */
+static void el_concat_sigmoid_span(void *ctx, int64_t e0, int64_t e1)
+{
+    const el_concat_tf_job *j = ctx;
+    int64_t o = e0 / j->out_row, at = e0 % j->out_row;
+    int i = 0;
+    while (at >= j->row[i]) at -= j->row[i++];
+    for (int64_t e = e0; e < e1;) {
+        const int64_t len = j->row[i] - at < e1 - e ? j->row[i] - at : e1 - e;
+        const float *s = j->in[i] + o * j->row[i] + at;
+        float *d = j->out + e;
+        if ((j->neg >> i) & 1) {
+            for (int64_t k = 0; k < len; k++) d[k] = -s[k];
+            s = d;
+        }
+        el_concat_sigmoid(s, d, len);
+        e += len;
+        at += len;
+        /* On to the next input with anything in it, or the next row. */
+        while (e < e1 && at == j->row[i]) {
+            at = 0;
+            if (++i == j->n) i = 0, o++;
         }
     }
 }
@@ -281,15 +326,19 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
     EL_TRY(el_kctx_output(ctx, 0, in0->dtype, r, dims, &out));
     const int64_t outer = el_dims_prod(dims, 0, (int)axis), inner = el_dims_prod(dims, (int)axis + 1, r);
     int64_t neg = 0, mean = 0;
-    bool relu = false;
+    bool relu = false, sigmoid = false;
     EL_TRY(el_attr_int(ctx->node, EL_CONCAT_NEG_ATTR, 0, &neg));
     EL_TRY(el_attr_bool(ctx->node, EL_CONCAT_RELU_ATTR, false, &relu));
+    EL_TRY(el_attr_bool(ctx->node, EL_CONCAT_SIGMOID_ATTR, false, &sigmoid));
     EL_TRY(el_attr_int(ctx->node, EL_CONCAT_MEAN_ATTR, 0, &mean));
+    if (sigmoid && (relu || mean))
+        return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attr %s does not go with %s or %s", EL_CONCAT_SIGMOID_ATTR,
+                       EL_CONCAT_RELU_ATTR, EL_CONCAT_MEAN_ATTR);
     if (mean && (in0->dtype != EL_DT_FLOAT || r != 4 || axis != 3 || n > EL_CONCAT_NEG_MAX))
         return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attr %s needs float NHWC maps concatenated along axis 3 (at most %d)",
                        EL_CONCAT_MEAN_ATTR, EL_CONCAT_NEG_MAX);
     if (rs && !mean) return el_kerr(ctx, EL_ERR_RUNTIME, "the resized input needs attr %s", EL_CONCAT_MEAN_ATTR);
-    if (neg || relu || mean) {
+    if (neg || relu || sigmoid || mean) {
         if (in0->dtype != EL_DT_FLOAT)
             return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attrs %s / %s need float values, got %s", EL_CONCAT_NEG_ATTR,
                            EL_CONCAT_RELU_ATTR, el_dtype_name(in0->dtype));
@@ -319,6 +368,11 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
             m.rs = rs;
             const int64_t units = (m.cols + m.width - 1) / m.width;
             el_parallel_for(pool, units, 1, el_concat_mean_chunk, &m);
+            return EL_OK;
+        }
+        if (sigmoid) {
+            /* The Sigmoid kernel's grain (unary_fast.c). */
+            if (j.out_row > 0) el_parallel_for(el_threadpool_current(), outer * j.out_row, 4096, el_concat_sigmoid_span, &j);
             return EL_OK;
         }
         el_parallel_for(el_threadpool_current(), outer, 1 + 16384 / (j.out_row > 0 ? j.out_row : 1), el_concat_tf_rows,

@@ -4,6 +4,9 @@
  * EL_CONCAT_NEG_ATTR, an int bit mask of the inputs read negated (a Neg
  * feeding the concat, CReLU's Concat(x, Neg(x))); EL_CONCAT_RELU_ATTR,
  * a bool: Relu applied to the output (a Relu reading the concat);
+ * EL_CONCAT_SIGMOID_ATTR, a bool: Sigmoid applied to the output (a
+ * Sigmoid reading the concat; not with the Relu or the Mean), the Sigmoid
+ * kernel's function (unary_fast.h), so the same bits;
  * EL_CONCAT_MEAN_ATTR, an int: 1 or 2 when a Mean over axes 1 and 2 of
  * the (4-D, concatenated along axis 3) output is output 1, as the Mean
  * would give it with keep_dims false (1: [N, C]) or true (2: [N,1,1,C]). */
@@ -21,6 +24,7 @@
 
 #define EL_CONCAT_NEG_ATTR "_el_neg"
 #define EL_CONCAT_RELU_ATTR "_el_relu"
+#define EL_CONCAT_SIGMOID_ATTR "_el_sigmoid"
 #define EL_CONCAT_MEAN_ATTR "_el_mean"
 #define EL_CONCAT_RESIZE_ATTR "_el_resize"
 #define EL_CONCAT_RESIZE_ALIGN_ATTR "_el_resize_align"

@@ -1,6 +1,7 @@
 /* The concat fusions of the graph passes (graph/optimize.c): a Neg feeding
- * a ConcatV2 (CReLU's Concat(x, Neg(x))) and a Relu reading one are applied
- * by the concat's copy, with the same bits as the unfused nodes (NaN, -0,
+ * a ConcatV2 (CReLU's Concat(x, Neg(x))) and a Relu or a Sigmoid reading
+ * one are applied by the concat's copy (a RealDiv by 1.0 between them
+ * bypassed), with the same bits as the unfused nodes (NaN, -0,
  * infinities included), on the channel axis and an outer one; nodes with
  * other readers, or a concat without a float T, stay as they are. */
 #include <math.h>
@@ -128,11 +129,171 @@ static void test_not_fused(void **state)
     el_graph_free(g);
 }
 
+static float el_unit(void) { return 1.0f; }
+
+/* cat = ConcatV2(a, Neg(a), x; axis); d = RealDiv(cat, one) when one is
+ * given (a rank-0 float unless one_rank1); y = Sigmoid(d or cat); z reads
+ * what `extra` names. */
+static el_graph *el_sigmoid_graph(int axis, const float *one, bool one_rank1, const char *extra)
+{
+    el_gb b;
+    el_gb_init(&b);
+    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
+    el_gb_scalar_f32(&b, "c", 0.75f, NULL);
+    el_gb_scalar_i32(&b, "axis", axis, NULL);
+    el_gb_node(&b, "a", "Mul", EL_IN("x", "c"));
+    el_gb_attr_type(&b, el_gb_node(&b, "neg", "Neg", EL_IN("a")), "T", EL_DT_FLOAT);
+    int c = el_gb_node(&b, "cat", "ConcatV2", EL_IN("a", "neg", "x", "axis"));
+    el_gb_attr_type(&b, c, "T", EL_DT_FLOAT);
+    el_gb_attr_int(&b, c, "N", 3);
+    if (one) {
+        if (one_rank1)
+            el_gb_const_f32_gen(&b, "one", 1, (const int64_t[]){1}, el_unit, *one);
+        else
+            el_gb_scalar_f32(&b, "one", *one, NULL);
+        el_gb_attr_type(&b, el_gb_node(&b, "d", "RealDiv", EL_IN("cat", "one")), "T", EL_DT_FLOAT);
+    }
+    el_gb_attr_type(&b, el_gb_node(&b, "y", "Sigmoid", EL_IN(one ? "d" : "cat")), "T", EL_DT_FLOAT);
+    if (extra) el_gb_node(&b, "z", "Relu", EL_IN(extra));
+    el_graph *g;
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    return g;
+}
+
+/* Sigmoid(ConcatV2) and Sigmoid(RealDiv(ConcatV2, 1.0)): one ConcatV2 named
+ * as the Sigmoid, the Neg applied first, the same bits. */
+static void test_sigmoid(void **state)
+{
+    (void)state;
+    const int axes[3] = {3, -1, 1};
+    const float one = 1.0f;
+    for (int i = 0; i < 3; i++)
+        for (int div = 0; div < 2; div++) {
+            el_graph *g = el_sigmoid_graph(axes[i], div ? &one : NULL, false, NULL);
+            el_optimize_stats st;
+            el_graph *og;
+            const char *fetches[1] = {"y"};
+            el_optimize(g, 1, fetches, &st, &og);
+            if (!og) fail_msg("axis %d: nothing optimized (%s)", axes[i], el_last_error());
+            assert_int_equal(st.div_one_folded, div);
+            assert_int_equal(st.concat_neg_fused, 1);
+            assert_int_equal(st.concat_sigmoid_fused, 1);
+            const el_node *y = el_test_find_node(og, "y");
+            assert_non_null(y);
+            assert_string_equal(y->op, "ConcatV2");
+            assert_null(el_test_find_node(og, "cat"));
+            assert_null(el_test_find_node(og, "d"));
+            const el_attr *sg = el_node_attr(y, EL_CONCAT_SIGMOID_ATTR);
+            assert_non_null(sg);
+            assert_true(sg->v.b);
+            el_graph_free(og);
+            el_bits_agree(g, "y");
+            el_graph_free(g);
+        }
+}
+
+/* Not folded: a RealDiv by 2, by a rank-1 [1] (it could broadcast a scalar
+ * x to [1]) or fetched; not fused: a second reader of the concat, or a
+ * Sigmoid reading a concat that applies a Relu. */
+static void test_sigmoid_not_fused(void **state)
+{
+    (void)state;
+    el_optimize_stats st;
+    el_graph *og;
+    const char *y[1] = {"y"}, *yd[2] = {"y", "d"}, *yz[2] = {"y", "z"};
+    const float two = 2.0f, one = 1.0f;
+    el_graph *g = el_sigmoid_graph(3, &two, false, NULL);
+    el_optimize(g, 1, y, &st, &og);
+    assert_int_equal(st.div_one_folded, 0);
+    assert_int_equal(st.concat_sigmoid_fused, 0);
+    el_graph_free(og);
+    el_bits_agree(g, "y");
+    el_graph_free(g);
+
+    g = el_sigmoid_graph(3, &one, true, NULL);
+    el_optimize(g, 1, y, &st, &og);
+    assert_int_equal(st.div_one_folded, 0);
+    el_graph_free(og);
+    el_bits_agree(g, "y");
+    el_graph_free(g);
+
+    g = el_sigmoid_graph(3, &one, false, NULL);
+    el_optimize(g, 2, yd, &st, &og);
+    assert_int_equal(st.div_one_folded, 0);
+    assert_int_equal(st.concat_sigmoid_fused, 0);
+    el_graph_free(og);
+    el_graph_free(g);
+
+    g = el_sigmoid_graph(3, NULL, false, "cat");
+    el_optimize(g, 2, yz, &st, &og);
+    assert_int_equal(st.concat_sigmoid_fused, 0);
+    el_graph_free(og);
+    el_bits_agree(g, "y");
+    el_graph_free(g);
+
+    /* Sigmoid(Relu(cat)): the Relu goes into the concat, the Sigmoid stays. */
+    el_gb b;
+    el_gb_init(&b);
+    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
+    el_gb_scalar_i32(&b, "axis", 3, NULL);
+    int c = el_gb_node(&b, "cat", "ConcatV2", EL_IN("x", "x", "axis"));
+    el_gb_attr_type(&b, c, "T", EL_DT_FLOAT);
+    el_gb_attr_int(&b, c, "N", 2);
+    el_gb_attr_type(&b, el_gb_node(&b, "r", "Relu", EL_IN("cat")), "T", EL_DT_FLOAT);
+    el_gb_attr_type(&b, el_gb_node(&b, "y", "Sigmoid", EL_IN("r")), "T", EL_DT_FLOAT);
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    el_optimize(g, 1, y, &st, &og);
+    assert_int_equal(st.concat_relu_fused, 1);
+    assert_int_equal(st.concat_sigmoid_fused, 0);
+    el_graph_free(og);
+    el_bits_agree(g, "y");
+    el_graph_free(g);
+}
+
+/* Large enough for several chunks split by elements over 1 and 2 threads
+ * (pieces starting inside an input, an input spanning chunks): the bits
+ * of the unfused graph. */
+static void test_sigmoid_chunks(void **state)
+{
+    (void)state;
+    el_graph *g = el_sigmoid_graph(1, NULL, false, NULL);
+    int64_t d[4] = {3, 7, 613, 3};
+    el_tensor in;
+    assert_int_equal(el_tensor_alloc(&in, EL_DT_FLOAT, 4, d), EL_OK);
+    float *p = in.data;
+    for (int64_t i = 0; i < el_tensor_numel(&in); i++) p[i] = (float)(i % 211) * 0.37f - 40.0f;
+    p[5] = NAN, p[6] = -0.0f, p[7] = INFINITY, p[8] = -INFINITY, p[9] = 1e-40f;
+    const char *feeds[1] = {"x"}, *fetches[1] = {"y"};
+    el_session_opts off = {.no_optimize = 1, .threads = 1};
+    el_session *s0;
+    el_tensor ref;
+    assert_int_equal(el_session_create(g, 1, feeds, 1, fetches, &off, &s0), EL_OK);
+    assert_int_equal(el_session_run(s0, &in, &ref), EL_OK);
+    for (int t = 1; t <= 2; t++) {
+        el_session_opts on = {.threads = t};
+        el_session *s;
+        el_tensor out;
+        assert_int_equal(el_session_create(g, 1, feeds, 1, fetches, &on, &s), EL_OK);
+        assert_int_equal(el_session_run(s, &in, &out), EL_OK);
+        assert_int_equal(el_tensor_nbytes(&out), el_tensor_nbytes(&ref));
+        assert_memory_equal(out.data, ref.data, el_tensor_nbytes(&ref));
+        el_tensor_release(&out);
+        el_session_free(s);
+    }
+    el_tensor_release(&ref);
+    el_session_free(s0);
+    el_tensor_release(&in);
+    el_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_neg_and_relu),
         cmocka_unit_test(test_not_fused),
+        cmocka_unit_test(test_sigmoid),
+        cmocka_unit_test(test_sigmoid_not_fused),
+        cmocka_unit_test(test_sigmoid_chunks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
