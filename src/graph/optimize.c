@@ -1385,6 +1385,52 @@ static el_status el_opt_concat_sigmoid(el_opt *o, int r)
     return EL_OK;
 }
 
+/* Slice(ConcatV2 with EL_CONCAT_SIGMOID_ATTR, begin, size), the Slice the
+ * concat's only reader, its constant begin and size keeping every axis
+ * but the last whole (begin 0, size -1), the concat along another axis:
+ * one ConcatV2 named as the Slice writing only the slice's part of each
+ * last-axis line (EL_CONCAT_SLICE_*_ATTR): the OD API's class scores
+ * without their background column. */
+static int el_const_ints(const el_opt *o, const el_onode *n, int k, int64_t *v, int cap);
+
+static el_status el_opt_concat_slice(el_opt *o, int r)
+{
+    el_onode *rn = &o->n[r];
+    int c = -1;
+    if (strcmp(rn->op, "Slice") || rn->fed || rn->fetched_nonzero || rn->ndata != 3 || !el_onode_float_ok(rn) ||
+        !el_sole_reader(o, r, 0, &c))
+        return EL_OK;
+    el_onode *cn = &o->n[c];
+    if (!el_is_float_concat(cn) || !el_onode_bool(cn, EL_CONCAT_SIGMOID_ATTR, false) ||
+        el_onode_attr(cn, EL_CONCAT_SLICE_RANK_ATTR))
+        return EL_OK;
+    int64_t begin[EL_MAX_DIMS], size[EL_MAX_DIMS], axis = 0;
+    const int rank = el_const_ints(o, rn, 1, begin, EL_MAX_DIMS);
+    if (rank < 1 || el_const_ints(o, rn, 2, size, EL_MAX_DIMS) != rank ||
+        el_const_ints(o, cn, cn->ndata - 1, &axis, 1) != 1)
+        return EL_OK;
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank - 1 || begin[rank - 1] < 0 || size[rank - 1] < -1) return EL_OK;
+    for (int k = 0; k < rank - 1; k++)
+        if (begin[k] != 0 || size[k] != -1) return EL_OK;
+    el_oin *data = malloc(sizeof *data * (size_t)cn->ndata);
+    if (!data) return el_opt_oom();
+    memcpy(data, cn->in, sizeof *data * (size_t)cn->ndata);
+    el_attr a[3] = {{.name = EL_CONCAT_SLICE_RANK_ATTR, .type = EL_ATTR_I, .v.i = rank},
+                    {.name = EL_CONCAT_SLICE_BEGIN_ATTR, .type = EL_ATTR_I, .v.i = begin[rank - 1]},
+                    {.name = EL_CONCAT_SLICE_SIZE_ATTR, .type = EL_ATTR_I, .v.i = size[rank - 1]}};
+    el_status s = el_set_attr(rn, cn, &a[0]);
+    for (int k = 1; k < 3 && s == EL_OK; k++) s = el_set_attr(rn, rn, &a[k]);
+    if (s != EL_OK) {
+        free(data);
+        return s;
+    }
+    rn->op = "ConcatV2";
+    EL_TRY(el_opt_rewire(o, r, c, data, cn->ndata));
+    o->st.concat_slice_fused++;
+    return EL_OK;
+}
+
 /* RealDiv(x, 1.0f), the 1 a rank-0 float constant (so the output has x's
  * shape): its readers read x. x / 1 is x, bit for bit, for every value a
  * computation produces: IEEE division by one is exact for finite values,
@@ -2064,6 +2110,9 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_concat_sigmoid(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_concat_slice(o, n));
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_pool_concat(o, n));

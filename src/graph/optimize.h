@@ -30,6 +30,7 @@ typedef struct el_optimize_stats {
     int concat_neg_fused;  /* Neg feeding a ConcatV2 read negated by it (CReLU) */
     int concat_relu_fused; /* Relu reading a ConcatV2 applied by it */
     int concat_sigmoid_fused; /* Sigmoid reading a ConcatV2 applied by it */
+    int concat_slice_fused;   /* last-axis Slice reading such a ConcatV2 written by it */
     int div_one_folded;    /* RealDiv by a scalar 1.0 bypassed (x / 1 is x) */
     int concat_mean_fused; /* spatial Mean of a ConcatV2 summed by it (its output 1) */
     int concat_resize_fused; /* ResizeBilinear feeding a ConcatV2 that takes the Mean, resized by it */

@@ -28,6 +28,7 @@ typedef struct el_concat_tf_job {
     int n;
     int64_t neg;
     bool relu;
+    int64_t line, begin, size; /* EL_CONCAT_SLICE_*_ATTR: [begin, begin + size) of each line of `line` floats */
 } el_concat_tf_job;
 
 /* Outer rows [o0, o1): each input's slice copied negated (-x) where its bit
@@ -95,6 +96,31 @@ static void el_concat_sigmoid_span(void *ctx, int64_t e0, int64_t e1)
         at += len;
         /* On to the next input with anything in it, or the next row. */
         while (e < e1 && at == j->row[i]) {
+            at = 0;
+            if (++i == j->n) i = 0, o++;
+        }
+    }
+}
+
+/* With EL_CONCAT_SLICE_*_ATTR too: output lines [l0, l1), each the
+ * Sigmoid of its input line's [begin, begin + size). */
+static void el_concat_sigmoid_lines(void *ctx, int64_t l0, int64_t l1)
+{
+    const el_concat_tf_job *j = ctx;
+    const int64_t per_outer = j->out_row / j->line;
+    int64_t o = l0 / per_outer, at = l0 % per_outer;
+    int i = 0;
+    while (at >= j->row[i] / j->line) at -= j->row[i++] / j->line;
+    for (int64_t l = l0; l < l1; l++) {
+        const float *s = j->in[i] + o * j->row[i] + at * j->line + j->begin;
+        float *d = j->out + l * j->size;
+        if ((j->neg >> i) & 1) {
+            for (int64_t k = 0; k < j->size; k++) d[k] = -s[k];
+            s = d;
+        }
+        el_concat_sigmoid(s, d, j->size);
+        /* On to the next line: of this input, the next one with any, or the next row. */
+        for (at++; l + 1 < l1 && at == j->row[i] / j->line;) {
             at = 0;
             if (++i == j->n) i = 0, o++;
         }
@@ -322,18 +348,37 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
     }
     int64_t dims[EL_MAX_DIMS];
     for (int j = 0; j < r; j++) dims[j] = j == axis ? out_axis : in0->dims[j];
-    el_tensor *out;
-    EL_TRY(el_kctx_output(ctx, 0, in0->dtype, r, dims, &out));
-    const int64_t outer = el_dims_prod(dims, 0, (int)axis), inner = el_dims_prod(dims, (int)axis + 1, r);
-    int64_t neg = 0, mean = 0;
+    int64_t neg = 0, mean = 0, slice_rank = 0, sb = 0, ss = -1;
     bool relu = false, sigmoid = false;
     EL_TRY(el_attr_int(ctx->node, EL_CONCAT_NEG_ATTR, 0, &neg));
     EL_TRY(el_attr_bool(ctx->node, EL_CONCAT_RELU_ATTR, false, &relu));
     EL_TRY(el_attr_bool(ctx->node, EL_CONCAT_SIGMOID_ATTR, false, &sigmoid));
     EL_TRY(el_attr_int(ctx->node, EL_CONCAT_MEAN_ATTR, 0, &mean));
+    EL_TRY(el_attr_int(ctx->node, EL_CONCAT_SLICE_RANK_ATTR, 0, &slice_rank));
     if (sigmoid && (relu || mean))
         return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attr %s does not go with %s or %s", EL_CONCAT_SIGMOID_ATTR,
                        EL_CONCAT_RELU_ATTR, EL_CONCAT_MEAN_ATTR);
+    const int64_t last = dims[r - 1];
+    if (slice_rank) {
+        /* The Slice's checks on its last axis (ops/slice.c); the others it keeps whole. */
+        EL_TRY(el_attr_int(ctx->node, EL_CONCAT_SLICE_BEGIN_ATTR, 0, &sb));
+        EL_TRY(el_attr_int(ctx->node, EL_CONCAT_SLICE_SIZE_ATTR, -1, &ss));
+        if (!sigmoid || slice_rank != r || axis == r - 1)
+            return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attr %s needs %s, rank %lld and an axis before the last",
+                           EL_CONCAT_SLICE_RANK_ATTR, EL_CONCAT_SIGMOID_ATTR, (long long)slice_rank);
+        if (last == 0 ? sb != 0 || (ss != 0 && ss != -1) : sb < 0 || sb > last)
+            return el_kerr(ctx, EL_ERR_RUNTIME, "Expected begin[%d] in [0, %lld], but got %lld", r - 1,
+                           (long long)last, (long long)sb);
+        if (ss == -1) ss = last - sb;
+        if (ss < 0 || ss > last - sb)
+            return el_kerr(ctx, EL_ERR_RUNTIME, "Expected size[%d] in [0, %lld], but got %lld", r - 1,
+                           (long long)(last - sb), (long long)ss);
+        dims[r - 1] = ss;
+    }
+    el_tensor *out;
+    EL_TRY(el_kctx_output(ctx, 0, in0->dtype, r, dims, &out));
+    dims[r - 1] = last;
+    const int64_t outer = el_dims_prod(dims, 0, (int)axis), inner = el_dims_prod(dims, (int)axis + 1, r);
     if (mean && (in0->dtype != EL_DT_FLOAT || r != 4 || axis != 3 || n > EL_CONCAT_NEG_MAX))
         return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attr %s needs float NHWC maps concatenated along axis 3 (at most %d)",
                        EL_CONCAT_MEAN_ATTR, EL_CONCAT_NEG_MAX);
@@ -368,6 +413,13 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
             m.rs = rs;
             const int64_t units = (m.cols + m.width - 1) / m.width;
             el_parallel_for(pool, units, 1, el_concat_mean_chunk, &m);
+            return EL_OK;
+        }
+        if (slice_rank) {
+            /* Lines of `last` floats, each giving ss outputs from sb on. */
+            j.line = last, j.begin = sb, j.size = ss;
+            const int64_t lines = last > 0 ? outer * j.out_row / last : 0;
+            if (ss > 0) el_parallel_for(el_threadpool_current(), lines, 1 + 4096 / ss, el_concat_sigmoid_lines, &j);
             return EL_OK;
         }
         if (sigmoid) {

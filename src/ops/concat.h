@@ -25,6 +25,14 @@
 #define EL_CONCAT_NEG_ATTR "_el_neg"
 #define EL_CONCAT_RELU_ATTR "_el_relu"
 #define EL_CONCAT_SIGMOID_ATTR "_el_sigmoid"
+/* With EL_CONCAT_SIGMOID_ATTR: a Slice reading the concat that keeps all
+ * of every axis but the last (rank EL_CONCAT_SLICE_RANK_ATTR, the concat
+ * along another one) and [begin, begin + size) of the last (size -1: to
+ * its end), checked as the Slice kernel does: the concat writes only that
+ * (the OD API's class scores without the background column). */
+#define EL_CONCAT_SLICE_RANK_ATTR "_el_slice_rank"
+#define EL_CONCAT_SLICE_BEGIN_ATTR "_el_slice_begin"
+#define EL_CONCAT_SLICE_SIZE_ATTR "_el_slice_size"
 #define EL_CONCAT_MEAN_ATTR "_el_mean"
 #define EL_CONCAT_RESIZE_ATTR "_el_resize"
 #define EL_CONCAT_RESIZE_ALIGN_ATTR "_el_resize_align"

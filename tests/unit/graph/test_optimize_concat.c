@@ -286,6 +286,103 @@ static void test_sigmoid_chunks(void **state)
     el_graph_free(g);
 }
 
+/* s = Sigmoid(ConcatV2(a, Neg(a), x; axis)); y = Slice(s, begin, size). */
+static el_graph *el_slice_graph(int axis, const int32_t *begin, const int32_t *size, bool sigmoid)
+{
+    el_gb b;
+    el_gb_init(&b);
+    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
+    el_gb_scalar_f32(&b, "c", 0.75f, NULL);
+    el_gb_scalar_i32(&b, "axis", axis, NULL);
+    el_gb_const_i32(&b, "begin", 4, begin, NULL);
+    el_gb_const_i32(&b, "size", 4, size, NULL);
+    el_gb_node(&b, "a", "Mul", EL_IN("x", "c"));
+    el_gb_attr_type(&b, el_gb_node(&b, "neg", "Neg", EL_IN("a")), "T", EL_DT_FLOAT);
+    int c = el_gb_node(&b, "cat", "ConcatV2", EL_IN("a", "neg", "x", "axis"));
+    el_gb_attr_type(&b, c, "T", EL_DT_FLOAT);
+    el_gb_attr_int(&b, c, "N", 3);
+    if (sigmoid) el_gb_attr_type(&b, el_gb_node(&b, "s", "Sigmoid", EL_IN("cat")), "T", EL_DT_FLOAT);
+    el_gb_attr_type(&b, el_gb_node(&b, "y", "Slice", EL_IN(sigmoid ? "s" : "cat", "begin", "size")), "T",
+                    EL_DT_FLOAT);
+    el_graph *g;
+    assert_int_equal(el_gb_finish(&b, &g), EL_OK);
+    return g;
+}
+
+static int el_slice_fused(const el_graph *g)
+{
+    const char *fetches[1] = {"y"};
+    el_optimize_stats st;
+    el_graph *og;
+    el_optimize(g, 1, fetches, &st, &og);
+    el_graph_free(og);
+    return st.concat_slice_fused;
+}
+
+/* The class scores' Slice (every axis but the last whole) written by the
+ * Sigmoid concat, at 1 and 2 threads, the same bits; not fused: a slice
+ * cutting another axis or the concat's own (last) axis, or a concat
+ * without the Sigmoid. A slice past the end fails as the Slice does. */
+static void test_slice(void **state)
+{
+    (void)state;
+    const int32_t keep[4] = {0, 0, 0, 1}, to_end[4] = {-1, -1, -1, -1}, two[4] = {-1, -1, -1, 2};
+    const int32_t cut[4] = {0, 1, 0, 1}, none[4] = {-1, -1, -1, 0};
+    const int axes[2] = {1, -2};
+    for (int i = 0; i < 2; i++)
+        for (int z = 0; z < 3; z++) {
+            el_graph *g = el_slice_graph(axes[i], keep, z == 0 ? to_end : z == 1 ? two : none, true);
+            assert_int_equal(el_slice_fused(g), 1);
+            el_bits_agree(g, "y");
+            el_graph_free(g);
+        }
+    el_graph *g = el_slice_graph(1, cut, to_end, true);
+    assert_int_equal(el_slice_fused(g), 0);
+    el_bits_agree(g, "y");
+    el_graph_free(g);
+    g = el_slice_graph(3, keep, to_end, true);
+    assert_int_equal(el_slice_fused(g), 0);
+    el_bits_agree(g, "y");
+    el_graph_free(g);
+    g = el_slice_graph(1, keep, to_end, false);
+    assert_int_equal(el_slice_fused(g), 0);
+    el_graph_free(g);
+
+    /* [3, 7, 613, 3]: lines split over threads inside inputs and rows. */
+    g = el_slice_graph(1, keep, two, true);
+    int64_t d[4] = {3, 7, 613, 3};
+    el_tensor in;
+    assert_int_equal(el_tensor_alloc(&in, EL_DT_FLOAT, 4, d), EL_OK);
+    float *p = in.data;
+    for (int64_t k = 0; k < el_tensor_numel(&in); k++) p[k] = (float)(k % 211) * 0.37f - 40.0f;
+    p[5] = NAN, p[6] = -0.0f, p[7] = INFINITY, p[8] = -INFINITY, p[10] = 1e-40f;
+    el_session_opts off = {.no_optimize = 1, .threads = 1};
+    el_tensor ref = el_test_run_xy(g, &in, false, &off);
+    for (int t = 1; t <= 2; t++) {
+        el_session_opts on = {.threads = t};
+        el_tensor out = el_test_run_xy(g, &in, false, &on);
+        el_test_assert_shape(&out, 4, (const int64_t[]){3, 21, 613, 2});
+        assert_memory_equal(out.data, ref.data, el_tensor_nbytes(&ref));
+        el_tensor_release(&out);
+    }
+    el_tensor_release(&ref);
+    el_tensor_release(&in);
+    el_graph_free(g);
+
+    const int32_t past[4] = {-1, -1, -1, 3};
+    g = el_slice_graph(1, keep, past, true);
+    assert_int_equal(el_slice_fused(g), 1);
+    const char *feeds[1] = {"x"}, *fetches[1] = {"y"};
+    el_session *s;
+    el_tensor x = el_cat_input(), out;
+    assert_int_equal(el_session_create(g, 1, feeds, 1, fetches, NULL, &s), EL_OK);
+    assert_int_not_equal(el_session_run(s, &x, &out), EL_OK);
+    assert_non_null(strstr(el_last_error(), "Expected size[3] in [0, 2], but got 3"));
+    el_session_free(s);
+    el_tensor_release(&x);
+    el_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_sigmoid),
         cmocka_unit_test(test_sigmoid_not_fused),
         cmocka_unit_test(test_sigmoid_chunks),
+        cmocka_unit_test(test_slice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
