@@ -34,6 +34,9 @@
  *     x * c + d with scalar constants one _ElMulAdd (el_opt_mul_add),
  *     which then takes in a Pad, a Mul by a scalar and a uint8 Cast
  *     before it (el_opt_mul_add_absorb; see ops/mul_add.c);
+ *     an _ElMulAdd read only by a first-layer convolution (the stem
+ *     kernel's) is applied by it as it loads its input (el_opt_conv_in_std,
+ *     ops/mul_add.h: same bits);
  *     a Mul read only by convolutions (as their input) is folded into
  *     their filters at run time (el_opt_conv_in_scale, squeeze-excite's
  *     Mul(x, s): rounding differs, see ops/conv_in_scale.h);
@@ -80,6 +83,7 @@
 #include "ops/concat.h"
 #include "ops/conv_dwpw.h"
 #include "ops/conv_in_scale.h"
+#include "ops/conv_stem.h"
 #include "ops/conv_fast.h"
 #include "ops/gemm.h"
 #include "ops/kernel.h"
@@ -150,6 +154,17 @@ static bool el_onode_float_ok(const el_onode *n)
 {
     const el_attr *a = el_onode_attr(n, "T");
     return !a || (a->type == EL_ATTR_TYPE && a->v.type == EL_DT_FLOAT);
+}
+
+/* Whether n's list attr `name` is all ones (absent: def). */
+static bool el_onode_ones(const el_onode *n, const char *name, bool def)
+{
+    const el_attr *a = el_onode_attr(n, name);
+    if (!a) return def;
+    if (a->type != EL_ATTR_LIST || a->v.list.elem != EL_ATTR_I) return false;
+    for (int i = 0; i < a->v.list.n; i++)
+        if (a->v.list.v.i[i] != 1) return false;
+    return true;
 }
 
 /* Whether n's strides attr is [1, 1, 1, 1]. */
@@ -1267,16 +1282,16 @@ static el_status el_set_attr(el_onode *n, const el_onode *from, const el_attr *e
     return EL_OK;
 }
 
-/* n gets `extra` as one more data input (after its others, before its
- * control inputs) and the private attr *a that tells its kernel what to
- * do with it. */
-static el_status el_opt_append_data(el_onode *n, el_oin extra, const el_attr *a)
+/* n gets extra[0..count) as more data inputs (after its others, before
+ * its control inputs) and the private attr *a that tells its kernel what
+ * to do with them. */
+static el_status el_opt_append_data(el_onode *n, const el_oin *extra, int count, const el_attr *a)
 {
-    el_oin *in = malloc(sizeof *in * (size_t)(n->nin + 1));
+    el_oin *in = malloc(sizeof *in * (size_t)(n->nin + count));
     if (!in) return el_opt_oom();
     memcpy(in, n->in, sizeof *in * (size_t)n->ndata);
-    in[n->ndata] = extra;
-    memcpy(in + n->ndata + 1, n->in + n->ndata, sizeof *in * (size_t)(n->nin - n->ndata));
+    memcpy(in + n->ndata, extra, sizeof *in * (size_t)count);
+    memcpy(in + n->ndata + count, n->in + n->ndata, sizeof *in * (size_t)(n->nin - n->ndata));
     el_status s = el_set_attr(n, n, a);
     if (s != EL_OK) {
         free(in);
@@ -1284,8 +1299,8 @@ static el_status el_opt_append_data(el_onode *n, el_oin extra, const el_attr *a)
     }
     free(n->in);
     n->in = in;
-    n->nin++;
-    n->ndata++;
+    n->nin += count;
+    n->ndata += count;
     return EL_OK;
 }
 
@@ -1857,10 +1872,78 @@ static el_status el_opt_conv_in_scale(el_opt *o, int m)
         if (!r->needed || r->nin < 1 || r->in[0].node != m) continue;
         el_attr a = {.name = EL_CONV_IN_SCALE_ATTR, .type = EL_ATTR_B, .v.b = true};
         r->in[0] = mn->in[0];
-        EL_TRY(el_opt_append_data(r, mn->in[1], &a));
+        EL_TRY(el_opt_append_data(r, &mn->in[1], 1, &a));
     }
     mn->needed = false;
     o->st.in_scale_fused++;
+    return EL_OK;
+}
+
+/* Constant input k of n as a tensor (folded, or a Const of the model
+ * file), or NULL. */
+static const el_tensor *el_any_const_input(const el_opt *o, const el_onode *n, int k)
+{
+    if (k >= n->ndata || n->in[k].slot < 0) return NULL;
+    const el_onode *s = &o->n[n->in[k].node];
+    if (s->is_const && n->in[k].slot < s->nval) return &s->val[n->in[k].slot];
+    const el_attr *a = n->in[k].slot == 0 && s->orig && !s->fed && s->ndata == 0 && !strcmp(s->op, "Const")
+                           ? el_node_attr(s->orig, "value")
+                           : NULL;
+    return a && a->type == EL_ATTR_TENSOR && a->v.tensor.buf ? &a->v.tensor : NULL;
+}
+
+/* Whether paddings tensor p pads a rank-4 map along H and W only. */
+static bool el_pads_hw_only(const el_tensor *p)
+{
+    if (!p || p->ndim != 2 || p->dims[0] != 4 || p->dims[1] != 2) return false;
+    for (int i = 0; i < 8; i++) {
+        int64_t v = p->dtype == EL_DT_INT32 ? ((const int32_t *)p->data)[i]
+                    : p->dtype == EL_DT_INT64 ? ((const int64_t *)p->data)[i]
+                                              : -1;
+        if (v < 0 || ((i < 2 || i >= 6) && v != 0)) return false;
+    }
+    return true;
+}
+
+/* An _ElMulAdd m read only by a Conv2D / _FusedConv2D as its input, whose
+ * filter (constant HWIO) the stem kernel takes (ops/conv_stem.h: a first
+ * layer on an image): the convolution standardises its input as it loads
+ * it (ops/mul_add.h), the _ElMulAdd's output (the image as floats, 4 bytes
+ * a value) never goes through memory. */
+static el_status el_opt_conv_in_std(el_opt *o, int m)
+{
+    el_onode *mn = &o->n[m];
+    if (strcmp(mn->op, "_ElMulAdd") || mn->fed || mn->fetched || mn->nin != mn->ndata || mn->nctrl_readers ||
+        mn->ndata_readers != 1 || mn->ndata < 3 || mn->in[0].slot < 0)
+        return EL_OK;
+    const bool sub = el_onode_bool(mn, "sub", false), pre = el_onode_bool(mn, "pre_scale", false),
+               padded = el_onode_bool(mn, "padded", false);
+    if (mn->ndata != 3 + pre + padded) return EL_OK;
+    if (padded && !el_pads_hw_only(el_any_const_input(o, mn, mn->ndata - 1))) return EL_OK;
+    int r = -1, k = -1;
+    r = el_only_reader(o, m, &k);
+    if (r < 0 || k != 0) return EL_OK;
+    el_onode *rn = &o->n[r];
+    if (rn->in[0].slot != 0 || (strcmp(rn->op, "Conv2D") && strcmp(rn->op, "_FusedConv2D")) || rn->ndata < 2 ||
+        !el_onode_float_ok(rn) || !el_onode_str_is(rn, "data_format", "NHWC", "NHWC") ||
+        !el_onode_ones(rn, "dilations", true) || el_onode_attr(rn, EL_CONV_IN_SCALE_ATTR) ||
+        el_onode_attr(rn, EL_CONV_IN_STD_ATTR) || el_onode_attr(rn, EL_CONV_AT_ATTR) ||
+        el_onode_attr(rn, EL_DWPW_NIN_ATTR) || el_onode_attr(rn, EL_PWDW_NIN_ATTR) ||
+        el_onode_attr(rn, EL_FILTER_LAYOUT_ATTR))
+        return EL_OK;
+    const el_tensor *w = el_const_input(o, rn, 1);
+    if (!w || w->ndim != 4) return EL_OK;
+    const int64_t taps = w->dims[0] * w->dims[1];
+    if (w->dims[2] < 1 || w->dims[2] > EL_CONV_STEM_MAX_IC || w->dims[3] < 1 || w->dims[3] > EL_CONV_STEM_MAX_OC ||
+        taps < 2 || taps > EL_CONV_MAX_TAPS || taps * w->dims[2] > EL_CONV_STEM_MAX_K)
+        return EL_OK;
+    el_attr a = {.name = EL_CONV_IN_STD_ATTR,
+                 .type = EL_ATTR_I,
+                 .v.i = (sub ? EL_STD_SUB : 0) | (pre ? EL_STD_PRE : 0) | (padded ? EL_STD_PADDED : 0)};
+    rn->in[0] = mn->in[0];
+    EL_TRY(el_opt_append_data(rn, &mn->in[1], mn->ndata - 1, &a));
+    mn->needed = false;
+    o->st.in_std_fused++;
     return EL_OK;
 }
 
@@ -1960,17 +2043,6 @@ static el_status el_opt_dw_pw(el_opt *o, int r)
     return EL_OK;
 }
 
-/* Whether n's list attr `name` is all ones (absent: def). */
-static bool el_onode_ones(const el_onode *n, const char *name, bool def)
-{
-    const el_attr *a = el_onode_attr(n, name);
-    if (!a) return def;
-    if (a->type != EL_ATTR_LIST || a->v.list.elem != EL_ATTR_I) return false;
-    for (int i = 0; i < a->v.list.n; i++)
-        if (a->v.list.v.i[i] != 1) return false;
-    return true;
-}
-
 /* Whether node `from` depends on node `to` (through any input). */
 static el_status el_opt_depends(const el_opt *o, int from, int to, bool *out)
 {
@@ -2054,7 +2126,7 @@ static el_status el_opt_conv_at(el_opt *o, int g)
     EL_TRY(el_opt_depends(o, gn->in[1].node, c, &cyc));
     if (cyc) return EL_OK;
     el_attr a = {.name = EL_CONV_AT_ATTR, .type = EL_ATTR_B, .v.b = true};
-    EL_TRY(el_opt_append_data(cn, gn->in[1], &a));
+    EL_TRY(el_opt_append_data(cn, &gn->in[1], 1, &a));
     o->st.conv_at_fused++;
     return EL_OK;
 }
@@ -2131,6 +2203,9 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_conv_at(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_conv_in_std(o, n));
     return el_opt_fuse_nms(o);
 }
 

@@ -26,6 +26,7 @@ typedef struct el_optimize_stats {
     int mul_add_fused; /* Add/Sub(Mul(x, c), d) with scalar constants made one _ElMulAdd */
     int mul_add_absorbed;  /* Pad, Mul by a scalar, uint8 Cast before an _ElMulAdd folded into it */
     int image_cast_sunk;   /* uint8 -> float Cast of images a map_fn loop resizes: the resize reads uint8 */
+    int in_std_fused;      /* _ElMulAdd applied by the first convolution as it loads its input */
     int in_scale_fused;    /* Mul read only by convolutions folded into their filters (squeeze-excite) */
     int concat_neg_fused;  /* Neg feeding a ConcatV2 read negated by it (CReLU) */
     int concat_relu_fused; /* Relu reading a ConcatV2 applied by it */

@@ -19,6 +19,7 @@
 
 #include "core/mempool.h"
 #include "core/threadpool.h"
+#include "ops/array_util.h"
 #include "ops/conv_bf16.h"
 #include "ops/broadcast.h"
 #include "ops/conv_fast.h"
@@ -29,6 +30,7 @@
 #include "ops/dwconv_fast.h"
 #include "ops/gemm.h"
 #include "ops/kernel.h"
+#include "ops/mul_add.h"
 #include "ops/unary_fast.h"
 #include "ops/window.h"
 
@@ -562,7 +564,7 @@ static float *el_conv_scaled_filter(const float *w, int64_t numel, int64_t row, 
     return d;
 }
 
-static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, const float *in_scale);
+static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, const float *in_scale, const el_std *std);
 
 /* A bf16-packed filter (bf16x3 when x3) as an HWIO fp32 copy (*out, from
  * el_mem_alloc). */
@@ -605,17 +607,39 @@ static el_conv_epi el_conv_epi_of(const el_epilogue *e, const float *add, float 
 
 static el_status el_conv_at(el_kctx *ctx, bool fused);
 
+/* A node with EL_CONV_IN_STD_ATTR (ops/mul_add.h): input 0 standardised
+ * as the kernels load it; `local` sees it as the float map it stands for
+ * (no data) and not the standardisation's inputs. */
+static el_status el_conv_in_std(el_kctx *ctx, el_kctx *local, el_tensor *ins, el_std *std)
+{
+    int64_t flags;
+    EL_TRY(el_attr_int(ctx->node, EL_CONV_IN_STD_ATTR, 0, &flags));
+    EL_TRY(el_std_parse(ctx, flags, std));
+    *local = *ctx;
+    local->ninputs = ctx->ninputs - el_std_ninputs(flags);
+    memcpy(ins, ctx->inputs, sizeof(el_tensor) * (size_t)local->ninputs);
+    ins[0] = (el_tensor){.dtype = EL_DT_FLOAT, .ndim = 4};
+    memcpy(ins[0].dims, std->dims, sizeof std->dims);
+    local->inputs = ins;
+    return EL_OK;
+}
+
 static el_status el_conv_dispatch(el_kctx *ctx, bool depthwise, bool fused)
 {
     if (el_node_attr(ctx->node, EL_PWDW_NIN_ATTR)) return el_conv_pwdw(ctx, depthwise, fused);
     if (!depthwise && el_node_attr(ctx->node, EL_DWPW_NIN_ATTR)) return el_conv_dwpw(ctx, fused, NULL);
-    if (!el_node_attr(ctx->node, EL_CONV_IN_SCALE_ATTR)) return el_conv_common_x(ctx, depthwise, fused, NULL);
     el_kctx local;
     el_tensor ins[16], tmp = {0};
-    const float *scale;
     if (ctx->ninputs > 16) return el_kerr(ctx, EL_ERR_UNSUPPORTED, "too many inputs (%d)", ctx->ninputs);
+    if (el_node_attr(ctx->node, EL_CONV_IN_STD_ATTR)) {
+        el_std std;
+        EL_TRY(el_conv_in_std(ctx, &local, ins, &std));
+        return el_conv_common_x(&local, depthwise, fused, NULL, &std);
+    }
+    if (!el_node_attr(ctx->node, EL_CONV_IN_SCALE_ATTR)) return el_conv_common_x(ctx, depthwise, fused, NULL, NULL);
+    const float *scale;
     EL_TRY(el_conv_in_scale(ctx, &local, ins, &scale, &tmp));
-    el_status s = el_conv_common_x(&local, depthwise, fused, scale);
+    el_status s = el_conv_common_x(&local, depthwise, fused, scale, NULL);
     el_tensor_release(&tmp);
     return s;
 }
@@ -656,7 +680,7 @@ static int el_add_row(void *vc, void *out, const void *const *in, const int *uni
     return 0;
 }
 
-static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, const float *in_scale)
+static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, const float *in_scale, const el_std *std)
 {
     el_conv_geom g;
     el_filter_layout layout = EL_FILTER_HWIO;
@@ -672,7 +696,7 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
     el_status s = e.add && !add_tiles ? el_tensor_alloc(&conv_out, EL_DT_FLOAT, 4, dims)
                                       : el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y);
     if (e.add && !add_tiles) y = &conv_out;
-    float *scaled = NULL, *unpacked = NULL;
+    float *scaled = NULL, *unpacked = NULL, *stdmap = NULL;
     if (s == EL_OK && el_tensor_numel(y) > 0) {
         const float *x = ctx->inputs[0].data, *w = ctx->inputs[1].data;
         /* A filter the precision pass packed to bf16 (graph/precision.c);
@@ -721,7 +745,19 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
         el_conv_epi fe_plain = fe;
         fe_plain.add = NULL;
         fe_plain.hswish = fe_plain.sigmoid = false;
-        bool done = wb && (x3 ? el_conv2d_bf16x3(&g, x, wb, &fe, y->data) : el_conv2d_bf16(&g, x, wb, &fe, y->data));
+        bool done = std && !wb && !depthwise && el_conv2d_stem_std(&g, std, w, layout, &fe, y->data);
+        if (std && !done) {
+            /* The stem kernel declined: the standardised map in full, as the _ElMulAdd wrote it. */
+            stdmap = el_mem_alloc(sizeof(float) * (size_t)el_dims_prod(std->dims, 0, 4));
+            if (!stdmap) {
+                s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory standardising the input");
+                goto out;
+            }
+            el_std_map(std, stdmap);
+            x = stdmap;
+        }
+        if (!done)
+            done = wb && (x3 ? el_conv2d_bf16x3(&g, x, wb, &fe, y->data) : el_conv2d_bf16(&g, x, wb, &fe, y->data));
         bool post_tops = done && !el_conv_epi_has_tile_ops(&fe);
         if (!done && wb) {
             /* The bf16 kernels declined (ISA forced lower, geometry): fp32 on the bf16 values. */
@@ -775,6 +811,7 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
 out:
     el_mem_free(unpacked);
     el_mem_free(scaled);
+    el_mem_free(stdmap);
     el_tensor_release(&conv_out);
     if (fused) el_epilogue_free(&e);
     return s;
@@ -1088,7 +1125,7 @@ static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx)
     s = el_conv_common(&dctx, true, true);
     if (s == EL_OK) {
         pin[0] = dout;
-        s = el_conv_common_x(&pctx, false, fused, NULL);
+        s = el_conv_common_x(&pctx, false, fused, NULL, NULL);
     }
     el_tensor_release(&dout);
     return s;

@@ -33,6 +33,8 @@ typedef struct el_cs_job {
     const el_conv_geom *g;
     const float *x, *wt; /* wt: [k][ocp] */
     const el_conv_epi *e;
+    const el_std *std; /* x standardised per output row instead (ops/mul_add.h), or NULL */
+    float *scratch;    /* with std: a window of rows per thread */
     float *y;
     int taps, ov, pmax;
     int64_t k, ocp, segs;
@@ -168,28 +170,67 @@ static void el_cs_run(const el_cs_job *j, int64_t b, int64_t oy, int64_t x0, int
     }
 }
 
+/* Pixels [x0, x1) of output row (b, oy). */
+static void el_cs_row(const el_cs_job *j, int64_t b, int64_t oy, int64_t x0, int64_t x1)
+{
+    const el_conv_geom *g = j->g;
+    const el_window_axis *H = &g->h, *W = &g->w;
+    const int64_t iy0 = oy * H->stride - H->pad_before;
+    /* The pixels whose windows lie inside the input: [xa, xb). */
+    int64_t xa = x1, xb = x1;
+    if (iy0 >= 0 && iy0 + (H->k - 1) * H->dilation < H->in) {
+        xa = (W->pad_before + W->stride - 1) / W->stride;
+        const int64_t lim = W->in - 1 - (W->k - 1) * W->dilation + W->pad_before; /* ox * stride <= lim */
+        xb = lim < 0 ? 0 : lim / W->stride + 1;
+        xa = xa < x0 ? x0 : xa > x1 ? x1 : xa;
+        xb = xb < xa ? xa : xb > x1 ? x1 : xb;
+    }
+    el_cs_run(j, b, oy, x0, xa, false);
+    el_cs_run(j, b, oy, xa, xb, true);
+    el_cs_run(j, b, oy, xb, x1, false);
+}
+
 static void el_cs_items(void *ctx, int64_t i0, int64_t i1)
 {
     const el_cs_job *j = ctx;
     const el_conv_geom *g = j->g;
     const el_window_axis *H = &g->h, *W = &g->w;
+    /* With a standardised input: the window's rows (dilation 1) made per
+     * output row into buf, padding rows 0 (the convolution pads the
+     * standardised map with 0), and the row run as a 1-row image of them:
+     * the same elements in the same order, so the same sums. */
+    el_conv_geom lg;
+    el_cs_job local, *lj = &local;
+    const int64_t rowf = W->in * g->ic;
+    float *buf = NULL;
+    if (j->std) {
+        buf = j->scratch + (size_t)el_threadpool_thread_index() * (size_t)(H->k * rowf);
+        local = *j;
+        lg = *g;
+        lg.n = 1;
+        lg.h.in = lg.h.k, lg.h.out = 1, lg.h.stride = 1, lg.h.pad_before = lg.h.pad_after = 0;
+        lj->g = &lg;
+        lj->x = buf;
+    }
+    int64_t have = -1; /* the output row buf holds */
     for (int64_t it = i0; it < i1; it++) {
         const int64_t row = it / j->segs, seg = it % j->segs;
         const int64_t oy = row % H->out, b = row / H->out;
         const int64_t x0 = W->out * seg / j->segs, x1 = W->out * (seg + 1) / j->segs;
-        const int64_t iy0 = oy * H->stride - H->pad_before;
-        /* The pixels whose windows lie inside the input: [xa, xb). */
-        int64_t xa = x1, xb = x1;
-        if (iy0 >= 0 && iy0 + (H->k - 1) * H->dilation < H->in) {
-            xa = (W->pad_before + W->stride - 1) / W->stride;
-            const int64_t lim = W->in - 1 - (W->k - 1) * W->dilation + W->pad_before; /* ox * stride <= lim */
-            xb = lim < 0 ? 0 : lim / W->stride + 1;
-            xa = xa < x0 ? x0 : xa > x1 ? x1 : xa;
-            xb = xb < xa ? xa : xb > x1 ? x1 : xb;
+        if (j->std) {
+            if (have != row) {
+                for (int64_t ky = 0; ky < H->k; ky++) {
+                    const int64_t iy = oy * H->stride - H->pad_before + ky;
+                    if (iy < 0 || iy >= H->in) memset(buf + ky * rowf, 0, sizeof(float) * (size_t)rowf);
+                    else el_std_row(j->std, b, iy, buf + ky * rowf);
+                }
+                have = row;
+            }
+            lj->y = j->y + row * W->out * g->oc;
+            el_cs_row(lj, 0, 0, x0, x1);
+        } else {
+            el_cs_row(j, b, oy, x0, x1);
         }
-        el_cs_run(j, b, oy, x0, xa, false);
-        el_cs_run(j, b, oy, xa, xb, true);
-        el_cs_run(j, b, oy, xb, x1, false);
         /* Residual add, hard swish, sigmoid on the segment just stored, while it is in cache. */
         const int64_t n = (x1 - x0) * g->oc;
         if (el_conv_epi_has_tile_ops(j->e) && !j->hswish) el_conv_epi_tile(j->e, j->y + (row * W->out + x0) * g->oc, 1, n, n);
@@ -198,8 +239,8 @@ static void el_cs_items(void *ctx, int64_t i0, int64_t i1)
 
 #endif
 
-bool el_conv2d_stem(const el_conv_geom *g, const float *x, const float *w, el_filter_layout layout,
-                    const el_conv_epi *e, float *y)
+static bool el_conv2d_stem_run(const el_conv_geom *g, const float *x, const el_std *std, const float *w,
+                               el_filter_layout layout, const el_conv_epi *e, float *y)
 {
 #if defined(EL_CONV_X86)
     if (el_conv_isa() != EL_ISA_AVX512 || g->groups != 1 || g->ic < 1 || g->ic > EL_CONV_STEM_MAX_IC || g->oc < 1 ||
@@ -211,7 +252,8 @@ bool el_conv2d_stem(const el_conv_geom *g, const float *x, const float *w, el_fi
     /* Offsets of the window's elements must fit the table's int32. */
     const int64_t last = ((g->h.k - 1) * g->h.dilation * g->w.in + (g->w.k - 1) * g->w.dilation + 1) * g->ic;
     if (last > INT32_MAX) return false;
-    el_cs_job job = {.g = g, .x = x, .e = e, .y = y, .taps = (int)taps, .k = k}, *j = &job;
+    if (std && g->h.dilation != 1) return false;
+    el_cs_job job = {.g = g, .x = x, .std = std, .e = e, .y = y, .taps = (int)taps, .k = k}, *j = &job;
     j->ov = (int)((g->oc + 15) / 16);
     j->ocp = j->ov * 16;
     j->pmax = EL_CS_ACC / j->ov;
@@ -223,8 +265,17 @@ bool el_conv2d_stem(const el_conv_geom *g, const float *x, const float *w, el_fi
             for (int64_t c = 0; c < g->ic; c++, i++)
                 j->koff[i] = (int32_t)((ky * g->h.dilation * g->w.in + kx * g->w.dilation) * g->ic + c);
     for (int64_t o = 0; o < g->oc; o++) j->bias[o] = e->bias ? e->bias[o] : 0.0f;
+    el_threadpool *pool = el_threadpool_current();
+    if (std) {
+        const int threads = pool ? el_threadpool_size(pool) : 1;
+        j->scratch = el_mem_alloc(sizeof(float) * (size_t)(threads * g->h.k * g->w.in * g->ic));
+        if (!j->scratch) return false;
+    }
     float *wt = el_mem_calloc((size_t)(k * j->ocp), sizeof(float));
-    if (!wt) return false;
+    if (!wt) {
+        el_mem_free(j->scratch);
+        return false;
+    }
     /* HWIO holds w[k * oc + o]; the packed panels w[((o / 32) * K + k) * 32 + o % 32]. */
     for (int64_t i = 0; i < k; i++)
         for (int64_t o = 0; o < g->oc; o++)
@@ -238,11 +289,24 @@ bool el_conv2d_stem(const el_conv_geom *g, const float *x, const float *w, el_fi
     while (rows * j->segs < 64 && g->w.out / (j->segs * 2) >= 2 * j->pmax) j->segs *= 2;
     const int64_t seg_macs = g->w.out / j->segs * k * j->ocp;
     const int64_t grain = 100000 / (seg_macs > 0 ? seg_macs : 1);
-    el_parallel_for(el_threadpool_current(), rows * j->segs, grain < 1 ? 1 : grain, el_cs_items, j);
+    el_parallel_for(pool, rows * j->segs, grain < 1 ? 1 : grain, el_cs_items, j);
     el_mem_free(wt);
+    el_mem_free(j->scratch);
     return true;
 #else
-    (void)g, (void)x, (void)w, (void)layout, (void)e, (void)y;
+    (void)g, (void)x, (void)std, (void)w, (void)layout, (void)e, (void)y;
     return false;
 #endif
+}
+
+bool el_conv2d_stem(const el_conv_geom *g, const float *x, const float *w, el_filter_layout layout,
+                    const el_conv_epi *e, float *y)
+{
+    return el_conv2d_stem_run(g, x, NULL, w, layout, e, y);
+}
+
+bool el_conv2d_stem_std(const el_conv_geom *g, const el_std *std, const float *w, el_filter_layout layout,
+                        const el_conv_epi *e, float *y)
+{
+    return el_conv2d_stem_run(g, NULL, std, w, layout, e, y);
 }

@@ -17,6 +17,7 @@
 
 #include "ops/conv_fast.h"
 #include "ops/gemm.h"
+#include "ops/mul_add.h"
 
 /* Input depths up to this take the stem kernel (deeper inputs have a K
  * the GEMMs amortize), with output depths up to EL_CONV_STEM_MAX_OC and
@@ -31,5 +32,11 @@
  * operations. */
 bool el_conv2d_stem(const el_conv_geom *g, const float *x, const float *w, el_filter_layout layout,
                     const el_conv_epi *e, float *y);
+
+/* The same over std's standardised map (g's input; dilation 1 along H),
+ * made a window of rows at a time as the output rows need them: the same
+ * bits as el_conv2d_stem on el_std_map's output. */
+bool el_conv2d_stem_std(const el_conv_geom *g, const el_std *std, const float *w, el_filter_layout layout,
+                        const el_conv_epi *e, float *y);
 
 #endif

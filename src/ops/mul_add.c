@@ -24,6 +24,7 @@
 #include "ops/broadcast.h"
 #include "ops/conv_fast.h"
 #include "ops/kernel.h"
+#include "ops/mul_add.h"
 #include "ops/unary_fast.h"
 
 /* GCC's -O2 vectorizes only loops with no epilogue; vectorizing keeps every
@@ -209,6 +210,92 @@ static el_status el_k_ElMulAdd(el_kctx *ctx)
         }
     }
     return EL_OK;
+}
+
+/* ---- the standardisation applied by a convolution (ops/mul_add.h) ---- */
+
+int el_std_ninputs(int64_t flags) { return 2 + !!(flags & EL_STD_PRE) + !!(flags & EL_STD_PADDED); }
+
+el_status el_std_parse(el_kctx *ctx, int64_t flags, el_std *t)
+{
+    const int n = el_std_ninputs(flags), first = ctx->ninputs - n;
+    if (first < 1) return el_kerr(ctx, EL_ERR_INVALID_ARG, "the standardised input needs %d more inputs", n);
+    const el_tensor *x = &ctx->inputs[0];
+    if (x->dtype != EL_DT_FLOAT && x->dtype != EL_DT_UINT8)
+        return el_kerr(ctx, EL_ERR_INVALID_ARG, "x must be float or uint8, got %s", el_dtype_name(x->dtype));
+    if (x->ndim != 4) return el_kerr(ctx, EL_ERR_INVALID_ARG, "the standardised input must have rank 4, got %d", x->ndim);
+    memset(t, 0, sizeof *t);
+    t->x = x->data;
+    t->u8 = x->dtype == EL_DT_UINT8;
+    t->pre = flags & EL_STD_PRE;
+    t->s = 1.0f;
+    /* el_ma_scalar's checks also cover the plain form's broadcasting: one
+     * value of no higher rank leaves x's shape. */
+    EL_TRY(el_ma_scalar(ctx, first, &t->c));
+    EL_TRY(el_ma_scalar(ctx, first + 1, &t->d));
+    if (flags & EL_STD_SUB) t->d = -t->d;
+    if (t->pre) EL_TRY(el_ma_scalar(ctx, first + 2, &t->s));
+    memcpy(t->xdims, x->dims, sizeof t->xdims);
+    memcpy(t->dims, x->dims, sizeof t->dims);
+    if (flags & EL_STD_PADDED) {
+        const int pi = ctx->ninputs - 1;
+        const el_tensor *p = &ctx->inputs[pi];
+        if (p->ndim != 2 || p->dims[0] != 4 || p->dims[1] != 2)
+            return el_kerr(ctx, EL_ERR_RUNTIME, "paddings must be a 4x2 matrix");
+        int64_t v[8];
+        for (int i = 0; i < 8; i++) EL_TRY(el_kctx_index_value(ctx, pi, i, &v[i]));
+        if (v[0] || v[1] || v[6] || v[7])
+            return el_kerr(ctx, EL_ERR_UNSUPPORTED, "the standardised input is padded along N or C");
+        for (int k = 1; k < 3; k++) {
+            if (v[2 * k] < 0 || v[2 * k + 1] < 0)
+                return el_kerr(ctx, EL_ERR_RUNTIME, "Paddings must be non-negative: %lld %lld", (long long)v[2 * k],
+                               (long long)v[2 * k + 1]);
+            if (v[2 * k] > INT32_MAX || v[2 * k + 1] > INT32_MAX || x->dims[k] > INT64_MAX - v[2 * k] - v[2 * k + 1])
+                return el_kerr(ctx, EL_ERR_LIMIT, "padded dimension %d overflows", k);
+            t->dims[k] += v[2 * k] + v[2 * k + 1];
+        }
+        t->top = v[2], t->left = v[4];
+    }
+    float t0 = 0.0f * t->c; /* the Pad's 0 through the Mul by c and the Add, as el_k_ElMulAdd */
+    t->border = t0 + t->d;
+    return EL_OK;
+}
+
+void el_std_row(const el_std *t, int64_t b, int64_t y, float *out)
+{
+    const int64_t ch = t->dims[3], w = t->xdims[2] * ch, row = t->dims[2] * ch, left = t->left * ch;
+    const int64_t iy = y - t->top;
+    if (iy < 0 || iy >= t->xdims[1]) {
+        el_fill_f32(out, t->border, row);
+        return;
+    }
+    el_fill_f32(out, t->border, left);
+    const size_t es = t->u8 ? 1 : sizeof(float);
+    el_ma_job j = {.x = (const char *)t->x + (size_t)((b * t->xdims[1] + iy) * w) * es,
+                   .u8 = t->u8, .pre = t->pre, .s = t->s, .c = t->c, .d = t->d, .y = out + left};
+    el_ma_chunk(&j, 0, w);
+    el_fill_f32(out + left + w, t->border, row - left - w);
+}
+
+typedef struct el_std_job {
+    const el_std *t;
+    float *out;
+} el_std_job;
+
+static void el_std_rows(void *ctx, int64_t r0, int64_t r1)
+{
+    const el_std_job *j = ctx;
+    const el_std *t = j->t;
+    const int64_t row = t->dims[2] * t->dims[3];
+    for (int64_t r = r0; r < r1; r++) el_std_row(t, r / t->dims[1], r % t->dims[1], j->out + r * row);
+}
+
+void el_std_map(const el_std *t, float *out)
+{
+    el_std_job j = {.t = t, .out = out};
+    const int64_t row = t->dims[2] * t->dims[3];
+    el_parallel_for(el_threadpool_current(), t->dims[0] * t->dims[1], row >= 16384 ? 1 : 16384 / (row > 0 ? row : 1),
+                    el_std_rows, &j);
 }
 
 const el_op el_ops_mul_add[] = {
