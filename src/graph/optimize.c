@@ -1879,32 +1879,6 @@ static el_status el_opt_conv_in_scale(el_opt *o, int m)
     return EL_OK;
 }
 
-/* Constant input k of n as a tensor (folded, or a Const of the model
- * file), or NULL. */
-static const el_tensor *el_any_const_input(const el_opt *o, const el_onode *n, int k)
-{
-    if (k >= n->ndata || n->in[k].slot < 0) return NULL;
-    const el_onode *s = &o->n[n->in[k].node];
-    if (s->is_const && n->in[k].slot < s->nval) return &s->val[n->in[k].slot];
-    const el_attr *a = n->in[k].slot == 0 && s->orig && !s->fed && s->ndata == 0 && !strcmp(s->op, "Const")
-                           ? el_node_attr(s->orig, "value")
-                           : NULL;
-    return a && a->type == EL_ATTR_TENSOR && a->v.tensor.buf ? &a->v.tensor : NULL;
-}
-
-/* Whether paddings tensor p pads a rank-4 map along H and W only. */
-static bool el_pads_hw_only(const el_tensor *p)
-{
-    if (!p || p->ndim != 2 || p->dims[0] != 4 || p->dims[1] != 2) return false;
-    for (int i = 0; i < 8; i++) {
-        int64_t v = p->dtype == EL_DT_INT32 ? ((const int32_t *)p->data)[i]
-                    : p->dtype == EL_DT_INT64 ? ((const int64_t *)p->data)[i]
-                                              : -1;
-        if (v < 0 || ((i < 2 || i >= 6) && v != 0)) return false;
-    }
-    return true;
-}
-
 /* An _ElMulAdd m read only by a Conv2D / _FusedConv2D as its input, whose
  * filter (constant HWIO) the stem kernel takes (ops/conv_stem.h: a first
  * layer on an image): the convolution standardises its input as it loads
@@ -1919,7 +1893,6 @@ static el_status el_opt_conv_in_std(el_opt *o, int m)
     const bool sub = el_onode_bool(mn, "sub", false), pre = el_onode_bool(mn, "pre_scale", false),
                padded = el_onode_bool(mn, "padded", false);
     if (mn->ndata != 3 + pre + padded) return EL_OK;
-    if (padded && !el_pads_hw_only(el_any_const_input(o, mn, mn->ndata - 1))) return EL_OK;
     int r = -1, k = -1;
     r = el_only_reader(o, m, &k);
     if (r < 0 || k != 0) return EL_OK;
@@ -1928,15 +1901,20 @@ static el_status el_opt_conv_in_std(el_opt *o, int m)
         !el_onode_float_ok(rn) || !el_onode_str_is(rn, "data_format", "NHWC", "NHWC") ||
         !el_onode_ones(rn, "dilations", true) || el_onode_attr(rn, EL_CONV_IN_SCALE_ATTR) ||
         el_onode_attr(rn, EL_CONV_IN_STD_ATTR) || el_onode_attr(rn, EL_CONV_AT_ATTR) ||
-        el_onode_attr(rn, EL_DWPW_NIN_ATTR) || el_onode_attr(rn, EL_PWDW_NIN_ATTR) ||
-        el_onode_attr(rn, EL_FILTER_LAYOUT_ATTR))
+        el_onode_attr(rn, EL_DWPW_NIN_ATTR) || el_onode_attr(rn, EL_PWDW_NIN_ATTR))
         return EL_OK;
+    /* A filter packed already (a packed model file) is left to the kernel:
+     * should the stem kernel decline, the convolution standardises the whole
+     * map first, as the _ElMulAdd did. */
     const el_tensor *w = el_const_input(o, rn, 1);
-    if (!w || w->ndim != 4) return EL_OK;
-    const int64_t taps = w->dims[0] * w->dims[1];
-    if (w->dims[2] < 1 || w->dims[2] > EL_CONV_STEM_MAX_IC || w->dims[3] < 1 || w->dims[3] > EL_CONV_STEM_MAX_OC ||
-        taps < 2 || taps > EL_CONV_MAX_TAPS || taps * w->dims[2] > EL_CONV_STEM_MAX_K)
-        return EL_OK;
+    if (!el_onode_attr(rn, EL_FILTER_LAYOUT_ATTR)) {
+        if (!w || w->ndim != 4) return EL_OK;
+        const int64_t taps = w->dims[0] * w->dims[1];
+        if (w->dims[2] < 1 || w->dims[2] > EL_CONV_STEM_MAX_IC || w->dims[3] < 1 ||
+            w->dims[3] > EL_CONV_STEM_MAX_OC || taps < 2 || taps > EL_CONV_MAX_TAPS ||
+            taps * w->dims[2] > EL_CONV_STEM_MAX_K)
+            return EL_OK;
+    }
     el_attr a = {.name = EL_CONV_IN_STD_ATTR,
                  .type = EL_ATTR_I,
                  .v.i = (sub ? EL_STD_SUB : 0) | (pre ? EL_STD_PRE : 0) | (padded ? EL_STD_PADDED : 0)};

@@ -241,40 +241,55 @@ el_status el_std_parse(el_kctx *ctx, int64_t flags, el_std *t)
         const int pi = ctx->ninputs - 1;
         const el_tensor *p = &ctx->inputs[pi];
         if (p->ndim != 2 || p->dims[0] != 4 || p->dims[1] != 2)
-            return el_kerr(ctx, EL_ERR_RUNTIME, "paddings must be a 4x2 matrix");
-        int64_t v[8];
-        for (int i = 0; i < 8; i++) EL_TRY(el_kctx_index_value(ctx, pi, i, &v[i]));
-        if (v[0] || v[1] || v[6] || v[7])
-            return el_kerr(ctx, EL_ERR_UNSUPPORTED, "the standardised input is padded along N or C");
-        for (int k = 1; k < 3; k++) {
-            if (v[2 * k] < 0 || v[2 * k + 1] < 0)
-                return el_kerr(ctx, EL_ERR_RUNTIME, "Paddings must be non-negative: %lld %lld", (long long)v[2 * k],
-                               (long long)v[2 * k + 1]);
-            if (v[2 * k] > INT32_MAX || v[2 * k + 1] > INT32_MAX || x->dims[k] > INT64_MAX - v[2 * k] - v[2 * k + 1])
+            return el_kerr(ctx, EL_ERR_RUNTIME, "paddings must be a matrix with 2 columns and 4 rows (the input's rank)");
+        for (int k = 0; k < 4; k++) {
+            int64_t b, a;
+            EL_TRY(el_kctx_index_value(ctx, pi, 2 * k, &b));
+            EL_TRY(el_kctx_index_value(ctx, pi, 2 * k + 1, &a));
+            if (b < 0 || a < 0)
+                return el_kerr(ctx, EL_ERR_RUNTIME, "Paddings must be non-negative: %lld %lld", (long long)b, (long long)a);
+            if (b > INT32_MAX || a > INT32_MAX || x->dims[k] > INT64_MAX - b - a)
                 return el_kerr(ctx, EL_ERR_LIMIT, "padded dimension %d overflows", k);
-            t->dims[k] += v[2 * k] + v[2 * k + 1];
+            t->dims[k] += b + a;
+            t->before[k] = b;
         }
-        t->top = v[2], t->left = v[4];
     }
     float t0 = 0.0f * t->c; /* the Pad's 0 through the Mul by c and the Add, as el_k_ElMulAdd */
     t->border = t0 + t->d;
     return EL_OK;
 }
 
+/* Elements [0, n) of x from element `from`, standardised into y. */
+static void el_std_run(const el_std *t, int64_t from, int64_t n, float *y)
+{
+    el_ma_job j = {.x = (const char *)t->x + (size_t)from * (t->u8 ? 1 : sizeof(float)),
+                   .u8 = t->u8, .pre = t->pre, .s = t->s, .c = t->c, .d = t->d, .y = y};
+    el_ma_chunk(&j, 0, n);
+}
+
 void el_std_row(const el_std *t, int64_t b, int64_t y, float *out)
 {
-    const int64_t ch = t->dims[3], w = t->xdims[2] * ch, row = t->dims[2] * ch, left = t->left * ch;
-    const int64_t iy = y - t->top;
-    if (iy < 0 || iy >= t->xdims[1]) {
+    const int64_t *xd = t->xdims, *pb = t->before;
+    const int64_t ch = t->dims[3], row = t->dims[2] * ch, left = pb[2] * ch, w = xd[2] * ch;
+    const int64_t ib = b - pb[0], iy = y - pb[1];
+    if (ib < 0 || ib >= xd[0] || iy < 0 || iy >= xd[1]) {
         el_fill_f32(out, t->border, row);
         return;
     }
+    const int64_t from = (ib * xd[1] + iy) * xd[2] * xd[3];
     el_fill_f32(out, t->border, left);
-    const size_t es = t->u8 ? 1 : sizeof(float);
-    el_ma_job j = {.x = (const char *)t->x + (size_t)((b * t->xdims[1] + iy) * w) * es,
-                   .u8 = t->u8, .pre = t->pre, .s = t->s, .c = t->c, .d = t->d, .y = out + left};
-    el_ma_chunk(&j, 0, w);
-    el_fill_f32(out + left + w, t->border, row - left - w);
+    if (ch == xd[3]) {
+        el_std_run(t, from, w, out + left);
+    } else {
+        /* Padded along the depth: pixel by pixel. */
+        for (int64_t px = 0; px < xd[2]; px++) {
+            float *o = out + left + px * ch;
+            el_fill_f32(o, t->border, pb[3]);
+            el_std_run(t, from + px * xd[3], xd[3], o + pb[3]);
+            el_fill_f32(o + pb[3] + xd[3], t->border, ch - pb[3] - xd[3]);
+        }
+    }
+    el_fill_f32(out + left + xd[2] * ch, t->border, row - left - xd[2] * ch);
 }
 
 typedef struct el_std_job {

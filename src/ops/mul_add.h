@@ -20,13 +20,13 @@
 #define EL_STD_PRE 2
 #define EL_STD_PADDED 4
 
-/* The standardised map of an NHWC x: dims[4] its shape (padded along H
- * and W only: top and left before, the rest after). */
+/* The standardised map of a rank-4 x: dims its shape, x's dims padded
+ * by before[k] in front (and the rest behind). */
 typedef struct el_std {
     const void *x;
     bool u8, pre;
     float s, c, d, border;
-    int64_t xdims[4], dims[4], top, left;
+    int64_t xdims[4], dims[4], before[4];
 } el_std;
 
 /* How many inputs the standardisation takes after x for attr `flags`. */
