@@ -114,7 +114,10 @@ static void hook(void *user, const el_node_event *ev)
 {
     capture *c = user;
     if (!c->capture) node_time(c, ev);
-    if (!strstr(ev->op, "Conv2D") || ev->ninputs < 2 || ev->inputs[1].ndim != 5) return;
+    /* Replayed: convolutions of a float map (not one standardising its
+     * uint8 image as it loads it, ops/mul_add.h). */
+    if (!strstr(ev->op, "Conv2D") || ev->ninputs < 2 || ev->inputs[1].ndim != 5 || ev->inputs[0].dtype != EL_DT_FLOAT)
+        return;
     if (c->cur >= MAXL) return;
     layer *l = &c->l[c->cur++];
     if (c->capture) {

@@ -219,7 +219,14 @@ static void el_cs_items(void *ctx, int64_t i0, int64_t i1)
         const int64_t x0 = W->out * seg / j->segs, x1 = W->out * (seg + 1) / j->segs;
         if (j->std) {
             if (have != row) {
-                for (int64_t ky = 0; ky < H->k; ky++) {
+                /* The next output row of the image: the rows its window
+                 * shares with the last one move down instead of being made again. */
+                int64_t from = 0;
+                if (have >= 0 && row == have + 1 && oy > 0 && H->stride < H->k) {
+                    from = H->k - H->stride;
+                    memmove(buf, buf + H->stride * rowf, sizeof(float) * (size_t)(from * rowf));
+                }
+                for (int64_t ky = from; ky < H->k; ky++) {
                     const int64_t iy = oy * H->stride - H->pad_before + ky;
                     if (iy < 0 || iy >= H->in) memset(buf + ky * rowf, 0, sizeof(float) * (size_t)rowf);
                     else el_std_row(j->std, b, iy, buf + ky * rowf);
