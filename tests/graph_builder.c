@@ -130,6 +130,18 @@ void el_gb_conv_attrs(el_gb *b, int node, int64_t stride)
     el_gb_attr_type(b, node, "T", EL_DT_FLOAT);
 }
 
+void el_gb_crelu_concat(el_gb *b, int axis, bool with_t)
+{
+    el_gb_attr_type(b, el_gb_node(b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
+    el_gb_scalar_f32(b, "c", 0.75f, NULL);
+    el_gb_scalar_i32(b, "axis", axis, NULL);
+    el_gb_node(b, "a", "Mul", EL_IN("x", "c"));
+    el_gb_attr_type(b, el_gb_node(b, "neg", "Neg", EL_IN("a")), "T", EL_DT_FLOAT);
+    int c = el_gb_node(b, "cat", "ConcatV2", EL_IN("a", "neg", "x", "axis"));
+    if (with_t) el_gb_attr_type(b, c, "T", EL_DT_FLOAT);
+    el_gb_attr_int(b, c, "N", 3);
+}
+
 void el_gb_hard_swish(el_gb *b, const char *x, const char *y)
 {
     el_gb_scalar_f32(b, "m", 0.16666667f, NULL);

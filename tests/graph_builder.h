@@ -35,6 +35,10 @@ void el_gb_conv_attrs(el_gb *b, int node, int64_t stride);
  * graphs spell it, with scalar Consts m = 1/6 and a = 3; the nodes between
  * are named m, a, mul, add and r6. */
 void el_gb_hard_swish(el_gb *b, const char *x, const char *y);
+/* The CReLU-shaped concat of the concat and pool fusion tests: x (a float
+ * Placeholder), a = Mul(x, 0.75), neg = Neg(a), cat = ConcatV2(a, neg, x;
+ * axis), cat's T set when with_t. */
+void el_gb_crelu_concat(el_gb *b, int axis, bool with_t);
 /* An Enter of `in` into while-loop frame `frame`. */
 void el_gb_enter(el_gb *b, const char *name, const char *in, const char *frame, bool constant);
 /* The head of a TF1 while loop `while var0 < limit` in frame `frame`, its

@@ -39,14 +39,7 @@ static el_graph *el_graph_of(int axis, bool with_t, const char *extra)
 {
     el_gb b;
     el_gb_init(&b);
-    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
-    el_gb_scalar_f32(&b, "c", 0.75f, NULL);
-    el_gb_scalar_i32(&b, "axis", axis, NULL);
-    el_gb_node(&b, "a", "Mul", EL_IN("x", "c"));
-    el_gb_attr_type(&b, el_gb_node(&b, "neg", "Neg", EL_IN("a")), "T", EL_DT_FLOAT);
-    int c = el_gb_node(&b, "cat", "ConcatV2", EL_IN("a", "neg", "x", "axis"));
-    if (with_t) el_gb_attr_type(&b, c, "T", EL_DT_FLOAT);
-    el_gb_attr_int(&b, c, "N", 3);
+    el_gb_crelu_concat(&b, axis, with_t);
     el_gb_attr_type(&b, el_gb_node(&b, "y", "Relu", EL_IN("cat")), "T", EL_DT_FLOAT);
     if (extra) el_gb_node(&b, "z", "Relu", EL_IN(extra));
     el_graph *g;
@@ -138,14 +131,7 @@ static el_graph *el_sigmoid_graph(int axis, const float *one, bool one_rank1, co
 {
     el_gb b;
     el_gb_init(&b);
-    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
-    el_gb_scalar_f32(&b, "c", 0.75f, NULL);
-    el_gb_scalar_i32(&b, "axis", axis, NULL);
-    el_gb_node(&b, "a", "Mul", EL_IN("x", "c"));
-    el_gb_attr_type(&b, el_gb_node(&b, "neg", "Neg", EL_IN("a")), "T", EL_DT_FLOAT);
-    int c = el_gb_node(&b, "cat", "ConcatV2", EL_IN("a", "neg", "x", "axis"));
-    el_gb_attr_type(&b, c, "T", EL_DT_FLOAT);
-    el_gb_attr_int(&b, c, "N", 3);
+    el_gb_crelu_concat(&b, axis, true);
     if (one) {
         if (one_rank1)
             el_gb_const_f32_gen(&b, "one", 1, (const int64_t[]){1}, el_unit, *one);
@@ -291,16 +277,9 @@ static el_graph *el_slice_graph(int axis, const int32_t *begin, const int32_t *s
 {
     el_gb b;
     el_gb_init(&b);
-    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
-    el_gb_scalar_f32(&b, "c", 0.75f, NULL);
-    el_gb_scalar_i32(&b, "axis", axis, NULL);
     el_gb_const_i32(&b, "begin", 4, begin, NULL);
     el_gb_const_i32(&b, "size", 4, size, NULL);
-    el_gb_node(&b, "a", "Mul", EL_IN("x", "c"));
-    el_gb_attr_type(&b, el_gb_node(&b, "neg", "Neg", EL_IN("a")), "T", EL_DT_FLOAT);
-    int c = el_gb_node(&b, "cat", "ConcatV2", EL_IN("a", "neg", "x", "axis"));
-    el_gb_attr_type(&b, c, "T", EL_DT_FLOAT);
-    el_gb_attr_int(&b, c, "N", 3);
+    el_gb_crelu_concat(&b, axis, true);
     if (sigmoid) el_gb_attr_type(&b, el_gb_node(&b, "s", "Sigmoid", EL_IN("cat")), "T", EL_DT_FLOAT);
     el_gb_attr_type(&b, el_gb_node(&b, "y", "Slice", EL_IN(sigmoid ? "s" : "cat", "begin", "size")), "T",
                     EL_DT_FLOAT);

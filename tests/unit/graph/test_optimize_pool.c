@@ -42,14 +42,7 @@ static el_graph *el_graph_of(int axis, int64_t k, int64_t stride, const char *pa
 {
     el_gb b;
     el_gb_init(&b);
-    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_FLOAT);
-    el_gb_scalar_f32(&b, "c", 0.75f, NULL);
-    el_gb_scalar_i32(&b, "axis", axis, NULL);
-    el_gb_node(&b, "a", "Mul", EL_IN("x", "c"));
-    el_gb_attr_type(&b, el_gb_node(&b, "neg", "Neg", EL_IN("a")), "T", EL_DT_FLOAT);
-    int c = el_gb_node(&b, "cat", "ConcatV2", EL_IN("a", "neg", "x", "axis"));
-    el_gb_attr_type(&b, c, "T", EL_DT_FLOAT);
-    el_gb_attr_int(&b, c, "N", 3);
+    el_gb_crelu_concat(&b, axis, true);
     el_pool_attrs(&b, el_gb_node(&b, "p", "MaxPool", EL_IN("cat")), k, stride, padding);
     el_gb_attr_type(&b, el_gb_node(&b, "y", "Relu", EL_IN("p")), "T", EL_DT_FLOAT);
     if (extra) el_gb_attr_type(&b, el_gb_node(&b, "z", "Relu", EL_IN(extra)), "T", EL_DT_FLOAT);
