@@ -231,6 +231,14 @@ const el_node *el_test_find_node(const el_graph *g, const char *name)
     return i < 0 ? NULL : &g->nodes[i];
 }
 
+const el_node *el_test_node_op(const el_graph *g, const char *name, const char *op)
+{
+    const el_node *n = el_test_find_node(g, name);
+    if (!n) fail_msg("no node %s", name);
+    assert_string_equal(n->op, op);
+    return n;
+}
+
 void el_test_assert_optimized_same_bits(const el_graph *g, const char *feed, const el_tensor *in, const char *fetch)
 {
     const char *feeds[1] = {feed}, *fetches[1] = {fetch};

@@ -77,6 +77,9 @@ void el_test_release_all(int n, el_tensor *t);
 
 /* The node of g named `name`, or NULL. */
 const el_node *el_test_find_node(const el_graph *g, const char *name);
+/* The node of g named `name`, which must exist and run `op` (fails the
+ * test otherwise). */
+const el_node *el_test_node_op(const el_graph *g, const char *name, const char *op);
 
 /* Graph passes that promise the same bits: runs `fetch` of `g` with `in`
  * fed to `feed`, once optimized and once with no_optimize, and asserts the

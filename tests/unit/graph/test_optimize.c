@@ -123,9 +123,7 @@ static void test_bn_fold_and_relu6(void **state)
     assert_int_equal(st.act_fused, 1);
     assert_null(el_test_find_node(og, "conv"));
     assert_null(el_test_find_node(og, "bn"));
-    const el_node *r = el_test_find_node(og, "relu");
-    assert_non_null(r);
-    assert_string_equal(r->op, "_FusedConv2D");
+    const el_node *r = el_test_node_op(og, "relu", "_FusedConv2D");
     const el_attr *fo = el_node_attr(r, "fused_ops");
     assert_non_null(fo);
     assert_int_equal(fo->v.list.n, 2);

@@ -67,9 +67,7 @@ static void test_neg_and_relu(void **state)
         if (!og) fail_msg("axis %d: nothing optimized (%s)", axes[i], el_last_error());
         assert_int_equal(st.concat_neg_fused, 1);
         assert_int_equal(st.concat_relu_fused, 1);
-        const el_node *y = el_test_find_node(og, "y");
-        assert_non_null(y);
-        assert_string_equal(y->op, "ConcatV2");
+        const el_node *y = el_test_node_op(og, "y", "ConcatV2");
         assert_null(el_test_find_node(og, "neg"));
         assert_null(el_test_find_node(og, "cat"));
         const el_attr *m = el_node_attr(y, EL_CONCAT_NEG_ATTR), *r = el_node_attr(y, EL_CONCAT_RELU_ATTR);
@@ -164,9 +162,7 @@ static void test_sigmoid(void **state)
             assert_int_equal(st.div_one_folded, div);
             assert_int_equal(st.concat_neg_fused, 1);
             assert_int_equal(st.concat_sigmoid_fused, 1);
-            const el_node *y = el_test_find_node(og, "y");
-            assert_non_null(y);
-            assert_string_equal(y->op, "ConcatV2");
+            const el_node *y = el_test_node_op(og, "y", "ConcatV2");
             assert_null(el_test_find_node(og, "cat"));
             assert_null(el_test_find_node(og, "d"));
             const el_attr *sg = el_node_attr(y, EL_CONCAT_SIGMOID_ATTR);

@@ -74,9 +74,7 @@ static void test_fused(void **state)
         assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
         assert_non_null(og);
         assert_int_equal(st.hswish_fused, 1);
-        const el_node *y = el_test_find_node(og, "y");
-        assert_non_null(y);
-        assert_string_equal(y->op, "_ElHardSwish");
+        const el_node *y = el_test_node_op(og, "y", "_ElHardSwish");
         assert_int_equal(y->ndata, 3);
         assert_null(el_test_find_node(og, "mul"));
         assert_null(el_test_find_node(og, "r6"));
@@ -147,9 +145,7 @@ static void test_keep_equal(void **state)
         assert_int_equal(st.keep_equal_fused, 1);
         /* ... and with its MaxPool, one MaxPool keeping the peaks. */
         assert_int_equal(st.keep_equal_pool_fused, 1);
-        const el_node *y = el_test_find_node(og, "y");
-        assert_non_null(y);
-        assert_string_equal(y->op, "MaxPool");
+        const el_node *y = el_test_node_op(og, "y", "MaxPool");
         const el_attr *ka = el_node_attr(y, EL_POOL_KEEP_EQUAL_ATTR);
         assert_true(ka && ka->type == EL_ATTR_B && ka->v.b);
         assert_null(el_test_find_node(og, "eq"));
@@ -210,9 +206,7 @@ static void test_mul_add(void **state)
         assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
         assert_non_null(og);
         assert_int_equal(st.mul_add_fused, 1);
-        const el_node *y = el_test_find_node(og, "y");
-        assert_non_null(y);
-        assert_string_equal(y->op, "_ElMulAdd");
+        el_test_node_op(og, "y", "_ElMulAdd");
         assert_null(el_test_find_node(og, "m"));
         el_graph_free(og);
         el_bits_agree(g, "y");

@@ -85,9 +85,7 @@ static void test_chain(void **state)
         assert_non_null(og);
         assert_int_equal(st.mul_add_fused, 1);
         assert_int_equal(st.mul_add_absorbed, u8 ? 3 : 2);
-        const el_node *y = el_test_find_node(og, "y");
-        assert_non_null(y);
-        assert_string_equal(y->op, "_ElMulAdd");
+        const el_node *y = el_test_node_op(og, "y", "_ElMulAdd");
         assert_int_equal(y->ndata, 5);
         assert_null(el_test_find_node(og, "pad"));
         assert_null(el_test_find_node(og, "mul"));
@@ -133,9 +131,7 @@ static void test_controlled_consts(void **state)
     assert_int_equal(el_graph_optimize(g, 1, feeds, 1, fetches, &st, &og), EL_OK);
     assert_non_null(og);
     assert_int_equal(st.mul_add_fused, 1);
-    const el_node *y = el_test_find_node(og, "y");
-    assert_non_null(y);
-    assert_string_equal(y->op, "_ElMulAdd");
+    el_test_node_op(og, "y", "_ElMulAdd");
     assert_non_null(el_test_find_node(og, "c"));
     assert_non_null(el_test_find_node(og, "d"));
     el_graph_free(og);
@@ -181,9 +177,7 @@ static void test_cast_under_slice(void **state)
         assert_int_equal(el_graph_optimize(g, 1, feeds, 1 + extra, fetches, &st, &og), EL_OK);
         assert_int_equal(st.mul_add_fused, 1);
         assert_int_equal(st.mul_add_absorbed, extra ? 0 : 1);
-        const el_node *y = el_test_find_node(og, "y");
-        assert_non_null(y);
-        assert_string_equal(y->op, "_ElMulAdd");
+        el_test_node_op(og, "y", "_ElMulAdd");
         assert_non_null(el_test_find_node(og, "slice"));
         if (extra) assert_non_null(el_test_find_node(og, "tofloat"));
         else assert_null(el_test_find_node(og, "tofloat"));

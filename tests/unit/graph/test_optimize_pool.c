@@ -97,9 +97,7 @@ static void test_concat_and_relu(void **state)
         if (!og) fail_msg("case %zu: nothing optimized (%s)", i, el_last_error());
         assert_int_equal(st.pool_concat_fused, 1);
         assert_int_equal(st.pool_relu_fused, 1);
-        const el_node *y = el_test_find_node(og, "y");
-        assert_non_null(y);
-        assert_string_equal(y->op, "MaxPool");
+        const el_node *y = el_test_node_op(og, "y", "MaxPool");
         assert_null(el_test_find_node(og, "cat"));
         assert_null(el_test_find_node(og, "p"));
         const el_attr *m = el_node_attr(y, EL_POOL_NEG_ATTR), *r = el_node_attr(y, EL_POOL_RELU_ATTR);
