@@ -41,9 +41,16 @@ int el_gb_node(el_gb *b, const char *name, const char *op, const char *const *in
     return g->nnodes++;
 }
 
+/* A GraphDef's attrs are a map: setting one again replaces it (a test
+ * setting "padding" VALID after el_gb_conv_attrs). */
 static el_attr *el_gb_attr(el_gb *b, int node, const char *name, el_attr_type t)
 {
     el_node *n = &b->g->nodes[node];
+    for (int i = 0; i < n->nattrs; i++)
+        if (!strcmp(n->attrs[i].name, name)) {
+            n->attrs[i].type = t;
+            return &n->attrs[i];
+        }
     assert_true(n->nattrs < 16);
     el_attr *a = &n->attrs[n->nattrs++];
     assert_int_equal(el_graph_strdup(b->g, name, strlen(name), &a->name), EL_OK);
