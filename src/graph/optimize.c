@@ -1908,12 +1908,7 @@ static el_status el_opt_conv_in_std(el_opt *o, int m)
      * map first, as the _ElMulAdd did. */
     const el_tensor *w = el_const_input(o, rn, 1);
     if (!el_onode_attr(rn, EL_FILTER_LAYOUT_ATTR)) {
-        if (!w || w->ndim != 4) return EL_OK;
-        const int64_t taps = w->dims[0] * w->dims[1];
-        if (w->dims[2] < 1 || w->dims[2] > EL_CONV_STEM_MAX_IC || w->dims[3] < 1 ||
-            w->dims[3] > EL_CONV_STEM_MAX_OC || taps < 2 || taps > EL_CONV_MAX_TAPS ||
-            taps * w->dims[2] > EL_CONV_STEM_MAX_K)
-            return EL_OK;
+        if (!w || w->ndim != 4 || !el_conv_stem_fits(w->dims[0] * w->dims[1], w->dims[2], w->dims[3])) return EL_OK;
     }
     el_attr a = {.name = EL_CONV_IN_STD_ATTR,
                  .type = EL_ATTR_I,
@@ -2293,10 +2288,12 @@ static el_status el_opt_pack(el_opt *o)
 /* ---- output ---- */
 
 /* A 1x1, stride-1 convolution e read only by a depthwise convolution d (an
- * inverted bottleneck's expansion), d a depthwise node or a node of
- * el_opt_dw_pw: d runs both, expanding the input rows its output rows read
- * into a ring of kh rows (ops/conv.c's el_conv_pwdw), instead of e's whole
- * output going through memory. d's input 0 becomes e's input; e's inputs
+ * inverted bottleneck's expansion), or a first layer the stem kernel runs
+ * (ops/conv_stem.h: MobileNet v1's Conv2d_0 before Conv2d_1_depthwise),
+ * d a depthwise node or a node of el_opt_dw_pw: d runs both, making the
+ * input rows its output rows read into a ring of kh + stride rows
+ * (ops/conv.c's el_conv_pwdw), instead of e's whole output going through
+ * memory. d's input 0 becomes e's input; e's inputs
  * from its filter on follow d's, the last EL_PWDW_NIN_ATTR of them; e's
  * attrs are kept as EL_PWDW_PREFIX + name. After the filter packing, so
  * e's filter is packed as any 1x1 convolution's. */
@@ -2315,12 +2312,20 @@ static el_status el_opt_pw_dw(el_opt *o, int d)
     el_onode *en = &o->n[e];
     if ((strcmp(en->op, "_FusedConv2D") && strcmp(en->op, "Conv2D")) || en->ndata < 2 || !el_onode_float_ok(en) ||
         !el_onode_str_is(en, "data_format", "NHWC", "NHWC") || el_onode_str_is(en, "padding", "", "EXPLICIT") ||
-        !el_onode_unit_strides(en) || dn->ndata + en->ndata - 1 > 24)
+        dn->ndata + en->ndata - 1 > 24)
         return EL_OK;
-    /* A 1x1 filter: HWIO, or packed ([panels, kh, kw, ic, 32], ops/gemm.h). */
+    /* A 1x1 stride-1 filter, or a first layer's the stem kernel takes
+     * (ops/conv_stem.h, no dilation): HWIO, or packed ([panels, kh, kw,
+     * ic, 32], ops/gemm.h, its output depth in an attr). */
     const el_tensor *w = el_const_input(o, en, 1);
     bool packed = w && w->ndim == 5 && el_onode_attr(en, EL_FILTER_LAYOUT_ATTR);
-    if (!w || (w->ndim != 4 && !packed) || w->dims[packed] != 1 || w->dims[packed + 1] != 1) return EL_OK;
+    if (!w || (w->ndim != 4 && !packed)) return EL_OK;
+    const el_attr *oca = packed ? el_onode_attr(en, EL_FILTER_OC_ATTR) : NULL;
+    const int64_t taps = w->dims[packed] * w->dims[packed + 1];
+    const bool pw1 = taps == 1 && el_onode_unit_strides(en);
+    if (!pw1 && (!el_onode_ones(en, "dilations", true) || (packed && (!oca || oca->type != EL_ATTR_I)) ||
+                 !el_conv_stem_fits(taps, w->dims[packed + 2], packed ? oca->v.i : w->dims[3])))
+        return EL_OK;
     /* e's attrs under the prefix: only those the kernel knows (names are
      * literals; a fusion's, an input scale's or bf16's attrs keep e apart). */
     static const char *const known[][2] = {
@@ -2337,6 +2342,7 @@ static el_status el_opt_pw_dw(el_opt *o, int d)
         {"leakyrelu_alpha", EL_PWDW_PREFIX "leakyrelu_alpha"},
         {EL_FILTER_LAYOUT_ATTR, EL_PWDW_PREFIX EL_FILTER_LAYOUT_ATTR},
         {EL_FILTER_OC_ATTR, EL_PWDW_PREFIX EL_FILTER_OC_ATTR},
+        {EL_CONV_IN_STD_ATTR, EL_PWDW_PREFIX EL_CONV_IN_STD_ATTR},
     };
     const int nknown = (int)(sizeof known / sizeof known[0]);
     int nea;

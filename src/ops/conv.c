@@ -913,6 +913,47 @@ static void el_pw_plan_row(const el_pw_plan *p, const el_conv_epi *e, const floa
     else (void)el_conv2d_packed(&g, x, p->w, e, y);
 }
 
+/* A first-layer convolution (ops/conv_stem.h, its input standardised as
+ * it loads it with EL_CONV_IN_STD_ATTR) making a depthwise convolution's
+ * input rows in place of a 1x1 expansion. */
+typedef struct el_stem_plan {
+    el_stem_rows *rows; /* NULL when the stem kernel does not apply */
+    el_conv_geom g;
+    el_epilogue e;      /* parsed (to free) */
+    el_std std;         /* rows reads it */
+} el_stem_plan;
+
+/* Whether ctx's convolution runs a row at a time on the stem kernel, with
+ * the epilogue el_conv_common_x gives it (no Add: a row of the ring is not
+ * a row of the output); the caller frees p whatever the answer. */
+static bool el_stem_plan_make(el_kctx *ctx, el_stem_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    el_kctx local = *ctx;
+    el_tensor ins[EL_DWPW_MAX_IN];
+    el_filter_layout layout;
+    const bool std = el_node_attr(ctx->node, EL_CONV_IN_STD_ATTR) != NULL;
+    if (ctx->ninputs > EL_DWPW_MAX_IN || el_node_attr(ctx->node, EL_CONV_IN_SCALE_ATTR) ||
+        (std && el_conv_in_std(ctx, &local, ins, &p->std) != EL_OK) ||
+        el_conv_prepare(&local, false, &p->g, &layout) != EL_OK)
+        return false;
+    if (el_epilogue_parse(&local, 2, p->g.oc, &p->e) != EL_OK) {
+        memset(&p->e, 0, sizeof p->e);
+        return false;
+    }
+    if (p->e.bn_mean || p->e.add || !el_act_in_kernel(p->e.act)) return false;
+    const el_conv_epi fe = el_conv_epi_of(&p->e, NULL, NULL);
+    p->rows = el_stem_rows_make(&p->g, std ? NULL : local.inputs[0].data, std ? &p->std : NULL,
+                                local.inputs[1].data, layout, &fe);
+    return p->rows != NULL;
+}
+
+static void el_stem_plan_free(el_stem_plan *p)
+{
+    el_stem_rows_free(p->rows);
+    el_epilogue_free(&p->e);
+}
+
 typedef struct el_rows_job {
     const el_conv_geom *gd;     /* the depthwise convolution */
     const float *x;             /* the node's input: the expansion's, else the depthwise one's */
@@ -920,8 +961,10 @@ typedef struct el_rows_job {
     const el_conv_epi *ed, *ee, *ep;
     el_dw_fn dw;
     const el_pw_plan *ex, *pw;  /* the expansion, the projection, or NULL */
+    const el_stem_rows *st;     /* the first layer making the rows instead of ex, or NULL */
     float *y;
-    float *const *ring;         /* per thread: EL_ROWS_RING(kh, stride) expanded rows (with ex) */
+    float *const *ring;         /* per thread: EL_ROWS_RING(kh, stride) expanded rows (with ex or st) */
+    float *const *stem_buf;     /* per thread: st's scratch */
     float *const *mid;          /* per thread: EL_ROWS_STEP depthwise output rows (with pw) */
     void *const *bf16;          /* per thread: the bf16 projection's scratch */
 } el_rows_job;
@@ -938,8 +981,9 @@ static void el_rows_run(void *vc, int64_t i0, int64_t i1)
     const int t = el_threadpool_thread_index();
     const int64_t oh = gd->h.out, ow = gd->w.out, win = gd->w.in, c = gd->ic, kh = gd->h.k;
     const int64_t nring = EL_ROWS_RING(kh, gd->h.stride);
-    float *ring = j->ex ? j->ring[t] : NULL, *mid = j->pw ? j->mid[t] : NULL;
+    float *ring = j->ex || j->st ? j->ring[t] : NULL, *mid = j->pw ? j->mid[t] : NULL;
     int64_t next = 0, cur_b = -1; /* the next input row to expand, of batch cur_b */
+    int64_t have = -1;            /* st's scratch: fresh for each chunk */
     for (int64_t i = i0; i < i1;) {
         const int64_t b = i / oh, oy = i % oh;
         int64_t n = i1 - i < EL_ROWS_STEP ? i1 - i : EL_ROWS_STEP;
@@ -951,9 +995,11 @@ static void el_rows_run(void *vc, int64_t i0, int64_t i1)
             if (hi > gd->h.in) hi = gd->h.in;
             if (b != cur_b || next < lo) next = lo;
             cur_b = b;
-            for (; next < hi; next++)
-                el_pw_plan_row(j->ex, j->ee, j->x + (b * gd->h.in + next) * win * j->ex->g.ic,
-                               ring + next % nring * win * c, 1, NULL);
+            for (; next < hi; next++) {
+                float *slot = ring + next % nring * win * c;
+                if (j->st) el_stem_row(j->st, b, next, slot, j->stem_buf[t], &have);
+                else el_pw_plan_row(j->ex, j->ee, j->x + (b * gd->h.in + next) * win * j->ex->g.ic, slot, 1, NULL);
+            }
             j->dw(gd, ring, nring, j->wd, j->ed, dy, 0, oy, oy + n, 0, c);
         } else {
             j->dw(gd, j->x, gd->h.in, j->wd, j->ed, dy, b, oy, oy + n, 0, c);
@@ -963,8 +1009,8 @@ static void el_rows_run(void *vc, int64_t i0, int64_t i1)
     }
 }
 
-/* The fast kernels for an expansion (ectx, or NULL: the depthwise input is
- * dctx0's), a depthwise convolution (dctx0) and a projection (pctx, or
+/* The fast kernels for an expansion (ectx: a 1x1 or a first layer, or
+ * NULL: the depthwise input is dctx0's), a depthwise convolution (dctx0) and a projection (pctx, or
  * NULL: the output is the depthwise one), a row at a time; false (nothing
  * written, no error) when they do not apply, and the caller runs the
  * nodes' kernels instead. The nodes' contexts are views of ctx. */
@@ -977,22 +1023,32 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
     el_tensor dins[EL_DWPW_MAX_IN], scale_tmp = {0};
     const float *scale = NULL;
     el_pw_plan ex, pw;
+    el_stem_plan st;
     memset(&ex, 0, sizeof ex);
     memset(&pw, 0, sizeof pw);
+    memset(&st, 0, sizeof st);
     el_epilogue ed;
     memset(&ed, 0, sizeof ed);
     el_conv_geom gd;
     memset(&gd, 0, sizeof gd);
     el_filter_layout dl;
     bool ok = true;
+    int64_t eoc = 0; /* the expansion's output depth */
     if (ectx) {
         /* The depthwise input is the expansion's output: its shape only. */
-        ok = !el_node_attr(ectx->node, EL_CONV_IN_SCALE_ATTR) && !el_node_attr(dctx0->node, EL_CONV_IN_SCALE_ATTR) &&
-             el_pw_plan_make(ectx, &ectx->inputs[0], true, false, &ex) && !ex.add;
+        ok = !el_node_attr(ectx->node, EL_CONV_IN_SCALE_ATTR) && !el_node_attr(dctx0->node, EL_CONV_IN_SCALE_ATTR);
+        const bool pw1 = ok && el_pw_plan_make(ectx, &ectx->inputs[0], true, false, &ex) && !ex.add;
+        if (ok && !pw1) {
+            el_epilogue_free(&ex.e);
+            memset(&ex, 0, sizeof ex);
+            ok = el_stem_plan_make((el_kctx *)ectx, &st);
+        }
         if (ok) {
             memcpy(dins, dctx0->inputs, sizeof(el_tensor) * (size_t)dctx0->ninputs);
             const int64_t *xd = ectx->inputs[0].dims;
-            dins[0] = (el_tensor){.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {xd[0], xd[1], xd[2], ex.g.oc}};
+            eoc = pw1 ? ex.g.oc : st.g.oc;
+            dins[0] = (el_tensor){.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {xd[0], xd[1], xd[2], eoc}};
+            if (!pw1) memcpy(dins[0].dims, (int64_t[3]){st.g.n, st.g.h.out, st.g.w.out}, sizeof(int64_t[3]));
             dctx.inputs = dins;
         }
     } else if (el_node_attr(dctx0->node, EL_CONV_IN_SCALE_ATTR) &&
@@ -1007,11 +1063,12 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
          gd.w.out >= EL_DWPW_MIN_WIDTH;
     el_dw_fn dw = ok ? el_depthwise_rows_fn(&gd) : NULL;
     /* The ring holds the kh rows of one window. */
-    if (dw && ectx) ok = gd.h.dilation == 1 && gd.h.k <= gd.h.in && gd.ic == ex.g.oc && gd.w.in >= EL_PWDW_MIN_WIDTH;
+    if (dw && ectx) ok = gd.h.dilation == 1 && gd.h.k <= gd.h.in && gd.ic == eoc && gd.w.in >= EL_PWDW_MIN_WIDTH;
     /* The projection's view of the depthwise output (its shape only). */
     el_tensor mid = {.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {gd.n, gd.h.out, gd.w.out, gd.oc}};
     if (dw && ok && pctx) ok = el_pw_plan_make(pctx, &mid, fused, !ectx, &pw);
     if (!dw || !ok) {
+        el_stem_plan_free(&st);
         el_epilogue_free(&ex.e);
         el_epilogue_free(&ed);
         el_epilogue_free(&pw.e);
@@ -1021,6 +1078,8 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
     int64_t dims[4] = {gd.n, gd.h.out, gd.w.out, pctx ? pw.g.oc : gd.oc};
     el_tensor *y;
     float *scaled = NULL, *ring[EL_THREADPOOL_MAX] = {NULL}, *rows[EL_THREADPOOL_MAX] = {NULL};
+    float *sbuf[EL_THREADPOOL_MAX] = {NULL};
+    const int64_t sfloats = st.rows ? el_stem_rows_scratch(st.rows) : 0;
     void *bscr[EL_THREADPOOL_MAX] = {NULL};
     el_threadpool *pool = el_threadpool_current();
     int threads = el_threadpool_size(pool);
@@ -1035,7 +1094,8 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
         if (ectx) ring[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_RING(gd.h.k, gd.h.stride) * gd.w.in * gd.ic));
         if (pctx) rows[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_STEP * gd.w.out * gd.oc));
         if (pw.wb) bscr[t] = el_mem_alloc(pw.bf16_scratch);
-        if ((ectx && !ring[t]) || (pctx && !rows[t]) || (pw.wb && !bscr[t]))
+        if (sfloats) sbuf[t] = el_mem_alloc(sizeof(float) * (size_t)sfloats);
+        if ((ectx && !ring[t]) || (pctx && !rows[t]) || (pw.wb && !bscr[t]) || (sfloats && !sbuf[t]))
             s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row buffers");
     }
     if (s == EL_OK && el_tensor_numel(y) > 0) {
@@ -1044,8 +1104,8 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
         el_conv_epi fed = el_conv_epi_of(&ed, NULL, NULL);
         el_conv_epi fep = el_conv_epi_of(&pw.e, pw.add, y->data);
         el_rows_job j = {.gd = &gd, .x = ectx ? ectx->inputs[0].data : dctx.inputs[0].data, .wd = wd, .ed = &fed,
-                         .ee = &fee, .ep = &fep, .dw = dw, .ex = ectx ? &ex : NULL, .pw = pctx ? &pw : NULL,
-                         .y = y->data, .ring = ring, .mid = rows, .bf16 = bscr};
+                         .ee = &fee, .ep = &fep, .dw = dw, .ex = ectx && !st.rows ? &ex : NULL, .pw = pctx ? &pw : NULL,
+                         .st = st.rows, .y = y->data, .ring = ring, .stem_buf = sbuf, .mid = rows, .bf16 = bscr};
         /* With an expansion each chunk expands kh - stride rows again:
          * two chunks per thread (the pool's default is four) halve that. */
         const int64_t items = gd.n * gd.h.out;
@@ -1055,8 +1115,10 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
         el_mem_free(ring[t]);
         el_mem_free(rows[t]);
         el_mem_free(bscr[t]);
+        el_mem_free(sbuf[t]);
     }
     el_mem_free(scaled);
+    el_stem_plan_free(&st);
     el_epilogue_free(&ex.e);
     el_epilogue_free(&ed);
     el_epilogue_free(&pw.e);

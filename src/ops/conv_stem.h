@@ -26,6 +26,13 @@
 #define EL_CONV_STEM_MAX_OC 64
 #define EL_CONV_STEM_MAX_K 256
 
+/* Whether a filter of taps windows of ic x oc has those sizes. */
+static inline bool el_conv_stem_fits(int64_t taps, int64_t ic, int64_t oc)
+{
+    return ic >= 1 && ic <= EL_CONV_STEM_MAX_IC && oc >= 1 && oc <= EL_CONV_STEM_MAX_OC && taps >= 2 &&
+           taps <= EL_CONV_MAX_TAPS && taps * ic <= EL_CONV_STEM_MAX_K;
+}
+
 /* Like el_conv2d_fast: true when it ran (AVX-512, groups 1, the sizes
  * above), false with nothing written. w is HWIO or, with layout
  * EL_FILTER_F32_P32, the packed panels (gemm.h). Takes e's tile
@@ -38,5 +45,25 @@ bool el_conv2d_stem(const el_conv_geom *g, const float *x, const float *w, el_fi
  * bits as el_conv2d_stem on el_std_map's output. */
 bool el_conv2d_stem_std(const el_conv_geom *g, const el_std *std, const float *w, el_filter_layout layout,
                         const el_conv_epi *e, float *y);
+
+/* The same kernel prepared for output rows one at a time, by the caller's
+ * threads (a depthwise convolution making the rows it reads, ops/conv.c):
+ * NULL when it does not apply (as false above) or out of memory. x or std
+ * is the input, as above; e is copied (its pointers must outlive it).
+ * Each row has the bits el_conv2d_stem / el_conv2d_stem_std give it. */
+typedef struct el_stem_rows el_stem_rows;
+el_stem_rows *el_stem_rows_make(const el_conv_geom *g, const float *x, const el_std *std, const float *w,
+                                el_filter_layout layout, const el_conv_epi *e);
+
+/* Floats of scratch a thread's el_stem_row calls need (0 without std). */
+int64_t el_stem_rows_scratch(const el_stem_rows *r);
+
+/* Output row oy of image b (w.out * oc floats) into y. scratch and *have
+ * are the thread's (*have -1 before its first call, or after anything
+ * else wrote the scratch): consecutive rows share the standardised input
+ * rows of their windows. */
+void el_stem_row(const el_stem_rows *r, int64_t b, int64_t oy, float *y, float *scratch, int64_t *have);
+
+void el_stem_rows_free(el_stem_rows *r);
 
 #endif
