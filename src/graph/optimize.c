@@ -62,8 +62,9 @@
  *     has its pages handed back, see el_opt_reclaim). Only when the CPU runs the packed
  *     kernel (AVX-512); the kernel still reads a packed filter on any other
  *     ISA by unpacking it.
- *  8. a 1x1 expansion read only by a depthwise convolution is run by it,
- *     a few input rows at a time (el_opt_pw_dw, ops/conv_dwpw.h).
+ *  8. a 1x1 expansion (or a first layer the stem kernel runs) read only
+ *     by a depthwise convolution is run by it, a few input rows at a time
+ *     (el_opt_pw_dw, ops/conv_dwpw.h).
  *
  * A fused node takes the name of the last node it replaces, so readers and
  * fetches resolve unchanged; a convolution is only absorbed when the fused

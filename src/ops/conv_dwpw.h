@@ -20,7 +20,9 @@
  * rows the depthwise output rows read into a ring of kh + stride rows per thread, as
  * they are first needed, so the expanded tensor never goes through memory
  * (the same kernels and bits again; the expansion runs first, whole, where
- * they do not apply).
+ * they do not apply). The "expansion" may also be a first layer the stem
+ * kernel runs (ops/conv_stem.h, with its EL_CONV_IN_STD_ATTR), its ring
+ * rows made by el_stem_row.
  *
  * EL_CONV_AT_ATTR (bool) on a node of the first fusion (the depthwise
  * stride 1, SAME, no dilation): its last input is int32 / int64 flat
