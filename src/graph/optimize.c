@@ -2288,13 +2288,46 @@ static el_status el_opt_pack(el_opt *o)
 
 /* ---- output ---- */
 
+/* Whether d, a depthwise-then-1x1 fusion (el_opt_dw_pw) whose depthwise
+ * part keeps the map's size (stride 1, SAME, no dilation), reads the
+ * producer of its input 0 a second time as its last 1x1 input, its fused
+ * Add's operand (a residual block right after the first layer:
+ * MobileNetV3's expanded_conv), and nothing else reads it: *src is the
+ * producer, *res that input. */
+static bool el_opt_residual_of(const el_opt *o, int d, int *src, int *res)
+{
+    const el_onode *dn = &o->n[d];
+    const el_oin *in = &dn->in[0];
+    const el_onode *s = &o->n[in->node];
+    const el_attr *nd = el_onode_attr(dn, EL_DWPW_NIN_ATTR);
+    const el_string *ops;
+    const int nops = el_fused_ops(dn, &ops);
+    if (!nd || nd->type != EL_ATTR_I || nd->v.i < 1 || nd->v.i > dn->ndata - 3 || in->slot != 0 || s->fed ||
+        s->fetched || s->ndata_readers != 2 || s->nctrl_readers != 0 || nops < 2 || !el_estr_is(ops[nops - 1], "Add"))
+        return false;
+    const int k = dn->ndata - (int)nd->v.i - 1;
+    const el_attr *st = el_onode_attr(dn, EL_DWPW_PREFIX "strides");
+    if (dn->in[k].node != in->node || dn->in[k].slot != 0 || !st || st->type != EL_ATTR_LIST ||
+        st->v.list.elem != EL_ATTR_I || st->v.list.n != 4 || !el_onode_str_is(dn, EL_DWPW_PREFIX "padding", NULL, "SAME") ||
+        !el_onode_ones(dn, EL_DWPW_PREFIX "dilations", true))
+        return false;
+    for (int i = 0; i < 4; i++)
+        if (st->v.list.v.i[i] != 1) return false;
+    *src = in->node;
+    *res = k;
+    return true;
+}
+
 /* A 1x1, stride-1 convolution e read only by a depthwise convolution d (an
  * inverted bottleneck's expansion), or a first layer the stem kernel runs
  * (ops/conv_stem.h: MobileNet v1's Conv2d_0 before Conv2d_1_depthwise),
  * d a depthwise node or a node of el_opt_dw_pw: d runs both, making the
  * input rows its output rows read into a ring of kh + stride rows
  * (ops/conv.c's el_conv_pwdw), instead of e's whole output going through
- * memory. d's input 0 becomes e's input; e's inputs
+ * memory. When d is a residual block reading e twice (el_opt_residual_of),
+ * the Add's operand becomes e's input too (never read: EL_PWDW_RES_ATTR
+ * says which input stands for e's output, which the kernel takes from the
+ * ring). d's input 0 becomes e's input; e's inputs
  * from its filter on follow d's, the last EL_PWDW_NIN_ATTR of them; e's
  * attrs are kept as EL_PWDW_PREFIX + name. After the filter packing, so
  * e's filter is packed as any 1x1 convolution's. */
@@ -2308,8 +2341,8 @@ static el_status el_opt_pw_dw(el_opt *o, int d)
         !el_onode_str_is(dn, "data_format", "NHWC", "NHWC") || el_onode_attr(dn, EL_PWDW_NIN_ATTR) ||
         el_onode_attr(dn, EL_CONV_IN_SCALE_ATTR) || el_onode_attr(dn, EL_DWPW_PREFIX EL_CONV_IN_SCALE_ATTR))
         return EL_OK;
-    int e = -1;
-    if (!el_sole_reader(o, d, 0, &e)) return EL_OK;
+    int e = -1, res = -1;
+    if (!el_sole_reader(o, d, 0, &e) && (!dwpw || !el_opt_residual_of(o, d, &e, &res))) return EL_OK;
     el_onode *en = &o->n[e];
     if ((strcmp(en->op, "_FusedConv2D") && strcmp(en->op, "Conv2D")) || en->ndata < 2 || !el_onode_float_ok(en) ||
         !el_onode_str_is(en, "data_format", "NHWC", "NHWC") || el_onode_str_is(en, "padding", "", "EXPLICIT") ||
@@ -2362,11 +2395,16 @@ static el_status el_opt_pw_dw(el_opt *o, int d)
     }
     const el_attr nin = {.name = EL_PWDW_NIN_ATTR, .type = EL_ATTR_I, .v.i = en->ndata - 1};
     EL_TRY(el_set_attr(dn, dn, &nin));
+    if (res > 0) {
+        const el_attr ra = {.name = EL_PWDW_RES_ATTR, .type = EL_ATTR_I, .v.i = res};
+        EL_TRY(el_set_attr(dn, dn, &ra));
+    }
     int ndata = dn->ndata + en->ndata - 1;
     el_oin *data = malloc(sizeof *data * (size_t)ndata);
     if (!data) return el_opt_oom();
     data[0] = en->in[0];
     memcpy(data + 1, dn->in + 1, sizeof *data * (size_t)(dn->ndata - 1));
+    if (res > 0) data[res] = en->in[0];
     memcpy(data + dn->ndata, en->in + 1, sizeof *data * (size_t)(en->ndata - 1));
     EL_TRY(el_opt_rewire(o, d, e, data, ndata));
     o->st.pw_dw_fused++;

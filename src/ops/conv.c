@@ -578,7 +578,7 @@ static el_status el_conv_widen_bf16(el_kctx *ctx, const el_conv_geom *g, const u
     return EL_OK;
 }
 
-static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx);
+static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx, int res);
 static el_status el_conv_pwdw(el_kctx *ctx, bool depthwise, bool fused);
 
 /* Whether the fast kernels apply activation a themselves (a clamp or a
@@ -627,7 +627,7 @@ static el_status el_conv_in_std(el_kctx *ctx, el_kctx *local, el_tensor *ins, el
 static el_status el_conv_dispatch(el_kctx *ctx, bool depthwise, bool fused)
 {
     if (el_node_attr(ctx->node, EL_PWDW_NIN_ATTR)) return el_conv_pwdw(ctx, depthwise, fused);
-    if (!depthwise && el_node_attr(ctx->node, EL_DWPW_NIN_ATTR)) return el_conv_dwpw(ctx, fused, NULL);
+    if (!depthwise && el_node_attr(ctx->node, EL_DWPW_NIN_ATTR)) return el_conv_dwpw(ctx, fused, NULL, -1);
     el_kctx local;
     el_tensor ins[16], tmp = {0};
     if (ctx->ninputs > 16) return el_kerr(ctx, EL_ERR_UNSUPPORTED, "too many inputs (%d)", ctx->ninputs);
@@ -854,6 +854,7 @@ typedef struct el_pw_plan {
     size_t bf16_scratch; /* its per-thread scratch bytes */
     el_epilogue e;     /* parsed (to free); its add is `add` */
     const float *add;  /* the fused Add's tensor, shaped as the output */
+    int add_input;     /* which of ctx's inputs that is, or -1 */
 } el_pw_plan;
 
 /* Whether ctx's 1x1 convolution, its input 0 of in's shape (only the shape
@@ -878,6 +879,7 @@ static bool el_pw_plan_make(const el_kctx *ctx, const el_tensor *in, bool fused,
     const el_tensor *add = p->e.add;
     p->e.add = NULL; /* it points into ins */
     p->add = add ? add->data : NULL;
+    p->add_input = add ? (int)(add - c.inputs) : -1;
     bool ok = g.h.k == 1 && g.w.k == 1 && g.h.stride == 1 && g.w.stride == 1 && g.groups == 1 && g.h.out == g.h.in &&
               g.w.out == g.w.in && !p->e.bn_mean && el_act_in_kernel(p->e.act) &&
               (!add || (add->ndim == 4 && !memcmp(add->dims, dims, sizeof dims)));
@@ -965,6 +967,7 @@ typedef struct el_rows_job {
     float *y;
     float *const *ring;         /* per thread: EL_ROWS_RING(kh, stride) expanded rows (with ex or st) */
     float *const *stem_buf;     /* per thread: st's scratch */
+    bool res;                   /* the projection's Add reads the ring's rows (EL_PWDW_RES_ATTR) */
     float *const *mid;          /* per thread: EL_ROWS_STEP depthwise output rows (with pw) */
     void *const *bf16;          /* per thread: the bf16 projection's scratch */
 } el_rows_job;
@@ -1004,18 +1007,28 @@ static void el_rows_run(void *vc, int64_t i0, int64_t i1)
         } else {
             j->dw(gd, j->x, gd->h.in, j->wd, j->ed, dy, b, oy, oy + n, 0, c);
         }
-        if (mid) el_pw_plan_row(j->pw, j->ep, mid, j->y + i * ow * j->pw->g.oc, n, j->bf16[t]);
+        float *out = j->y + i * ow * (mid ? j->pw->g.oc : 0);
+        if (mid && !j->res) el_pw_plan_row(j->pw, j->ep, mid, out, n, j->bf16[t]);
+        /* The Add's operand: input row oy + r (the same size) in the ring, rows in consecutive slots in one call. */
+        for (int64_t r = 0, m; mid && j->res && r < n; r += m) {
+            for (m = 1; r + m < n && (oy + r + m) % nring != 0; m++) {}
+            el_conv_epi ep = *j->ep;
+            ep.add = ring + (oy + r) % nring * win * c;
+            ep.y0 = out + r * ow * j->pw->g.oc;
+            el_pw_plan_row(j->pw, &ep, mid + r * ow * gd->oc, out + r * ow * j->pw->g.oc, m, j->bf16[t]);
+        }
         i += n;
     }
 }
 
 /* The fast kernels for an expansion (ectx: a 1x1 or a first layer, or
  * NULL: the depthwise input is dctx0's), a depthwise convolution (dctx0) and a projection (pctx, or
- * NULL: the output is the depthwise one), a row at a time; false (nothing
+ * NULL: the output is the depthwise one; res > 0: its input res stands
+ * for the expansion's output, EL_PWDW_RES_ATTR), a row at a time; false (nothing
  * written, no error) when they do not apply, and the caller runs the
  * nodes' kernels instead. The nodes' contexts are views of ctx. */
-static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0, const el_kctx *pctx, bool fused,
-                         el_status *status)
+static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0, const el_kctx *pctx, int res,
+                         bool fused, el_status *status)
 {
     *status = EL_OK;
     if (el_conv_isa() != EL_ISA_AVX512 || dctx0->ninputs > EL_DWPW_MAX_IN) return false;
@@ -1066,7 +1079,20 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
     if (dw && ectx) ok = gd.h.dilation == 1 && gd.h.k <= gd.h.in && gd.ic == eoc && gd.w.in >= EL_PWDW_MIN_WIDTH;
     /* The projection's view of the depthwise output (its shape only). */
     el_tensor mid = {.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {gd.n, gd.h.out, gd.w.out, gd.oc}};
-    if (dw && ok && pctx) ok = el_pw_plan_make(pctx, &mid, fused, !ectx, &pw);
+    el_kctx pres;
+    el_tensor pins[EL_DWPW_MAX_IN];
+    if (dw && ok && pctx && res > 0) {
+        /* The Add reads the ring: output row oy's input row oy is in it (the same size, stride 1, SAME). */
+        ok = ectx && res < pctx->ninputs && gd.h.stride == 1 && gd.h.out == gd.h.in && gd.w.out == gd.w.in &&
+             gd.h.pad_before < gd.h.k;
+        pres = *pctx;
+        memcpy(pins, pctx->inputs, sizeof(el_tensor) * (size_t)pctx->ninputs);
+        pins[res] = (el_tensor){.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {gd.n, gd.h.in, gd.w.in, gd.ic}};
+        pres.inputs = pins;
+        pctx = &pres;
+    }
+    if (dw && ok && pctx)
+        ok = el_pw_plan_make(pctx, &mid, fused, !ectx, &pw) && (res <= 0 || (pw.add_input == res && !pw.wb));
     if (!dw || !ok) {
         el_stem_plan_free(&st);
         el_epilogue_free(&ex.e);
@@ -1105,7 +1131,8 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
         el_conv_epi fep = el_conv_epi_of(&pw.e, pw.add, y->data);
         el_rows_job j = {.gd = &gd, .x = ectx ? ectx->inputs[0].data : dctx.inputs[0].data, .wd = wd, .ed = &fed,
                          .ee = &fee, .ep = &fep, .dw = dw, .ex = ectx && !st.rows ? &ex : NULL, .pw = pctx ? &pw : NULL,
-                         .st = st.rows, .y = y->data, .ring = ring, .stem_buf = sbuf, .mid = rows, .bf16 = bscr};
+                         .st = st.rows, .y = y->data, .ring = ring, .stem_buf = sbuf, .res = res > 0, .mid = rows,
+                         .bf16 = bscr};
         /* With an expansion each chunk expands kh - stride rows again:
          * two chunks per thread (the pool's default is four) halve that. */
         const int64_t items = gd.n * gd.h.out;
@@ -1149,8 +1176,9 @@ static bool el_attrs_under(const el_node *n, const char *prefix, bool keep, cons
 
 /* A Conv2D / _FusedConv2D with EL_DWPW_NIN_ATTR (ops/conv_dwpw.h); ectx:
  * the expansion its input comes from (EL_PWDW_NIN_ATTR, whose output then
- * fills ctx's input 0 when the fast kernels do not run), or NULL. */
-static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx)
+ * fills ctx's input 0, and input res when res > 0, when the fast kernels
+ * do not run), or NULL. */
+static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx, int res)
 {
     int64_t nd;
     EL_TRY(el_attr_int(ctx->node, EL_DWPW_NIN_ATTR, 0, &nd));
@@ -1178,11 +1206,12 @@ static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx)
     pctx.ninputs = np;
     el_status s;
     if (ectx) {
-        if (el_rows_fast(ctx, ectx, &dctx, &pctx, fused, &s)) return s;
+        if (el_rows_fast(ctx, ectx, &dctx, &pctx, res, fused, &s)) return s;
         EL_TRY(el_conv_common(ectx, false, true));
         din[0] = ectx->outputs[0];
+        if (res > 0 && res < np) pin[res] = ectx->outputs[0];
     }
-    if (el_rows_fast(ctx, NULL, &dctx, &pctx, fused, &s)) return s;
+    if (el_rows_fast(ctx, NULL, &dctx, &pctx, -1, fused, &s)) return s;
     /* The two nodes' kernels, one after the other. */
     s = el_conv_common(&dctx, true, true);
     if (s == EL_OK) {
@@ -1301,10 +1330,16 @@ static el_status el_conv_pwdw(el_kctx *ctx, bool depthwise, bool fused)
     rctx.node = &rn;
     rctx.inputs = rin;
     rctx.ninputs = nr;
+    /* A residual block's Add operand standing for the expansion's output. */
+    int64_t res = -1;
+    EL_TRY(el_attr_int(ctx->node, EL_PWDW_RES_ATTR, -1, &res));
+    if (res != -1 && (depthwise || res < 1 || res >= nr))
+        return el_kerr(ctx, EL_ERR_FORMAT, "attr '%s' is %lld, which %d inputs cannot hold", EL_PWDW_RES_ATTR,
+                       (long long)res, nr);
     el_status s;
     if (!depthwise) {
-        s = el_conv_dwpw(&rctx, fused, &ectx);
-    } else if (!el_rows_fast(&rctx, &ectx, &rctx, NULL, fused, &s)) {
+        s = el_conv_dwpw(&rctx, fused, &ectx, (int)res);
+    } else if (!el_rows_fast(&rctx, &ectx, &rctx, NULL, -1, fused, &s)) {
         s = el_conv_common(&ectx, false, true);
         if (s == EL_OK) {
             rin[0] = eout;

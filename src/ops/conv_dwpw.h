@@ -24,6 +24,12 @@
  * kernel runs (ops/conv_stem.h, with its EL_CONV_IN_STD_ATTR), its ring
  * rows made by el_stem_row.
  *
+ * EL_PWDW_RES_ATTR (int k) on a node of both fusions: its input k, the
+ * projection's fused Add operand, stands for the expansion's output (a
+ * residual block reading the first layer twice; the input is wired to
+ * the expansion's input and never read): the Add reads the ring's rows,
+ * or the expansion's output where the expansion runs first.
+ *
  * EL_CONV_AT_ATTR (bool) on a node of the first fusion (the depthwise
  * stride 1, SAME, no dilation): its last input is int32 / int64 flat
  * pixel indices (n * h * w + y * w + x) and it computes its output only
@@ -41,6 +47,7 @@
 #define EL_DWPW_NIN_ATTR "_el_dw_nin"
 #define EL_PWDW_PREFIX "_el_pw_"
 #define EL_PWDW_NIN_ATTR "_el_pw_nin"
+#define EL_PWDW_RES_ATTR "_el_pwres"
 #define EL_CONV_AT_ATTR "_el_at"
 
 #endif

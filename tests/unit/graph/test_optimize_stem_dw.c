@@ -6,7 +6,7 @@
  * convolution loads them (with and without an absorbed Pad) or not, SAME
  * and VALID, strides 1 and 2 on both sides, odd sizes, two images, with
  * the depthwise convolution alone or run by the 1x1 projection reading
- * it, on every ISA (the ring of stem rows on AVX-512, the first layer
+ * it (adding the first layer's output: a residual block), on every ISA (the ring of stem rows on AVX-512, the first layer
  * whole elsewhere and for narrow rows), at 1 and 2 threads. */
 #include <math.h>
 #include <stdlib.h>
@@ -28,11 +28,12 @@ typedef struct el_case {
     bool std, u8, pad;     /* an _ElMulAdd before it (from a uint8 image, through a Pad) */
     bool hswish;           /* the first layer's activation, else Relu6 */
     int64_t poc;           /* a 1x1 projection after the depthwise convolution, 0: none */
+    bool residual;         /* the projection adds s (poc = oc, dstride 1) */
 } el_case;
 
 /* x -> [Cast] -> [Pad] -> [Mul(c, .) -> Sub(., d)] -> Conv2D + BiasAdd ->
  * Relu6 / hard swish = s -> DepthwiseConv2dNative + BiasAdd -> Relu6 [->
- * Conv2D 1x1 + BiasAdd] = y; z = Relu(s) when split. */
+ * Conv2D 1x1 + BiasAdd [+ s]] = y; z = Relu(s) when split. */
 static el_graph *el_graph_of(const el_case *c, bool split)
 {
     el_test_rand_seed(5);
@@ -80,7 +81,8 @@ static el_graph *el_graph_of(const el_case *c, bool split)
         el_gb_const_f32_rand(&b, "wp", 4, wp);
         el_gb_const_f32_rand(&b, "bp", 1, bp);
         el_gb_conv_attrs(&b, el_gb_node(&b, "pc", "Conv2D", EL_IN("da", "wp")), 1);
-        el_gb_node(&b, "y", "BiasAdd", EL_IN("pc", "bp"));
+        el_gb_node(&b, c->residual ? "pb" : "y", "BiasAdd", EL_IN("pc", "bp"));
+        if (c->residual) el_gb_node(&b, "y", "AddV2", EL_IN("pb", "s"));
     }
     if (split) el_gb_node(&b, "z", "Relu", EL_IN("s"));
     el_graph *g;
@@ -128,6 +130,7 @@ static void el_check(el_case c)
     assert_non_null(y);
     assert_non_null(el_node_attr(y, EL_PWDW_NIN_ATTR));
     if (c.std) assert_non_null(el_node_attr(y, EL_PWDW_PREFIX EL_CONV_IN_STD_ATTR));
+    if (c.residual) assert_non_null(el_node_attr(y, EL_PWDW_RES_ATTR));
     assert_null(el_test_find_node(og, "s"));
     el_graph_free(og);
     el_test_optimize_xy(g2, true, &st, NULL);
@@ -186,6 +189,23 @@ static void test_forms(void **state)
                        .std = true, .u8 = true});
 }
 
+/* MobileNetV3's Conv -> expanded_conv: hard swish, then a depthwise
+ * convolution and a 1x1 projection adding the first layer's output. */
+static void test_residual(void **state)
+{
+    (void)state;
+    el_check((el_case){.n = 1, .h = 15, .w = 131, .k = 3, .stride = 2, .ic = 3, .oc = 16, .same = true, .dstride = 1,
+                       .std = true, .hswish = true, .poc = 16, .residual = true});
+    /* Two images, odd sizes, rows in the ring's last and first slots, VALID first layer. */
+    el_check((el_case){.n = 2, .h = 20, .w = 137, .k = 3, .stride = 2, .ic = 3, .oc = 24, .same = false, .dstride = 1,
+                       .poc = 24, .residual = true});
+    el_check((el_case){.n = 1, .h = 9, .w = 70, .k = 5, .stride = 1, .ic = 4, .oc = 33, .same = true, .dstride = 1,
+                       .std = true, .u8 = true, .pad = true, .poc = 33, .residual = true});
+    /* Narrow rows: the first layer runs whole, its output the Add's operand. */
+    el_check((el_case){.n = 1, .h = 9, .w = 40, .k = 3, .stride = 2, .ic = 3, .oc = 16, .same = true, .dstride = 1,
+                       .std = true, .hswish = true, .poc = 16, .residual = true});
+}
+
 /* Filters the stem kernel does not take (65 outputs, 5 input channels):
  * kept apart. */
 static void test_not_fused(void **state)
@@ -209,6 +229,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mobilenet_v1),
         cmocka_unit_test(test_forms),
+        cmocka_unit_test(test_residual),
         cmocka_unit_test(test_not_fused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
