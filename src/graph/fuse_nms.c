@@ -95,29 +95,9 @@ static bool el_nf_int(const el_onode *n, const char *name, int64_t def, int64_t 
     return a ? a->type == EL_ATTR_I && a->v.i == want : def == want;
 }
 
-/* Data input k of node n as a constant of dtype dt, rank ndim, numel
- * values: a folded constant or a Const whose only inputs are control
- * inputs (a loop body's). */
-static const el_tensor *el_nf_const(const el_opt *o, int n, int k, el_dtype dt, int ndim, int64_t numel)
-{
-    const el_onode *nd = &o->n[n];
-    if (k >= nd->ndata || nd->in[k].slot != 0) return NULL;
-    const el_onode *s = &o->n[nd->in[k].node];
-    const el_tensor *t = NULL;
-    if (s->fed) return NULL;
-    if (s->is_const && s->nval > 0) {
-        t = &s->val[0];
-    } else if (s->orig && s->ndata == 0 && !strcmp(s->op, "Const")) {
-        const el_attr *a = el_node_attr(s->orig, "value");
-        if (a && a->type == EL_ATTR_TENSOR && a->v.tensor.buf) t = &a->v.tensor;
-    }
-    if (!t || t->dtype != dt || t->ndim != ndim || el_tensor_numel(t) != numel) return NULL;
-    return t;
-}
-
 static bool el_nf_f32(const el_opt *o, int n, int k, float *v)
 {
-    const el_tensor *t = el_nf_const(o, n, k, EL_DT_FLOAT, 0, 1);
+    const el_tensor *t = el_opt_const_of(o, n, k, EL_DT_FLOAT, 0, 1);
     if (t) *v = *(const float *)t->data;
     return t != NULL;
 }
@@ -125,7 +105,7 @@ static bool el_nf_f32(const el_opt *o, int n, int k, float *v)
 /* Input k is an int32 constant of rank ndim holding exactly vals[0..cnt). */
 static bool el_nf_i32_is(const el_opt *o, int n, int k, int ndim, int cnt, const int32_t *vals)
 {
-    const el_tensor *t = el_nf_const(o, n, k, EL_DT_INT32, ndim, cnt);
+    const el_tensor *t = el_opt_const_of(o, n, k, EL_DT_INT32, ndim, cnt);
     return t && !memcmp(t->data, vals, sizeof *vals * (size_t)cnt);
 }
 
@@ -249,7 +229,7 @@ static bool el_nf_max_out(el_nf *m, el_oin in, el_oin *boxes, int64_t *max_size)
     static const int32_t zero = 0, one = 1;
     const int mn = el_nf_node(o, in, 0, "Minimum", 2);
     EL_NF_NEED(mn >= 0 && el_nf_type(&o->n[mn], "T", EL_DT_INT32));
-    const el_tensor *ms = el_nf_const(o, mn, 0, EL_DT_INT32, 0, 1);
+    const el_tensor *ms = el_opt_const_of(o, mn, 0, EL_DT_INT32, 0, 1);
     EL_NF_NEED(ms);
     *max_size = *(const int32_t *)ms->data;
     const int ss = el_nf_node(o, o->n[mn].in[1], 0, "StridedSlice", 4);

@@ -52,7 +52,9 @@
  *     a depthwise convolution read only by a 1x1 stride-1 convolution is
  *     run by it a row at a time (el_opt_dw_pw, ops/conv_dwpw.h);
  *     the TF1 OD API's unrolled per-class NMS chains and their ConcatV2s
- *     become one _ElMultiClassNms (graph/fuse_nms.c);
+ *     become one _ElMultiClassNms (graph/fuse_nms.c), and a TopK whose
+ *     readers look at its first rows only orders only those
+ *     (graph/topk_prefix.c: SortByField's sort of every detection);
  *  7. filter packing: a Conv2D / _FusedConv2D whose filter is a constant
  *     reads it packed in the fast kernel's layout (ops/gemm.h), made once
  *     here instead of on every run; the HWIO constant it replaces is
@@ -1127,8 +1129,6 @@ static el_status el_opt_conv_tail(el_opt *o, int r)
     return EL_OK;
 }
 
-static el_status el_set_attr(el_onode *n, const el_onode *from, const el_attr *extra);
-
 /* Node r, c's only reader, becomes c with c's data inputs and attrs plus
  * *extra (the work r did, which c's kernel now applies as it stores): r
  * keeps its name, so r's readers read the fusion. */
@@ -1248,10 +1248,9 @@ static bool el_is_float_concat(const el_onode *n)
            n->ndata >= 2 && n->ndata - 1 <= EL_CONCAT_NEG_MAX;
 }
 
-/* Replaces n's attrs by a copy of from's without `name`, plus `name` =
- * *extra. Owned attrs own their fused_ops list (el_opt_free frees it), so
- * the copy gets its own and n's old one is freed. */
-static el_status el_set_attr(el_onode *n, const el_onode *from, const el_attr *extra)
+/* Owned attrs own their fused_ops list (el_opt_free frees it), so the
+ * copy gets its own and n's old one is freed. */
+el_status el_set_attr(el_onode *n, const el_onode *from, const el_attr *extra)
 {
     const char *drop[1] = {extra->name};
     el_attr *attrs = NULL;
@@ -1472,6 +1471,25 @@ static void el_opt_div_one(el_opt *o, int r)
     }
     o->n[r].needed = false;
     o->st.div_one_folded++;
+}
+
+/* (optimize_ir.h) */
+const el_tensor *el_opt_const_of(const el_opt *o, int n, int k, el_dtype dt, int ndim, int64_t numel)
+{
+    const el_onode *nd = &o->n[n];
+    if (k >= nd->ndata || nd->in[k].slot != 0) return NULL;
+    const el_onode *s = &o->n[nd->in[k].node];
+    const el_tensor *t = NULL;
+    if (s->fed) return NULL;
+    if (s->is_const && s->nval > 0) {
+        t = &s->val[0];
+    } else if (s->orig && s->ndata == 0 && !strcmp(s->op, "Const")) {
+        const el_attr *a = el_node_attr(s->orig, "value");
+        if (a && a->type == EL_ATTR_TENSOR && a->v.tensor.buf) t = &a->v.tensor;
+    }
+    if (!t || t->dtype != dt || (ndim >= 0 && t->ndim != ndim) || (numel >= 0 && el_tensor_numel(t) != numel))
+        return NULL;
+    return t;
 }
 
 /* Input k of n as a constant int32/int64 vector (or scalar) of at most
@@ -2180,7 +2198,8 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_conv_in_std(o, n));
-    return el_opt_fuse_nms(o);
+    EL_TRY(el_opt_fuse_nms(o));
+    return el_opt_topk_prefix(o);
 }
 
 

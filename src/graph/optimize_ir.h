@@ -44,8 +44,18 @@ void el_attrs_free(el_attr *a, int n);
  * node's); NULL when absent. */
 const el_attr *el_onode_attr(const el_onode *n, const char *name);
 
+/* Replaces n's attrs by a copy of from's without extra->name, plus *extra. */
+el_status el_set_attr(el_onode *n, const el_onode *from, const el_attr *extra);
+/* Data input k of node n as a constant of dtype dt, rank ndim, numel
+ * values (-1: any): a folded constant or a Const whose only inputs are
+ * control inputs (a loop body's); else NULL. */
+const el_tensor *el_opt_const_of(const el_opt *o, int n, int k, el_dtype dt, int ndim, int64_t numel);
+
 /* The TF1 Object Detection API's unrolled per-class NMS made one
  * _ElMultiClassNms (graph/fuse_nms.c). */
 el_status el_opt_fuse_nms(el_opt *o);
+/* A TopK whose readers look at the first rows of its outputs only sorts
+ * those (graph/topk_prefix.c). */
+el_status el_opt_topk_prefix(el_opt *o);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "core/mempool.h"
 #include "ops/kernel.h"
+#include "ops/topk.h"
 
 /* For each dtype: a heap of the k best indices seen so far with the worst
  * at the root (O(n log k) per row), then emptied from the back to give the
@@ -158,6 +159,64 @@ static void el_topk_f32_rows(const void *in, int64_t rows, int64_t n, int64_t k,
     el_mem_free(scratch);
 }
 
+typedef void (*el_topk_fn)(const void *, int64_t, int64_t, int64_t, void *, int32_t *);
+
+static bool el_topk_has_nan(el_dtype dt, const void *row, int64_t n)
+{
+    int nan = 0;
+    if (dt == EL_DT_FLOAT)
+        for (int64_t i = 0; i < n; i++) nan |= ((const float *)row)[i] != ((const float *)row)[i];
+    if (dt == EL_DT_DOUBLE)
+        for (int64_t i = 0; i < n; i++) nan |= ((const double *)row)[i] != ((const double *)row)[i];
+    return nan;
+}
+
+/* ov[j] = v[oi[j]] for j in [from, to), elements of es bytes. */
+static void el_topk_gather(size_t es, const void *v, const int32_t *oi, void *ov, int64_t from, int64_t to)
+{
+    switch (es) {
+#define EL_TOPK_GATHER(T)                                                                                              \
+    for (int64_t j = from; j < to; j++) ((T *)ov)[j] = ((const T *)v)[oi[j]];                                           \
+    break
+    case 1: EL_TOPK_GATHER(uint8_t);
+    case 2: EL_TOPK_GATHER(uint16_t);
+    case 4: EL_TOPK_GATHER(uint32_t);
+    default: EL_TOPK_GATHER(uint64_t);
+#undef EL_TOPK_GATHER
+    }
+}
+
+/* EL_TOPK_PREFIX_ATTR (ops/topk.h): each row's first p entries as fn
+ * gives them (any exact order gives TF's first p), then the row's other
+ * indices in ascending order. A row holding a NaN is ordered whole: NaN
+ * ties with everything, so the heap's first p would depend on k. */
+static el_status el_topk_prefix_rows(el_kctx *ctx, const el_tensor *x, el_topk_fn fn, int64_t rows, int64_t n,
+                                     int64_t k, int64_t p, void *vals, int32_t *idx)
+{
+    const size_t es = el_dtype_size(x->dtype);
+    uint8_t *used = el_mem_alloc((size_t)n);
+    if (!used) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
+    for (int64_t r = 0; r < rows; r++) {
+        const char *v = (const char *)x->data + (size_t)(r * n) * es;
+        char *ov = (char *)vals + (size_t)(r * k) * es;
+        int32_t *oi = idx + r * k;
+        if (el_topk_has_nan(x->dtype, v, n)) {
+            fn(v, 1, n, k, ov, oi);
+            continue;
+        }
+        fn(v, 1, n, p, ov, oi);
+        memset(used, 0, (size_t)n);
+        for (int64_t j = 0; j < p; j++) used[oi[j]] = 1;
+        for (int64_t i = 0, j = p; j < k; i++) { /* branch-free: a used index is overwritten */
+            oi[j] = (int32_t)i;
+            j += !used[i];
+        }
+        el_topk_gather(es, v, oi, ov, p, k);
+    }
+    el_mem_free(used);
+    return EL_OK;
+}
+
 static el_status el_topk_common(el_kctx *ctx, bool k_input)
 {
     EL_TRY(el_kctx_need_inputs(ctx, k_input ? 2 : 1));
@@ -184,7 +243,9 @@ static el_status el_topk_common(el_kctx *ctx, bool k_input)
         return el_kerr(ctx, EL_ERR_RUNTIME, "input must have at least k columns: %lld < %lld", (long long)n, (long long)k);
     if (n > INT32_MAX) return el_kerr(ctx, EL_ERR_LIMIT, "last dimension %lld exceeds int32 indices", (long long)n);
 
-    void (*fn)(const void *, int64_t, int64_t, int64_t, void *, int32_t *);
+    int64_t prefix;
+    EL_TRY(el_attr_int(ctx->node, EL_TOPK_PREFIX_ATTR, 0, &prefix));
+    el_topk_fn fn;
     switch (x->dtype) {
     case EL_DT_FLOAT: fn = el_topk_f32_rows; break;
     case EL_DT_DOUBLE: fn = el_topk_f64; break;
@@ -203,17 +264,20 @@ static el_status el_topk_common(el_kctx *ctx, bool k_input)
     dims[x->ndim - 1] = k;
     el_tensor *tv, *ti;
     EL_TRY(el_kctx_output(ctx, 0, x->dtype, x->ndim, dims, &tv));
+    int32_t *oi = NULL, *scratch = NULL;
     if (ctx->noutputs > 1) {
         EL_TRY(el_kctx_output(ctx, 1, EL_DT_INT32, x->ndim, dims, &ti));
-        if (rows * k > 0) fn(x->data, rows, n, k, tv->data, ti->data);
+        oi = ti->data;
     } else if (rows * k > 0) {
         /* Only the values are wanted: indices go to scratch memory. */
-        int32_t *scratch = el_mem_alloc(sizeof(int32_t) * (size_t)(rows * k));
+        oi = scratch = el_mem_alloc(sizeof(int32_t) * (size_t)(rows * k));
         if (!scratch) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory");
-        fn(x->data, rows, n, k, tv->data, scratch);
-        el_mem_free(scratch);
     }
-    return EL_OK;
+    el_status st = EL_OK;
+    if (rows * k > 0 && prefix > 0 && prefix < k) st = el_topk_prefix_rows(ctx, x, fn, rows, n, k, prefix, tv->data, oi);
+    else if (rows * k > 0) fn(x->data, rows, n, k, tv->data, oi);
+    el_mem_free(scratch);
+    return st;
 }
 
 static el_status el_op_topk_v2(el_kctx *ctx) { return el_topk_common(ctx, true); }

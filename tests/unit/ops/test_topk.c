@@ -236,6 +236,86 @@ static void test_small_k_long_rows_vs_sort(void **state)
     }
 }
 
+/* EL_TOPK_PREFIX_ATTR (graph/topk_prefix.c): the first p entries of each
+ * row are the kernel's without the attr, bit for bit; the rest are the
+ * row's other indices in ascending order with their values; a row holding
+ * a NaN is the kernel's whole. Rows: descending runs (the OD API's
+ * concatenated per-class selections), ties across runs, both zeros,
+ * infinities, random values, a NaN; float, double and int32; k = n and
+ * k < n; p from 1 to k - 1. */
+static void test_prefix_attr(void **state)
+{
+    (void)state;
+    uint32_t r = 31337;
+    for (int it = 0; it < 40; it++) {
+        const el_dtype dt = it % 5 == 3 ? EL_DT_DOUBLE : it % 5 == 4 ? EL_DT_INT32 : EL_DT_FLOAT;
+        r = r * 1664525u + 1013904223u;
+        const int n = 2 + (int)((r >> 8) % 9000), rows = 2;
+        const int k = it % 2 ? n : n / 2 + 1;
+        const int ps[4] = {1, 7, 100, k - 1};
+        int p = ps[(it / 2) % 4];
+        if (p >= k) p = k - 1;
+        if (p < 1) continue;
+        int64_t d[2] = {rows, n};
+        el_tensor x;
+        assert_int_equal(el_tensor_alloc(&x, dt, 2, d), EL_OK);
+        double run = 0;
+        for (int i = 0; i < rows * n; i++) {
+            r = r * 1664525u + 1013904223u;
+            const uint32_t q = (r >> 8) % 100;
+            double v;
+            if (it % 4 < 2) { /* descending runs of ~100, restarting high */
+                run = i % 97 == 0 ? (double)(q % 7) : run - (double)(q % 3) * 0.125;
+                v = run;
+            } else {
+                v = q == 0 ? -0.0 : q == 1 ? INFINITY : q == 2 ? -INFINITY : (double)(q % 23) - 11.0;
+            }
+            if (dt == EL_DT_FLOAT) ((float *)x.data)[i] = (float)v;
+            else if (dt == EL_DT_DOUBLE) ((double *)x.data)[i] = v;
+            else ((int32_t *)x.data)[i] = isfinite(v) ? (int32_t)(v * 8) : v > 0 ? INT32_MAX : INT32_MIN;
+        }
+        const bool nan_row = dt != EL_DT_INT32 && it % 3 == 1;
+        if (nan_row) {
+            if (dt == EL_DT_FLOAT) ((float *)x.data)[n + n / 3] = NAN;
+            else ((double *)x.data)[n + n / 3] = NAN;
+        }
+        int32_t kk = k;
+        el_tensor in[2] = {x, el_test_i32(0, NULL, &kk)}, want[2], got[2];
+        el_test_node tn;
+        el_test_node_init(&tn, "TopKV2");
+        assert_int_equal(el_test_run(&tn, 2, in, 2, want), EL_OK);
+        el_test_node_init(&tn, "TopKV2");
+        el_test_attr_int(&tn, "_el_topk_prefix", p);
+        assert_int_equal(el_test_run(&tn, 2, in, 2, got), EL_OK);
+        el_test_assert_shape(&got[0], 2, want[0].dims);
+        el_test_assert_shape(&got[1], 2, want[1].dims);
+        const size_t es = el_dtype_size(dt);
+        char *used = malloc((size_t)n);
+        for (int row = 0; row < rows; row++) {
+            const int32_t *wi = (const int32_t *)want[1].data + row * k, *gi = (const int32_t *)got[1].data + row * k;
+            const char *gv = (const char *)got[0].data + (size_t)(row * k) * es;
+            const char *wv = (const char *)want[0].data + (size_t)(row * k) * es;
+            const char *xv = (const char *)x.data + (size_t)(row * n) * es;
+            const int whole = nan_row && row == 1 ? k : p;
+            if (memcmp(gi, wi, sizeof *gi * (size_t)whole) || memcmp(gv, wv, es * (size_t)whole))
+                fail_msg("case %d (n %d, k %d, p %d) row %d: the first %d differ", it, n, k, p, row, whole);
+            if (whole == k) continue;
+            memset(used, 0, (size_t)n);
+            for (int j = 0; j < p; j++) used[wi[j]] = 1;
+            for (int j = p, i = 0; j < k; j++, i++) {
+                while (used[i]) i++;
+                if (gi[j] != i) fail_msg("case %d row %d pos %d: index %d, want %d", it, row, j, gi[j], i);
+                assert_memory_equal(gv + (size_t)j * es, xv + (size_t)i * es, es);
+            }
+        }
+        free(used);
+        el_test_release_all(2, want);
+        el_test_release_all(2, got);
+        el_tensor_release(&in[1]);
+        el_tensor_release(&x);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_random_vs_stable_sort),
         cmocka_unit_test(test_long_rows_vs_sort),
         cmocka_unit_test(test_small_k_long_rows_vs_sort),
+        cmocka_unit_test(test_prefix_attr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
