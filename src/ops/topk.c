@@ -147,20 +147,6 @@ static bool el_topk_f32_radix(const float *v, int64_t n, int64_t k, float *ov, i
     return true;
 }
 
-static void el_topk_f32_rows(const void *in, int64_t rows, int64_t n, int64_t k, void *vals, int32_t *idx)
-{
-    uint32_t *scratch = n >= EL_TOPK_RADIX_MIN && k * 8 >= n ? el_mem_alloc(sizeof(uint32_t) * 4 * (size_t)n) : NULL;
-    for (int64_t r = 0; r < rows; r++) {
-        const float *v = (const float *)in + r * n;
-        float *ov = (float *)vals + r * k;
-        int32_t *oi = idx + r * k;
-        if (!scratch || !el_topk_f32_radix(v, n, k, ov, oi, scratch)) el_topk_f32(v, 1, n, k, ov, oi);
-    }
-    el_mem_free(scratch);
-}
-
-typedef void (*el_topk_fn)(const void *, int64_t, int64_t, int64_t, void *, int32_t *);
-
 static bool el_topk_has_nan(el_dtype dt, const void *row, int64_t n)
 {
     int nan = 0;
@@ -170,6 +156,90 @@ static bool el_topk_has_nan(el_dtype dt, const void *row, int64_t n)
         for (int64_t i = 0; i < n; i++) nan |= ((const double *)row)[i] != ((const double *)row)[i];
     return nan;
 }
+
+/* float rows when k is a small part of n and the row holds no NaN: the
+ * heap of el_topk_f32 on 64-bit keys, the value's order bits (-0.0 as
+ * +0.0) above the complemented index, so a greater key is TF's "greater
+ * value, then lower index" and a comparison loads nothing through an
+ * index. */
+static inline uint64_t el_topk_key(float x, int64_t i)
+{
+    union { float f; uint32_t u; } c = {x + 0.0f}; /* -0.0 + 0.0 = +0.0 */
+    const uint32_t ord = (c.u & 0x80000000u) ? ~c.u : (c.u | 0x80000000u);
+    return (uint64_t)ord << 32 | (0xFFFFFFFFu - (uint32_t)i);
+}
+
+static inline int32_t el_topk_key_index(uint64_t key) { return (int32_t)(0xFFFFFFFFu - (uint32_t)key); }
+
+/* Min-heap: the root is the worst key kept. */
+static void el_topk_key_sift(uint64_t *h, int64_t n, int64_t i)
+{
+    const uint64_t x = h[i];
+    for (;;) {
+        int64_t c = 2 * i + 1;
+        if (c >= n) break;
+        c += c + 1 < n && h[c + 1] < h[c];
+        if (h[c] >= x) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = x;
+}
+
+static void el_topk_f32_keys(const float *v, int64_t n, int64_t k, float *ov, int32_t *oi, uint64_t *h)
+{
+    for (int64_t i = 0; i < k; i++) h[i] = el_topk_key(v[i], i);
+    for (int64_t i = k / 2 - 1; i >= 0; i--) el_topk_key_sift(h, k, i);
+    int64_t i = k;
+    while (i < n) { /* blocks with nothing above the root's value skipped, as in el_topk_f32 */
+        const float thr = v[el_topk_key_index(h[0])];
+        while (i + EL_TOPK_BLOCK <= n) {
+            int any = 0;
+            for (int j = 0; j < EL_TOPK_BLOCK; j++) any |= v[i + j] > thr;
+            if (any) break;
+            i += EL_TOPK_BLOCK;
+        }
+        const int64_t e = i + EL_TOPK_BLOCK < n ? i + EL_TOPK_BLOCK : n;
+        for (; i < e; i++) {
+            const uint64_t key = el_topk_key(v[i], i);
+            if (key > h[0]) {
+                h[0] = key;
+                el_topk_key_sift(h, k, 0);
+            }
+        }
+    }
+    for (int64_t m = k; m > 1;) { /* the worst to the back: descending */
+        const uint64_t t = h[0];
+        h[0] = h[--m];
+        h[m] = t;
+        el_topk_key_sift(h, m, 0);
+    }
+    for (int64_t j = 0; j < k; j++) {
+        oi[j] = el_topk_key_index(h[j]);
+        ov[j] = v[oi[j]];
+    }
+}
+
+static void el_topk_f32_rows(const void *in, int64_t rows, int64_t n, int64_t k, void *vals, int32_t *idx)
+{
+    const bool radix = n >= EL_TOPK_RADIX_MIN && k * 8 >= n;
+    void *scratch = el_mem_alloc(radix ? sizeof(uint32_t) * 4 * (size_t)n : sizeof(uint64_t) * (size_t)k);
+    for (int64_t r = 0; r < rows; r++) {
+        const float *v = (const float *)in + r * n;
+        float *ov = (float *)vals + r * k;
+        int32_t *oi = idx + r * k;
+        if (radix) {
+            if (!scratch || !el_topk_f32_radix(v, n, k, ov, oi, scratch)) el_topk_f32(v, 1, n, k, ov, oi);
+        } else if (scratch && !el_topk_has_nan(EL_DT_FLOAT, v, n)) {
+            el_topk_f32_keys(v, n, k, ov, oi, scratch);
+        } else { /* NaN ties with everything: the heap's own comparisons */
+            el_topk_f32(v, 1, n, k, ov, oi);
+        }
+    }
+    el_mem_free(scratch);
+}
+
+typedef void (*el_topk_fn)(const void *, int64_t, int64_t, int64_t, void *, int32_t *);
 
 /* ov[j] = v[oi[j]] for j in [from, to), elements of es bytes. */
 static void el_topk_gather(size_t es, const void *v, const int32_t *oi, void *ov, int64_t from, int64_t to)
