@@ -4,10 +4,12 @@
  * Maximum (TF's NaN-propagating min / max, as ops/elementwise.c computes
  * them), the area as Sub, Sub, Mul, Greater(area, min_area), the NMS core
  * of the NonMaxSuppression kernels (ops/nms.h) and 0.0f + class for the
- * class field (ZerosLike, Add). The classes are split over the session's
- * threads, each into its own slots, and concatenated in class order, so
- * the bits do not depend on the thread count. */
+ * class field (ZerosLike, Add). The session's threads claim the classes
+ * one at a time (their work varies with the candidates the NMS pops, and
+ * a thread may start late), each class into its own slots, concatenated
+ * in class order, so the bits do not depend on the thread count. */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/threadpool.h"
@@ -33,6 +35,8 @@ typedef struct el_mcnms_job {
      * their boxes and scores (cap each). */
     int64_t *count;
     float *out_boxes, *out_scores;
+    int64_t nk;
+    _Atomic int64_t next; /* the first class not claimed yet */
 } el_mcnms_job;
 
 static void el_mcnms_class(const el_mcnms_job *j, int64_t c, char *mem)
@@ -99,11 +103,14 @@ static void el_mcnms_clip(el_mcnms_job *j, int64_t n)
     }
 }
 
-static void el_mcnms_chunk(void *vj, int64_t c0, int64_t c1)
+/* One per thread: classes until none is left. */
+static void el_mcnms_thread(void *vj, int64_t t0, int64_t t1)
 {
-    const el_mcnms_job *j = vj;
+    (void)t0, (void)t1;
+    el_mcnms_job *j = vj;
     char *mem = j->thread_mem + j->thread_bytes * (size_t)el_threadpool_thread_index();
-    for (int64_t c = c0; c < c1; c++) el_mcnms_class(j, c, mem);
+    for (int64_t c; (c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->nk;)
+        el_mcnms_class(j, c, mem);
 }
 
 static size_t el_mcnms_align(size_t n) { return (n + 63) & ~(size_t)63; }
@@ -166,7 +173,9 @@ static el_status el_op_multiclass_nms(el_kctx *ctx)
     EL_TRY(el_kctx_scratch(ctx, (4 * sizeof(float) + 1) * (size_t)nclip + 64, (void **)&j.clipped));
     j.keep = (uint8_t *)(j.clipped + 4 * nclip);
     el_mcnms_clip(&j, nclip);
-    el_parallel_for(pool, nk, 1, el_mcnms_chunk, &j);
+    j.nk = nk;
+    atomic_init(&j.next, 0);
+    el_parallel_for(pool, threads, 1, el_mcnms_thread, &j);
 
     int64_t total = 0;
     for (int64_t c = 0; c < nk; c++) {
