@@ -13,9 +13,14 @@
 #include <string.h>
 
 #include "core/threadpool.h"
+#include "ops/conv_fast.h" /* el_conv_isa */
 #include "ops/kernel.h"
 #include "ops/multiclass_nms.h"
 #include "ops/nms.h"
+
+#if defined(EL_CONV_X86)
+#include <immintrin.h>
+#endif
 
 static inline float el_mcnms_max(float x, float y) { return isnan(x) ? x : isnan(y) ? y : (x < y ? y : x); }
 static inline float el_mcnms_min(float x, float y) { return isnan(x) ? x : isnan(y) ? y : (y < x ? y : x); }
@@ -86,12 +91,48 @@ static void el_mcnms_class(const el_mcnms_job *j, int64_t c, char *mem)
     j->count[c] = nsel;
 }
 
+#if defined(EL_CONV_X86)
+/* el_mcnms_min / el_mcnms_max of x and y lane by lane (y the window): the
+ * instruction gives the scalar rule's answer unless y alone is NaN. */
+__attribute__((target("avx512f"))) static inline __m512 el_mcnms_fix_nan(__m512 r, __m512 x, __m512 y)
+{
+    const __mmask16 y_only = _mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q) & ~_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    return _mm512_mask_mov_ps(r, y_only, y);
+}
+
+/* el_mcnms_clip four boxes per vector: the same min, max, differences
+ * and product per box. Returns the boxes done. */
+__attribute__((target("avx512f"))) static int64_t el_mcnms_clip_avx512(el_mcnms_job *j, int64_t n)
+{
+    const float *w = j->window;
+    const __m512 hi = _mm512_setr4_ps(w[2], w[3], w[2], w[3]), lo = _mm512_setr4_ps(w[0], w[1], w[0], w[1]);
+    const __m512 min_area = _mm512_set1_ps(j->area);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const __m512 b = _mm512_loadu_ps(j->boxes + 4 * i);
+        const __m512 m = el_mcnms_fix_nan(_mm512_min_ps(hi, b), b, hi); /* (hi < b) ? hi : b */
+        const __m512 o = el_mcnms_fix_nan(_mm512_max_ps(lo, m), m, lo); /* (lo > m) ? lo : m */
+        _mm512_storeu_ps(j->clipped + 4 * i, o);
+        /* lane 0 of each box: (o2 - o0) * (o3 - o1) */
+        const __m512 d = _mm512_sub_ps(_mm512_permute_ps(o, _MM_SHUFFLE(1, 0, 3, 2)), o);
+        const __m512 area = _mm512_mul_ps(d, _mm512_permute_ps(d, _MM_SHUFFLE(2, 3, 0, 1)));
+        const unsigned k = _mm512_cmp_ps_mask(area, min_area, _CMP_GT_OQ);
+        for (int q = 0; q < 4; q++) j->keep[i + q] = (k >> (4 * q)) & 1;
+    }
+    return i;
+}
+#endif
+
 /* The clip and the area test depend on the box alone: done once for all
  * classes, for the rows a class can take (below rows and the box count). */
 static void el_mcnms_clip(el_mcnms_job *j, int64_t n)
 {
     const float *w = j->window;
-    for (int64_t i = 0; i < n; i++) {
+    int64_t i = 0;
+#if defined(EL_CONV_X86)
+    if (el_conv_isa() >= EL_ISA_AVX512) i = el_mcnms_clip_avx512(j, n); /* tests force the portable loop */
+#endif
+    for (; i < n; i++) {
         const float *b = j->boxes + 4 * i;
         float *o = j->clipped + 4 * i;
         o[0] = el_mcnms_max(el_mcnms_min(b[0], w[2]), w[0]);

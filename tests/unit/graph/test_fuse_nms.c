@@ -14,6 +14,7 @@
 #include "edgelens/engine.h"
 #include "graph/optimize.h"
 #include "graph_builder.h"
+#include "ops/conv_fast.h"
 #include "testutil.h"
 
 enum {
@@ -301,7 +302,7 @@ static el_mc_in el_mc_input(int kind, int64_t n, int64_t cols, int32_t rows, int
     }
     const float win[4] = {0.0f, 0.0f, 1.0f, 1.0f}, clip[4] = {0.4f, 0.3f, 0.7f, 0.6f};
     for (int64_t j = 0; j < wn; j++) w[j] = (kind == EL_IN_CLIPPED ? clip : win)[j % 4];
-    if (kind == EL_IN_NAN_WINDOW && wn > 2) w[2] = NAN;
+    if (kind == EL_IN_NAN_WINDOW && wn > 2) w[2] = w[1] = NAN; /* a NaN in a Minimum and in a Maximum */
     return in;
 }
 
@@ -310,8 +311,8 @@ static void el_mc_free(el_mc_in *in)
     for (int i = 0; i < 5; i++) el_tensor_release(&in->t[i]);
 }
 
-/* Runs g fused (1 and 2 threads) and unfused on `in`: the same bits, or
- * all three fail. */
+/* Runs g fused (1 and 2 threads, AVX-512 and the portable loops) and
+ * unfused on `in`: the same bits, or all of them fail. */
 static void el_mc_compare(const el_mc_cfg *c, const el_graph *g, const el_mc_in *in)
 {
     const char *f[4];
@@ -322,11 +323,16 @@ static void el_mc_compare(const el_mc_cfg *c, const el_graph *g, const el_mc_in 
     assert_int_equal(el_session_create(g, 5, el_mc_feeds, nf, f, &off, &s), EL_OK);
     el_status want = el_session_run(s, in->t, ref);
     el_session_free(s);
-    for (int th = 1; th <= 2; th++) {
+    const int isas[2] = {EL_ISA_AVX512, EL_ISA_REF};
+    for (int run = 0; run < 4; run++) {
+        const int th = 1 + run % 2, isa = isas[run / 2];
+        if ((int)el_isa_available() < isa) continue;
+        el_conv_force_isa(isa);
         el_session_opts on = {.threads = th};
         assert_int_equal(el_session_create(g, 5, el_mc_feeds, nf, f, &on, &s), EL_OK);
         el_status st = el_session_run(s, in->t, got);
         el_session_free(s);
+        el_conv_force_isa(-1);
         if (want != EL_OK) {
             if (st == EL_OK) fail_msg("the unfused graph fails (%d), the fused one does not", (int)want);
             continue;
