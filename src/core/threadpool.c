@@ -45,8 +45,10 @@ struct el_threadpool {
     el_parallel_fn fn;
     void *ctx;
     int64_t n;
-    /* generation << 32 | chunk count << 16 | next unclaimed chunk: one word,
-     * so a claim (CAS) can only succeed for the job it was read from. */
+    int nchunks;
+    /* generation << 32 | end << 16 | next: the unclaimed chunks are [next,
+     * end); one word, so a claim (CAS) can only succeed for the job it was
+     * read from. */
     _Atomic uint64_t state;
     _Atomic int done;      /* chunks finished in this job */
     _Atomic int sleepers;
@@ -61,7 +63,7 @@ struct el_threadpool {
 };
 
 #define EL_GEN(s) ((s) >> 32)
-#define EL_NCHUNKS(s) ((int)(((s) >> 16) & 0xFFFF))
+#define EL_END(s) ((int)(((s) >> 16) & 0xFFFF))
 #define EL_NEXT(s) ((int)((s) & 0xFFFF))
 /* Chunks per thread: more than one, so a thread the OS did not schedule in
  * time holds up nothing (others claim its share). Boundaries stay fixed for
@@ -82,6 +84,8 @@ el_threadpool *el_threadpool_current(void) { return el_current_pool; }
 
 int el_threadpool_thread_index(void) { return el_thread_index; }
 
+bool el_threadpool_claims_back(void) { return el_thread_index & 1; }
+
 el_threadpool *el_threadpool_set_current(el_threadpool *pool)
 {
     el_threadpool *prev = el_current_pool;
@@ -93,23 +97,29 @@ int el_threadpool_size(const el_threadpool *pool) { return pool ? pool->size : 1
 
 static void el_chunk(int64_t n, int nchunks, int i, int64_t *b, int64_t *e)
 {
-    /* The first n % nchunks chunks get one item more. */
-    int64_t q = n / nchunks, r = n % nchunks;
-    *b = i * q + (i < r ? i : r);
-    *e = *b + q + (i < r ? 1 : 0);
+    /* The chunks one item longer are spread evenly, so the halves two
+     * threads claim from either end hold the same number of items. */
+    *b = n * i / nchunks;
+    *e = n * (i + 1) / nchunks;
 }
 
 /* Claims and runs chunks of the job published as generation `gen` until
- * none is left. */
+ * none is left, from the front or the end (el_threadpool_claims_back):
+ * with two threads each keeps to its half of the items while both are
+ * running (the rows it wrote in the last job, in its own L2, are
+ * mostly the ones it reads in the next; and of a filter split in N blocks
+ * it streams its own blocks) and the claims only meet at the tail. */
 static void el_run_chunks(el_threadpool *p, uint64_t gen)
 {
+    const bool back = el_threadpool_claims_back();
+    const uint64_t step = back ? (uint64_t)-(1 << 16) : 1;
     uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
     for (;;) {
-        if (EL_GEN(s) != gen || EL_NEXT(s) >= EL_NCHUNKS(s)) return;
-        if (!atomic_compare_exchange_weak_explicit(&p->state, &s, s + 1, memory_order_acq_rel, memory_order_acquire))
+        if (EL_GEN(s) != gen || EL_NEXT(s) >= EL_END(s)) return;
+        if (!atomic_compare_exchange_weak_explicit(&p->state, &s, s + step, memory_order_acq_rel, memory_order_acquire))
             continue;
         int64_t b, e;
-        el_chunk(p->n, EL_NCHUNKS(s), EL_NEXT(s), &b, &e);
+        el_chunk(p->n, p->nchunks, back ? EL_END(s) - 1 : EL_NEXT(s), &b, &e);
         p->fn(p->ctx, b, e);
         atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
         s = atomic_load_explicit(&p->state, memory_order_acquire);
@@ -268,6 +278,7 @@ void el_parallel_for(el_threadpool *p, int64_t n, int64_t grain, el_parallel_fn 
     p->fn = fn;
     p->ctx = ctx;
     p->n = n;
+    p->nchunks = (int)nchunks;
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     uint64_t gen = EL_GEN(atomic_load_explicit(&p->state, memory_order_relaxed)) + 1;
     atomic_store(&p->state, gen << 32 | (uint64_t)nchunks << 16); /* seq_cst: publishes the job */
@@ -317,5 +328,5 @@ void el_threadpool_idle_available(el_threadpool *p, int n)
 bool el_threadpool_job_waiting(const el_threadpool *p)
 {
     uint64_t s = atomic_load_explicit(&((el_threadpool *)p)->state, memory_order_relaxed);
-    return EL_NEXT(s) < EL_NCHUNKS(s);
+    return EL_NEXT(s) < EL_END(s);
 }

@@ -52,6 +52,12 @@ void el_parallel_for(el_threadpool *pool, int64_t n, int64_t grain, el_parallel_
  * state, whatever thread claims which chunk) and indexes them by this. */
 int el_threadpool_thread_index(void);
 
+/* Whether the calling thread claims a parallel-for's chunks from the end
+ * (odd-numbered threads do, the others from the front): its chunks come in
+ * descending order, and a kernel whose items read ahead (prefetch) walks
+ * its chunk's items that way too. */
+bool el_threadpool_claims_back(void);
+
 /* The pool of the session running on this thread (NULL outside a run).
  * set_current returns the previous value, to restore. */
 el_threadpool *el_threadpool_current(void);

@@ -1,6 +1,7 @@
 /* The thread pool: every index exactly once, chunk bounds, inline cases
- * (no pool, one thread, nested calls), many back-to-back jobs (the lost
- * wake-up and stale-claim races), the current-pool slot, idle work. */
+ * (no pool, one thread, nested calls), the ends threads claim from, many
+ * back-to-back jobs (the lost wake-up and stale-claim races), the
+ * current-pool slot, idle work. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,64 @@ static void test_cover(void **state)
         el_threadpool_free(p);
     }
     el_check_cover(NULL, 100, 1);
+}
+
+typedef struct el_ends {
+    int *who;        /* per item: 1 + the thread that ran it */
+    int64_t *len;    /* per chunk start: its length */
+    _Atomic int wrong_end; /* chunks run by a thread whose claims_back disagrees with its index */
+} el_ends;
+
+static void el_ends_fn(void *ctx, int64_t b, int64_t e)
+{
+    el_ends *d = ctx;
+    int t = el_threadpool_thread_index();
+    if (el_threadpool_claims_back() != (t % 2 == 1)) atomic_fetch_add(&d->wrong_end, 1);
+    d->len[b] = e - b;
+    for (int64_t i = b; i < e; i++) d->who[i] = 1 + t;
+    /* Long enough for the worker to wake and claim some chunks. */
+    struct timespec ts = {0, 200000};
+    nanosleep(&ts, NULL);
+}
+
+/* Two threads: the caller claims from the front, the worker from the end,
+ * so each one's items are contiguous (a prefix and a suffix), and chunk
+ * lengths differ by one at most, the longer ones spread evenly (the first
+ * and the second half hold the same number of items when the chunk count
+ * is even). */
+static void test_claim_ends(void **state)
+{
+    (void)state;
+    el_threadpool *p;
+    assert_int_equal(el_threadpool_create(2, &p), EL_OK);
+    assert_false(el_threadpool_claims_back());
+    const int64_t ns[] = {8, 26, 38, 75, 1001};
+    for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
+        const int64_t n = ns[k];
+        el_ends d = {.who = calloc((size_t)n, sizeof(int)), .len = calloc((size_t)n, sizeof(int64_t))};
+        assert_non_null(d.who);
+        assert_non_null(d.len);
+        el_parallel_for(p, n, 1, el_ends_fn, &d);
+        assert_int_equal(atomic_load(&d.wrong_end), 0);
+        int64_t i = 0;
+        while (i < n && d.who[i] == 1) i++;
+        while (i < n && d.who[i] == 2) i++;
+        assert_int_equal(i, n);
+        int64_t lo = n, hi = 0, half = 0, chunks = 0;
+        for (int64_t b = 0; b < n; b++) {
+            if (!d.len[b]) continue;
+            lo = d.len[b] < lo ? d.len[b] : lo;
+            hi = d.len[b] > hi ? d.len[b] : hi;
+            chunks++;
+        }
+        assert_true(hi - lo <= 1);
+        for (int64_t b = 0, c = 0; b < n; b += d.len[b], c++)
+            if (c < chunks / 2) half += d.len[b];
+        if (chunks % 2 == 0) assert_true(half * 2 >= n - 1 && half * 2 <= n + 1);
+        free(d.who);
+        free(d.len);
+    }
+    el_threadpool_free(p);
 }
 
 static void el_sum_fn(void *ctx, int64_t b, int64_t e)
@@ -204,7 +263,8 @@ static void test_idle_work(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cover),          cmocka_unit_test(test_many_jobs),
+        cmocka_unit_test(test_cover),          cmocka_unit_test(test_claim_ends),
+        cmocka_unit_test(test_many_jobs),
         cmocka_unit_test(test_after_sleep),    cmocka_unit_test(test_nested),
         cmocka_unit_test(test_current_and_defaults), cmocka_unit_test(test_idle_work),
     };
