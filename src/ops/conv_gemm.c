@@ -128,23 +128,28 @@ static void el_cg_tile(const el_cg_job *j, int rows, const float *a, int64_t lda
     }
 }
 
-/* What item (N block nb, row tile t) prefetches. */
-static el_cg_pf el_cg_pf_plan(const el_cg_job *j, int64_t nb, int64_t t)
+/* What item (N block nb, row tile t) prefetches, on a thread walking the
+ * items forward or (back) backward: the lead is the block's first tile in
+ * walk order, and the next block the one after it in that order. */
+static el_cg_pf el_cg_pf_plan(const el_cg_job *j, int64_t nb, int64_t t, bool back)
 {
     el_cg_pf pf = {0};
     int64_t nblocks = (j->panels + j->nbp - 1) / j->nbp;
-    int64_t q0 = (nb + 1) * j->nbp, q1 = q0 + j->nbp < j->panels ? q0 + j->nbp : j->panels; /* next block */
-    if (t == 0) {
+    int64_t u = back ? j->tiles - 1 - t : t; /* the tile's place in walk order */
+    int64_t next = back ? nb - 1 : nb + 1;
+    bool has_next = next >= 0 && next < nblocks;
+    int64_t q0 = next * j->nbp, q1 = q0 + j->nbp < j->panels ? q0 + j->nbp : j->panels; /* next block */
+    if (u == 0) {
         pf.lead = true;
         /* One row tile per block: the next item is the next block. */
-        if (j->tiles == 1 && nb + 1 < nblocks) pf.after = j->w + q0 * j->k * NR;
+        if (j->tiles == 1 && has_next) pf.after = j->w + q0 * j->k * NR;
         return pf;
     }
-    if (nb + 1 >= nblocks) return pf;
+    if (!has_next) return pf;
     const char *r0 = (const char *)(j->w + q0 * j->k * NR);
     int64_t len = (q1 - q0) * j->k * EL_CG_ROWB, ns = j->tiles - 1;
-    pf.cur = r0 + len * (t - 1) / ns / 64 * 64;
-    pf.end = r0 + len * t / ns;
+    pf.cur = r0 + len * (u - 1) / ns / 64 * 64;
+    pf.end = r0 + len * u / ns;
     return pf;
 }
 
@@ -211,10 +216,13 @@ static void el_cg_items(void *ctx, int64_t i0, int64_t i1)
     const el_window_axis *H = &g->h, *W = &g->w;
     float *scratch = NULL;
     int slot = -1;
-    for (int64_t it = i0; it < i1; it++) {
+    /* In the order the thread claims chunks, so its prefetches run ahead of it. */
+    const bool back = el_threadpool_claims_back();
+    for (int64_t k = i0; k < i1; k++) {
+        int64_t it = back ? i0 + i1 - 1 - k : k;
         int64_t nb = it / j->tiles, t = it % j->tiles;
         int64_t p0 = nb * j->nbp, p1 = p0 + j->nbp < j->panels ? p0 + j->nbp : j->panels;
-        el_cg_pf pf = el_cg_pf_plan(j, nb, t);
+        el_cg_pf pf = el_cg_pf_plan(j, nb, t, back);
         if (j->pointwise) {
             int64_t r0 = el_cg_split(j->m, j->tiles, t);
             int rows = (int)(el_cg_split(j->m, j->tiles, t + 1) - r0);
