@@ -46,7 +46,8 @@ typedef struct el_cg_job {
     float *y;
     int64_t m, k, n;     /* GEMM sizes */
     int64_t panels;      /* column panels of NR */
-    int64_t nbp;         /* panels per N block */
+    int64_t nbp;         /* panels per N block, at most */
+    int64_t nblocks;     /* N blocks: the panels spread evenly (el_cg_block) */
     int64_t tiles;       /* row tiles */
     int64_t tpr;         /* row tiles per output row (row-wise tiling), 0: flat tiles of the pixels */
     bool pointwise;      /* 1x1, stride 1, no padding: A is x as it is */
@@ -128,17 +129,22 @@ static void el_cg_tile(const el_cg_job *j, int rows, const float *a, int64_t lda
     }
 }
 
+/* The first panel of N block nb (nb = nblocks: the end). The blocks
+ * differ by one panel at most: a short last block (18 panels in blocks of
+ * 4) made its items cheaper than the others', and the thread that took
+ * them waited at the end of the job for the other. */
+static inline int64_t el_cg_block(const el_cg_job *j, int64_t nb) { return j->panels * nb / j->nblocks; }
+
 /* What item (N block nb, row tile t) prefetches, on a thread walking the
  * items forward or (back) backward: the lead is the block's first tile in
  * walk order, and the next block the one after it in that order. */
 static el_cg_pf el_cg_pf_plan(const el_cg_job *j, int64_t nb, int64_t t, bool back)
 {
     el_cg_pf pf = {0};
-    int64_t nblocks = (j->panels + j->nbp - 1) / j->nbp;
     int64_t u = back ? j->tiles - 1 - t : t; /* the tile's place in walk order */
     int64_t next = back ? nb - 1 : nb + 1;
-    bool has_next = next >= 0 && next < nblocks;
-    int64_t q0 = next * j->nbp, q1 = q0 + j->nbp < j->panels ? q0 + j->nbp : j->panels; /* next block */
+    bool has_next = next >= 0 && next < j->nblocks;
+    int64_t q0 = has_next ? el_cg_block(j, next) : 0, q1 = has_next ? el_cg_block(j, next + 1) : 0; /* next block */
     if (u == 0) {
         pf.lead = true;
         /* One row tile per block: the next item is the next block. */
@@ -221,7 +227,7 @@ static void el_cg_items(void *ctx, int64_t i0, int64_t i1)
     for (int64_t k = i0; k < i1; k++) {
         int64_t it = back ? i0 + i1 - 1 - k : k;
         int64_t nb = it / j->tiles, t = it % j->tiles;
-        int64_t p0 = nb * j->nbp, p1 = p0 + j->nbp < j->panels ? p0 + j->nbp : j->panels;
+        int64_t p0 = el_cg_block(j, nb), p1 = el_cg_block(j, nb + 1);
         el_cg_pf pf = el_cg_pf_plan(j, nb, t, back);
         if (j->pointwise) {
             int64_t r0 = el_cg_split(j->m, j->tiles, t);
@@ -327,7 +333,7 @@ bool el_conv2d_packed(const el_conv_geom *g, const float *x, const float *wp, co
         int64_t nbp = (j.panels + want - 1) / want;
         if (nbp < j.nbp) j.nbp = nbp < 1 ? 1 : nbp;
     }
-    int64_t nblocks = (j.panels + j.nbp - 1) / j.nbp;
+    j.nblocks = (j.panels + j.nbp - 1) / j.nbp;
     int64_t item_macs = (j.m < MR ? j.m : MR) * j.k * j.nbp * NR;
     int64_t grain = 100000 / (item_macs > 0 ? item_macs : 1);
     bool ok = true;
@@ -340,7 +346,7 @@ bool el_conv2d_packed(const el_conv_geom *g, const float *x, const float *wp, co
         }
     }
     /* Out of memory for a few hundred KB: the caller's other kernels run. */
-    if (ok) el_parallel_for(el_threadpool_current(), nblocks * j.tiles, grain < 1 ? 1 : grain, el_cg_items, &j);
+    if (ok) el_parallel_for(el_threadpool_current(), j.nblocks * j.tiles, grain < 1 ? 1 : grain, el_cg_items, &j);
     for (int t = 0; t < j.nscratch; t++) el_mem_free(j.scratch[t]);
     return ok;
 #else
