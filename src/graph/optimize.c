@@ -2123,6 +2123,73 @@ static el_status el_opt_conv_at(el_opt *o, int g)
     return EL_OK;
 }
 
+/* A ConcatV2 c that takes the Mean (el_opt_concat_mean) whose output 0 is
+ * read only as input 0 of depthwise-then-1x1 row fusions (el_opt_dw_pw,
+ * with or without el_opt_conv_at): each reader takes c's inputs
+ * (EL_CAT_NIN_ATTR, ops/concat.h) and makes the rows it reads itself, and
+ * c makes only its Mean (EL_CONCAT_MEAN_ONLY_ATTR): the concatenated map
+ * never goes through memory (CenterNet's 128x128x128 head, 8 MB written
+ * and read back). c's attrs the readers cannot take keep it as it is. */
+static el_status el_opt_concat_rows(el_opt *o, int c)
+{
+    el_onode *cn = &o->n[c];
+    if (!el_is_float_concat(cn) || cn->fed || cn->fetched || cn->nctrl_readers || cn->nin != cn->ndata ||
+        !el_onode_attr(cn, EL_CONCAT_MEAN_ATTR) || el_onode_attr(cn, EL_CONCAT_MEAN_ONLY_ATTR))
+        return EL_OK;
+    static const char *const known[][2] = {
+        {"N", EL_CAT_PREFIX "N"},
+        {"T", EL_CAT_PREFIX "T"},
+        {"Tidx", EL_CAT_PREFIX "Tidx"},
+        {EL_CONCAT_NEG_ATTR, EL_CAT_PREFIX EL_CONCAT_NEG_ATTR},
+        {EL_CONCAT_RELU_ATTR, EL_CAT_PREFIX EL_CONCAT_RELU_ATTR},
+        {EL_CONCAT_RESIZE_ATTR, EL_CAT_PREFIX EL_CONCAT_RESIZE_ATTR},
+        {EL_CONCAT_RESIZE_ALIGN_ATTR, EL_CAT_PREFIX EL_CONCAT_RESIZE_ALIGN_ATTR},
+        {EL_CONCAT_RESIZE_HALF_ATTR, EL_CAT_PREFIX EL_CONCAT_RESIZE_HALF_ATTR},
+        {EL_CONCAT_MEAN_ATTR, NULL}, /* the Mean stays c's */
+    };
+    const int nknown = (int)(sizeof known / sizeof known[0]);
+    int nca;
+    const el_attr *ca = el_onode_attrs(cn, &nca);
+    for (int i = 0; i < nca; i++) {
+        int k = 0;
+        while (k < nknown && strcmp(ca[i].name, known[k][0])) k++;
+        if (k == nknown || ca[i].type == EL_ATTR_TENSOR) return EL_OK;
+    }
+    int readers = 0;
+    for (int n = 0; n < o->nn; n++) {
+        const el_onode *r = &o->n[n];
+        if (!r->needed) continue;
+        for (int k = 0; k < r->nin; k++) {
+            if (r->in[k].node != c || r->in[k].slot != 0) continue;
+            if (k != 0 || (strcmp(r->op, "_FusedConv2D") && strcmp(r->op, "Conv2D")) || r->fed || r->nin != r->ndata ||
+                !el_onode_attr(r, EL_DWPW_NIN_ATTR) || el_onode_attr(r, EL_PWDW_NIN_ATTR) ||
+                el_onode_attr(r, EL_CAT_NIN_ATTR) || r->ndata + cn->ndata - 1 > 24)
+                return EL_OK;
+            readers++;
+        }
+    }
+    if (readers == 0) return EL_OK;
+    for (int n = 0; n < o->nn; n++) {
+        el_onode *r = &o->n[n];
+        if (!r->needed || r->nin < 1 || r->in[0].node != c || r->in[0].slot != 0) continue;
+        for (int i = 0; i < nca; i++) {
+            int k = 0;
+            while (strcmp(ca[i].name, known[k][0])) k++;
+            if (!known[k][1]) continue;
+            el_attr a = ca[i];
+            a.name = known[k][1];
+            EL_TRY(el_set_attr(r, r, &a));
+        }
+        const el_attr nin = {.name = EL_CAT_NIN_ATTR, .type = EL_ATTR_I, .v.i = cn->ndata - 1};
+        r->in[0] = cn->in[0];
+        EL_TRY(el_opt_append_data(r, cn->in + 1, cn->ndata - 1, &nin));
+    }
+    const el_attr only = {.name = EL_CONCAT_MEAN_ONLY_ATTR, .type = EL_ATTR_B, .v.b = true};
+    EL_TRY(el_set_attr(cn, cn, &only));
+    o->st.concat_rows_fused++;
+    return EL_OK;
+}
+
 static el_status el_opt_fuse(el_opt *o)
 {
     el_opt_count_readers(o);
@@ -2195,6 +2262,9 @@ static el_status el_opt_fuse(el_opt *o)
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_conv_at(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_concat_rows(o, n));
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_conv_in_std(o, n));
@@ -2358,7 +2428,8 @@ static el_status el_opt_pw_dw(el_opt *o, int d)
     bool dwpw = (!strcmp(dn->op, "_FusedConv2D") || !strcmp(dn->op, "Conv2D")) && el_onode_attr(dn, EL_DWPW_NIN_ATTR);
     if ((!depthwise && !dwpw) || dn->ndata < 2 || !el_onode_float_ok(dn) ||
         !el_onode_str_is(dn, "data_format", "NHWC", "NHWC") || el_onode_attr(dn, EL_PWDW_NIN_ATTR) ||
-        el_onode_attr(dn, EL_CONV_IN_SCALE_ATTR) || el_onode_attr(dn, EL_DWPW_PREFIX EL_CONV_IN_SCALE_ATTR))
+        el_onode_attr(dn, EL_CONV_IN_SCALE_ATTR) || el_onode_attr(dn, EL_DWPW_PREFIX EL_CONV_IN_SCALE_ATTR) ||
+        el_onode_attr(dn, EL_CAT_NIN_ATTR))
         return EL_OK;
     int e = -1, res = -1;
     if (!el_sole_reader(o, d, 0, &e) && (!dwpw || !el_opt_residual_of(o, d, &e, &res))) return EL_OK;

@@ -150,6 +150,7 @@ typedef struct el_concat_mean_job {
     const el_concat_tf_job *t;
     int64_t images, pixels, cols, width; /* output channels, and per block */
     float *mean;
+    bool store;  /* output 0 written (not with EL_CONCAT_MEAN_ONLY_ATTR) */
     bool avx512; /* AVX-512 and every input a multiple of 16 channels, no negation */
     const el_concat_rs *rs; /* with avx512 only, or NULL */
 } el_concat_mean_job;
@@ -188,10 +189,13 @@ static void el_concat_mean_block(const el_concat_mean_job *j, int64_t b, int64_t
         len[nseg] = t->row[i] - ch < nc - k ? t->row[i] - ch : nc - k;
         k += len[nseg];
     }
-    float *d = t->out + b * j->pixels * t->out_row + c0;
+    /* Without output 0 each pixel's values go to a row that stays in L1. */
+    float row[EL_CM_MAX];
+    float *d = j->store ? t->out + b * j->pixels * t->out_row + c0 : row;
+    const int64_t dstep = j->store ? t->out_row : 0;
     double acc[EL_CM_MAX] = {0};
     const bool relu = t->relu;
-    for (int64_t p = 0; p < j->pixels; p++, d += t->out_row)
+    for (int64_t p = 0; p < j->pixels; p++, d += dstep)
         for (int q = 0; q < nseg; q++) {
             const float *restrict s = sp[q] + p * st[q];
             float *restrict o = d + at[q];
@@ -243,11 +247,12 @@ __attribute__((target("avx512f"))) static void el_concat_mean_block_avx512(const
     /* The resized input's image b, and its current output row's source rows. */
     const float *rimg = rs ? rs->x + b * rs->h * rs->w * rs->c : NULL, *rtop = NULL, *rbot = NULL;
     __m512 ryl = _mm512_setzero_ps();
-    float *d = t->out + b * j->pixels * t->out_row + c0;
+    float row[EL_CM_MAX];
+    float *d = j->store ? t->out + b * j->pixels * t->out_row + c0 : row;
     const __m512 zero = _mm512_setzero_ps();
     const bool relu = t->relu;
-    const int64_t pixels = j->pixels, orow = t->out_row;
-    for (int64_t p = 0; p < pixels; p++, d += orow) {
+    const int64_t pixels = j->pixels, orow = t->out_row, dstep = j->store ? orow : 0;
+    for (int64_t p = 0; p < pixels; p++, d += dstep) {
         int64_t rl = 0, rh = 0;
         __m512 rxl = _mm512_setzero_ps();
         if (rs) {
@@ -349,7 +354,8 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
     int64_t dims[EL_MAX_DIMS];
     for (int j = 0; j < r; j++) dims[j] = j == axis ? out_axis : in0->dims[j];
     int64_t neg = 0, mean = 0, slice_rank = 0, sb = 0, ss = -1;
-    bool relu = false, sigmoid = false;
+    bool relu = false, sigmoid = false, mean_only = false;
+    EL_TRY(el_attr_bool(ctx->node, EL_CONCAT_MEAN_ONLY_ATTR, false, &mean_only));
     EL_TRY(el_attr_int(ctx->node, EL_CONCAT_NEG_ATTR, 0, &neg));
     EL_TRY(el_attr_bool(ctx->node, EL_CONCAT_RELU_ATTR, false, &relu));
     EL_TRY(el_attr_bool(ctx->node, EL_CONCAT_SIGMOID_ATTR, false, &sigmoid));
@@ -375,8 +381,10 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
                            (long long)(last - sb), (long long)ss);
         dims[r - 1] = ss;
     }
-    el_tensor *out;
-    EL_TRY(el_kctx_output(ctx, 0, in0->dtype, r, dims, &out));
+    if (mean_only && !mean)
+        return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attr %s needs %s", EL_CONCAT_MEAN_ONLY_ATTR, EL_CONCAT_MEAN_ATTR);
+    el_tensor *out = NULL;
+    if (!mean_only) EL_TRY(el_kctx_output(ctx, 0, in0->dtype, r, dims, &out));
     dims[r - 1] = last;
     const int64_t outer = el_dims_prod(dims, 0, (int)axis), inner = el_dims_prod(dims, (int)axis + 1, r);
     if (mean && (in0->dtype != EL_DT_FLOAT || r != 4 || axis != 3 || n > EL_CONCAT_NEG_MAX))
@@ -390,7 +398,7 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
         if (n > EL_CONCAT_NEG_MAX)
             return el_kerr(ctx, EL_ERR_UNSUPPORTED, "attrs %s / %s cover %d inputs, got %d", EL_CONCAT_NEG_ATTR,
                            EL_CONCAT_RELU_ATTR, EL_CONCAT_NEG_MAX, n);
-        el_concat_tf_job j = {.out = out->data, .n = n, .out_row = out_axis * inner, .neg = neg, .relu = relu};
+        el_concat_tf_job j = {.out = out ? out->data : NULL, .n = n, .out_row = out_axis * inner, .neg = neg, .relu = relu};
         for (int i = 0; i < n; i++) {
             const el_tensor *t = &ctx->inputs[first + i];
             j.in[i] = t->data;
@@ -402,7 +410,7 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
             EL_TRY(mean == 2 ? el_kctx_output(ctx, 1, EL_DT_FLOAT, 4, mdims, &mt)
                              : el_kctx_output(ctx, 1, EL_DT_FLOAT, 2, (const int64_t[]){dims[0], dims[3]}, &mt));
             el_concat_mean_job m = {.t = &j, .images = dims[0], .pixels = dims[1] * dims[2], .cols = dims[3],
-                                    .mean = mt->data};
+                                    .mean = mt->data, .store = !mean_only};
             el_threadpool *pool = el_threadpool_current();
             m.width = el_threadpool_size(pool) > 1 ? 64 : EL_CM_MAX;
 #if defined(EL_CONV_X86)
@@ -538,13 +546,174 @@ static el_status el_concat_resized(el_kctx *ctx, int64_t ri)
     return s;
 }
 
-static el_status el_concat_v2(el_kctx *ctx)
+el_status el_concat_v2_run(el_kctx *ctx)
 {
     EL_TRY(el_kctx_need_inputs(ctx, 2));
     int64_t ri = 0;
     EL_TRY(el_attr_int(ctx->node, EL_CONCAT_RESIZE_ATTR, 0, &ri));
     if (ri) return el_concat_resized(ctx, ri - 1);
     return el_concat_impl(ctx, 0, ctx->ninputs - 1, ctx->ninputs - 1, "axis", NULL);
+}
+
+/* ---- Rows made by a reader (EL_CAT_NIN_ATTR) ---- */
+
+bool el_concat_rows_make(const el_kctx *ctx, el_concat_rows *r)
+{
+    memset(r, 0, sizeof *r);
+    r->resized = -1;
+    int64_t ri = 0, axis = 0, hw[2] = {0, 0};
+    bool sigmoid = false, align = false, half = false;
+    if (el_attr_int(ctx->node, EL_CONCAT_RESIZE_ATTR, 0, &ri) != EL_OK ||
+        el_attr_int(ctx->node, EL_CONCAT_NEG_ATTR, 0, &r->neg) != EL_OK ||
+        el_attr_bool(ctx->node, EL_CONCAT_RELU_ATTR, false, &r->relu) != EL_OK ||
+        el_attr_bool(ctx->node, EL_CONCAT_SIGMOID_ATTR, false, &sigmoid) != EL_OK ||
+        el_attr_bool(ctx->node, EL_CONCAT_RESIZE_ALIGN_ATTR, false, &align) != EL_OK ||
+        el_attr_bool(ctx->node, EL_CONCAT_RESIZE_HALF_ATTR, false, &half) != EL_OK || sigmoid ||
+        el_node_attr(ctx->node, EL_CONCAT_SLICE_RANK_ATTR) || el_node_attr(ctx->node, EL_CONCAT_MEAN_ATTR))
+        return false;
+    const int n = ctx->ninputs - 1 - (ri ? 1 : 0);
+    int nhw = 0;
+    if (n < 1 || n > EL_CAT_ROWS_MAX || ri < 0 || ri > n || (align && half) ||
+        el_array_scalar_index(ctx, n, "axis", false, &axis) != EL_OK || (axis != 3 && axis != -1) ||
+        (ri && (ctx->inputs[n + 1].ndim != 1 || el_kctx_index_vector(ctx, n + 1, hw, 2, &nhw) != EL_OK || nhw != 2)))
+        return false;
+    r->n = n;
+    r->resized = (int)ri - 1;
+    int64_t c = 0;
+    for (int i = 0; i < n; i++) {
+        const el_tensor *t = &ctx->inputs[i];
+        if (t->dtype != EL_DT_FLOAT || t->ndim != 4 || t->dims[0] <= 0 || t->dims[1] <= 0 || t->dims[2] <= 0 ||
+            t->dims[3] <= 0 || t->dims[3] > INT32_MAX)
+            return false;
+        const int64_t h = i == r->resized ? hw[0] : t->dims[1], w = i == r->resized ? hw[1] : t->dims[2];
+        if (i == 0) r->dims[0] = t->dims[0], r->dims[1] = h, r->dims[2] = w;
+        if (t->dims[0] != r->dims[0] || h != r->dims[1] || w != r->dims[2]) return false;
+        r->in[i] = t->data;
+        r->ch[i] = t->dims[3];
+        c += t->dims[3];
+    }
+    r->dims[3] = c;
+    if (r->resized >= 0) {
+        const el_tensor *x = &ctx->inputs[r->resized];
+        if (hw[0] > INT32_MAX || hw[1] > INT32_MAX) return false;
+        r->rh = x->dims[1], r->rw = x->dims[2];
+        r->ys = el_mem_alloc(sizeof *r->ys * (size_t)hw[0]);
+        r->xs = el_mem_alloc(sizeof *r->xs * (size_t)hw[1]);
+        if (!r->ys || !r->xs) {
+            el_concat_rows_free(r);
+            return false;
+        }
+        el_resize_bilinear_axis(r->rh, hw[0], align, half, r->ys);
+        el_resize_bilinear_axis(r->rw, hw[1], align, half, r->xs);
+    }
+    return true;
+}
+
+void el_concat_rows_free(el_concat_rows *r)
+{
+    el_mem_free(r->ys);
+    el_mem_free(r->xs);
+    r->ys = r->xs = NULL;
+}
+
+/* Input i's channels of output pixels [x0, x1) of row y of image b into
+ * dst (at a stride of the concat's channels), negated and through Relu as
+ * the concat kernel applies them. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__OPTIMIZE__)
+__attribute__((optimize("tree-loop-vectorize")))
+#endif
+static void el_concat_rows_piece(const el_concat_rows *r, int i, int64_t b, int64_t y, int64_t x0, int64_t x1,
+                                 float *dst)
+{
+    const int64_t c = r->ch[i], oc = r->dims[3];
+    const float *top = NULL, *bot = NULL;
+    if (i == r->resized) {
+        const float *img = r->in[i] + b * r->rh * r->rw * c;
+        top = img + r->ys[y].lo * r->rw * c, bot = img + r->ys[y].hi * r->rw * c;
+    }
+    for (int64_t x = x0; x < x1; x++) {
+        float *restrict d = dst + (x - x0) * oc;
+        if (top) {
+            /* el_resize_row_f32_pixels' operations, each rounded. */
+            const float *restrict tl = top + r->xs[x].lo * c, *restrict tr = top + r->xs[x].hi * c;
+            const float *restrict bl = bot + r->xs[x].lo * c, *restrict br = bot + r->xs[x].hi * c;
+            const float xl = r->xs[x].lerp, yl = r->ys[y].lerp;
+            for (int64_t k = 0; k < c; k++) {
+                const float t = tl[k] + (tr[k] - tl[k]) * xl, u = bl[k] + (br[k] - bl[k]) * xl;
+                d[k] = t + (u - t) * yl;
+            }
+        } else {
+            memcpy(d, r->in[i] + ((b * r->dims[1] + y) * r->dims[2] + x) * c, sizeof(float) * (size_t)c);
+        }
+        if ((r->neg >> i) & 1)
+            for (int64_t k = 0; k < c; k++) d[k] = -d[k];
+        if (r->relu)
+            for (int64_t k = 0; k < c; k++) d[k] = d[k] < 0 ? 0.0f : d[k];
+    }
+}
+
+#if defined(EL_CONV_X86)
+/* The same, 16 channels per vector. */
+__attribute__((target("avx512f"))) static void el_concat_rows_piece_avx512(const el_concat_rows *r, int i, int64_t b,
+                                                                            int64_t y, int64_t x0, int64_t x1,
+                                                                            float *dst)
+{
+    const int64_t c = r->ch[i], oc = r->dims[3];
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i sign = _mm512_set1_epi32(INT32_MIN);
+    const bool ng = (r->neg >> i) & 1, relu = r->relu;
+    const __mmask16 tail = c % 16 ? (__mmask16)((1u << (c % 16)) - 1u) : (__mmask16)0xFFFF;
+    const float *top = NULL, *bot = NULL, *s = NULL;
+    __m512 yl = zero;
+    if (i == r->resized) {
+        const float *img = r->in[i] + b * r->rh * r->rw * c;
+        top = img + r->ys[y].lo * r->rw * c, bot = img + r->ys[y].hi * r->rw * c;
+        yl = _mm512_set1_ps(r->ys[y].lerp);
+    } else {
+        s = r->in[i] + ((b * r->dims[1] + y) * r->dims[2] + x0) * c;
+    }
+    for (int64_t x = x0; x < x1; x++, dst += oc) {
+        const float *tl = NULL, *tr = NULL, *bl = NULL, *br = NULL;
+        __m512 xl = zero;
+        if (top) {
+            tl = top + r->xs[x].lo * c, tr = top + r->xs[x].hi * c;
+            bl = bot + r->xs[x].lo * c, br = bot + r->xs[x].hi * c;
+            xl = _mm512_set1_ps(r->xs[x].lerp);
+        }
+        for (int64_t k = 0; k < c; k += 16) {
+            const __mmask16 m = c - k >= 16 ? (__mmask16)0xFFFF : tail;
+            __m512 f;
+            if (top) {
+                /* el_resize_row_f32_pixels' operations, each rounded (no FMA). */
+                const __m512 a = _mm512_maskz_loadu_ps(m, tl + k), bb = _mm512_maskz_loadu_ps(m, tr + k);
+                const __m512 cc = _mm512_maskz_loadu_ps(m, bl + k), dd = _mm512_maskz_loadu_ps(m, br + k);
+                const __m512 t = _mm512_add_ps(a, _mm512_mul_ps(_mm512_sub_ps(bb, a), xl));
+                const __m512 u = _mm512_add_ps(cc, _mm512_mul_ps(_mm512_sub_ps(dd, cc), xl));
+                f = _mm512_add_ps(t, _mm512_mul_ps(_mm512_sub_ps(u, t), yl));
+            } else {
+                f = _mm512_maskz_loadu_ps(m, s + (x - x0) * c + k);
+            }
+            if (ng) f = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(f), sign));
+            if (relu) f = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(f, zero, _CMP_LT_OQ), f, zero);
+            _mm512_mask_storeu_ps(dst + k, m, f);
+        }
+    }
+}
+#endif
+
+void el_concat_rows_span(const el_concat_rows *r, int64_t b, int64_t y, int64_t x0, int64_t x1, float *dst)
+{
+#if defined(EL_CONV_X86)
+    const bool avx512 = el_conv_isa() >= EL_ISA_AVX512;
+#endif
+    for (int i = 0; i < r->n; i++) {
+#if defined(EL_CONV_X86)
+        if (avx512) el_concat_rows_piece_avx512(r, i, b, y, x0, x1, dst);
+        else
+#endif
+            el_concat_rows_piece(r, i, b, y, x0, x1, dst);
+        dst += r->ch[i];
+    }
 }
 
 /* Output 1: the Mean of EL_CONCAT_MEAN_ATTR. */
@@ -649,7 +818,7 @@ static el_status el_tile(el_kctx *ctx)
 }
 
 const el_op el_ops_concat[] = {
-    {"ConcatV2", el_concat_v2, el_concat_v2_noutputs, 0},
+    {"ConcatV2", el_concat_v2_run, el_concat_v2_noutputs, 0},
     {"Concat", el_concat_v1, NULL, 0},
     {"Pack", el_pack, NULL, 0},
     {"Tile", el_tile, NULL, 0},

@@ -23,6 +23,7 @@
 #include "ops/conv_bf16.h"
 #include "ops/broadcast.h"
 #include "ops/conv_fast.h"
+#include "ops/concat.h"
 #include "ops/conv_dwpw.h"
 #include "ops/conv_in_scale.h"
 #include "ops/conv_narrow.h"
@@ -513,6 +514,13 @@ static int el_mul_row(void *vc, void *out, const void *const *in, const int *uni
     return 0;
 }
 
+/* Whether x is a feature map and sc one scale per channel of it. */
+static bool el_in_scale_pair(const el_tensor *x, const el_tensor *sc)
+{
+    return x->ndim == 4 && sc->ndim <= 4 && sc->ndim >= 1 && sc->dims[sc->ndim - 1] == x->dims[3] &&
+           el_tensor_numel(sc) == x->dims[3];
+}
+
 /* A node with EL_CONV_IN_SCALE_ATTR (ops/conv_in_scale.h): `local` becomes
  * ctx with input 0 the feature map and the last input dropped; *scale the
  * per-channel scale, or NULL when the operands were multiplied into *tmp
@@ -531,9 +539,7 @@ static el_status el_conv_in_scale(el_kctx *ctx, el_kctx *local, el_tensor *ins, 
     local->ninputs = last;
     for (int k = 0; k < 2; k++) {
         const el_tensor *x = k ? b : a, *sc = k ? a : b;
-        bool per_channel = x->ndim == 4 && sc->ndim <= 4 && sc->ndim >= 1 && sc->dims[sc->ndim - 1] == x->dims[3] &&
-                           el_tensor_numel(sc) == x->dims[3];
-        if (per_channel) {
+        if (el_in_scale_pair(x, sc)) {
             ins[0] = *x;
             *scale = sc->data;
             return EL_OK;
@@ -578,7 +584,8 @@ static el_status el_conv_widen_bf16(el_kctx *ctx, const el_conv_geom *g, const u
     return EL_OK;
 }
 
-static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx, int res);
+static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx, int res, const el_concat_rows *cat,
+                               const el_kctx *cctx);
 static el_status el_conv_pwdw(el_kctx *ctx, bool depthwise, bool fused);
 
 /* Whether the fast kernels apply activation a themselves (a clamp or a
@@ -605,7 +612,8 @@ static el_conv_epi el_conv_epi_of(const el_epilogue *e, const float *add, float 
                          .sigmoid = e->act == EL_ACT_SIGMOID};
 }
 
-static el_status el_conv_at(el_kctx *ctx, bool fused);
+static el_status el_conv_at(el_kctx *ctx, bool fused, const el_concat_rows *cat, const el_kctx *cctx);
+static el_status el_conv_cat(el_kctx *ctx, bool depthwise, bool fused);
 
 /* A node with EL_CONV_IN_STD_ATTR (ops/mul_add.h): input 0 standardised
  * as the kernels load it; `local` sees it as the float map it stands for
@@ -627,7 +635,7 @@ static el_status el_conv_in_std(el_kctx *ctx, el_kctx *local, el_tensor *ins, el
 static el_status el_conv_dispatch(el_kctx *ctx, bool depthwise, bool fused)
 {
     if (el_node_attr(ctx->node, EL_PWDW_NIN_ATTR)) return el_conv_pwdw(ctx, depthwise, fused);
-    if (!depthwise && el_node_attr(ctx->node, EL_DWPW_NIN_ATTR)) return el_conv_dwpw(ctx, fused, NULL, -1);
+    if (!depthwise && el_node_attr(ctx->node, EL_DWPW_NIN_ATTR)) return el_conv_dwpw(ctx, fused, NULL, -1, NULL, NULL);
     el_kctx local;
     el_tensor ins[16], tmp = {0};
     if (ctx->ninputs > 16) return el_kerr(ctx, EL_ERR_UNSUPPORTED, "too many inputs (%d)", ctx->ninputs);
@@ -646,7 +654,8 @@ static el_status el_conv_dispatch(el_kctx *ctx, bool depthwise, bool fused)
 
 static el_status el_conv_common(el_kctx *ctx, bool depthwise, bool fused)
 {
-    if (!depthwise && el_node_attr(ctx->node, EL_CONV_AT_ATTR)) return el_conv_at(ctx, fused);
+    if (el_node_attr(ctx->node, EL_CAT_NIN_ATTR)) return el_conv_cat(ctx, depthwise, fused);
+    if (!depthwise && el_node_attr(ctx->node, EL_CONV_AT_ATTR)) return el_conv_at(ctx, fused, NULL, NULL);
     return el_conv_dispatch(ctx, depthwise, fused);
 }
 
@@ -964,8 +973,9 @@ typedef struct el_rows_job {
     el_dw_fn dw;
     const el_pw_plan *ex, *pw;  /* the expansion, the projection, or NULL */
     const el_stem_rows *st;     /* the first layer making the rows instead of ex, or NULL */
+    const el_concat_rows *cat;  /* the concat whose rows the depthwise input is (no expansion), or NULL */
     float *y;
-    float *const *ring;         /* per thread: EL_ROWS_RING(kh, stride) expanded rows (with ex or st) */
+    float *const *ring;         /* per thread: EL_ROWS_RING(kh, stride) expanded rows (with ex, st or cat) */
     float *const *stem_buf;     /* per thread: st's scratch */
     bool res;                   /* the projection's Add reads the ring's rows (EL_PWDW_RES_ATTR) */
     float *const *mid;          /* per thread: EL_ROWS_STEP depthwise output rows (with pw) */
@@ -984,7 +994,7 @@ static void el_rows_run(void *vc, int64_t i0, int64_t i1)
     const int t = el_threadpool_thread_index();
     const int64_t oh = gd->h.out, ow = gd->w.out, win = gd->w.in, c = gd->ic, kh = gd->h.k;
     const int64_t nring = EL_ROWS_RING(kh, gd->h.stride);
-    float *ring = j->ex || j->st ? j->ring[t] : NULL, *mid = j->pw ? j->mid[t] : NULL;
+    float *ring = j->ex || j->st || j->cat ? j->ring[t] : NULL, *mid = j->pw ? j->mid[t] : NULL;
     int64_t next = 0, cur_b = -1; /* the next input row to expand, of batch cur_b */
     int64_t have = -1;            /* st's scratch: fresh for each chunk */
     for (int64_t i = i0; i < i1;) {
@@ -1001,6 +1011,7 @@ static void el_rows_run(void *vc, int64_t i0, int64_t i1)
             for (; next < hi; next++) {
                 float *slot = ring + next % nring * win * c;
                 if (j->st) el_stem_row(j->st, b, next, slot, j->stem_buf[t], &have);
+                else if (j->cat) el_concat_rows_span(j->cat, b, next, 0, win, slot);
                 else el_pw_plan_row(j->ex, j->ee, j->x + (b * gd->h.in + next) * win * j->ex->g.ic, slot, 1, NULL);
             }
             j->dw(gd, ring, nring, j->wd, j->ed, dy, 0, oy, oy + n, 0, c);
@@ -1022,13 +1033,14 @@ static void el_rows_run(void *vc, int64_t i0, int64_t i1)
 }
 
 /* The fast kernels for an expansion (ectx: a 1x1 or a first layer, or
- * NULL: the depthwise input is dctx0's), a depthwise convolution (dctx0) and a projection (pctx, or
+ * NULL: the depthwise input is dctx0's, or with cat the concat's rows,
+ * dctx0's input 0 then giving only their shape), a depthwise convolution (dctx0) and a projection (pctx, or
  * NULL: the output is the depthwise one; res > 0: its input res stands
  * for the expansion's output, EL_PWDW_RES_ATTR), a row at a time; false (nothing
  * written, no error) when they do not apply, and the caller runs the
  * nodes' kernels instead. The nodes' contexts are views of ctx. */
-static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0, const el_kctx *pctx, int res,
-                         bool fused, el_status *status)
+static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_concat_rows *cat, const el_kctx *dctx0,
+                         const el_kctx *pctx, int res, bool fused, el_status *status)
 {
     *status = EL_OK;
     if (el_conv_isa() != EL_ISA_AVX512 || dctx0->ninputs > EL_DWPW_MAX_IN) return false;
@@ -1065,8 +1077,11 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
             dctx.inputs = dins;
         }
     } else if (el_node_attr(dctx0->node, EL_CONV_IN_SCALE_ATTR) &&
-               (el_conv_in_scale((el_kctx *)dctx0, &dctx, dins, &scale, &scale_tmp) != EL_OK || !scale)) {
-        ok = false; /* errors and broadcast scales: the nodes' own kernels */
+               ((cat && (dctx0->ninputs < 3 || !el_in_scale_pair(&dctx0->inputs[0], &dctx0->inputs[dctx0->ninputs - 1]))) ||
+                el_conv_in_scale((el_kctx *)dctx0, &dctx, dins, &scale, &scale_tmp) != EL_OK || !scale)) {
+        /* Errors and broadcast scales (which read the input: with cat, not
+         * made yet): the nodes' own kernels. */
+        ok = false;
     }
     if (ok && (el_conv_prepare(&dctx, true, &gd, &dl) != EL_OK || el_epilogue_parse(&dctx, 2, gd.oc, &ed) != EL_OK)) {
         memset(&ed, 0, sizeof ed);
@@ -1077,6 +1092,7 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
     el_dw_fn dw = ok ? el_depthwise_rows_fn(&gd) : NULL;
     /* The ring holds the kh rows of one window. */
     if (dw && ectx) ok = gd.h.dilation == 1 && gd.h.k <= gd.h.in && gd.ic == eoc && gd.w.in >= EL_PWDW_MIN_WIDTH;
+    if (dw && ok && cat) ok = gd.h.dilation == 1 && gd.h.k <= gd.h.in && gd.ic == cat->dims[3];
     /* The projection's view of the depthwise output (its shape only). */
     el_tensor mid = {.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {gd.n, gd.h.out, gd.w.out, gd.oc}};
     el_kctx pres;
@@ -1117,11 +1133,11 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
         wd = scaled;
     }
     for (int t = 0; s == EL_OK && t < threads; t++) {
-        if (ectx) ring[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_RING(gd.h.k, gd.h.stride) * gd.w.in * gd.ic));
+        if (ectx || cat) ring[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_RING(gd.h.k, gd.h.stride) * gd.w.in * gd.ic));
         if (pctx) rows[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_STEP * gd.w.out * gd.oc));
         if (pw.wb) bscr[t] = el_mem_alloc(pw.bf16_scratch);
         if (sfloats) sbuf[t] = el_mem_alloc(sizeof(float) * (size_t)sfloats);
-        if ((ectx && !ring[t]) || (pctx && !rows[t]) || (pw.wb && !bscr[t]) || (sfloats && !sbuf[t]))
+        if (((ectx || cat) && !ring[t]) || (pctx && !rows[t]) || (pw.wb && !bscr[t]) || (sfloats && !sbuf[t]))
             s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row buffers");
     }
     if (s == EL_OK && el_tensor_numel(y) > 0) {
@@ -1131,12 +1147,12 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_kctx *dctx0
         el_conv_epi fep = el_conv_epi_of(&pw.e, pw.add, y->data);
         el_rows_job j = {.gd = &gd, .x = ectx ? ectx->inputs[0].data : dctx.inputs[0].data, .wd = wd, .ed = &fed,
                          .ee = &fee, .ep = &fep, .dw = dw, .ex = ectx && !st.rows ? &ex : NULL, .pw = pctx ? &pw : NULL,
-                         .st = st.rows, .y = y->data, .ring = ring, .stem_buf = sbuf, .res = res > 0, .mid = rows,
+                         .st = st.rows, .y = y->data, .ring = ring, .stem_buf = sbuf, .cat = cat, .res = res > 0, .mid = rows,
                          .bf16 = bscr};
-        /* With an expansion each chunk expands kh - stride rows again:
-         * two chunks per thread (the pool's default is four) halve that. */
+        /* With an expansion (or a concat's rows) each chunk makes kh - stride
+         * rows again: two chunks per thread (the pool's default is four) halve that. */
         const int64_t items = gd.n * gd.h.out;
-        el_parallel_for(pool, items, ectx ? (items + 2 * threads - 1) / (2 * threads) : 1, el_rows_run, &j);
+        el_parallel_for(pool, items, ectx || cat ? (items + 2 * threads - 1) / (2 * threads) : 1, el_rows_run, &j);
     }
     for (int t = 0; t < threads; t++) {
         el_mem_free(ring[t]);
@@ -1174,11 +1190,22 @@ static bool el_attrs_under(const el_node *n, const char *prefix, bool keep, cons
     return true;
 }
 
+/* The concat a convolution with EL_CAT_NIN_ATTR reads (cctx: its node and
+ * inputs) made whole into *full, by its kernel. */
+static el_status el_conv_cat_full(const el_kctx *cctx, el_tensor *full)
+{
+    el_kctx c = *cctx;
+    c.noutputs = 1;
+    c.outputs = full;
+    return el_concat_v2_run(&c);
+}
+
 /* A Conv2D / _FusedConv2D with EL_DWPW_NIN_ATTR (ops/conv_dwpw.h); ectx:
  * the expansion its input comes from (EL_PWDW_NIN_ATTR, whose output then
  * fills ctx's input 0, and input res when res > 0, when the fast kernels
  * do not run), or NULL. */
-static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx, int res)
+static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx, int res, const el_concat_rows *cat,
+                              const el_kctx *cctx)
 {
     int64_t nd;
     EL_TRY(el_attr_int(ctx->node, EL_DWPW_NIN_ATTR, 0, &nd));
@@ -1206,12 +1233,17 @@ static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx, int res)
     pctx.ninputs = np;
     el_status s;
     if (ectx) {
-        if (el_rows_fast(ctx, ectx, &dctx, &pctx, res, fused, &s)) return s;
+        if (el_rows_fast(ctx, ectx, NULL, &dctx, &pctx, res, fused, &s)) return s;
         EL_TRY(el_conv_common(ectx, false, true));
         din[0] = ectx->outputs[0];
         if (res > 0 && res < np) pin[res] = ectx->outputs[0];
     }
-    if (el_rows_fast(ctx, NULL, &dctx, &pctx, -1, fused, &s)) return s;
+    if (el_rows_fast(ctx, NULL, cat, &dctx, &pctx, -1, fused, &s)) return s;
+    el_tensor full = {0};
+    if (cat) {
+        EL_TRY(el_conv_cat_full(cctx, &full));
+        din[0] = full;
+    }
     /* The two nodes' kernels, one after the other. */
     s = el_conv_common(&dctx, true, true);
     if (s == EL_OK) {
@@ -1219,6 +1251,7 @@ static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx, int res)
         s = el_conv_common_x(&pctx, false, fused, NULL, NULL);
     }
     el_tensor_release(&dout);
+    el_tensor_release(&full);
     return s;
 }
 
@@ -1227,8 +1260,9 @@ static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx, int res)
  * depthwise window around it (kh x kw, zeros outside the input; all
  * windows one batch, the depthwise part VALID: one output pixel each);
  * zero elsewhere. Listed indices outside the output are left alone (the
- * GatherV2 reading them fails on them). */
-static el_status el_conv_at(el_kctx *ctx, bool fused)
+ * GatherV2 reading them fails on them). cat, cctx: as el_conv_dwpw's (the
+ * windows made from the concat's rows). */
+static el_status el_conv_at(el_kctx *ctx, bool fused, const el_concat_rows *cat, const el_kctx *cctx)
 {
     const int ni = ctx->ninputs - 1;
     int64_t nd = 0;
@@ -1246,8 +1280,15 @@ static el_status el_conv_at(el_kctx *ctx, bool fused)
     /* Anything else (and more windows than pixels): the whole output. */
     if (x->dtype != EL_DT_FLOAT || x->ndim != 4 || wd->ndim != 4 || wd->dims[0] % 2 != 1 || wd->dims[1] % 2 != 1 ||
         wd->dims[2] != x->dims[3] || np * wd->dims[0] * wd->dims[1] > el_tensor_numel(x) / x->dims[3] / 2 ||
-        ctx->node->nattrs > EL_DWPW_MAX_ATTRS)
-        return el_conv_dispatch(&c, false, fused);
+        ctx->node->nattrs > EL_DWPW_MAX_ATTRS) {
+        if (!cat) return el_conv_dispatch(&c, false, fused);
+        el_tensor full = {0};
+        el_status s = el_conv_cat_full(cctx, &full);
+        ins[0] = full;
+        if (s == EL_OK) s = el_conv_dispatch(&c, false, fused);
+        el_tensor_release(&full);
+        return s;
+    }
     el_attr va[EL_DWPW_MAX_ATTRS];
     memcpy(va, ctx->node->attrs, sizeof(el_attr) * (size_t)ctx->node->nattrs);
     for (int i = 0; i < ctx->node->nattrs; i++)
@@ -1268,9 +1309,10 @@ static el_status el_conv_at(el_kctx *ctx, bool fused)
         for (int64_t ky = 0; ky < kh; ky++)
             for (int64_t kx = 0; kx < kw; kx++) {
                 const int64_t iy = y + ky - kh / 2, ix = xx + kx - kw / 2;
-                if (iy >= 0 && iy < h && ix >= 0 && ix < w)
-                    memcpy(o + (ky * kw + kx) * ch, (const float *)x->data + ((b * h + iy) * w + ix) * ch,
-                           sizeof(float) * (size_t)ch);
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                if (cat) el_concat_rows_span(cat, b, iy, ix, ix + 1, o + (ky * kw + kx) * ch);
+                else memcpy(o + (ky * kw + kx) * ch, (const float *)x->data + ((b * h + iy) * w + ix) * ch,
+                            sizeof(float) * (size_t)ch);
             }
     }
     ins[0] = win;
@@ -1338,8 +1380,8 @@ static el_status el_conv_pwdw(el_kctx *ctx, bool depthwise, bool fused)
                        (long long)res, nr);
     el_status s;
     if (!depthwise) {
-        s = el_conv_dwpw(&rctx, fused, &ectx, (int)res);
-    } else if (!el_rows_fast(&rctx, &ectx, &rctx, NULL, -1, fused, &s)) {
+        s = el_conv_dwpw(&rctx, fused, &ectx, (int)res, NULL, NULL);
+    } else if (!el_rows_fast(&rctx, &ectx, NULL, &rctx, NULL, -1, fused, &s)) {
         s = el_conv_common(&ectx, false, true);
         if (s == EL_OK) {
             rin[0] = eout;
@@ -1347,6 +1389,57 @@ static el_status el_conv_pwdw(el_kctx *ctx, bool depthwise, bool fused)
         }
     }
     el_tensor_release(&eout);
+    return s;
+}
+
+/* A convolution with EL_CAT_NIN_ATTR (ops/concat.h): a row fusion or its
+ * pixels (EL_DWPW_NIN_ATTR, EL_CONV_AT_ATTR) makes the concat's rows as
+ * it reads them (el_concat_rows_span); anything else, or a concat the
+ * rows do not take, runs on the concat made whole first. */
+static el_status el_conv_cat(el_kctx *ctx, bool depthwise, bool fused)
+{
+    int64_t nc;
+    EL_TRY(el_attr_int(ctx->node, EL_CAT_NIN_ATTR, 0, &nc));
+    if (nc < 1 || nc > ctx->ninputs - 2 || ctx->ninputs > EL_DWPW_MAX_IN)
+        return el_kerr(ctx, EL_ERR_FORMAT, "attr '%s' is %lld, which %d inputs cannot hold", EL_CAT_NIN_ATTR,
+                       (long long)nc, ctx->ninputs);
+    /* The concat as a node of its own (its attrs without the prefix), and the rest of this one. */
+    el_attr ca[EL_DWPW_MAX_ATTRS], ra[EL_DWPW_MAX_ATTRS];
+    int nca, nra;
+    if (!el_attrs_under(ctx->node, EL_CAT_PREFIX, true, EL_CAT_NIN_ATTR, ca, EL_DWPW_MAX_ATTRS, &nca) ||
+        !el_attrs_under(ctx->node, EL_CAT_PREFIX, false, NULL, ra, EL_DWPW_MAX_ATTRS, &nra))
+        return el_kerr(ctx, EL_ERR_LIMIT, "more than %d attrs", EL_DWPW_MAX_ATTRS);
+    el_node cn = *ctx->node, rn = *ctx->node;
+    cn.op = "ConcatV2";
+    cn.attrs = ca;
+    cn.nattrs = nca;
+    rn.attrs = ra;
+    rn.nattrs = nra;
+    const int nr = ctx->ninputs - (int)nc;
+    el_tensor cin[EL_DWPW_MAX_IN], rin[EL_DWPW_MAX_IN], full = {0};
+    cin[0] = ctx->inputs[0];
+    memcpy(cin + 1, ctx->inputs + nr, sizeof(el_tensor) * (size_t)nc);
+    const el_kctx cctx = {.node = &cn, .ninputs = 1 + (int)nc, .inputs = cin};
+    memcpy(rin, ctx->inputs, sizeof(el_tensor) * (size_t)nr);
+    el_kctx rctx = *ctx;
+    rctx.node = &rn;
+    rctx.inputs = rin;
+    rctx.ninputs = nr;
+    const bool at = !depthwise && el_node_attr(&rn, EL_CONV_AT_ATTR),
+               dwpw = !depthwise && el_node_attr(&rn, EL_DWPW_NIN_ATTR) && !el_node_attr(&rn, EL_PWDW_NIN_ATTR);
+    el_concat_rows cat;
+    el_status s;
+    if ((at || dwpw) && el_concat_rows_make(&cctx, &cat)) {
+        /* Input 0 as the concat's shape only: the rows are made from cat. */
+        rin[0] = (el_tensor){.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {cat.dims[0], cat.dims[1], cat.dims[2], cat.dims[3]}};
+        s = at ? el_conv_at(&rctx, fused, &cat, &cctx) : el_conv_dwpw(&rctx, fused, NULL, -1, &cat, &cctx);
+        el_concat_rows_free(&cat);
+        return s;
+    }
+    s = el_conv_cat_full(&cctx, &full);
+    rin[0] = full;
+    if (s == EL_OK) s = el_conv_common(&rctx, depthwise, fused);
+    el_tensor_release(&full);
     return s;
 }
 
