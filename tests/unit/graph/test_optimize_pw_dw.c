@@ -155,6 +155,11 @@ static void test_kernels(void **state)
      * depthwise and projection one after the other too). */
     el_check((shape){.n = 1, .h = 9, .w = 16, .ic = 24, .mc = 72, .oc = 24, .k = 3, .stride = 1, .ea = ACT_RELU});
     el_check((shape){.n = 1, .h = 9, .w = 40, .ic = 24, .mc = 72, .k = 3, .stride = 2, .ea = ACT_RELU});
+    /* Rows enough for both threads to take several chunks (the caller's
+     * from the first row on, the worker's from the last one back), the
+     * halves meeting inside an image. */
+    el_check((shape){.n = 2, .h = 37, .w = 64, .ic = 16, .mc = 32, .oc = 16, .k = 3, .stride = 1, .ea = ACT_RELU6});
+    el_check((shape){.n = 1, .h = 41, .w = 66, .ic = 16, .mc = 32, .oc = 24, .k = 5, .stride = 2, .ea = ACT_RELU});
 }
 
 /* MobileNet v1: depthwise, 1x1 widening (32 -> 64 channels at 150x150),
