@@ -45,7 +45,8 @@
  *     its upsampling concats; el_opt_concat_neg, el_opt_relu_absorb),
  *     and a spatial Mean of a concat summed by it (el_opt_concat_mean),
  *     which then also resizes an upsampled input itself
- *     (el_opt_concat_resize);
+ *     (el_opt_concat_resize), or of a depthwise convolution summed by it
+ *     as it stores its rows (el_opt_conv_mean, ops/conv_mean.h);
  *     a channel concat read only by a MaxPool is pooled input by input
  *     (el_opt_pool_concat: FaceBoxes' CReLU) and a Relu reading a MaxPool
  *     applied by it (el_opt_relu_absorb);
@@ -86,6 +87,7 @@
 #include "ops/concat.h"
 #include "ops/conv_dwpw.h"
 #include "ops/conv_in_scale.h"
+#include "ops/conv_mean.h"
 #include "ops/conv_stem.h"
 #include "ops/conv_fast.h"
 #include "ops/gemm.h"
@@ -1549,6 +1551,35 @@ static el_status el_opt_pool_concat(el_opt *o, int p)
     return EL_OK;
 }
 
+/* Node m is a float Mean over axes 1 and 2 (either order) of output 0 of
+ * a node, neither fed nor fetched nor read by control inputs: that node,
+ * else -1 (el_opt_concat_mean, el_opt_conv_mean). */
+static int el_spatial_mean_of(const el_opt *o, int m)
+{
+    const el_onode *mn = &o->n[m];
+    if (strcmp(mn->op, "Mean") || mn->fed || mn->fetched || mn->ndata != 2 || mn->nin != mn->ndata ||
+        mn->nctrl_readers != 0 || !el_onode_float_ok(mn) || mn->in[0].slot != 0)
+        return -1;
+    int64_t ax[4];
+    if (el_const_ints(o, mn, 1, ax, 4) != 2 || !((ax[0] == 1 && ax[1] == 2) || (ax[0] == 2 && ax[1] == 1))) return -1;
+    return mn->in[0].node;
+}
+
+/* Mean m's readers read output 1 of c, which now computes it (the caller
+ * set c's attr), and m goes. */
+static el_status el_opt_mean_moved(el_opt *o, int m, int c, const char *attr)
+{
+    el_attr a = {.name = attr, .type = EL_ATTR_I, .v.i = el_onode_bool(&o->n[m], "keep_dims", false) ? 2 : 1};
+    EL_TRY(el_set_attr(&o->n[c], &o->n[c], &a));
+    for (int n = 0; n < o->nn; n++) {
+        if (!o->n[n].needed) continue;
+        for (int k = 0; k < o->n[n].ndata; k++)
+            if (o->n[n].in[k].node == m && o->n[n].in[k].slot == 0) o->n[n].in[k] = (el_oin){.node = c, .slot = 1};
+    }
+    o->n[m].needed = false;
+    return EL_OK;
+}
+
 /* Mean(c, [1, 2]) of a float ConcatV2 c along axis 3 (or -1) of NHWC maps
  * (CenterNet's head: the squeeze-excite Mean of its 128x128x128 concat):
  * c computes the spatial sums while it copies (EL_CONCAT_MEAN_ATTR, the
@@ -1556,27 +1587,15 @@ static el_status el_opt_pool_concat(el_opt *o, int p)
  * which the Mean's readers read instead; the 8 MB are read once. */
 static el_status el_opt_concat_mean(el_opt *o, int m)
 {
-    el_onode *mn = &o->n[m];
-    if (strcmp(mn->op, "Mean") || mn->fed || mn->fetched || mn->ndata != 2 || mn->nin != mn->ndata ||
-        mn->nctrl_readers != 0 || !el_onode_float_ok(mn) || mn->in[0].slot != 0)
-        return EL_OK;
-    const int c = mn->in[0].node;
+    const int c = el_spatial_mean_of(o, m);
+    if (c < 0) return EL_OK;
     el_onode *cn = &o->n[c];
-    int64_t ax[4], cax[1];
-    int nax = el_const_ints(o, mn, 1, ax, 4);
+    int64_t cax[1];
     if (!el_is_float_concat(cn) || cn->fed || cn->fetched_nonzero || el_onode_attr(cn, EL_CONCAT_MEAN_ATTR) ||
-        el_onode_attr(cn, EL_CONCAT_SIGMOID_ATTR) ||
-        nax != 2 || !((ax[0] == 1 && ax[1] == 2) || (ax[0] == 2 && ax[1] == 1)) ||
-        el_const_ints(o, cn, cn->ndata - 1, cax, 1) != 1 || (cax[0] != 3 && cax[0] != -1))
+        el_onode_attr(cn, EL_CONCAT_SIGMOID_ATTR) || el_const_ints(o, cn, cn->ndata - 1, cax, 1) != 1 ||
+        (cax[0] != 3 && cax[0] != -1))
         return EL_OK;
-    el_attr a = {.name = EL_CONCAT_MEAN_ATTR, .type = EL_ATTR_I, .v.i = el_onode_bool(mn, "keep_dims", false) ? 2 : 1};
-    EL_TRY(el_set_attr(cn, cn, &a));
-    for (int n = 0; n < o->nn; n++) {
-        if (!o->n[n].needed) continue;
-        for (int k = 0; k < o->n[n].ndata; k++)
-            if (o->n[n].in[k].node == m && o->n[n].in[k].slot == 0) o->n[n].in[k] = (el_oin){.node = c, .slot = 1};
-    }
-    mn->needed = false;
+    EL_TRY(el_opt_mean_moved(o, m, c, EL_CONCAT_MEAN_ATTR));
     o->st.concat_mean_fused++;
     return EL_OK;
 }
@@ -1945,6 +1964,25 @@ static bool el_is_depthwise_op(const char *op)
            !strcmp(op, "_FusedDepthwiseConv2dNative");
 }
 
+/* Mean(d, [1, 2]) of a float depthwise convolution d (MobileNetV3's
+ * squeeze-excite Means): d sums its output rows as it stores them and
+ * outputs the Mean as its output 1 (EL_CONV_MEAN_ATTR, ops/conv_mean.h:
+ * the Mean's bits but for the rounding of its double sums), which the
+ * Mean's readers read instead; the map is read once. d then has two
+ * readers, and el_opt_dw_pw leaves it apart. */
+static el_status el_opt_conv_mean(el_opt *o, int m)
+{
+    const int d = el_spatial_mean_of(o, m);
+    if (d < 0) return EL_OK;
+    const el_onode *dn = &o->n[d];
+    if (!el_is_depthwise_op(dn->op) || dn->fed || dn->fetched_nonzero || dn->ndata < 2 || !el_onode_float_ok(dn) ||
+        !el_onode_str_is(dn, "data_format", "NHWC", "NHWC") || el_onode_attr(dn, EL_CONV_MEAN_ATTR))
+        return EL_OK;
+    EL_TRY(el_opt_mean_moved(o, m, d, EL_CONV_MEAN_ATTR));
+    o->st.conv_mean_fused++;
+    return EL_OK;
+}
+
 /* Whether 1x1 convolution r (filter w) widens its input and is read only
  * by a depthwise convolution (MobileNet v1's Conv2d_1: 32 -> 64 channels
  * at 150x150 before a stride-2 depthwise): el_opt_pw_dw then runs r inside
@@ -2249,7 +2287,10 @@ static el_status el_opt_fuse(el_opt *o)
         if (o->n[n].needed) EL_TRY(el_opt_pool_concat(o, n));
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
-        if (o->n[n].needed) EL_TRY(el_opt_concat_mean(o, n));
+        if (o->n[n].needed) {
+            EL_TRY(el_opt_concat_mean(o, n));
+            if (o->n[n].needed) EL_TRY(el_opt_conv_mean(o, n));
+        }
     el_opt_count_readers(o);
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_concat_resize(o, n));

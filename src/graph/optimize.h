@@ -34,6 +34,7 @@ typedef struct el_optimize_stats {
     int concat_slice_fused;   /* last-axis Slice reading such a ConcatV2 written by it */
     int div_one_folded;    /* RealDiv by a scalar 1.0 bypassed (x / 1 is x) */
     int concat_mean_fused; /* spatial Mean of a ConcatV2 summed by it (its output 1) */
+    int conv_mean_fused;   /* spatial Mean of a depthwise convolution summed by it (its output 1) */
     int concat_resize_fused; /* ResizeBilinear feeding a ConcatV2 that takes the Mean, resized by it */
     int concat_rows_fused;   /* such a ConcatV2's rows made by the row fusions reading it: only its Mean is made */
     int pool_concat_fused;   /* channel ConcatV2 read by a MaxPool alone: its inputs pooled side by side */

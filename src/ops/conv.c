@@ -26,6 +26,7 @@
 #include "ops/concat.h"
 #include "ops/conv_dwpw.h"
 #include "ops/conv_in_scale.h"
+#include "ops/conv_mean.h"
 #include "ops/conv_narrow.h"
 #include "ops/conv_stem.h"
 #include "ops/dwconv_fast.h"
@@ -706,6 +707,8 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
                                       : el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y);
     if (e.add && !add_tiles) y = &conv_out;
     float *scaled = NULL, *unpacked = NULL, *stdmap = NULL;
+    const bool mean = depthwise && el_node_attr(ctx->node, EL_CONV_MEAN_ATTR);
+    double *sums = NULL;
     if (s == EL_OK && el_tensor_numel(y) > 0) {
         const float *x = ctx->inputs[0].data, *w = ctx->inputs[1].data;
         /* A filter the precision pass packed to bf16 (graph/precision.c);
@@ -792,7 +795,24 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
                 w = unpacked;
             }
         }
-        if (!done && depthwise) done = el_depthwise_fast(&g, x, w, &fe, y->data);
+        if (!done && depthwise) {
+            /* A fused Mean (ops/conv_mean.h): the kernel sums the rows it
+             * stores when nothing changes them after it. */
+            if (mean && (!fused || in_kernel) && !(e.add && !add_tiles)) {
+                sums = el_mem_calloc((size_t)(g.n * g.h.out * g.oc), sizeof(double));
+                if (!sums) {
+                    s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row sums");
+                    goto out;
+                }
+                fe.sums = sums;
+                fe.y0 = y->data;
+            }
+            done = el_depthwise_fast(&g, x, w, &fe, y->data);
+            if (!done) {
+                el_mem_free(sums);
+                sums = NULL;
+            }
+        }
         if (!done && !depthwise) post_tops = done = el_conv2d_fast(&g, x, w, &fe_plain, y->data);
         if (!done) {
             if (depthwise) el_depthwise_f32(&g, x, w, y->data);
@@ -817,7 +837,9 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
             el_bcast_run(&bc, out->data, sizeof(float), in, es, el_add_row, NULL);
         }
     }
+    if (s == EL_OK && mean) s = el_conv_mean_output(ctx, sums);
 out:
+    el_mem_free(sums);
     el_mem_free(unpacked);
     el_mem_free(scaled);
     el_mem_free(stdmap);
@@ -1119,6 +1141,9 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_concat_rows
     }
     int64_t dims[4] = {gd.n, gd.h.out, gd.w.out, pctx ? pw.g.oc : gd.oc};
     el_tensor *y;
+    /* A fused Mean of the depthwise output (ops/conv_mean.h). */
+    const bool mean = !pctx && el_node_attr(dctx0->node, EL_CONV_MEAN_ATTR);
+    double *sums = NULL;
     float *scaled = NULL, *ring[EL_THREADPOOL_MAX] = {NULL}, *rows[EL_THREADPOOL_MAX] = {NULL};
     float *sbuf[EL_THREADPOOL_MAX] = {NULL};
     const int64_t sfloats = st.rows ? el_stem_rows_scratch(st.rows) : 0;
@@ -1132,6 +1157,10 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_concat_rows
         if (!scaled) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory scaling the depthwise filter");
         wd = scaled;
     }
+    if (s == EL_OK && mean) {
+        sums = el_mem_calloc((size_t)(gd.n * gd.h.out * gd.oc), sizeof(double));
+        if (!sums) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row sums");
+    }
     for (int t = 0; s == EL_OK && t < threads; t++) {
         if (ectx || cat) ring[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_RING(gd.h.k, gd.h.stride) * gd.w.in * gd.ic));
         if (pctx) rows[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_STEP * gd.w.out * gd.oc));
@@ -1143,7 +1172,8 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_concat_rows
     if (s == EL_OK && el_tensor_numel(y) > 0) {
         /* As el_conv_common_x builds them for each node. */
         el_conv_epi fee = el_conv_epi_of(&ex.e, NULL, NULL);
-        el_conv_epi fed = el_conv_epi_of(&ed, NULL, NULL);
+        el_conv_epi fed = el_conv_epi_of(&ed, NULL, y->data);
+        fed.sums = sums;
         el_conv_epi fep = el_conv_epi_of(&pw.e, pw.add, y->data);
         el_rows_job j = {.gd = &gd, .x = ectx ? ectx->inputs[0].data : dctx.inputs[0].data, .wd = wd, .ed = &fed,
                          .ee = &fee, .ep = &fep, .dw = dw, .ex = ectx && !st.rows ? &ex : NULL, .pw = pctx ? &pw : NULL,
@@ -1154,6 +1184,8 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_concat_rows
         const int64_t items = gd.n * gd.h.out;
         el_parallel_for(pool, items, ectx || cat ? (items + 2 * threads - 1) / (2 * threads) : 1, el_rows_run, &j);
     }
+    if (s == EL_OK && mean) s = el_conv_mean_output(ctx, el_tensor_numel(y) > 0 ? sums : NULL);
+    el_mem_free(sums);
     for (int t = 0; t < threads; t++) {
         el_mem_free(ring[t]);
         el_mem_free(rows[t]);
@@ -1513,11 +1545,11 @@ static el_status el_op_fused_matmul(el_kctx *ctx) { return el_matmul_common(ctx,
 
 const el_op el_ops_conv[] = {
     {"Conv2D", el_op_conv2d, NULL, EL_OP_PARALLEL},
-    {"DepthwiseConv2dNative", el_op_depthwise, NULL, EL_OP_PARALLEL},
+    {"DepthwiseConv2dNative", el_op_depthwise, el_conv_mean_noutputs, EL_OP_PARALLEL},
     {"MatMul", el_op_matmul, NULL, EL_OP_PARALLEL},
     {"_FusedConv2D", el_op_fused_conv2d, NULL, EL_OP_PARALLEL},
-    {"FusedDepthwiseConv2dNative", el_op_fused_depthwise, NULL, EL_OP_PARALLEL},
-    {"_FusedDepthwiseConv2dNative", el_op_fused_depthwise, NULL, EL_OP_PARALLEL},
+    {"FusedDepthwiseConv2dNative", el_op_fused_depthwise, el_conv_mean_noutputs, EL_OP_PARALLEL},
+    {"_FusedDepthwiseConv2dNative", el_op_fused_depthwise, el_conv_mean_noutputs, EL_OP_PARALLEL},
     {"_FusedMatMul", el_op_fused_matmul, NULL, EL_OP_PARALLEL},
     {NULL, NULL, NULL, 0},
 };

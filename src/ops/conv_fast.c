@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 
 #include "core/threadpool.h"
+#include "ops/reduce_fast.h"
 #include "ops/unary_fast.h"
 
 const float el_conv_zero[EL_CONV_ZERO_LEN];
@@ -71,6 +72,13 @@ void el_conv_epi_tile(const el_conv_epi *e, float *y, int64_t rows, int64_t n, i
         if (e->sigmoid) el_conv_sigmoid(y, n);
     }
     (void)avx512;
+}
+
+void el_conv_epi_sum_rows(const el_conv_epi *e, const float *y, int64_t rows, int64_t w, int64_t oc, int64_t c0,
+                          int64_t c1)
+{
+    const int64_t row = (y - e->y0) / (w * oc);
+    for (int64_t r = 0; r < rows; r++) el_sum_rows_f32(y + r * w * oc, w, oc, c0, c1, e->sums + (row + r) * oc);
 }
 
 void el_conv_sigmoid(float *y, int64_t n)

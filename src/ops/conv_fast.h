@@ -50,6 +50,11 @@ typedef struct el_conv_epi {
     bool hswish;
     float hs_mul, hs_add;
     bool sigmoid;
+    /* Per-row sums (a spatial Mean the convolution takes, ops/conv_mean.h;
+     * el_depthwise_fast only): each output row it stores, tile operations
+     * applied, is added into sums + row * oc, row counted from y0 (as
+     * `add`), pixels in order, in double (el_conv_epi_sum_rows). */
+    double *sums;
 } el_conv_epi;
 
 /* Whether e has tile operations. */
@@ -58,6 +63,10 @@ static inline bool el_conv_epi_has_tile_ops(const el_conv_epi *e) { return e->ad
  * apart, starting at y (inside the output e->y0 starts), on the calling
  * thread. */
 void el_conv_epi_tile(const el_conv_epi *e, float *y, int64_t rows, int64_t n, int64_t ld);
+/* With e->sums: adds `rows` stored output rows of w pixels (oc floats
+ * apart), channels [c0, c1), starting at y, into their rows' sums. */
+void el_conv_epi_sum_rows(const el_conv_epi *e, const float *y, int64_t rows, int64_t w, int64_t oc, int64_t c0,
+                          int64_t c1);
 /* The tile operations' Sigmoid, y[i] = 1 / (1 + exp(-y[i])) in place for
  * i < n: each element's bits depend on its value and the ISA only (not on
  * n or its position), so a consumer may apply it later to a few elements

@@ -21,7 +21,8 @@
  * the bias last, whatever tile, chunk or thread computes it, so results do
  * not depend on the thread count. The epilogue's tile operations (a fused
  * Add, hard swish: el_conv_epi_tile) run on each output row of a channel
- * chunk once it is stored, while it is in L1. Rows of the window outside the input are
+ * chunk once it is stored, while it is in L1, and so do its per-row sums
+ * (el_conv_epi_sum_rows, a fused Mean). Rows of the window outside the input are
  * skipped; columns outside it read a zero vector (el_conv_zero) in border
  * tiles, and are absent from interior tiles. */
 
@@ -401,6 +402,7 @@ void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, int64_t ring, const fl
             for (int64_t ox = 0; ox < W->out; ox++)
                 el_dw_pixel(g, xb, ring, w, e, yrows + ((oy - oy0) * W->out + ox) * C, oy, ox, c0, c1);
             if (el_conv_epi_has_tile_ops(e)) el_conv_epi_tile(e, yrows + (oy - oy0) * W->out * C + c0, W->out, c1 - c0, C);
+            if (e->sums) el_conv_epi_sum_rows(e, yrows + (oy - oy0) * W->out * C, 1, W->out, C, c0, c1);
         }
         return;
     }
@@ -457,6 +459,7 @@ void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, int64_t ring, const fl
                 else if (S == 1) el_dw_row2_tiles(5, 1, &r, &r2);
                 else el_dw_row2_tiles(5, 2, &r, &r2);
                 if (tops) el_conv_epi_tile(&eout, r.yr + r.c0, 2 * W->out, r.c1 - r.c0, C);
+                if (e->sums) el_conv_epi_sum_rows(e, r.yr, 2, W->out, C, r.c0, r.c1);
                 oy++;
                 continue;
             }
@@ -466,6 +469,7 @@ void EL_DW_ROWS_FN(const el_conv_geom *g, const float *x, int64_t ring, const fl
             else el_dw_row_tiles(5, 2, &r);
             /* After the whole row: its last tile may store pixels twice. */
             if (tops) el_conv_epi_tile(&eout, r.yr + r.c0, W->out, r.c1 - r.c0, C);
+            if (e->sums) el_conv_epi_sum_rows(e, r.yr, 1, W->out, C, r.c0, r.c1);
         }
     }
     }

@@ -39,3 +39,15 @@ bool el_sum_rows_f32_fast(const float *x, int64_t rows, int64_t cols, double *ac
     return false;
 #endif
 }
+
+void el_sum_rows_f32(const float *x, int64_t rows, int64_t cols, int64_t c0, int64_t c1, double *acc)
+{
+#if defined(EL_CONV_X86)
+    if (el_conv_isa() >= EL_ISA_AVX512) {
+        el_sum_rows_f32_avx512(x, rows, cols, c0, c1, acc);
+        return;
+    }
+#endif
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = c0; c < c1; c++) acc[c] += (double)x[r * cols + c];
+}

@@ -18,6 +18,11 @@
  * CPU. Threads come from el_threadpool_current(). */
 bool el_sum_rows_f32_fast(const float *x, int64_t rows, int64_t cols, double *acc);
 
+/* acc[c] += the same sums, for c in [c0, c1), on the calling thread: the
+ * AVX-512 kernel below where the CPU has it, else plain loops (the same
+ * bits). */
+void el_sum_rows_f32(const float *x, int64_t rows, int64_t cols, int64_t c0, int64_t c1, double *acc);
+
 /* The AVX-512 kernel (reduce_avx512.c), columns [c0, c1), on one thread. */
 void el_sum_rows_f32_avx512(const float *x, int64_t rows, int64_t cols, int64_t c0, int64_t c1, double *acc);
 
