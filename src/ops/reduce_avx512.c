@@ -7,33 +7,56 @@
 #pragma GCC target("avx512f")
 #include <immintrin.h>
 
-/* Columns per block: 4 float vectors, 8 double accumulators in registers
- * for the whole walk down the rows. */
+/* Columns per block: up to 4 float vectors, 8 double accumulators in
+ * registers for the whole walk down the rows. */
 #define EL_RB 64
+
+/* A block of NV vectors (the last one nc - 16 * (NV - 1) columns wide,
+ * masked when short): only the vectors it has, so a row of 72 channels
+ * costs 5 vectors, not 8. Whole vectors are converted from two 256-bit
+ * loads (no extract). */
+static inline __attribute__((always_inline)) void el_rb_block(const int NV, const float *x, int64_t rows,
+                                                              int64_t cols, int64_t nc, double *acc)
+{
+    const int64_t left = nc - (NV - 1) * 16;
+    const bool full = left >= 16;
+    const __mmask16 m = full ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+    __m512d a[8];
+    for (int v = 0; v < NV; v++) {
+        const __mmask16 mv = v < NV - 1 ? (__mmask16)0xFFFF : m;
+        a[2 * v] = _mm512_maskz_loadu_pd((__mmask8)mv, acc + v * 16);
+        a[2 * v + 1] = _mm512_maskz_loadu_pd((__mmask8)(mv >> 8), acc + v * 16 + 8);
+    }
+    const float *p = x;
+    for (int64_t r = 0; r < rows; r++, p += cols) {
+        for (int v = 0; v < NV; v++) {
+            if (v < NV - 1 || full) {
+                a[2 * v] = _mm512_add_pd(a[2 * v], _mm512_cvtps_pd(_mm256_loadu_ps(p + v * 16)));
+                a[2 * v + 1] = _mm512_add_pd(a[2 * v + 1], _mm512_cvtps_pd(_mm256_loadu_ps(p + v * 16 + 8)));
+            } else {
+                __m512 f = _mm512_maskz_loadu_ps(m, p + v * 16);
+                a[2 * v] = _mm512_add_pd(a[2 * v], _mm512_cvtps_pd(_mm512_castps512_ps256(f)));
+                a[2 * v + 1] = _mm512_add_pd(
+                    a[2 * v + 1], _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1))));
+            }
+        }
+    }
+    for (int v = 0; v < NV; v++) {
+        const __mmask16 mv = v < NV - 1 ? (__mmask16)0xFFFF : m;
+        _mm512_mask_storeu_pd(acc + v * 16, (__mmask8)mv, a[2 * v]);
+        _mm512_mask_storeu_pd(acc + v * 16 + 8, (__mmask8)(mv >> 8), a[2 * v + 1]);
+    }
+}
 
 void el_sum_rows_f32_avx512(const float *x, int64_t rows, int64_t cols, int64_t c0, int64_t c1, double *acc)
 {
     for (int64_t cb = c0; cb < c1; cb += EL_RB) {
         const int64_t nc = c1 - cb < EL_RB ? c1 - cb : EL_RB;
-        __mmask16 m[4];
-        __m512d a[8];
-        for (int v = 0; v < 4; v++) {
-            int64_t left = nc - v * 16;
-            m[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1u);
-            a[2 * v] = _mm512_maskz_loadu_pd((__mmask8)m[v], acc + cb + v * 16);
-            a[2 * v + 1] = _mm512_maskz_loadu_pd((__mmask8)(m[v] >> 8), acc + cb + v * 16 + 8);
-        }
-        const float *p = x + cb;
-        for (int64_t r = 0; r < rows; r++, p += cols) {
-            for (int v = 0; v < 4; v++) {
-                __m512 f = _mm512_maskz_loadu_ps(m[v], p + v * 16);
-                a[2 * v] = _mm512_add_pd(a[2 * v], _mm512_cvtps_pd(_mm512_castps512_ps256(f)));
-                a[2 * v + 1] = _mm512_add_pd(a[2 * v + 1], _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1))));
-            }
-        }
-        for (int v = 0; v < 4; v++) {
-            _mm512_mask_storeu_pd(acc + cb + v * 16, (__mmask8)m[v], a[2 * v]);
-            _mm512_mask_storeu_pd(acc + cb + v * 16 + 8, (__mmask8)(m[v] >> 8), a[2 * v + 1]);
+        switch ((nc + 15) / 16) {
+        case 1: el_rb_block(1, x + cb, rows, cols, nc, acc + cb); break;
+        case 2: el_rb_block(2, x + cb, rows, cols, nc, acc + cb); break;
+        case 3: el_rb_block(3, x + cb, rows, cols, nc, acc + cb); break;
+        default: el_rb_block(4, x + cb, rows, cols, nc, acc + cb); break;
         }
     }
 }
