@@ -297,6 +297,16 @@ void el_parallel_for(el_threadpool *p, int64_t n, int64_t grain, el_parallel_fn 
     }
 }
 
+static void el_no_work(void *ctx, int64_t begin, int64_t end) { (void)ctx, (void)begin, (void)end; }
+
+/* An empty job: the workers wake for its new generation, find its chunks
+ * claimed (the caller takes them at once) and go back to polling. */
+void el_threadpool_wake(el_threadpool *p)
+{
+    if (!p || p->size <= 1 || el_in_parallel || atomic_load(&p->sleepers) == 0) return;
+    el_parallel_for(p, p->size, 1, el_no_work, NULL);
+}
+
 void el_threadpool_set_idle(el_threadpool *p, el_idle_fn fn, void *ctx)
 {
     if (!p || p->size <= 1) return;

@@ -45,6 +45,13 @@ int el_threadpool_size(const el_threadpool *pool);
 typedef void (*el_parallel_fn)(void *ctx, int64_t begin, int64_t end);
 void el_parallel_for(el_threadpool *pool, int64_t n, int64_t grain, el_parallel_fn fn, void *ctx);
 
+/* Wakes sleeping workers without work for them: they then poll for the
+ * next job for a while (EL_SPIN_NS, threadpool.c) instead of starting it
+ * late (a futex wake takes tens of microseconds on a VM). For a caller
+ * about to run parallel work (a session run). No-op for a pool of 1 or
+ * NULL, with no worker asleep, or inside a parallel-for. */
+void el_threadpool_wake(el_threadpool *pool);
+
 /* Which thread of its pool runs the caller: 0 for the thread that called
  * el_parallel_for (and any thread outside a pool), 1..size-1 for workers.
  * A kernel that needs per-thread scratch in its chunks allocates size

@@ -969,6 +969,7 @@ el_status el_exec_run(el_exec *r, const el_tensor *feeds, el_tensor *outputs)
     el_xthread *x = &r->th[0];
     x->cur_f = NULL;
     if (r->mt) el_threadpool_set_idle(pool, el_exec_help, r);
+    el_threadpool_wake(pool); /* awake by the first parallel kernel (the OD API's resize: 25-90 us sooner) */
     el_lock(r);
     st = el_finst_new(r, x, 0, NULL, 0, &root);
     static const bool live[1] = {false};

@@ -1,7 +1,7 @@
 /* The thread pool: every index exactly once, chunk bounds, inline cases
  * (no pool, one thread, nested calls), the ends threads claim from, many
  * back-to-back jobs (the lost wake-up and stale-claim races), the
- * current-pool slot, idle work. */
+ * current-pool slot, idle work, waking sleeping workers ahead of a job. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +182,48 @@ static void test_nested(void **state)
     el_threadpool_free(n.p);
 }
 
+typedef struct el_wake_ctx {
+    el_threadpool *p;
+    _Atomic int64_t sum;
+} el_wake_ctx;
+
+static void el_wake_fn(void *ctx, int64_t b, int64_t e)
+{
+    el_wake_ctx *w = ctx;
+    el_threadpool_wake(w->p); /* inside a parallel-for: a no-op */
+    el_sum_fn(&w->sum, b, e);
+}
+
+/* el_threadpool_wake: no pool, one thread, sleeping and spinning workers,
+ * inside a chunk; jobs after it (and wakes between thousands of jobs)
+ * still run every index once. */
+static void test_wake(void **state)
+{
+    (void)state;
+    el_threadpool_wake(NULL);
+    for (int threads = 1; threads <= 3; threads++) {
+        el_wake_ctx w = {0};
+        assert_int_equal(el_threadpool_create(threads, &w.p), EL_OK);
+        for (int j = 0; j < 3; j++) {
+            struct timespec ts = {0, 5 * 1000 * 1000}; /* past the spin: asleep */
+            nanosleep(&ts, NULL);
+            el_threadpool_wake(w.p);
+            el_threadpool_wake(w.p);
+            atomic_store(&w.sum, 0);
+            el_parallel_for(w.p, 1000, 1, el_wake_fn, &w);
+            assert_int_equal(atomic_load(&w.sum), 1000 * 999 / 2);
+        }
+        for (int j = 0; j < 5000; j++) {
+            if (j % 3 == 0) el_threadpool_wake(w.p);
+            atomic_store(&w.sum, 0);
+            const int64_t n = 1 + j % 31;
+            el_parallel_for(w.p, n, 1, el_wake_fn, &w);
+            assert_int_equal(atomic_load(&w.sum), n * (n - 1) / 2);
+        }
+        el_threadpool_free(w.p);
+    }
+}
+
 static void test_current_and_defaults(void **state)
 {
     (void)state;
@@ -267,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_many_jobs),
         cmocka_unit_test(test_after_sleep),    cmocka_unit_test(test_nested),
         cmocka_unit_test(test_current_and_defaults), cmocka_unit_test(test_idle_work),
+        cmocka_unit_test(test_wake),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
