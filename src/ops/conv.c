@@ -14,6 +14,7 @@
  * Loop order keeps the output channel innermost over contiguous HWIO filter
  * rows and NHWC output rows, which the compiler vectorizes. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1003,6 +1004,12 @@ static void el_stem_plan_free(el_stem_plan *p)
     el_epilogue_free(&p->e);
 }
 
+/* Steps claimed from both ends of a segment: lo << 32 | hi, the steps
+ * [lo, hi) nobody took yet. */
+typedef struct el_rows_seg {
+    _Alignas(64) _Atomic uint64_t left; /* one line per segment */
+} el_rows_seg;
+
 typedef struct el_rows_job {
     const el_conv_geom *gd;     /* the depthwise convolution */
     const float *x;             /* the node's input: the expansion's, else the depthwise one's */
@@ -1018,55 +1025,91 @@ typedef struct el_rows_job {
     bool res;                   /* the projection's Add reads the ring's rows (EL_PWDW_RES_ATTR) */
     float *const *mid;          /* per thread: EL_ROWS_STEP depthwise output rows (with pw) */
     void *const *bf16;          /* per thread: the bf16 projection's scratch */
+    int64_t steps, spb;         /* steps in all, per image */
+    int64_t nseg;               /* segments: chunk k walks segment k / 2, forward when k is even */
+    el_rows_seg *seg;
 } el_rows_job;
 
-/* Output rows [i0, i1) (batch * rows + row), EL_ROWS_STEP at a time within
- * a batch (the bits do not depend on the steps). With an expansion, the
- * input rows a step reads are expanded into the thread's ring (row iy in
- * slot iy % ring) when first needed: each once per chunk, the first kh -
- * stride of a chunk again. */
-static void el_rows_run(void *vc, int64_t i0, int64_t i1)
+/* What a thread's ring holds: input rows [lo, hi) of image b. */
+typedef struct el_rows_have {
+    int64_t b, lo, hi;
+    int64_t stem; /* st's scratch (el_stem_row's *have) */
+} el_rows_have;
+
+/* Step s: output rows oy, oy + 1 (one at an image's odd end) of image s /
+ * spb. With an expansion, the input rows the step reads and the ring does
+ * not hold are expanded into it (row iy in slot iy % ring): a thread
+ * walking its steps forward or backward expands each row once. */
+static void el_rows_step(const el_rows_job *j, int t, int64_t s, el_rows_have *hv)
 {
-    const el_rows_job *j = vc;
     const el_conv_geom *gd = j->gd;
-    const int t = el_threadpool_thread_index();
     const int64_t oh = gd->h.out, ow = gd->w.out, win = gd->w.in, c = gd->ic, kh = gd->h.k;
     const int64_t nring = EL_ROWS_RING(kh, gd->h.stride);
     float *ring = j->ex || j->st || j->cat ? j->ring[t] : NULL, *mid = j->pw ? j->mid[t] : NULL;
-    int64_t next = 0, cur_b = -1; /* the next input row to expand, of batch cur_b */
-    int64_t have = -1;            /* st's scratch: fresh for each chunk */
-    for (int64_t i = i0; i < i1;) {
-        const int64_t b = i / oh, oy = i % oh;
-        int64_t n = i1 - i < EL_ROWS_STEP ? i1 - i : EL_ROWS_STEP;
-        if (n > oh - oy) n = oh - oy;
-        float *dy = mid ? mid : j->y + i * ow * gd->oc;
-        if (ring) {
-            int64_t lo = oy * gd->h.stride - gd->h.pad_before, hi = (oy + n - 1) * gd->h.stride - gd->h.pad_before + kh;
-            if (lo < 0) lo = 0;
-            if (hi > gd->h.in) hi = gd->h.in;
-            if (b != cur_b || next < lo) next = lo;
-            cur_b = b;
-            for (; next < hi; next++) {
-                float *slot = ring + next % nring * win * c;
-                if (j->st) el_stem_row(j->st, b, next, slot, j->stem_buf[t], &have);
-                else if (j->cat) el_concat_rows_span(j->cat, b, next, 0, win, slot);
-                else el_pw_plan_row(j->ex, j->ee, j->x + (b * gd->h.in + next) * win * j->ex->g.ic, slot, 1, NULL);
-            }
-            j->dw(gd, ring, nring, j->wd, j->ed, dy, 0, oy, oy + n, 0, c);
-        } else {
-            j->dw(gd, j->x, gd->h.in, j->wd, j->ed, dy, b, oy, oy + n, 0, c);
+    const int64_t b = s / j->spb, oy = s % j->spb * EL_ROWS_STEP, i = b * oh + oy;
+    const int64_t n = oh - oy < EL_ROWS_STEP ? oh - oy : EL_ROWS_STEP;
+    float *dy = mid ? mid : j->y + i * ow * gd->oc;
+    if (ring) {
+        int64_t lo = oy * gd->h.stride - gd->h.pad_before, hi = (oy + n - 1) * gd->h.stride - gd->h.pad_before + kh;
+        if (lo < 0) lo = 0;
+        if (hi > gd->h.in) hi = gd->h.in;
+        /* The rows [lo, hi) the ring lacks: one run of them (a step's
+         * window moves one way from the last). */
+        int64_t e0 = lo, e1 = hi;
+        if (hv->b == b && hv->lo < hi && lo < hv->hi) {
+            if (lo >= hv->lo) e0 = hv->hi > lo ? hv->hi : lo;
+            else e1 = hv->lo;
         }
-        float *out = j->y + i * ow * (mid ? j->pw->g.oc : 0);
-        if (mid && !j->res) el_pw_plan_row(j->pw, j->ep, mid, out, n, j->bf16[t]);
-        /* The Add's operand: input row oy + r (the same size) in the ring, rows in consecutive slots in one call. */
-        for (int64_t r = 0, m; mid && j->res && r < n; r += m) {
-            for (m = 1; r + m < n && (oy + r + m) % nring != 0; m++) {}
-            el_conv_epi ep = *j->ep;
-            ep.add = ring + (oy + r) % nring * win * c;
-            ep.y0 = out + r * ow * j->pw->g.oc;
-            el_pw_plan_row(j->pw, &ep, mid + r * ow * gd->oc, out + r * ow * j->pw->g.oc, m, j->bf16[t]);
+        for (int64_t r = e0; r < e1; r++) {
+            float *slot = ring + r % nring * win * c;
+            if (j->st) el_stem_row(j->st, b, r, slot, j->stem_buf[t], &hv->stem);
+            else if (j->cat) el_concat_rows_span(j->cat, b, r, 0, win, slot);
+            else el_pw_plan_row(j->ex, j->ee, j->x + (b * gd->h.in + r) * win * j->ex->g.ic, slot, 1, NULL);
         }
-        i += n;
+        hv->b = b, hv->lo = lo, hv->hi = hi;
+        j->dw(gd, ring, nring, j->wd, j->ed, dy, 0, oy, oy + n, 0, c);
+    } else {
+        j->dw(gd, j->x, gd->h.in, j->wd, j->ed, dy, b, oy, oy + n, 0, c);
+    }
+    float *out = j->y + i * ow * (mid ? j->pw->g.oc : 0);
+    if (mid && !j->res) el_pw_plan_row(j->pw, j->ep, mid, out, n, j->bf16[t]);
+    /* The Add's operand: input row oy + r (the same size) in the ring, rows in consecutive slots in one call. */
+    for (int64_t r = 0, m; mid && j->res && r < n; r += m) {
+        for (m = 1; r + m < n && (oy + r + m) % nring != 0; m++) {}
+        el_conv_epi ep = *j->ep;
+        ep.add = ring + (oy + r) % nring * win * c;
+        ep.y0 = out + r * ow * j->pw->g.oc;
+        el_pw_plan_row(j->pw, &ep, mid + r * ow * gd->oc, out + r * ow * j->pw->g.oc, m, j->bf16[t]);
+    }
+}
+
+/* Chunk k of the parallel-for (one item each): the steps of segment k / 2
+ * from its front (k even) or its end, claimed one at a time until the two
+ * walks meet. Threads keep to their ends of the rows from one node to the
+ * next, a ring's rows are expanded again only where the walks meet, and
+ * the one that finishes first takes the other's steps a step at a time
+ * (chunks of a quarter of the rows left one thread waiting for the
+ * other's last). Which thread computes a step does not change its bits. */
+static void el_rows_run(void *vc, int64_t k0, int64_t k1)
+{
+    const el_rows_job *j = vc;
+    const int t = el_threadpool_thread_index();
+    for (int64_t k = k0; k < k1; k++) {
+        _Atomic uint64_t *left = &j->seg[k / 2].left;
+        const bool back = k % 2 != 0;
+        el_rows_have hv = {.b = -1, .lo = 0, .hi = 0, .stem = -1};
+        for (;;) {
+            uint64_t v = atomic_load_explicit(left, memory_order_relaxed), w;
+            int64_t s;
+            do {
+                const uint64_t lo = v >> 32, hi = v & 0xffffffffu;
+                if (lo >= hi) break;
+                s = back ? (int64_t)hi - 1 : (int64_t)lo;
+                w = back ? v - 1 : v + ((uint64_t)1 << 32);
+            } while (!atomic_compare_exchange_weak_explicit(left, &v, w, memory_order_relaxed, memory_order_relaxed));
+            if ((v >> 32) >= (v & 0xffffffffu)) break;
+            el_rows_step(j, t, s, &hv);
+        }
     }
 }
 
@@ -1126,7 +1169,7 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_concat_rows
         ok = false;
     }
     ok = ok && !ed.bn_mean && !ed.add && ed.act != EL_ACT_SIGMOID && el_act_in_kernel(ed.act) &&
-         gd.w.out >= EL_DWPW_MIN_WIDTH;
+         gd.w.out >= EL_DWPW_MIN_WIDTH && gd.n * gd.h.out < INT32_MAX; /* steps counted in 32 bits */
     el_dw_fn dw = ok ? el_depthwise_rows_fn(&gd) : NULL;
     /* The ring holds the kh rows of one window. */
     if (dw && ectx) ok = gd.h.dilation == 1 && gd.h.k <= gd.h.in && gd.ic == eoc && gd.w.in >= EL_PWDW_MIN_WIDTH;
@@ -1162,6 +1205,7 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_concat_rows
     double *sums = NULL;
     float *scaled = NULL, *ring[EL_THREADPOOL_MAX] = {NULL}, *rows[EL_THREADPOOL_MAX] = {NULL};
     float *sbuf[EL_THREADPOOL_MAX] = {NULL};
+    el_rows_seg seg[(EL_THREADPOOL_MAX + 1) / 2];
     const int64_t sfloats = st.rows ? el_stem_rows_scratch(st.rows) : 0;
     void *bscr[EL_THREADPOOL_MAX] = {NULL};
     el_threadpool *pool = el_threadpool_current();
@@ -1194,11 +1238,15 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_concat_rows
         el_rows_job j = {.gd = &gd, .x = ectx ? ectx->inputs[0].data : dctx.inputs[0].data, .wd = wd, .ed = &fed,
                          .ee = &fee, .ep = &fep, .dw = dw, .ex = ectx && !st.rows ? &ex : NULL, .pw = pctx ? &pw : NULL,
                          .st = st.rows, .y = y->data, .ring = ring, .stem_buf = sbuf, .cat = cat, .res = res > 0, .mid = rows,
-                         .bf16 = bscr};
-        /* With an expansion (or a concat's rows) each chunk makes kh - stride
-         * rows again: two chunks per thread (the pool's default is four) halve that. */
-        const int64_t items = gd.n * gd.h.out;
-        el_parallel_for(pool, items, ectx || cat ? (items + 2 * threads - 1) / (2 * threads) : 1, el_rows_run, &j);
+                         .bf16 = bscr, .seg = seg};
+        /* A segment of steps per two threads, walked from both ends. */
+        j.spb = (gd.h.out + EL_ROWS_STEP - 1) / EL_ROWS_STEP;
+        j.steps = gd.n * j.spb;
+        j.nseg = (threads + 1) / 2;
+        if (j.nseg > j.steps) j.nseg = j.steps;
+        for (int64_t q = 0; q < j.nseg; q++)
+            atomic_init(&seg[q].left, (uint64_t)(j.steps * q / j.nseg) << 32 | (uint64_t)(j.steps * (q + 1) / j.nseg));
+        el_parallel_for(pool, j.nseg * 2 > threads ? threads : j.nseg * 2, 1, el_rows_run, &j);
     }
     if (s == EL_OK && mean) s = el_conv_mean_output(ctx, el_tensor_numel(y) > 0 ? sums : NULL);
     el_mem_free(sums);
