@@ -221,9 +221,12 @@ static void el_concat_mean_block(const el_concat_mean_job *j, int64_t b, int64_t
 }
 
 #if defined(EL_CONV_X86)
-/* The same, 16 channels (of one input) per vector, 8 vectors. */
-__attribute__((target("avx512f"))) static void el_concat_mean_block_avx512(const el_concat_mean_job *j, int64_t b,
-                                                                            int64_t c0, int64_t nc)
+/* The same, 16 channels (of one input) per vector, nv vectors (a constant
+ * where it is inlined: the loops over them unrolled, no work for vectors
+ * past nc). */
+__attribute__((target("avx512f"), always_inline)) static inline void el_concat_mean_vecs(const el_concat_mean_job *j,
+                                                                                       int64_t b, int64_t c0,
+                                                                                       int64_t nc, const int nv)
 {
     const el_concat_tf_job *t = j->t;
     const float *sp[8];
@@ -233,7 +236,7 @@ __attribute__((target("avx512f"))) static void el_concat_mean_block_avx512(const
     const el_concat_rs *rs = j->rs;
     int64_t rch[8]; /* channel of the resized input, or -1 */
 #pragma GCC unroll 8
-    for (int v = 0; v < 8; v++) {
+    for (int v = 0; v < nv; v++) {
         const int64_t left = nc - v * 16;
         m[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1u);
         int i = 0;
@@ -266,7 +269,7 @@ __attribute__((target("avx512f"))) static void el_concat_mean_block_avx512(const
             rxl = _mm512_set1_ps(rs->xs[ox].lerp);
         }
 #pragma GCC unroll 8
-        for (int v = 0; v < 8; v++) {
+        for (int v = 0; v < nv; v++) {
             __m512 f;
             if (rch[v] >= 0) {
                 /* el_resize_row_f32_pixels' operations, each rounded (no FMA). */
@@ -288,9 +291,19 @@ __attribute__((target("avx512f"))) static void el_concat_mean_block_avx512(const
     }
     double acc[EL_CM_MAX];
 #pragma GCC unroll 16
-    for (int v = 0; v < 16; v++) _mm512_storeu_pd(acc + 8 * v, a[v]);
+    for (int v = 0; v < 2 * nv; v++) _mm512_storeu_pd(acc + 8 * v, a[v]);
     float *mo = j->mean + b * orow + c0;
     for (int64_t k = 0; k < nc; k++) mo[k] = (float)(acc[k] / (double)pixels);
+}
+
+/* A block of nc channels: as many vectors as it needs (1, 2, 4 or 8). */
+__attribute__((target("avx512f"))) static void el_concat_mean_block_avx512(const el_concat_mean_job *j, int64_t b,
+                                                                            int64_t c0, int64_t nc)
+{
+    if (nc <= 16) el_concat_mean_vecs(j, b, c0, nc, 1);
+    else if (nc <= 32) el_concat_mean_vecs(j, b, c0, nc, 2);
+    else if (nc <= 64) el_concat_mean_vecs(j, b, c0, nc, 4);
+    else el_concat_mean_vecs(j, b, c0, nc, 8);
 }
 #endif
 
