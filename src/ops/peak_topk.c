@@ -262,6 +262,35 @@ static void el_peak_sift(float *hv, int32_t *hi, int64_t n, int64_t i)
     }
 }
 
+/* Position q with value v added as heap element j (the heap holds j). */
+static void el_peak_push(float *hv, int32_t *hi, int64_t j, float v, int32_t q)
+{
+    hv[j] = v, hi[j] = q;
+    while (j > 0) {
+        int64_t p = (j - 1) / 2;
+        if (!el_peak_better(hv[p], hi[p], hv[j], hi[j])) break;
+        float tv = hv[p];
+        int32_t ti = hi[p];
+        hv[p] = hv[j], hi[p] = hi[j];
+        hv[j] = tv, hi[j] = ti;
+        j = p;
+    }
+}
+
+/* The heap of size elements emptied from the back: descending order, as
+ * TopK. */
+static void el_peak_sort(float *hv, int32_t *hi, int64_t size)
+{
+    for (int64_t n = size; n > 1;) {
+        float tv = hv[0];
+        int32_t ti = hi[0];
+        n--;
+        hv[0] = hv[n], hi[0] = hi[n];
+        hv[n] = tv, hi[n] = ti;
+        el_peak_sift(hv, hi, n, 0);
+    }
+}
+
 /* Blocks of positions the prefilter tests at once. */
 #define EL_PEAK_BLOCK 64
 
@@ -342,20 +371,7 @@ static int64_t el_peak_heap(const el_peak_geom *g, int64_t base, int64_t s, int6
 {
     int64_t size = 0, i = s;
     el_peak_bound bd = {.root = NAN, .x = 0.0f};
-    for (; i < e && size < k; i++) {
-        int64_t j = size++;
-        hv[j] = el_peak_v(g, base + i);
-        hi[j] = (int32_t)i;
-        while (j > 0) {
-            int64_t p = (j - 1) / 2;
-            if (!el_peak_better(hv[p], hi[p], hv[j], hi[j])) break;
-            float tv = hv[p];
-            int32_t ti = hi[p];
-            hv[p] = hv[j], hi[p] = hi[j];
-            hv[j] = tv, hi[j] = ti;
-            j = p;
-        }
-    }
+    for (; i < e && size < k; i++) el_peak_push(hv, hi, size++, el_peak_v(g, base + i), (int32_t)i);
     while (k > 0 && i < e) {
         if (hv[0] != hv[0]) break; /* nothing is greater than NaN */
         if (hv[0] >= 0.0f && i + EL_PEAK_BLOCK <= e) {
@@ -377,16 +393,180 @@ static int64_t el_peak_heap(const el_peak_geom *g, int64_t base, int64_t s, int6
         }
         i++;
     }
-    /* Emptied from the back: descending order, as TopK. */
-    for (int64_t n = size; n > 1;) {
-        float tv = hv[0];
-        int32_t ti = hi[0];
-        n--;
-        hv[0] = hv[n], hi[0] = hi[n];
-        hv[n] = tv, hi[n] = ti;
-        el_peak_sift(hv, hi, n, 0);
-    }
+    el_peak_sort(hv, hi, size);
     return size;
+}
+
+/* The best-first search (el_peak_best): a row's spans of EL_PEAK_SPAN
+ * positions (1 KB), their maxima taken in one streaming pass, then the
+ * spans in decreasing order of maximum, until no x left can enter. */
+#define EL_PEAK_SPAN 256
+
+/* The maximum of x[0, n), NaNs skipped (-inf if none). */
+static float el_peak_span_max(const float *x, int64_t n)
+{
+    float m = -INFINITY;
+    for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+/* Bit j set where x[j] > t, j < n <= 64. */
+static uint64_t el_peak_above(const float *x, int64_t n, float t)
+{
+    uint64_t m = 0;
+    for (int64_t j = 0; j < n; j++) m |= (uint64_t)(x[j] > t) << j;
+    return m;
+}
+
+#if defined(EL_CONV_X86)
+/* el_peak_span_max of the nb whole spans from x into bm, on AVX-512 (max
+ * with the accumulator second keeps it when x is NaN), read ahead as the
+ * block scan. */
+__attribute__((target("avx512f"))) static void el_peak_span_maxima_avx512(const float *x, int64_t nb, float *bm)
+{
+    const __m512 lo = _mm512_set1_ps(-INFINITY);
+    for (int64_t b = 0; b < nb; b++) {
+        const float *p = x + b * EL_PEAK_SPAN;
+        if (b * EL_PEAK_SPAN + EL_PEAK_PREFETCH + EL_PEAK_SPAN <= nb * EL_PEAK_SPAN)
+            for (int l = 0; l < EL_PEAK_SPAN; l += 16) _mm_prefetch((const char *)(p + EL_PEAK_PREFETCH + l), _MM_HINT_T0);
+        __m512 m0 = lo, m1 = lo, m2 = lo, m3 = lo;
+        for (int j = 0; j < EL_PEAK_SPAN; j += 64) {
+            m0 = _mm512_max_ps(_mm512_loadu_ps(p + j), m0);
+            m1 = _mm512_max_ps(_mm512_loadu_ps(p + j + 16), m1);
+            m2 = _mm512_max_ps(_mm512_loadu_ps(p + j + 32), m2);
+            m3 = _mm512_max_ps(_mm512_loadu_ps(p + j + 48), m3);
+        }
+        bm[b] = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
+    }
+}
+
+__attribute__((target("avx512f"))) static uint64_t el_peak_above_avx512(const float *x, float t)
+{
+    const __m512 v = _mm512_set1_ps(t);
+    return (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(x), v, _CMP_GT_OQ) |
+           (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(x + 16), v, _CMP_GT_OQ) << 16 |
+           (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(x + 32), v, _CMP_GT_OQ) << 32 |
+           (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(x + 48), v, _CMP_GT_OQ) << 48;
+}
+#endif
+
+/* Span j of the max-heap (bm, bi) of nb spans moved down to its place. */
+static void el_peak_span_sift(float *bm, int32_t *bi, int64_t nb, int64_t j)
+{
+    for (;;) {
+        int64_t l = 2 * j + 1, r = l + 1, w = j;
+        if (l < nb && bm[l] > bm[w]) w = l;
+        if (r < nb && bm[r] > bm[w]) w = r;
+        if (w == j) return;
+        float tm = bm[j];
+        int32_t ti = bi[j];
+        bm[j] = bm[w], bi[j] = bi[w];
+        bm[w] = tm, bi[w] = ti;
+        j = w;
+    }
+}
+
+/* Bounds for a root > 0: x <= *t => v < root (on a plain map x below the
+ * root, x * 0 zero; on a sigmoid map its Sigmoid at most the float below
+ * the root, el_peak_logit_floor), and x <= *ts => v <= root (on a plain
+ * map the root; on a sigmoid map *t: the logit floor's margin is far
+ * wider than one float, so a tighter bound would hardly differ). */
+static void el_peak_rebound(const el_peak_geom *g, float root, float *t, float *ts)
+{
+    if (g->sigmoid) {
+        *t = *ts = el_peak_logit_floor(nextafterf(root, 0.0f));
+    } else {
+        *t = nextafterf(root, -INFINITY);
+        *ts = root;
+    }
+}
+
+/* The k best of the row at flat position base (n positions) as el_peak_heap
+ * finds them, searched best first: returns false (nothing written that
+ * counts) where that is not exact or fewer than k positions have v > 0.
+ *
+ * Why it is exact: without a NaN value among the k first positions (the
+ * heap TopK fills first), TopK keeps the k first of the non-NaN values in
+ * the strict total order el_peak_better (a later element enters only when
+ * greater than the root, so with a lower index on a tie), whatever the
+ * order they come in when each enters by that order. Only v > 0 enter
+ * until k have; then a position enters when before the root, which needs
+ * x > el_peak_below(root) (a tie needs v == root). A span whose maximum is
+ * at or under that bound holds none, and nor do the spans after it (their
+ * maxima are no greater, the bound no lower): the search stops. The
+ * positions are tested as by el_peak_heap. */
+static bool el_peak_best(const el_peak_geom *g, int64_t base, int64_t n, int64_t k, bool avx512, float *bm, int32_t *bi,
+                         float *hv, int32_t *hi)
+{
+    const float *x = g->x + base;
+    for (int64_t q = 0; q < k; q++) /* v is NaN for a NaN x and (x * 0) a plain map's -inf non-peak */
+        if (x[q] != x[q] || (!g->sigmoid && x[q] == -INFINITY)) return false;
+    const int64_t whole = n / EL_PEAK_SPAN, nb = (n + EL_PEAK_SPAN - 1) / EL_PEAK_SPAN;
+    int64_t b = 0;
+#if defined(EL_CONV_X86)
+    if (avx512) el_peak_span_maxima_avx512(x, whole, bm), b = whole;
+#endif
+    for (; b < nb; b++) {
+        const int64_t s = b * EL_PEAK_SPAN;
+        bm[b] = el_peak_span_max(x + s, (s + EL_PEAK_SPAN <= n ? EL_PEAK_SPAN : n - s));
+    }
+    for (b = 0; b < nb; b++) bi[b] = (int32_t)b;
+    for (b = nb / 2; b-- > 0;) el_peak_span_sift(bm, bi, nb, b);
+
+    int64_t size = 0, left = nb;
+    /* No x <= t can enter (before k: v > 0), nor x <= ts after the root's
+     * index (no tie). */
+    float t = g->sigmoid ? -INFINITY : 0.0f, ts = t;
+    bool moved = false; /* the root moved since t was computed (a stale t is lower: still a bound) */
+    for (;;) {
+        if (moved) el_peak_rebound(g, hv[0], &t, &ts), moved = false;
+        if (!(left > 0 && bm[0] > t)) break;
+        const int64_t s = (int64_t)bi[0] * EL_PEAK_SPAN, e = s + EL_PEAK_SPAN <= n ? s + EL_PEAK_SPAN : n;
+        const float top = bm[0];
+        left--;
+        bm[0] = bm[left], bi[0] = bi[left];
+        el_peak_span_sift(bm, bi, left, 0);
+        if (size == k && s > hi[0] && !(top > ts)) continue;
+        for (int64_t c = s; c < e; c += EL_PEAK_BLOCK) {
+            const int64_t len = e - c < EL_PEAK_BLOCK ? e - c : EL_PEAK_BLOCK;
+            /* The bounds only rise (so does the root), so the mask holds
+             * every position that may enter. */
+            if (moved) el_peak_rebound(g, hv[0], &t, &ts), moved = false;
+            const float tc = size == k && c > hi[0] ? ts : t;
+            uint64_t m;
+#if defined(EL_CONV_X86)
+            if (avx512 && len == EL_PEAK_BLOCK) m = el_peak_above_avx512(x + c, tc);
+            else
+#endif
+                m = el_peak_above(x + c, len, tc);
+            while (m) {
+                const int64_t q = c + __builtin_ctzll(m);
+                m &= m - 1;
+                if (!(x[q] > (size == k && q > hi[0] ? ts : t))) continue; /* the root rose within the block */
+                float v;
+                if (g->sigmoid) {
+                    if (el_peak_beaten(g, base + q)) continue;
+                    v = el_peak_sig(g, base + q);
+                } else {
+                    if (!el_peak_passes(g, base + q, t)) continue;
+                    v = x[q];
+                }
+                if (size < k) {
+                    if (!(v > 0.0f)) continue;
+                    el_peak_push(hv, hi, size++, v, (int32_t)q);
+                    if (size < k) continue;
+                } else {
+                    if (!el_peak_better(v, (int32_t)q, hv[0], hi[0])) continue;
+                    hv[0] = v, hi[0] = (int32_t)q;
+                    el_peak_sift(hv, hi, size, 0);
+                }
+                moved = true;
+            }
+        }
+    }
+    if (size < k) return false;
+    el_peak_sort(hv, hi, size);
+    return true;
 }
 
 /* The shape input resolved against numel (one -1 allowed), as Reshape. */
@@ -479,8 +659,16 @@ static el_status el_op_peak_topk(el_kctx *ctx)
             }
     }
 #endif
-    for (int64_t r = 0; r < rows; r++)
-        el_peak_heap(&g, r * n, 0, n, k, avx512, (float *)tv->data + r * k, (int32_t *)ti->data + r * k);
+    float *bm;
+    int32_t *bi;
+    const size_t nb = (size_t)((n + EL_PEAK_SPAN - 1) / EL_PEAK_SPAN);
+    EL_TRY(el_kctx_scratch(ctx, nb * sizeof *bm, (void **)&bm));
+    EL_TRY(el_kctx_scratch(ctx, nb * sizeof *bi, (void **)&bi));
+    for (int64_t r = 0; r < rows; r++) {
+        float *ov = (float *)tv->data + r * k;
+        int32_t *oi = (int32_t *)ti->data + r * k;
+        if (!el_peak_best(&g, r * n, n, k, avx512, bm, bi, ov, oi)) el_peak_heap(&g, r * n, 0, n, k, avx512, ov, oi);
+    }
     return EL_OK;
 }
 

@@ -3,7 +3,8 @@
  * ops/peak_topk.c): the same values and indices as the unfused nodes on
  * every ISA, at 1 to 3 threads, for
  * heatmap-like inputs, negative inputs (the root below zero), ties, all
- * equal and all zero, NaN
+ * equal and all zero, ties at the k-th value before and after the root,
+ * fewer than k positive peaks, NaN
  * (a row rerun whole), infinities, several rows and k near n; graphs that
  * do not match stay as they are. A heatmap that is a convolution's Sigmoid
  * (CenterNet's) has its Sigmoid computed by the peak node: the same bits
@@ -49,7 +50,7 @@ static el_graph *el_peak_graph(int nshape, const int32_t *shape, int32_t k, bool
 }
 
 /* Input kinds. */
-enum { EL_HEAT, EL_NEG, EL_TIES, EL_NAN_LATE, EL_NAN_FIRST, EL_INF, EL_EQUAL, EL_ZERO, EL_KINDS };
+enum { EL_HEAT, EL_NEG, EL_TIES, EL_NAN_LATE, EL_NAN_FIRST, EL_INF, EL_EQUAL, EL_ZERO, EL_TIE_EDGE, EL_FEW, EL_KINDS };
 
 static el_tensor el_peak_input(int kind, const int64_t *dims)
 {
@@ -66,11 +67,23 @@ static el_tensor el_peak_input(int kind, const int64_t *dims)
         case EL_TIES: p[i] = floorf(r) * 0.25f; break; /* few values: plateaus, equal peaks, zeros and -0 */
         case EL_EQUAL: p[i] = 0.5f; break;              /* all peaks, all tied: the k first positions */
         case EL_ZERO: p[i] = i % 3 ? 0.0f : -0.0f; break;
+        case EL_TIE_EDGE: p[i] = 0.01f * fabsf(r); break; /* low background; tied peaks set below */
+        case EL_FEW: p[i] = -fabsf(r); break;            /* no v > 0 but a few peaks set below */
         default: p[i] = r * r; break;
         }
     }
     if (kind == EL_TIES)
         for (int64_t i = 0; i < n; i += 37) p[i] = -0.0f;
+    /* Isolated peaks (a channel's pixel, its neighbours low) from the back
+     * and the front: a few greater, then many equal at the k-th value
+     * spread over the map, so the k best end among ties in both
+     * directions of the root's index; or fewer than k positive peaks. */
+    if (kind == EL_TIE_EDGE || kind == EL_FEW) {
+        const int64_t step = n / 157 + 1;
+        int j = 0;
+        for (int64_t i = n - 1; i >= 0; i -= step, j++)
+            p[i] = kind == EL_FEW ? (j < 7 ? 2.0f : 0.0f) : (j % 5 == 0 ? 0.9f : 0.5f);
+    }
     if (kind == EL_NAN_LATE)
         for (int64_t i = n / 3; i < n; i += n / 5 + 1) p[i] = NAN;
     if (kind == EL_NAN_FIRST) p[5] = NAN, p[n / 2 + 3] = NAN; /* in a chunk's first k */
@@ -217,8 +230,9 @@ static el_graph *el_heat_graph(int64_t ic, int64_t c, int64_t ks, int32_t k)
 }
 
 /* Logit inputs: spread (x8: saturated Sigmoids, 1.0 and ties), small,
- * with NaN and infinities (NaN rows of the map after the convolution). */
-enum { EL_LOGIT_WIDE, EL_LOGIT_NARROW, EL_LOGIT_SPECIAL, EL_LOGIT_KINDS };
+ * with NaN and infinities (NaN rows of the map after the convolution),
+ * flat (plateaus: ties everywhere). */
+enum { EL_LOGIT_WIDE, EL_LOGIT_NARROW, EL_LOGIT_SPECIAL, EL_LOGIT_FLAT, EL_LOGIT_KINDS };
 
 static void el_heat_check(int64_t h, int64_t w, int64_t ic, int64_t c, int64_t ks, int32_t k)
 {
@@ -245,6 +259,9 @@ static void el_heat_check(int64_t h, int64_t w, int64_t ic, int64_t c, int64_t k
         const int64_t n = el_tensor_numel(&x);
         el_test_rand_seed(21u + (uint32_t)kind);
         for (int64_t i = 0; i < n; i++) p[i] = el_test_frand() * (kind == EL_LOGIT_NARROW ? 0.2f : 8.0f);
+        if (kind == EL_LOGIT_FLAT) /* every pixel but a few the same: each channel a plateau of ties (0, 1 or between) */
+            for (int64_t i = 0; i < n; i++)
+                if (i / ic % 97 != 5) p[i] = 20.0f * (float)(i % ic) - 30.0f;
         if (kind == EL_LOGIT_SPECIAL) {
             p[n / 2] = NAN, p[n / 3] = INFINITY, p[n / 5] = -INFINITY, p[7] = NAN;
             for (int64_t i = n / 7; i < n; i += n / 9 + 1) p[i] = 200.0f; /* Sigmoids of exactly 1 */
