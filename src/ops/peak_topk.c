@@ -450,6 +450,37 @@ __attribute__((target("avx512f"))) static uint64_t el_peak_above_avx512(const fl
 }
 #endif
 
+/* Whether every window of positions f .. f + EL_PEAK_BLOCK - 1 lies in the
+ * map (one image row of pixels, none within the padding of an edge). */
+static bool el_peak_interior(const el_peak_geom *g, int64_t f)
+{
+    const int64_t p0 = f / g->c, p1 = (f + EL_PEAK_BLOCK - 1) / g->c;
+    if (p0 / g->w != p1 / g->w) return false;
+    const int64_t oy = p0 / g->w % g->h, ox0 = p0 % g->w, ox1 = p1 % g->w;
+    return oy >= g->ph && oy + g->kh - 1 - g->ph < g->h && ox0 >= g->pw && ox1 + g->kw - 1 - g->pw < g->w;
+}
+
+#if defined(EL_CONV_X86)
+/* el_peak_beaten of the EL_PEAK_BLOCK positions from x (el_peak_interior,
+ * sig_lanes > 0) as a mask: each tap's row of logits compared at once, the
+ * same float compares, so the same answers. */
+__attribute__((target("avx512f"))) static uint64_t el_peak_beaten_avx512(const el_peak_geom *g, const float *x)
+{
+    const __m512 top = _mm512_set1_ps(8.0f), gap = _mm512_set1_ps(0.04f), low = _mm512_set1_ps(-80.0f);
+    uint64_t beaten = 0;
+    for (int j = 0; j < EL_PEAK_BLOCK; j += 16) {
+        const __m512 a = _mm512_loadu_ps(x + j);
+        __mmask16 bt = 0;
+        for (int l = 1; l < g->sig_lanes; l++) {
+            const __m512 b = _mm512_loadu_ps(x + j + g->lane_off[l]);
+            bt |= _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(b, top, _CMP_LE_OQ), _mm512_sub_ps(b, a), gap, _CMP_GT_OQ);
+        }
+        beaten |= (uint64_t)(bt & _mm512_cmp_ps_mask(a, low, _CMP_GE_OQ)) << j;
+    }
+    return beaten;
+}
+#endif
+
 /* Span j of the max-heap (bm, bi) of nb spans moved down to its place. */
 static void el_peak_span_sift(float *bm, int32_t *bi, int64_t nb, int64_t j)
 {
@@ -534,9 +565,15 @@ static bool el_peak_best(const el_peak_geom *g, int64_t base, int64_t n, int64_t
             if (moved) el_peak_rebound(g, hv[0], &t, &ts), moved = false;
             const float tc = size == k && c > hi[0] ? ts : t;
             uint64_t m;
+            bool tested = false; /* the sigmoid map's el_peak_beaten taken for the block */
 #if defined(EL_CONV_X86)
-            if (avx512 && len == EL_PEAK_BLOCK) m = el_peak_above_avx512(x + c, tc);
-            else
+            if (avx512 && len == EL_PEAK_BLOCK) {
+                m = el_peak_above_avx512(x + c, tc);
+                if (m && g->sig_lanes && el_peak_interior(g, base + c)) {
+                    m &= ~el_peak_beaten_avx512(g, x + c);
+                    tested = true;
+                }
+            } else
 #endif
                 m = el_peak_above(x + c, len, tc);
             while (m) {
@@ -545,7 +582,7 @@ static bool el_peak_best(const el_peak_geom *g, int64_t base, int64_t n, int64_t
                 if (!(x[q] > (size == k && q > hi[0] ? ts : t))) continue; /* the root rose within the block */
                 float v;
                 if (g->sigmoid) {
-                    if (el_peak_beaten(g, base + q)) continue;
+                    if (!tested && el_peak_beaten(g, base + q)) continue;
                     v = el_peak_sig(g, base + q);
                 } else {
                     if (!el_peak_passes(g, base + q, t)) continue;
