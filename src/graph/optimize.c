@@ -67,7 +67,9 @@
  *     ISA by unpacking it.
  *  8. a 1x1 expansion (or a first layer the stem kernel runs) read only
  *     by a depthwise convolution is run by it, a few input rows at a time
- *     (el_opt_pw_dw, ops/conv_dwpw.h).
+ *     (el_opt_pw_dw, ops/conv_dwpw.h); then a depthwise node running a 1x1
+ *     expansion runs the depthwise node (with its expansion) it reads
+ *     too, a second ring level (el_opt_ring).
  *
  * A fused node takes the name of the last node it replaces, so readers and
  * fetches resolve unchanged; a convolution is only absorbed when the fused
@@ -2542,11 +2544,84 @@ static el_status el_opt_pw_dw(el_opt *o, int d)
     return EL_OK;
 }
 
+/* A depthwise node d running its 1x1 expansion (el_opt_pw_dw) whose input
+ * is read only from a fused depthwise node i running an expansion of its
+ * own (MobileNet v1's Conv2d_1_depthwise with Conv2d_0 in it, read by
+ * Conv2d_1_pointwise in Conv2d_2_depthwise): d runs i too, a second ring
+ * level (ops/conv_dwpw.h), so i's output never goes through memory. d's
+ * input 0 becomes i's; i's other inputs follow d's, the last
+ * EL_RING_NIN_ATTR of them; i's attrs are kept under EL_RING_PREFIX. */
+static el_status el_opt_ring(el_opt *o, int d)
+{
+#define EL_RING_PW(n) {EL_PWDW_PREFIX n, EL_RING_PREFIX EL_PWDW_PREFIX n}
+#define EL_RING_DW(n) {n, EL_RING_PREFIX n}, EL_RING_PW(n)
+    static const char *const known[][2] = {
+        EL_RING_DW("T"),
+        EL_RING_DW("strides"),
+        EL_RING_DW("padding"),
+        EL_RING_DW("explicit_paddings"),
+        EL_RING_DW("dilations"),
+        EL_RING_DW("data_format"),
+        EL_RING_DW("use_cudnn_on_gpu"),
+        EL_RING_DW("fused_ops"),
+        EL_RING_DW("num_args"),
+        EL_RING_DW("epsilon"),
+        EL_RING_DW("leakyrelu_alpha"),
+        EL_RING_DW(EL_FILTER_LAYOUT_ATTR),
+        EL_RING_DW(EL_FILTER_OC_ATTR),
+        EL_RING_PW(EL_CONV_IN_STD_ATTR),
+        {EL_PWDW_NIN_ATTR, EL_RING_PREFIX EL_PWDW_NIN_ATTR},
+    };
+#undef EL_RING_DW
+#undef EL_RING_PW
+    el_onode *dn = &o->n[d];
+    int i = -1;
+    if ((strcmp(dn->op, "FusedDepthwiseConv2dNative") && strcmp(dn->op, "_FusedDepthwiseConv2dNative") &&
+         strcmp(dn->op, "DepthwiseConv2dNative")) ||
+        !el_onode_attr(dn, EL_PWDW_NIN_ATTR) || el_onode_attr(dn, EL_RING_NIN_ATTR) ||
+        el_onode_attr(dn, EL_PWDW_RES_ATTR) || el_onode_attr(dn, EL_CAT_NIN_ATTR) || !el_sole_reader(o, d, 0, &i))
+        return EL_OK;
+    el_onode *in = &o->n[i];
+    if ((strcmp(in->op, "FusedDepthwiseConv2dNative") && strcmp(in->op, "_FusedDepthwiseConv2dNative")) ||
+        !el_onode_attr(in, EL_PWDW_NIN_ATTR) || el_onode_attr(in, EL_PWDW_RES_ATTR) || in->ndata < 2 ||
+        dn->ndata + in->ndata - 1 > 24)
+        return EL_OK;
+    const int nknown = (int)(sizeof known / sizeof known[0]);
+    int nia;
+    const el_attr *ia = el_onode_attrs(in, &nia);
+    for (int a = 0; a < nia; a++) {
+        int k = 0;
+        while (k < nknown && strcmp(ia[a].name, known[k][0])) k++;
+        if (k == nknown || ia[a].type == EL_ATTR_TENSOR) return EL_OK;
+    }
+    for (int a = 0; a < nia; a++) {
+        int k = 0;
+        while (strcmp(ia[a].name, known[k][0])) k++;
+        el_attr at = ia[a];
+        at.name = known[k][1];
+        EL_TRY(el_set_attr(dn, dn, &at));
+    }
+    const el_attr nin = {.name = EL_RING_NIN_ATTR, .type = EL_ATTR_I, .v.i = in->ndata - 1};
+    EL_TRY(el_set_attr(dn, dn, &nin));
+    int ndata = dn->ndata + in->ndata - 1;
+    el_oin *data = malloc(sizeof *data * (size_t)ndata);
+    if (!data) return el_opt_oom();
+    data[0] = in->in[0];
+    memcpy(data + 1, dn->in + 1, sizeof *data * (size_t)(dn->ndata - 1));
+    memcpy(data + dn->ndata, in->in + 1, sizeof *data * (size_t)(in->ndata - 1));
+    EL_TRY(el_opt_rewire(o, d, i, data, ndata));
+    o->st.ring_fused++;
+    return EL_OK;
+}
+
 static el_status el_opt_stream(el_opt *o)
 {
     el_opt_count_readers(o);
     for (int n = 0; n < o->nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_pw_dw(o, n));
+    el_opt_count_readers(o);
+    for (int n = 0; n < o->nn; n++)
+        if (o->n[n].needed) EL_TRY(el_opt_ring(o, n));
     return EL_OK;
 }
 

@@ -19,6 +19,7 @@ typedef struct el_optimize_stats {
     int dw_pw_fused;        /* depthwise convolution run by the 1x1 convolution reading it, a row at a time */
     int conv_at_fused;      /* such a fusion computed only at the pixels a GatherV2 reads of it */
     int pw_dw_fused;        /* 1x1 expansion or first layer run by the depthwise convolution reading it, a few rows at a time */
+    int ring_fused;         /* such a depthwise node run by the one whose expansion reads it (a second ring level) */
     int keep_equal_fused; /* Mul(x, Cast(Equal(x, m))) made one _ElKeepEqual */
     int keep_equal_pool_fused; /* _ElKeepEqual(x, MaxPool(x)) made one MaxPool (its private attr) */
     int peak_topk_fused; /* TopKV2(Reshape(that MaxPool)) made one _ElPeakTopK */

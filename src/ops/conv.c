@@ -605,6 +605,7 @@ static el_status el_conv_widen_bf16(el_kctx *ctx, const el_conv_geom *g, const u
 static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx, int res, const el_concat_rows *cat,
                                const el_kctx *cctx);
 static el_status el_conv_pwdw(el_kctx *ctx, bool depthwise, bool fused);
+static el_status el_conv_ring(el_kctx *ctx, bool fused);
 
 /* Whether the fast kernels apply activation a themselves (a clamp or a
  * tile operation); the others run after them (el_epilogue_run). */
@@ -652,6 +653,7 @@ static el_status el_conv_in_std(el_kctx *ctx, el_kctx *local, el_tensor *ins, el
 
 static el_status el_conv_dispatch(el_kctx *ctx, bool depthwise, bool fused)
 {
+    if (depthwise && el_node_attr(ctx->node, EL_RING_NIN_ATTR)) return el_conv_ring(ctx, fused);
     if (el_node_attr(ctx->node, EL_PWDW_NIN_ATTR)) return el_conv_pwdw(ctx, depthwise, fused);
     if (!depthwise && el_node_attr(ctx->node, EL_DWPW_NIN_ATTR)) return el_conv_dwpw(ctx, fused, NULL, -1, NULL, NULL);
     el_kctx local;
@@ -1004,13 +1006,150 @@ static void el_stem_plan_free(el_stem_plan *p)
     el_epilogue_free(&p->e);
 }
 
+/* A row fusion's stages, prepared by el_rows_plan_make: the expansion (ex
+ * or st, or none), the depthwise convolution (dctx, gd, ed, dw) and the
+ * projection (pw, or none). dctx points into the plan: it is not moved. */
+typedef struct el_rows_plan {
+    el_kctx dctx;
+    el_tensor dins[EL_DWPW_MAX_IN], scale_tmp;
+    const float *scale;   /* the depthwise input's per-channel scale, or NULL */
+    el_pw_plan ex, pw;
+    el_stem_plan st;
+    el_epilogue ed;
+    el_conv_geom gd;
+    el_dw_fn dw;
+    const float *x;       /* the input: the expansion's, else the depthwise one's */
+} el_rows_plan;
+
+static void el_rows_plan_free(el_rows_plan *p)
+{
+    el_stem_plan_free(&p->st);
+    el_epilogue_free(&p->ex.e);
+    el_epilogue_free(&p->ed);
+    el_epilogue_free(&p->pw.e);
+    el_tensor_release(&p->scale_tmp);
+}
+
+/* Whether the fast kernels take an expansion (ectx: a 1x1 or a first
+ * layer, or NULL: the depthwise input is dctx0's, or with cat the concat's
+ * rows, dctx0's input 0 then giving only their shape), a depthwise
+ * convolution (dctx0) and a projection (pctx, or NULL: the output is the
+ * depthwise one; res > 0: its input res stands for the expansion's output,
+ * EL_PWDW_RES_ATTR), a row at a time. fed: the expansion is a 1x1 whose
+ * input rows another plan makes (ectx's input 0 its shape only). The
+ * caller frees p whatever the answer. */
+static bool el_rows_plan_make(const el_kctx *ectx, const el_concat_rows *cat, const el_kctx *dctx0,
+                              const el_kctx *pctx, int res, bool fused, bool fed, el_rows_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    if (el_conv_isa() != EL_ISA_AVX512 || dctx0->ninputs > EL_DWPW_MAX_IN) return false;
+    p->dctx = *dctx0;
+    el_filter_layout dl;
+    bool ok = true;
+    int64_t eoc = 0; /* the expansion's output depth */
+    if (ectx) {
+        /* The depthwise input is the expansion's output: its shape only. */
+        ok = !el_node_attr(ectx->node, EL_CONV_IN_SCALE_ATTR) && !el_node_attr(dctx0->node, EL_CONV_IN_SCALE_ATTR);
+        const bool pw1 = ok && el_pw_plan_make(ectx, &ectx->inputs[0], true, false, &p->ex) && !p->ex.add;
+        if (ok && !pw1) {
+            el_epilogue_free(&p->ex.e);
+            memset(&p->ex, 0, sizeof p->ex);
+            ok = !fed && el_stem_plan_make((el_kctx *)ectx, &p->st);
+        }
+        if (ok) {
+            memcpy(p->dins, dctx0->inputs, sizeof(el_tensor) * (size_t)dctx0->ninputs);
+            const int64_t *xd = ectx->inputs[0].dims;
+            eoc = pw1 ? p->ex.g.oc : p->st.g.oc;
+            p->dins[0] = (el_tensor){.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {xd[0], xd[1], xd[2], eoc}};
+            if (!pw1) memcpy(p->dins[0].dims, (int64_t[3]){p->st.g.n, p->st.g.h.out, p->st.g.w.out}, sizeof(int64_t[3]));
+            p->dctx.inputs = p->dins;
+        }
+    } else if (el_node_attr(dctx0->node, EL_CONV_IN_SCALE_ATTR) &&
+               ((cat && (dctx0->ninputs < 3 || !el_in_scale_pair(&dctx0->inputs[0], &dctx0->inputs[dctx0->ninputs - 1]))) ||
+                el_conv_in_scale((el_kctx *)dctx0, &p->dctx, p->dins, &p->scale, &p->scale_tmp) != EL_OK || !p->scale)) {
+        /* Errors and broadcast scales (which read the input: with cat, not
+         * made yet): the nodes' own kernels. */
+        ok = false;
+    }
+    if (ok && (el_conv_prepare(&p->dctx, true, &p->gd, &dl) != EL_OK ||
+               el_epilogue_parse(&p->dctx, 2, p->gd.oc, &p->ed) != EL_OK)) {
+        memset(&p->ed, 0, sizeof p->ed);
+        ok = false;
+    }
+    const el_conv_geom *gd = &p->gd;
+    ok = ok && !p->ed.bn_mean && !p->ed.add && p->ed.act != EL_ACT_SIGMOID && el_act_in_kernel(p->ed.act) &&
+         gd->w.out >= EL_DWPW_MIN_WIDTH && gd->n * gd->h.out < INT32_MAX; /* steps counted in 32 bits */
+    p->dw = ok ? el_depthwise_rows_fn(gd) : NULL;
+    p->x = ectx ? ectx->inputs[0].data : p->dctx.inputs[0].data;
+    /* The ring holds the kh rows of one window. */
+    if (p->dw && ectx) ok = gd->h.dilation == 1 && gd->h.k <= gd->h.in && gd->ic == eoc && gd->w.in >= EL_PWDW_MIN_WIDTH;
+    if (p->dw && ok && cat) ok = gd->h.dilation == 1 && gd->h.k <= gd->h.in && gd->ic == cat->dims[3];
+    /* The projection's view of the depthwise output (its shape only). */
+    el_tensor mid = {.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {gd->n, gd->h.out, gd->w.out, gd->oc}};
+    el_kctx pres;
+    el_tensor pins[EL_DWPW_MAX_IN];
+    if (p->dw && ok && pctx && res > 0) {
+        /* The Add reads the ring: output row oy's input row oy is in it (the same size, stride 1, SAME). */
+        ok = ectx && res < pctx->ninputs && gd->h.stride == 1 && gd->h.out == gd->h.in && gd->w.out == gd->w.in &&
+             gd->h.pad_before < gd->h.k;
+        pres = *pctx;
+        memcpy(pins, pctx->inputs, sizeof(el_tensor) * (size_t)pctx->ninputs);
+        pins[res] = (el_tensor){.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {gd->n, gd->h.in, gd->w.in, gd->ic}};
+        pres.inputs = pins;
+        pctx = &pres;
+    }
+    if (p->dw && ok && pctx)
+        ok = el_pw_plan_make(pctx, &mid, fused, !ectx, &p->pw) && (res <= 0 || (p->pw.add_input == res && !p->pw.wb));
+    return p->dw && ok;
+}
+
+/* One plan's per-thread buffers: the ring (with an expansion or a
+ * concat's rows), the depthwise rows the projection reads, the
+ * projection's bf16 scratch, the stem's scratch; with an inner plan, the
+ * inner depthwise output row the expansion reads. */
+typedef struct el_rows_bufs {
+    float *ring[EL_THREADPOOL_MAX], *rows[EL_THREADPOOL_MAX], *sbuf[EL_THREADPOOL_MAX], *in_row[EL_THREADPOOL_MAX];
+    void *bscr[EL_THREADPOOL_MAX];
+} el_rows_bufs;
+
+static el_status el_rows_bufs_alloc(el_kctx *ctx, const el_rows_plan *p, bool ring, bool proj,
+                                    const el_rows_plan *in, int threads, el_rows_bufs *b)
+{
+    memset(b, 0, sizeof *b);
+    const el_conv_geom *gd = &p->gd;
+    const int64_t sfloats = p->st.rows ? el_stem_rows_scratch(p->st.rows) : 0;
+    for (int t = 0; t < threads; t++) {
+        if (ring) b->ring[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_RING(gd->h.k, gd->h.stride) * gd->w.in * gd->ic));
+        if (proj) b->rows[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_STEP * gd->w.out * gd->oc));
+        if (p->pw.wb) b->bscr[t] = el_mem_alloc(p->pw.bf16_scratch);
+        if (sfloats) b->sbuf[t] = el_mem_alloc(sizeof(float) * (size_t)sfloats);
+        if (in) b->in_row[t] = el_mem_alloc(sizeof(float) * (size_t)(in->gd.w.out * in->gd.oc));
+        if ((ring && !b->ring[t]) || (proj && !b->rows[t]) || (p->pw.wb && !b->bscr[t]) || (sfloats && !b->sbuf[t]) ||
+            (in && !b->in_row[t]))
+            return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row buffers");
+    }
+    return EL_OK;
+}
+
+static void el_rows_bufs_free(el_rows_bufs *b, int threads)
+{
+    for (int t = 0; t < threads; t++) {
+        el_mem_free(b->ring[t]);
+        el_mem_free(b->rows[t]);
+        el_mem_free(b->bscr[t]);
+        el_mem_free(b->sbuf[t]);
+        el_mem_free(b->in_row[t]);
+    }
+}
+
 /* Steps claimed from both ends of a segment: lo << 32 | hi, the steps
  * [lo, hi) nobody took yet. */
 typedef struct el_rows_seg {
     _Alignas(64) _Atomic uint64_t left; /* one line per segment */
 } el_rows_seg;
 
-typedef struct el_rows_job {
+typedef struct el_rows_job el_rows_job;
+struct el_rows_job {
     const el_conv_geom *gd;     /* the depthwise convolution */
     const float *x;             /* the node's input: the expansion's, else the depthwise one's */
     const float *wd;
@@ -1019,16 +1158,18 @@ typedef struct el_rows_job {
     const el_pw_plan *ex, *pw;  /* the expansion, the projection, or NULL */
     const el_stem_rows *st;     /* the first layer making the rows instead of ex, or NULL */
     const el_concat_rows *cat;  /* the concat whose rows the depthwise input is (no expansion), or NULL */
+    const el_rows_job *in;      /* the job making ex's input rows (its depthwise output rows) instead of x, or NULL */
     float *y;
     float *const *ring;         /* per thread: EL_ROWS_RING(kh, stride) expanded rows (with ex, st or cat) */
     float *const *stem_buf;     /* per thread: st's scratch */
+    float *const *in_row;       /* per thread: in's output row (with in) */
     bool res;                   /* the projection's Add reads the ring's rows (EL_PWDW_RES_ATTR) */
     float *const *mid;          /* per thread: EL_ROWS_STEP depthwise output rows (with pw) */
     void *const *bf16;          /* per thread: the bf16 projection's scratch */
     int64_t steps, spb;         /* steps in all, per image */
     int64_t nseg;               /* segments: chunk k walks segment k / 2, forward when k is even */
     el_rows_seg *seg;
-} el_rows_job;
+};
 
 /* What a thread's ring holds: input rows [lo, hi) of image b. */
 typedef struct el_rows_have {
@@ -1036,48 +1177,78 @@ typedef struct el_rows_have {
     int64_t stem; /* st's scratch (el_stem_row's *have) */
 } el_rows_have;
 
+static void el_rows_dw(const el_rows_job *j, int t, el_rows_have *hv, el_rows_have *ihv, int64_t b, int64_t oy,
+                       int64_t n, float *dy);
+
+/* Input rows [lo, hi) of image b into j's ring: those it does not hold
+ * (one run of them: a window moves one way from the last). With an inner
+ * job, a window moving up makes its rows last first, so the inner ring
+ * moves one way too. */
+static void el_rows_fill(const el_rows_job *j, int t, el_rows_have *hv, el_rows_have *ihv, int64_t b, int64_t lo,
+                         int64_t hi)
+{
+    const el_conv_geom *gd = j->gd;
+    const int64_t nring = EL_ROWS_RING(gd->h.k, gd->h.stride), win = gd->w.in, c = gd->ic;
+    int64_t e0 = lo, e1 = hi;
+    if (hv->b == b && hv->lo < hi && lo < hv->hi) {
+        if (lo >= hv->lo) e0 = hv->hi > lo ? hv->hi : lo;
+        else e1 = hv->lo;
+    }
+    const bool down = j->in && e1 < hi;
+    for (int64_t q = e0; q < e1; q++) {
+        const int64_t r = down ? e0 + e1 - 1 - q : q;
+        float *slot = j->ring[t] + r % nring * win * c;
+        if (j->st) {
+            el_stem_row(j->st, b, r, slot, j->stem_buf[t], &hv->stem);
+        } else if (j->cat) {
+            el_concat_rows_span(j->cat, b, r, 0, win, slot);
+        } else if (j->in) {
+            el_rows_dw(j->in, t, ihv, NULL, b, r, 1, j->in_row[t]);
+            el_pw_plan_row(j->ex, j->ee, j->in_row[t], slot, 1, NULL);
+        } else {
+            el_pw_plan_row(j->ex, j->ee, j->x + (b * gd->h.in + r) * win * j->ex->g.ic, slot, 1, NULL);
+        }
+    }
+    hv->b = b, hv->lo = lo, hv->hi = hi;
+}
+
+/* j's depthwise output rows [oy, oy + n) of image b into dy, its ring
+ * filled first (ihv: what the inner job's ring holds, with j->in). */
+static void el_rows_dw(const el_rows_job *j, int t, el_rows_have *hv, el_rows_have *ihv, int64_t b, int64_t oy,
+                       int64_t n, float *dy)
+{
+    const el_conv_geom *gd = j->gd;
+    if (j->ex || j->st || j->cat) {
+        int64_t lo = oy * gd->h.stride - gd->h.pad_before, hi = (oy + n - 1) * gd->h.stride - gd->h.pad_before + gd->h.k;
+        if (lo < 0) lo = 0;
+        if (hi > gd->h.in) hi = gd->h.in;
+        el_rows_fill(j, t, hv, ihv, b, lo, hi);
+        j->dw(gd, j->ring[t], EL_ROWS_RING(gd->h.k, gd->h.stride), j->wd, j->ed, dy, 0, oy, oy + n, 0, gd->ic);
+    } else {
+        j->dw(gd, j->x, gd->h.in, j->wd, j->ed, dy, b, oy, oy + n, 0, gd->ic);
+    }
+}
+
 /* Step s: output rows oy, oy + 1 (one at an image's odd end) of image s /
  * spb. With an expansion, the input rows the step reads and the ring does
  * not hold are expanded into it (row iy in slot iy % ring): a thread
  * walking its steps forward or backward expands each row once. */
-static void el_rows_step(const el_rows_job *j, int t, int64_t s, el_rows_have *hv)
+static void el_rows_step(const el_rows_job *j, int t, int64_t s, el_rows_have *hv, el_rows_have *ihv)
 {
     const el_conv_geom *gd = j->gd;
-    const int64_t oh = gd->h.out, ow = gd->w.out, win = gd->w.in, c = gd->ic, kh = gd->h.k;
-    const int64_t nring = EL_ROWS_RING(kh, gd->h.stride);
-    float *ring = j->ex || j->st || j->cat ? j->ring[t] : NULL, *mid = j->pw ? j->mid[t] : NULL;
+    const int64_t oh = gd->h.out, ow = gd->w.out, win = gd->w.in, c = gd->ic;
+    const int64_t nring = EL_ROWS_RING(gd->h.k, gd->h.stride);
+    float *mid = j->pw ? j->mid[t] : NULL;
     const int64_t b = s / j->spb, oy = s % j->spb * EL_ROWS_STEP, i = b * oh + oy;
     const int64_t n = oh - oy < EL_ROWS_STEP ? oh - oy : EL_ROWS_STEP;
-    float *dy = mid ? mid : j->y + i * ow * gd->oc;
-    if (ring) {
-        int64_t lo = oy * gd->h.stride - gd->h.pad_before, hi = (oy + n - 1) * gd->h.stride - gd->h.pad_before + kh;
-        if (lo < 0) lo = 0;
-        if (hi > gd->h.in) hi = gd->h.in;
-        /* The rows [lo, hi) the ring lacks: one run of them (a step's
-         * window moves one way from the last). */
-        int64_t e0 = lo, e1 = hi;
-        if (hv->b == b && hv->lo < hi && lo < hv->hi) {
-            if (lo >= hv->lo) e0 = hv->hi > lo ? hv->hi : lo;
-            else e1 = hv->lo;
-        }
-        for (int64_t r = e0; r < e1; r++) {
-            float *slot = ring + r % nring * win * c;
-            if (j->st) el_stem_row(j->st, b, r, slot, j->stem_buf[t], &hv->stem);
-            else if (j->cat) el_concat_rows_span(j->cat, b, r, 0, win, slot);
-            else el_pw_plan_row(j->ex, j->ee, j->x + (b * gd->h.in + r) * win * j->ex->g.ic, slot, 1, NULL);
-        }
-        hv->b = b, hv->lo = lo, hv->hi = hi;
-        j->dw(gd, ring, nring, j->wd, j->ed, dy, 0, oy, oy + n, 0, c);
-    } else {
-        j->dw(gd, j->x, gd->h.in, j->wd, j->ed, dy, b, oy, oy + n, 0, c);
-    }
+    el_rows_dw(j, t, hv, ihv, b, oy, n, mid ? mid : j->y + i * ow * gd->oc);
     float *out = j->y + i * ow * (mid ? j->pw->g.oc : 0);
     if (mid && !j->res) el_pw_plan_row(j->pw, j->ep, mid, out, n, j->bf16[t]);
     /* The Add's operand: input row oy + r (the same size) in the ring, rows in consecutive slots in one call. */
     for (int64_t r = 0, m; mid && j->res && r < n; r += m) {
         for (m = 1; r + m < n && (oy + r + m) % nring != 0; m++) {}
         el_conv_epi ep = *j->ep;
-        ep.add = ring + (oy + r) % nring * win * c;
+        ep.add = j->ring[t] + (oy + r) % nring * win * c;
         ep.y0 = out + r * ow * j->pw->g.oc;
         el_pw_plan_row(j->pw, &ep, mid + r * ow * gd->oc, out + r * ow * j->pw->g.oc, m, j->bf16[t]);
     }
@@ -1097,7 +1268,7 @@ static void el_rows_run(void *vc, int64_t k0, int64_t k1)
     for (int64_t k = k0; k < k1; k++) {
         _Atomic uint64_t *left = &j->seg[k / 2].left;
         const bool back = k % 2 != 0;
-        el_rows_have hv = {.b = -1, .lo = 0, .hi = 0, .stem = -1};
+        el_rows_have hv = {.b = -1, .lo = 0, .hi = 0, .stem = -1}, ihv = hv;
         for (;;) {
             uint64_t v = atomic_load_explicit(left, memory_order_relaxed), w;
             int64_t s;
@@ -1108,112 +1279,42 @@ static void el_rows_run(void *vc, int64_t k0, int64_t k1)
                 w = back ? v - 1 : v + ((uint64_t)1 << 32);
             } while (!atomic_compare_exchange_weak_explicit(left, &v, w, memory_order_relaxed, memory_order_relaxed));
             if ((v >> 32) >= (v & 0xffffffffu)) break;
-            el_rows_step(j, t, s, &hv);
+            el_rows_step(j, t, s, &hv, &ihv);
         }
     }
 }
 
-/* The fast kernels for an expansion (ectx: a 1x1 or a first layer, or
- * NULL: the depthwise input is dctx0's, or with cat the concat's rows,
- * dctx0's input 0 then giving only their shape), a depthwise convolution (dctx0) and a projection (pctx, or
- * NULL: the output is the depthwise one; res > 0: its input res stands
- * for the expansion's output, EL_PWDW_RES_ATTR), a row at a time; false (nothing
- * written, no error) when they do not apply, and the caller runs the
- * nodes' kernels instead. The nodes' contexts are views of ctx. */
+/* The stages el_rows_plan_make takes, run a row at a time into ctx's
+ * output; false (nothing written, no error) when they do not apply, and
+ * the caller runs the nodes' kernels instead. in: a plan (a depthwise
+ * convolution and its expansion, no projection) whose output rows are the
+ * input rows of the 1x1 expansion ectx, made as they are first needed (a
+ * second ring level), or NULL. The nodes' contexts are views of ctx. */
 static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_concat_rows *cat, const el_kctx *dctx0,
-                         const el_kctx *pctx, int res, bool fused, el_status *status)
+                         const el_kctx *pctx, int res, bool fused, const el_rows_plan *in, el_status *status)
 {
     *status = EL_OK;
-    if (el_conv_isa() != EL_ISA_AVX512 || dctx0->ninputs > EL_DWPW_MAX_IN) return false;
-    el_kctx dctx = *dctx0;
-    el_tensor dins[EL_DWPW_MAX_IN], scale_tmp = {0};
-    const float *scale = NULL;
-    el_pw_plan ex, pw;
-    el_stem_plan st;
-    memset(&ex, 0, sizeof ex);
-    memset(&pw, 0, sizeof pw);
-    memset(&st, 0, sizeof st);
-    el_epilogue ed;
-    memset(&ed, 0, sizeof ed);
-    el_conv_geom gd;
-    memset(&gd, 0, sizeof gd);
-    el_filter_layout dl;
-    bool ok = true;
-    int64_t eoc = 0; /* the expansion's output depth */
-    if (ectx) {
-        /* The depthwise input is the expansion's output: its shape only. */
-        ok = !el_node_attr(ectx->node, EL_CONV_IN_SCALE_ATTR) && !el_node_attr(dctx0->node, EL_CONV_IN_SCALE_ATTR);
-        const bool pw1 = ok && el_pw_plan_make(ectx, &ectx->inputs[0], true, false, &ex) && !ex.add;
-        if (ok && !pw1) {
-            el_epilogue_free(&ex.e);
-            memset(&ex, 0, sizeof ex);
-            ok = el_stem_plan_make((el_kctx *)ectx, &st);
-        }
-        if (ok) {
-            memcpy(dins, dctx0->inputs, sizeof(el_tensor) * (size_t)dctx0->ninputs);
-            const int64_t *xd = ectx->inputs[0].dims;
-            eoc = pw1 ? ex.g.oc : st.g.oc;
-            dins[0] = (el_tensor){.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {xd[0], xd[1], xd[2], eoc}};
-            if (!pw1) memcpy(dins[0].dims, (int64_t[3]){st.g.n, st.g.h.out, st.g.w.out}, sizeof(int64_t[3]));
-            dctx.inputs = dins;
-        }
-    } else if (el_node_attr(dctx0->node, EL_CONV_IN_SCALE_ATTR) &&
-               ((cat && (dctx0->ninputs < 3 || !el_in_scale_pair(&dctx0->inputs[0], &dctx0->inputs[dctx0->ninputs - 1]))) ||
-                el_conv_in_scale((el_kctx *)dctx0, &dctx, dins, &scale, &scale_tmp) != EL_OK || !scale)) {
-        /* Errors and broadcast scales (which read the input: with cat, not
-         * made yet): the nodes' own kernels. */
-        ok = false;
-    }
-    if (ok && (el_conv_prepare(&dctx, true, &gd, &dl) != EL_OK || el_epilogue_parse(&dctx, 2, gd.oc, &ed) != EL_OK)) {
-        memset(&ed, 0, sizeof ed);
-        ok = false;
-    }
-    ok = ok && !ed.bn_mean && !ed.add && ed.act != EL_ACT_SIGMOID && el_act_in_kernel(ed.act) &&
-         gd.w.out >= EL_DWPW_MIN_WIDTH && gd.n * gd.h.out < INT32_MAX; /* steps counted in 32 bits */
-    el_dw_fn dw = ok ? el_depthwise_rows_fn(&gd) : NULL;
-    /* The ring holds the kh rows of one window. */
-    if (dw && ectx) ok = gd.h.dilation == 1 && gd.h.k <= gd.h.in && gd.ic == eoc && gd.w.in >= EL_PWDW_MIN_WIDTH;
-    if (dw && ok && cat) ok = gd.h.dilation == 1 && gd.h.k <= gd.h.in && gd.ic == cat->dims[3];
-    /* The projection's view of the depthwise output (its shape only). */
-    el_tensor mid = {.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {gd.n, gd.h.out, gd.w.out, gd.oc}};
-    el_kctx pres;
-    el_tensor pins[EL_DWPW_MAX_IN];
-    if (dw && ok && pctx && res > 0) {
-        /* The Add reads the ring: output row oy's input row oy is in it (the same size, stride 1, SAME). */
-        ok = ectx && res < pctx->ninputs && gd.h.stride == 1 && gd.h.out == gd.h.in && gd.w.out == gd.w.in &&
-             gd.h.pad_before < gd.h.k;
-        pres = *pctx;
-        memcpy(pins, pctx->inputs, sizeof(el_tensor) * (size_t)pctx->ninputs);
-        pins[res] = (el_tensor){.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {gd.n, gd.h.in, gd.w.in, gd.ic}};
-        pres.inputs = pins;
-        pctx = &pres;
-    }
-    if (dw && ok && pctx)
-        ok = el_pw_plan_make(pctx, &mid, fused, !ectx, &pw) && (res <= 0 || (pw.add_input == res && !pw.wb));
-    if (!dw || !ok) {
-        el_stem_plan_free(&st);
-        el_epilogue_free(&ex.e);
-        el_epilogue_free(&ed);
-        el_epilogue_free(&pw.e);
-        el_tensor_release(&scale_tmp);
+    el_rows_plan p;
+    if (!el_rows_plan_make(ectx, cat, dctx0, pctx, res, fused, in != NULL, &p) || (in && !p.ex.w)) {
+        el_rows_plan_free(&p);
         return false;
     }
-    int64_t dims[4] = {gd.n, gd.h.out, gd.w.out, pctx ? pw.g.oc : gd.oc};
+    const el_conv_geom gd = p.gd;
+    int64_t dims[4] = {gd.n, gd.h.out, gd.w.out, pctx ? p.pw.g.oc : gd.oc};
     el_tensor *y;
     /* A fused Mean of the depthwise output (ops/conv_mean.h). */
     const bool mean = !pctx && el_node_attr(dctx0->node, EL_CONV_MEAN_ATTR);
     double *sums = NULL;
-    float *scaled = NULL, *ring[EL_THREADPOOL_MAX] = {NULL}, *rows[EL_THREADPOOL_MAX] = {NULL};
-    float *sbuf[EL_THREADPOOL_MAX] = {NULL};
+    float *scaled = NULL;
+    el_rows_bufs bufs, ibufs;
     el_rows_seg seg[(EL_THREADPOOL_MAX + 1) / 2];
-    const int64_t sfloats = st.rows ? el_stem_rows_scratch(st.rows) : 0;
-    void *bscr[EL_THREADPOOL_MAX] = {NULL};
+    memset(&ibufs, 0, sizeof ibufs);
     el_threadpool *pool = el_threadpool_current();
     int threads = el_threadpool_size(pool);
     el_status s = el_kctx_output(ctx, 0, EL_DT_FLOAT, 4, dims, &y);
-    const float *wd = dctx.inputs[1].data;
-    if (s == EL_OK && scale) {
-        scaled = el_conv_scaled_filter(wd, el_tensor_numel(&dctx.inputs[1]), 1, gd.ic, scale);
+    const float *wd = p.dctx.inputs[1].data;
+    if (s == EL_OK && p.scale) {
+        scaled = el_conv_scaled_filter(wd, el_tensor_numel(&p.dctx.inputs[1]), 1, gd.ic, p.scale);
         if (!scaled) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory scaling the depthwise filter");
         wd = scaled;
     }
@@ -1221,24 +1322,27 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_concat_rows
         sums = el_mem_calloc((size_t)(gd.n * gd.h.out * gd.oc), sizeof(double));
         if (!sums) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row sums");
     }
-    for (int t = 0; s == EL_OK && t < threads; t++) {
-        if (ectx || cat) ring[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_RING(gd.h.k, gd.h.stride) * gd.w.in * gd.ic));
-        if (pctx) rows[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_STEP * gd.w.out * gd.oc));
-        if (pw.wb) bscr[t] = el_mem_alloc(pw.bf16_scratch);
-        if (sfloats) sbuf[t] = el_mem_alloc(sizeof(float) * (size_t)sfloats);
-        if (((ectx || cat) && !ring[t]) || (pctx && !rows[t]) || (pw.wb && !bscr[t]) || (sfloats && !sbuf[t]))
-            s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row buffers");
-    }
+    el_status sb = el_rows_bufs_alloc(ctx, &p, ectx || cat, pctx != NULL, in, threads, &bufs);
+    if (s == EL_OK) s = sb;
+    sb = in ? el_rows_bufs_alloc(ctx, in, true, false, NULL, threads, &ibufs) : EL_OK;
+    if (s == EL_OK) s = sb;
     if (s == EL_OK && el_tensor_numel(y) > 0) {
         /* As el_conv_common_x builds them for each node. */
-        el_conv_epi fee = el_conv_epi_of(&ex.e, NULL, NULL);
-        el_conv_epi fed = el_conv_epi_of(&ed, NULL, y->data);
+        el_conv_epi fee = el_conv_epi_of(&p.ex.e, NULL, NULL);
+        el_conv_epi fed = el_conv_epi_of(&p.ed, NULL, y->data);
         fed.sums = sums;
-        el_conv_epi fep = el_conv_epi_of(&pw.e, pw.add, y->data);
-        el_rows_job j = {.gd = &gd, .x = ectx ? ectx->inputs[0].data : dctx.inputs[0].data, .wd = wd, .ed = &fed,
-                         .ee = &fee, .ep = &fep, .dw = dw, .ex = ectx && !st.rows ? &ex : NULL, .pw = pctx ? &pw : NULL,
-                         .st = st.rows, .y = y->data, .ring = ring, .stem_buf = sbuf, .cat = cat, .res = res > 0, .mid = rows,
-                         .bf16 = bscr, .seg = seg};
+        el_conv_epi fep = el_conv_epi_of(&p.pw.e, p.pw.add, y->data);
+        el_conv_epi ife = in ? el_conv_epi_of(&in->ed, NULL, NULL) : fee;
+        el_conv_epi iee = in ? el_conv_epi_of(&in->ex.e, NULL, NULL) : fee;
+        const el_rows_job ij = in ? (el_rows_job){.gd = &in->gd, .x = in->x, .wd = in->dctx.inputs[1].data, .ed = &ife,
+                                                  .ee = &iee, .dw = in->dw, .ex = in->st.rows ? NULL : &in->ex,
+                                                  .st = in->st.rows, .ring = ibufs.ring, .stem_buf = ibufs.sbuf}
+                                  : (el_rows_job){0};
+        el_rows_job j = {.gd = &gd, .x = p.x, .wd = wd, .ed = &fed,
+                         .ee = &fee, .ep = &fep, .dw = p.dw, .ex = ectx && !p.st.rows ? &p.ex : NULL,
+                         .pw = pctx ? &p.pw : NULL, .st = p.st.rows, .cat = cat, .in = in ? &ij : NULL, .y = y->data,
+                         .ring = bufs.ring, .stem_buf = bufs.sbuf, .in_row = bufs.in_row, .res = res > 0,
+                         .mid = bufs.rows, .bf16 = bufs.bscr, .seg = seg};
         /* A segment of steps per two threads, walked from both ends. */
         j.spb = (gd.h.out + EL_ROWS_STEP - 1) / EL_ROWS_STEP;
         j.steps = gd.n * j.spb;
@@ -1250,18 +1354,10 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_concat_rows
     }
     if (s == EL_OK && mean) s = el_conv_mean_output(ctx, el_tensor_numel(y) > 0 ? sums : NULL);
     el_mem_free(sums);
-    for (int t = 0; t < threads; t++) {
-        el_mem_free(ring[t]);
-        el_mem_free(rows[t]);
-        el_mem_free(bscr[t]);
-        el_mem_free(sbuf[t]);
-    }
+    el_rows_bufs_free(&bufs, threads);
+    el_rows_bufs_free(&ibufs, threads);
     el_mem_free(scaled);
-    el_stem_plan_free(&st);
-    el_epilogue_free(&ex.e);
-    el_epilogue_free(&ed);
-    el_epilogue_free(&pw.e);
-    el_tensor_release(&scale_tmp);
+    el_rows_plan_free(&p);
     *status = s;
     return true;
 }
@@ -1329,12 +1425,12 @@ static el_status el_conv_dwpw(el_kctx *ctx, bool fused, el_kctx *ectx, int res, 
     pctx.ninputs = np;
     el_status s;
     if (ectx) {
-        if (el_rows_fast(ctx, ectx, NULL, &dctx, &pctx, res, fused, &s)) return s;
+        if (el_rows_fast(ctx, ectx, NULL, &dctx, &pctx, res, fused, NULL, &s)) return s;
         EL_TRY(el_conv_common(ectx, false, true));
         din[0] = ectx->outputs[0];
         if (res > 0 && res < np) pin[res] = ectx->outputs[0];
     }
-    if (el_rows_fast(ctx, NULL, cat, &dctx, &pctx, -1, fused, &s)) return s;
+    if (el_rows_fast(ctx, NULL, cat, &dctx, &pctx, -1, fused, NULL, &s)) return s;
     el_tensor full = {0};
     if (cat) {
         EL_TRY(el_conv_cat_full(cctx, &full));
@@ -1434,57 +1530,136 @@ static el_status el_conv_at(el_kctx *ctx, bool fused, const el_concat_rows *cat,
     return s;
 }
 
-/* A depthwise convolution, or a Conv2D with EL_DWPW_NIN_ATTR, with
- * EL_PWDW_NIN_ATTR (ops/conv_dwpw.h): its 1x1 expansion runs inside it, a
- * few rows at a time, or before it when the fast kernels do not apply. */
-static el_status el_conv_pwdw(el_kctx *ctx, bool depthwise, bool fused)
+/* A node with EL_PWDW_NIN_ATTR split in two: the expansion as a node of its
+ * own (ectx: its attrs without the prefix, output eout) and the rest (rctx:
+ * without them, input 0 empty until the expansion's output fills it); res:
+ * EL_PWDW_RES_ATTR or -1. Points into itself: not moved once split. */
+typedef struct el_pwdw_split {
+    el_attr ea[EL_DWPW_MAX_ATTRS], ra[EL_DWPW_MAX_ATTRS];
+    el_node en, rn;
+    el_tensor ein[EL_DWPW_MAX_IN], rin[EL_DWPW_MAX_IN], eout;
+    el_kctx ectx, rctx;
+    int64_t res;
+} el_pwdw_split;
+
+static el_status el_pwdw_split_make(el_kctx *ctx, bool depthwise, el_pwdw_split *p)
 {
     int64_t ne;
     EL_TRY(el_attr_int(ctx->node, EL_PWDW_NIN_ATTR, 0, &ne));
     if (ne < 1 || ne > ctx->ninputs - 2 || ctx->ninputs > EL_DWPW_MAX_IN)
         return el_kerr(ctx, EL_ERR_FORMAT, "attr '%s' is %lld, which %d inputs cannot hold", EL_PWDW_NIN_ATTR,
                        (long long)ne, ctx->ninputs);
-    /* The expansion as a node of its own (its attrs without the prefix),
-     * and the rest of this one (without them). */
-    el_attr ea[EL_DWPW_MAX_ATTRS], ra[EL_DWPW_MAX_ATTRS];
     int nea, nra;
-    if (!el_attrs_under(ctx->node, EL_PWDW_PREFIX, true, EL_PWDW_NIN_ATTR, ea, EL_DWPW_MAX_ATTRS, &nea) ||
-        !el_attrs_under(ctx->node, EL_PWDW_PREFIX, false, NULL, ra, EL_DWPW_MAX_ATTRS, &nra))
+    if (!el_attrs_under(ctx->node, EL_PWDW_PREFIX, true, EL_PWDW_NIN_ATTR, p->ea, EL_DWPW_MAX_ATTRS, &nea) ||
+        !el_attrs_under(ctx->node, EL_PWDW_PREFIX, false, NULL, p->ra, EL_DWPW_MAX_ATTRS, &nra))
         return el_kerr(ctx, EL_ERR_LIMIT, "more than %d attrs", EL_DWPW_MAX_ATTRS);
-    el_node en = *ctx->node, rn = *ctx->node;
-    en.op = "_FusedConv2D";
-    en.attrs = ea;
-    en.nattrs = nea;
+    p->en = *ctx->node;
+    p->rn = *ctx->node;
+    p->en.op = "_FusedConv2D";
+    p->en.attrs = p->ea;
+    p->en.nattrs = nea;
+    p->rn.attrs = p->ra;
+    p->rn.nattrs = nra;
+    const int nr = ctx->ninputs - (int)ne;
+    p->ein[0] = ctx->inputs[0];
+    memcpy(p->ein + 1, ctx->inputs + nr, sizeof(el_tensor) * (size_t)ne);
+    p->eout = (el_tensor){0};
+    p->ectx = (el_kctx){.node = &p->en, .ninputs = 1 + (int)ne, .inputs = p->ein, .noutputs = 1, .outputs = &p->eout};
+    memcpy(p->rin, ctx->inputs, sizeof(el_tensor) * (size_t)nr);
+    p->rin[0] = (el_tensor){0}; /* the expansion's output, once computed */
+    p->rctx = *ctx;
+    p->rctx.node = &p->rn;
+    p->rctx.inputs = p->rin;
+    p->rctx.ninputs = nr;
+    /* A residual block's Add operand standing for the expansion's output. */
+    EL_TRY(el_attr_int(ctx->node, EL_PWDW_RES_ATTR, -1, &p->res));
+    if (p->res != -1 && (depthwise || p->res < 1 || p->res >= nr))
+        return el_kerr(ctx, EL_ERR_FORMAT, "attr '%s' is %lld, which %d inputs cannot hold", EL_PWDW_RES_ATTR,
+                       (long long)p->res, nr);
+    return EL_OK;
+}
+
+/* A depthwise convolution, or a Conv2D with EL_DWPW_NIN_ATTR, with
+ * EL_PWDW_NIN_ATTR (ops/conv_dwpw.h): its 1x1 expansion runs inside it, a
+ * few rows at a time, or before it when the fast kernels do not apply. */
+static el_status el_conv_pwdw(el_kctx *ctx, bool depthwise, bool fused)
+{
+    el_pwdw_split p;
+    EL_TRY(el_pwdw_split_make(ctx, depthwise, &p));
+    el_status s;
+    if (!depthwise) {
+        s = el_conv_dwpw(&p.rctx, fused, &p.ectx, (int)p.res, NULL, NULL);
+    } else if (!el_rows_fast(&p.rctx, &p.ectx, NULL, &p.rctx, NULL, -1, fused, NULL, &s)) {
+        s = el_conv_common(&p.ectx, false, true);
+        if (s == EL_OK) {
+            p.rin[0] = p.eout;
+            s = el_conv_common(&p.rctx, true, fused);
+        }
+    }
+    el_tensor_release(&p.eout);
+    return s;
+}
+
+/* A depthwise node with EL_PWDW_NIN_ATTR and EL_RING_NIN_ATTR
+ * (ops/conv_dwpw.h): the depthwise node making its input (itself with an
+ * expansion) runs inside it too, its output rows made as the 1x1
+ * expansion's ring needs them; or before it, whole, when the fast kernels
+ * do not apply. */
+static el_status el_conv_ring(el_kctx *ctx, bool fused)
+{
+    int64_t ni;
+    EL_TRY(el_attr_int(ctx->node, EL_RING_NIN_ATTR, 0, &ni));
+    if (ni < 1 || ni > ctx->ninputs - 2 || ctx->ninputs > EL_DWPW_MAX_IN)
+        return el_kerr(ctx, EL_ERR_FORMAT, "attr '%s' is %lld, which %d inputs cannot hold", EL_RING_NIN_ATTR,
+                       (long long)ni, ctx->ninputs);
+    /* The inner node (its attrs without the prefix, its inputs the last ni
+     * after input 0) and the rest of this one. */
+    el_attr ia[EL_DWPW_MAX_ATTRS], ra[EL_DWPW_MAX_ATTRS];
+    int nia, nra;
+    if (!el_attrs_under(ctx->node, EL_RING_PREFIX, true, EL_RING_NIN_ATTR, ia, EL_DWPW_MAX_ATTRS, &nia) ||
+        !el_attrs_under(ctx->node, EL_RING_PREFIX, false, NULL, ra, EL_DWPW_MAX_ATTRS, &nra))
+        return el_kerr(ctx, EL_ERR_LIMIT, "more than %d attrs", EL_DWPW_MAX_ATTRS);
+    el_node in = *ctx->node, rn = *ctx->node;
+    in.op = "_FusedDepthwiseConv2dNative";
+    in.attrs = ia;
+    in.nattrs = nia;
     rn.attrs = ra;
     rn.nattrs = nra;
-    const int nr = ctx->ninputs - (int)ne;
-    el_tensor ein[EL_DWPW_MAX_IN], eout = {0}, rin[EL_DWPW_MAX_IN];
-    ein[0] = ctx->inputs[0];
-    memcpy(ein + 1, ctx->inputs + nr, sizeof(el_tensor) * (size_t)ne);
-    el_kctx ectx = {.node = &en, .ninputs = 1 + (int)ne, .inputs = ein, .noutputs = 1, .outputs = &eout};
+    const int nr = ctx->ninputs - (int)ni;
+    el_tensor iin[EL_DWPW_MAX_IN], rin[EL_DWPW_MAX_IN], iout = {0};
+    iin[0] = ctx->inputs[0];
+    memcpy(iin + 1, ctx->inputs + nr, sizeof(el_tensor) * (size_t)ni);
+    el_kctx ictx = {.node = &in, .ninputs = 1 + (int)ni, .inputs = iin, .noutputs = 1, .outputs = &iout};
     memcpy(rin, ctx->inputs, sizeof(el_tensor) * (size_t)nr);
-    rin[0] = (el_tensor){0}; /* the expansion's output, once computed */
     el_kctx rctx = *ctx;
     rctx.node = &rn;
     rctx.inputs = rin;
     rctx.ninputs = nr;
-    /* A residual block's Add operand standing for the expansion's output. */
-    int64_t res = -1;
-    EL_TRY(el_attr_int(ctx->node, EL_PWDW_RES_ATTR, -1, &res));
-    if (res != -1 && (depthwise || res < 1 || res >= nr))
-        return el_kerr(ctx, EL_ERR_FORMAT, "attr '%s' is %lld, which %d inputs cannot hold", EL_PWDW_RES_ATTR,
-                       (long long)res, nr);
-    el_status s;
-    if (!depthwise) {
-        s = el_conv_dwpw(&rctx, fused, &ectx, (int)res, NULL, NULL);
-    } else if (!el_rows_fast(&rctx, &ectx, NULL, &rctx, NULL, -1, fused, &s)) {
-        s = el_conv_common(&ectx, false, true);
-        if (s == EL_OK) {
-            rin[0] = eout;
-            s = el_conv_common(&rctx, true, fused);
+    el_status s = EL_OK;
+    if (el_node_attr(&in, EL_PWDW_NIN_ATTR) && el_node_attr(&rn, EL_PWDW_NIN_ATTR) &&
+        !el_node_attr(&in, EL_CONV_MEAN_ATTR)) {
+        el_pwdw_split ip, op;
+        el_rows_plan inner;
+        EL_TRY(el_pwdw_split_make(&ictx, true, &ip));
+        if (el_rows_plan_make(&ip.ectx, NULL, &ip.rctx, NULL, -1, true, false, &inner)) {
+            const el_conv_geom *g = &inner.gd;
+            rin[0] = (el_tensor){.dtype = EL_DT_FLOAT, .ndim = 4, .dims = {g->n, g->h.out, g->w.out, g->oc}};
+            s = el_pwdw_split_make(&rctx, true, &op);
+            if (s == EL_OK && el_rows_fast(&op.rctx, &op.ectx, NULL, &op.rctx, NULL, -1, fused, &inner, &s)) {
+                el_rows_plan_free(&inner);
+                return s;
+            }
         }
+        el_rows_plan_free(&inner);
+        EL_TRY(s);
     }
-    el_tensor_release(&eout);
+    /* The inner node whole, then the rest on its output. */
+    s = el_conv_common(&ictx, true, true);
+    if (s == EL_OK) {
+        rin[0] = iout;
+        s = el_conv_common(&rctx, true, fused);
+    }
+    el_tensor_release(&iout);
     return s;
 }
 

@@ -24,6 +24,16 @@
  * kernel runs (ops/conv_stem.h, with its EL_CONV_IN_STD_ATTR), its ring
  * rows made by el_stem_row.
  *
+ * A second ring level: a depthwise node whose 1x1 expansion reads the
+ * output of a depthwise node with an expansion of its own (MobileNet v1:
+ * Conv2d_0 -> Conv2d_1_depthwise -> Conv2d_1_pointwise ->
+ * Conv2d_2_depthwise) takes that node's input as its input 0 and its other
+ * inputs as its last EL_RING_NIN_ATTR inputs (after the expansion's); that
+ * node's attrs are its own under EL_RING_PREFIX. The kernel makes the inner
+ * node's output rows into a row buffer, from its own ring, as the
+ * expansion's ring needs them (the same kernels and bits; the inner node
+ * runs first, whole, where they do not apply).
+ *
  * EL_PWDW_RES_ATTR (int k) on a node of both fusions: its input k, the
  * projection's fused Add operand, stands for the expansion's output (a
  * residual block reading the first layer twice; the input is wired to
@@ -49,5 +59,7 @@
 #define EL_PWDW_NIN_ATTR "_el_pw_nin"
 #define EL_PWDW_RES_ATTR "_el_pwres"
 #define EL_CONV_AT_ATTR "_el_at"
+#define EL_RING_PREFIX "_el_in_"
+#define EL_RING_NIN_ATTR "_el_in_nin"
 
 #endif
