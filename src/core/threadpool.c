@@ -31,6 +31,11 @@ typedef struct el_worker {
     int index;
 } el_worker;
 
+/* Chunks per thread: more than one, so a thread the OS did not schedule in
+ * time holds up nothing (others claim its share). Boundaries stay fixed for
+ * a given pool size and n. */
+#define EL_CHUNKS_PER_THREAD 4
+
 struct el_threadpool {
     int size;
     pthread_t threads[EL_THREADPOOL_MAX];
@@ -44,8 +49,8 @@ struct el_threadpool {
      * stable until every chunk is done. */
     el_parallel_fn fn;
     void *ctx;
-    int64_t n;
     int nchunks;
+    int64_t bound[EL_THREADPOOL_MAX * EL_CHUNKS_PER_THREAD + 1]; /* chunk i is [bound[i], bound[i + 1]) */
     /* generation << 32 | end << 16 | next: the unclaimed chunks are [next,
      * end); one word, so a claim (CAS) can only succeed for the job it was
      * read from. */
@@ -65,10 +70,6 @@ struct el_threadpool {
 #define EL_GEN(s) ((s) >> 32)
 #define EL_END(s) ((int)(((s) >> 16) & 0xFFFF))
 #define EL_NEXT(s) ((int)((s) & 0xFFFF))
-/* Chunks per thread: more than one, so a thread the OS did not schedule in
- * time holds up nothing (others claim its share). Boundaries stay fixed for
- * a given pool size and n. */
-#define EL_CHUNKS_PER_THREAD 4
 
 static _Thread_local el_threadpool *el_current_pool;
 static _Thread_local bool el_in_parallel;
@@ -95,12 +96,28 @@ el_threadpool *el_threadpool_set_current(el_threadpool *pool)
 
 int el_threadpool_size(const el_threadpool *pool) { return pool ? pool->size : 1; }
 
-static void el_chunk(int64_t n, int nchunks, int i, int64_t *b, int64_t *e)
+/* Chunk i's weight: the chunks shrink towards the middle, where the claims
+ * from the front and from the end meet (up to 8:1), so the thread that
+ * finishes its last chunk first waits for a short one. Symmetric: the
+ * halves two threads claim from either end hold the same items (within
+ * one). */
+static int64_t el_chunk_weight(int nchunks, int i)
 {
-    /* The chunks one item longer are spread evenly, so the halves two
-     * threads claim from either end hold the same number of items. */
-    *b = n * i / nchunks;
-    *e = n * (i + 1) / nchunks;
+    const int d = (nchunks - 1) / 2 - (i < nchunks - 1 - i ? i : nchunks - 1 - i);
+    return (int64_t)1 << (d < 3 ? d : 3);
+}
+
+/* p->bound for n items in nchunks chunks: one item each, the rest spread
+ * by weight (nchunks <= n). */
+static void el_chunk_bounds(el_threadpool *p, int64_t n, int nchunks)
+{
+    int64_t total = 0;
+    for (int i = 0; i < nchunks; i++) total += el_chunk_weight(nchunks, i);
+    int64_t acc = 0;
+    for (int i = 0; i <= nchunks; i++) {
+        p->bound[i] = i + (n - nchunks) * acc / total;
+        if (i < nchunks) acc += el_chunk_weight(nchunks, i);
+    }
 }
 
 /* Claims and runs chunks of the job published as generation `gen` until
@@ -118,9 +135,8 @@ static void el_run_chunks(el_threadpool *p, uint64_t gen)
         if (EL_GEN(s) != gen || EL_NEXT(s) >= EL_END(s)) return;
         if (!atomic_compare_exchange_weak_explicit(&p->state, &s, s + step, memory_order_acq_rel, memory_order_acquire))
             continue;
-        int64_t b, e;
-        el_chunk(p->n, p->nchunks, back ? EL_END(s) - 1 : EL_NEXT(s), &b, &e);
-        p->fn(p->ctx, b, e);
+        const int i = back ? EL_END(s) - 1 : EL_NEXT(s);
+        p->fn(p->ctx, p->bound[i], p->bound[i + 1]);
         atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
         s = atomic_load_explicit(&p->state, memory_order_acquire);
     }
@@ -277,8 +293,8 @@ void el_parallel_for(el_threadpool *p, int64_t n, int64_t grain, el_parallel_fn 
     }
     p->fn = fn;
     p->ctx = ctx;
-    p->n = n;
     p->nchunks = (int)nchunks;
+    el_chunk_bounds(p, n, (int)nchunks);
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     uint64_t gen = EL_GEN(atomic_load_explicit(&p->state, memory_order_relaxed)) + 1;
     atomic_store(&p->state, gen << 32 | (uint64_t)nchunks << 16); /* seq_cst: publishes the job */
