@@ -80,10 +80,10 @@ static void el_ends_fn(void *ctx, int64_t b, int64_t e)
 }
 
 /* Two threads: the caller claims from the front, the worker from the end,
- * so each one's items are contiguous (a prefix and a suffix), and chunk
- * lengths differ by one at most, the longer ones spread evenly (the first
- * and the second half hold the same number of items when the chunk count
- * is even). */
+ * so each one's items are contiguous (a prefix and a suffix), and chunks
+ * shrink towards the middle, where the claims meet (every chunk at least
+ * one item; the first and the second half hold the same number of items,
+ * within one, when the chunk count is even). */
 static void test_claim_ends(void **state)
 {
     (void)state;
@@ -102,16 +102,16 @@ static void test_claim_ends(void **state)
         while (i < n && d.who[i] == 1) i++;
         while (i < n && d.who[i] == 2) i++;
         assert_int_equal(i, n);
-        int64_t lo = n, hi = 0, half = 0, chunks = 0;
-        for (int64_t b = 0; b < n; b++) {
-            if (!d.len[b]) continue;
-            lo = d.len[b] < lo ? d.len[b] : lo;
-            hi = d.len[b] > hi ? d.len[b] : hi;
-            chunks++;
+        int64_t len[64], half = 0, chunks = 0;
+        for (int64_t b = 0; b < n; b += d.len[b]) {
+            assert_true(d.len[b] >= 1 && chunks < 64);
+            len[chunks++] = d.len[b];
         }
-        assert_true(hi - lo <= 1);
-        for (int64_t b = 0, c = 0; b < n; b += d.len[b], c++)
-            if (c < chunks / 2) half += d.len[b];
+        /* Each half's chunks no longer than the ones nearer its end. */
+        for (int64_t c = 0; c + 1 < chunks / 2; c++) assert_true(len[c] + 1 >= len[c + 1]);
+        for (int64_t c = chunks - 1; c - 1 >= (chunks + 1) / 2; c--) assert_true(len[c] + 1 >= len[c - 1]);
+        if (n >= 8 * chunks) assert_true(len[0] > len[chunks / 2] && len[chunks - 1] > len[(chunks - 1) / 2]);
+        for (int64_t c = 0; c < chunks / 2; c++) half += len[c];
         if (chunks % 2 == 0) assert_true(half * 2 >= n - 1 && half * 2 <= n + 1);
         free(d.who);
         free(d.len);
