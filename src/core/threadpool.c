@@ -18,9 +18,10 @@
 #define EL_CPU_RELAX() ((void)0)
 #endif
 
-/* How long an idle worker polls for the next job before sleeping: long
- * enough to bridge the serial ops between two convolutions, short enough
- * not to burn a core between inferences. Past EL_SPIN_YIELD_NS it yields
+/* How long an idle worker polls for the next job before sleeping (outside
+ * a session run, see el_worker_main): long enough to bridge the serial ops
+ * between two convolutions, short enough not to burn a core between
+ * inferences. Past EL_SPIN_YIELD_NS it yields
  * while polling, so on a machine with more runnable threads than cores it
  * does not take the core from the thread that runs the graph. */
 #define EL_SPIN_NS 100000
@@ -206,7 +207,12 @@ static void *el_worker_main(void *arg)
                      * (the owner may offer some the worker does not take). */
                     if (atomic_load_explicit(&p->idle_avail, memory_order_relaxed) > 0) break;
                     int64_t ns = el_elapsed_ns(&t0);
-                    if (ns > EL_SPIN_NS) break;
+                    /* While a session run offers idle work (el_exec_help) the
+                     * gaps between its parallel kernels can outlast EL_SPIN_NS
+                     * (the OD API's serial box decoding before its NMS): a
+                     * worker asleep then joins the next kernel 10-250 us late,
+                     * so it keeps polling, yielding, until the run ends. */
+                    if (ns > EL_SPIN_NS && !atomic_load_explicit(&p->idle_fn, memory_order_relaxed)) break;
                     if (ns > EL_SPIN_YIELD_NS) sched_yield();
                 }
             }

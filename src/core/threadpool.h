@@ -79,7 +79,8 @@ el_threadpool *el_threadpool_set_current(el_threadpool *pool);
  * (el_parallel_for runs inline there). The executor uses it to run
  * independent nodes on the second thread (exec/run.c). set_idle(pool, NULL,
  * NULL) returns once no worker is inside fn any more; one owner at a time
- * (the thread running the pool's session). No-op for a pool of 1 or NULL. */
+ * (the thread running the pool's session). No-op for a pool of 1 or NULL.
+ * While fn is set, idle workers poll (yielding) instead of going to sleep. */
 typedef bool (*el_idle_fn)(void *ctx, int worker);
 void el_threadpool_set_idle(el_threadpool *pool, el_idle_fn fn, void *ctx);
 /* How many pieces of idle work there are now (wakes sleeping workers if
