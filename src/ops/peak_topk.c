@@ -32,6 +32,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "core/threadpool.h"
 #include "ops/conv_fast.h"
 #include "ops/kernel.h"
 #include "ops/pool.h"
@@ -440,6 +441,17 @@ __attribute__((target("avx512f"))) static void el_peak_span_maxima_avx512(const 
     }
 }
 
+typedef struct el_span_job {
+    const float *x;
+    float *bm;
+} el_span_job;
+
+static void el_peak_span_chunk(void *ctx, int64_t b0, int64_t b1)
+{
+    const el_span_job *j = ctx;
+    el_peak_span_maxima_avx512(j->x + b0 * EL_PEAK_SPAN, b1 - b0, j->bm + b0);
+}
+
 __attribute__((target("avx512f"))) static uint64_t el_peak_above_avx512(const float *x, float t)
 {
     const __m512 v = _mm512_set1_ps(t);
@@ -535,7 +547,10 @@ static bool el_peak_best(const el_peak_geom *g, int64_t base, int64_t n, int64_t
     const int64_t whole = n / EL_PEAK_SPAN, nb = (n + EL_PEAK_SPAN - 1) / EL_PEAK_SPAN;
     int64_t b = 0;
 #if defined(EL_CONV_X86)
-    if (avx512) el_peak_span_maxima_avx512(x, whole, bm), b = whole;
+    /* The pass reads the whole map (CenterNet's 5 MB), from the cache the
+     * class head's threads wrote it into: each thread reads its share. */
+    el_span_job job = {x, bm};
+    if (avx512) el_parallel_for(el_threadpool_current(), whole, 512, el_peak_span_chunk, &job), b = whole;
 #endif
     for (; b < nb; b++) {
         const int64_t s = b * EL_PEAK_SPAN;
