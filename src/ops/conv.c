@@ -1542,24 +1542,35 @@ typedef struct el_pwdw_split {
     int64_t res;
 } el_pwdw_split;
 
+/* A node carrying another under PREFIX (that one's attrs renamed with
+ * PREFIX, its inputs the last *n, their count in the attr NIN): the two as
+ * nodes of their own, *in (op OP, attrs in ia) and *rn (the rest, attrs
+ * in ra), EL_DWPW_MAX_ATTRS each. */
+static el_status el_node_split(const el_kctx *ctx, const char *prefix, const char *nin, const char *op, el_node *in,
+                               el_attr *ia, el_node *rn, el_attr *ra, int64_t *n)
+{
+    EL_TRY(el_attr_int(ctx->node, nin, 0, n));
+    if (*n < 1 || *n > ctx->ninputs - 2 || ctx->ninputs > EL_DWPW_MAX_IN)
+        return el_kerr(ctx, EL_ERR_FORMAT, "attr '%s' is %lld, which %d inputs cannot hold", nin, (long long)*n,
+                       ctx->ninputs);
+    int nia, nra;
+    if (!el_attrs_under(ctx->node, prefix, true, nin, ia, EL_DWPW_MAX_ATTRS, &nia) ||
+        !el_attrs_under(ctx->node, prefix, false, NULL, ra, EL_DWPW_MAX_ATTRS, &nra))
+        return el_kerr(ctx, EL_ERR_LIMIT, "more than %d attrs", EL_DWPW_MAX_ATTRS);
+    *in = *ctx->node;
+    *rn = *ctx->node;
+    in->op = op;
+    in->attrs = ia;
+    in->nattrs = nia;
+    rn->attrs = ra;
+    rn->nattrs = nra;
+    return EL_OK;
+}
+
 static el_status el_pwdw_split_make(el_kctx *ctx, bool depthwise, el_pwdw_split *p)
 {
     int64_t ne;
-    EL_TRY(el_attr_int(ctx->node, EL_PWDW_NIN_ATTR, 0, &ne));
-    if (ne < 1 || ne > ctx->ninputs - 2 || ctx->ninputs > EL_DWPW_MAX_IN)
-        return el_kerr(ctx, EL_ERR_FORMAT, "attr '%s' is %lld, which %d inputs cannot hold", EL_PWDW_NIN_ATTR,
-                       (long long)ne, ctx->ninputs);
-    int nea, nra;
-    if (!el_attrs_under(ctx->node, EL_PWDW_PREFIX, true, EL_PWDW_NIN_ATTR, p->ea, EL_DWPW_MAX_ATTRS, &nea) ||
-        !el_attrs_under(ctx->node, EL_PWDW_PREFIX, false, NULL, p->ra, EL_DWPW_MAX_ATTRS, &nra))
-        return el_kerr(ctx, EL_ERR_LIMIT, "more than %d attrs", EL_DWPW_MAX_ATTRS);
-    p->en = *ctx->node;
-    p->rn = *ctx->node;
-    p->en.op = "_FusedConv2D";
-    p->en.attrs = p->ea;
-    p->en.nattrs = nea;
-    p->rn.attrs = p->ra;
-    p->rn.nattrs = nra;
+    EL_TRY(el_node_split(ctx, EL_PWDW_PREFIX, EL_PWDW_NIN_ATTR, "_FusedConv2D", &p->en, p->ea, &p->rn, p->ra, &ne));
     const int nr = ctx->ninputs - (int)ne;
     p->ein[0] = ctx->inputs[0];
     memcpy(p->ein + 1, ctx->inputs + nr, sizeof(el_tensor) * (size_t)ne);
@@ -1607,24 +1618,12 @@ static el_status el_conv_pwdw(el_kctx *ctx, bool depthwise, bool fused)
  * do not apply. */
 static el_status el_conv_ring(el_kctx *ctx, bool fused)
 {
-    int64_t ni;
-    EL_TRY(el_attr_int(ctx->node, EL_RING_NIN_ATTR, 0, &ni));
-    if (ni < 1 || ni > ctx->ninputs - 2 || ctx->ninputs > EL_DWPW_MAX_IN)
-        return el_kerr(ctx, EL_ERR_FORMAT, "attr '%s' is %lld, which %d inputs cannot hold", EL_RING_NIN_ATTR,
-                       (long long)ni, ctx->ninputs);
     /* The inner node (its attrs without the prefix, its inputs the last ni
      * after input 0) and the rest of this one. */
+    int64_t ni;
     el_attr ia[EL_DWPW_MAX_ATTRS], ra[EL_DWPW_MAX_ATTRS];
-    int nia, nra;
-    if (!el_attrs_under(ctx->node, EL_RING_PREFIX, true, EL_RING_NIN_ATTR, ia, EL_DWPW_MAX_ATTRS, &nia) ||
-        !el_attrs_under(ctx->node, EL_RING_PREFIX, false, NULL, ra, EL_DWPW_MAX_ATTRS, &nra))
-        return el_kerr(ctx, EL_ERR_LIMIT, "more than %d attrs", EL_DWPW_MAX_ATTRS);
-    el_node in = *ctx->node, rn = *ctx->node;
-    in.op = "_FusedDepthwiseConv2dNative";
-    in.attrs = ia;
-    in.nattrs = nia;
-    rn.attrs = ra;
-    rn.nattrs = nra;
+    el_node in, rn;
+    EL_TRY(el_node_split(ctx, EL_RING_PREFIX, EL_RING_NIN_ATTR, "_FusedDepthwiseConv2dNative", &in, ia, &rn, ra, &ni));
     const int nr = ctx->ninputs - (int)ni;
     el_tensor iin[EL_DWPW_MAX_IN], rin[EL_DWPW_MAX_IN], iout = {0};
     iin[0] = ctx->inputs[0];
@@ -1669,23 +1668,11 @@ static el_status el_conv_ring(el_kctx *ctx, bool fused)
  * rows do not take, runs on the concat made whole first. */
 static el_status el_conv_cat(el_kctx *ctx, bool depthwise, bool fused)
 {
-    int64_t nc;
-    EL_TRY(el_attr_int(ctx->node, EL_CAT_NIN_ATTR, 0, &nc));
-    if (nc < 1 || nc > ctx->ninputs - 2 || ctx->ninputs > EL_DWPW_MAX_IN)
-        return el_kerr(ctx, EL_ERR_FORMAT, "attr '%s' is %lld, which %d inputs cannot hold", EL_CAT_NIN_ATTR,
-                       (long long)nc, ctx->ninputs);
     /* The concat as a node of its own (its attrs without the prefix), and the rest of this one. */
+    int64_t nc;
     el_attr ca[EL_DWPW_MAX_ATTRS], ra[EL_DWPW_MAX_ATTRS];
-    int nca, nra;
-    if (!el_attrs_under(ctx->node, EL_CAT_PREFIX, true, EL_CAT_NIN_ATTR, ca, EL_DWPW_MAX_ATTRS, &nca) ||
-        !el_attrs_under(ctx->node, EL_CAT_PREFIX, false, NULL, ra, EL_DWPW_MAX_ATTRS, &nra))
-        return el_kerr(ctx, EL_ERR_LIMIT, "more than %d attrs", EL_DWPW_MAX_ATTRS);
-    el_node cn = *ctx->node, rn = *ctx->node;
-    cn.op = "ConcatV2";
-    cn.attrs = ca;
-    cn.nattrs = nca;
-    rn.attrs = ra;
-    rn.nattrs = nra;
+    el_node cn, rn;
+    EL_TRY(el_node_split(ctx, EL_CAT_PREFIX, EL_CAT_NIN_ATTR, "ConcatV2", &cn, ca, &rn, ra, &nc));
     const int nr = ctx->ninputs - (int)nc;
     el_tensor cin[EL_DWPW_MAX_IN], rin[EL_DWPW_MAX_IN], full = {0};
     cin[0] = ctx->inputs[0];
