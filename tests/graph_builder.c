@@ -149,6 +149,14 @@ void el_gb_crelu_concat(el_gb *b, int axis, bool with_t)
     el_gb_attr_int(b, c, "N", 3);
 }
 
+int el_gb_cast(el_gb *b, const char *name, const char *x, el_dtype from, el_dtype to)
+{
+    const int n = el_gb_node(b, name, "Cast", EL_IN(x));
+    el_gb_attr_type(b, n, "SrcT", from);
+    el_gb_attr_type(b, n, "DstT", to);
+    return n;
+}
+
 void el_gb_hard_swish(el_gb *b, const char *x, const char *y)
 {
     el_gb_scalar_f32(b, "m", 0.16666667f, NULL);

@@ -29,6 +29,8 @@ int el_gb_const_f32_gen(el_gb *b, const char *name, int ndim, const int64_t *dim
 /* el_gb_const_f32_gen with el_test_frand (testutil.h) scaled by 0.1: the
  * fusion tests' weights. */
 int el_gb_const_f32_rand(el_gb *b, const char *name, int ndim, const int64_t *dims);
+/* A Cast node `name` of x from SrcT `from` to DstT `to`; returns its index. */
+int el_gb_cast(el_gb *b, const char *name, const char *x, el_dtype from, el_dtype to);
 /* A convolution's attrs: strides [1, stride, stride, 1], padding SAME, T float. */
 void el_gb_conv_attrs(el_gb *b, int node, int64_t stride);
 /* y = Mul(Mul(x, m), Relu6(AddV2(x, a))), the hard swish as MobileNetV3's

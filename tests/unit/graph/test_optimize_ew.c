@@ -122,9 +122,7 @@ static el_graph *el_keep_graph(bool x_first_mul, bool x_first_eq, bool extra_rea
     int eq = el_gb_node(&b, "eq", "Equal", x_first_eq ? EL_IN("x", "mp") : EL_IN("mp", "x"));
     el_gb_attr_type(&b, eq, "T", EL_DT_FLOAT);
     if (x_first_eq || lax) el_gb_attr_bool(&b, eq, "incompatible_shape_error", !lax); /* TF2 graphs carry it */
-    int c = el_gb_node(&b, "cast", "Cast", EL_IN("eq"));
-    el_gb_attr_type(&b, c, "SrcT", EL_DT_BOOL);
-    el_gb_attr_type(&b, c, "DstT", EL_DT_FLOAT);
+    el_gb_cast(&b, "cast", "eq", EL_DT_BOOL, EL_DT_FLOAT);
     el_gb_node(&b, "y", "Mul", x_first_mul ? EL_IN("x", "cast") : EL_IN("cast", "x"));
     if (extra_reader) el_gb_node(&b, "z", "LogicalNot", EL_IN("eq"));
     el_graph *g;

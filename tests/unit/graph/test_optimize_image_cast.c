@@ -17,9 +17,7 @@ static el_graph *el_map_resize(bool expand, int extra)
     el_gb b;
     el_gb_init(&b);
     el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_UINT8);
-    int c = el_gb_node(&b, "tofloat", "Cast", EL_IN("x"));
-    el_gb_attr_type(&b, c, "SrcT", EL_DT_UINT8);
-    el_gb_attr_type(&b, c, "DstT", EL_DT_FLOAT);
+    el_gb_cast(&b, "tofloat", "x", EL_DT_UINT8, EL_DT_FLOAT);
     el_gb_node(&b, "shape", "Shape", EL_IN("tofloat"));
     int32_t idx[2] = {0, 1}, hw[2] = {5, 4};
     el_gb_const_i32(&b, "idx", 2, idx, NULL);

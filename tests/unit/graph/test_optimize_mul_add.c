@@ -46,9 +46,7 @@ static el_graph *el_chain(bool u8, int pad_dim, bool extra)
     el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", u8 ? EL_DT_UINT8 : EL_DT_FLOAT);
     const char *img = "x";
     if (u8) {
-        int c = el_gb_node(&b, "tofloat", "Cast", EL_IN("x"));
-        el_gb_attr_type(&b, c, "SrcT", EL_DT_UINT8);
-        el_gb_attr_type(&b, c, "DstT", EL_DT_FLOAT);
+        el_gb_cast(&b, "tofloat", "x", EL_DT_UINT8, EL_DT_FLOAT);
         img = "tofloat";
     }
     el_gb_scalar_f32(&b, "s", 0.0039215088f, NULL);
@@ -146,9 +144,7 @@ static el_graph *el_slice_chain(bool extra)
     el_gb b;
     el_gb_init(&b);
     el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", EL_DT_UINT8);
-    int c = el_gb_node(&b, "tofloat", "Cast", EL_IN("x"));
-    el_gb_attr_type(&b, c, "SrcT", EL_DT_UINT8);
-    el_gb_attr_type(&b, c, "DstT", EL_DT_FLOAT);
+    el_gb_cast(&b, "tofloat", "x", EL_DT_UINT8, EL_DT_FLOAT);
     el_gb_const_i32(&b, "b0", 1, (const int32_t[]){0}, NULL);
     el_gb_const_i32(&b, "e0", 1, (const int32_t[]){0}, NULL);
     el_gb_const_i32(&b, "s1", 1, (const int32_t[]){1}, NULL);

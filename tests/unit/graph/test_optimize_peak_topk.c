@@ -33,9 +33,7 @@ static el_graph *el_peak_graph(int nshape, const int32_t *shape, int32_t k, bool
     el_gb_attr_ints(&b, mp, "strides", 4, st);
     el_gb_attr_str(&b, mp, "padding", "SAME");
     el_gb_attr_type(&b, el_gb_node(&b, "eq", "Equal", EL_IN("x", "mp")), "T", EL_DT_FLOAT);
-    int c = el_gb_node(&b, "cast", "Cast", EL_IN("eq"));
-    el_gb_attr_type(&b, c, "SrcT", EL_DT_BOOL);
-    el_gb_attr_type(&b, c, "DstT", EL_DT_FLOAT);
+    el_gb_cast(&b, "cast", "eq", EL_DT_BOOL, EL_DT_FLOAT);
     el_gb_node(&b, "keep", "Mul", EL_IN("x", "cast"));
     el_gb_const_i32(&b, "shape", nshape, shape, NULL);
     el_gb_node(&b, "flat", "Reshape", EL_IN("keep", "shape"));
@@ -213,9 +211,7 @@ static el_graph *el_heat_graph(int64_t ic, int64_t c, int64_t ks, int32_t k)
     el_gb_attr_ints(&b, mp, "strides", 4, st);
     el_gb_attr_str(&b, mp, "padding", "SAME");
     el_gb_attr_type(&b, el_gb_node(&b, "eq", "Equal", EL_IN("heat", "mp")), "T", EL_DT_FLOAT);
-    int cs = el_gb_node(&b, "cast", "Cast", EL_IN("eq"));
-    el_gb_attr_type(&b, cs, "SrcT", EL_DT_BOOL);
-    el_gb_attr_type(&b, cs, "DstT", EL_DT_FLOAT);
+    el_gb_cast(&b, "cast", "eq", EL_DT_BOOL, EL_DT_FLOAT);
     el_gb_node(&b, "keep", "Mul", EL_IN("heat", "cast"));
     const int32_t shape[2] = {1, -1};
     el_gb_const_i32(&b, "shape", 2, shape, NULL);

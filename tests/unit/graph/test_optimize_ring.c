@@ -40,9 +40,7 @@ static el_graph *el_graph_of(const el_case *c, bool split)
     el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", c->u8 ? EL_DT_UINT8 : EL_DT_FLOAT);
     const char *img = "x";
     if (c->u8) {
-        int n = el_gb_node(&b, "tofloat", "Cast", EL_IN("x"));
-        el_gb_attr_type(&b, n, "SrcT", EL_DT_UINT8);
-        el_gb_attr_type(&b, n, "DstT", EL_DT_FLOAT);
+        el_gb_cast(&b, "tofloat", "x", EL_DT_UINT8, EL_DT_FLOAT);
         el_gb_scalar_f32(&b, "c", 0.0078125f, NULL);
         el_gb_scalar_f32(&b, "d", 1.0f, NULL);
         el_gb_node(&b, "m2", "Mul", EL_IN("c", "tofloat"));
