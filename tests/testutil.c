@@ -94,6 +94,7 @@ void el_test_assert_close_rel(const el_tensor *got, const el_tensor *ref, float 
 
 #include "edgelens/engine.h"
 #include "graph/optimize.h"
+#include "ops/conv_fast.h"
 #include "ops/kernel.h"
 
 void el_test_node_init(el_test_node *tn, const char *op)
@@ -267,6 +268,25 @@ el_tensor el_test_run_xy(const el_graph *g, const el_tensor *x, bool also_z, con
     if (also_z) el_tensor_release(&out[1]);
     el_session_free(s);
     return out[0];
+}
+
+void el_test_xy_same_bits(const el_graph *g, const el_graph *g2, const el_tensor *x, const char *what)
+{
+    static const int isas[] = {EL_ISA_AVX512, EL_ISA_AVX2, EL_ISA_REF};
+    for (int i = 0; i < 3; i++) {
+        if (isas[i] > (int)el_isa_available()) continue;
+        el_conv_force_isa(isas[i]);
+        for (int threads = 1; threads <= 2; threads++) {
+            const el_session_opts so = {.threads = threads, .precision = EL_PRECISION_FP32};
+            el_tensor a = el_test_run_xy(g, x, false, &so), b = el_test_run_xy(g2, x, true, &so);
+            el_test_assert_shape(&a, b.ndim, b.dims);
+            if (memcmp(a.data, b.data, el_tensor_nbytes(&b)))
+                fail_msg("%s isa %d threads %d: fused and separate differ", what, isas[i], threads);
+            el_tensor_release(&a);
+            el_tensor_release(&b);
+        }
+    }
+    el_conv_force_isa(-1);
 }
 
 static uint32_t el_test_rng = 99;

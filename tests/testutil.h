@@ -117,3 +117,8 @@ float el_test_frand(void);
 el_tensor el_test_run_xy_random(const el_graph *g, int ndim, const int64_t *dims, bool also_z,
                                 const struct el_session_opts *so);
 void el_test_optimize_xy(const el_graph *g, bool also_z, struct el_optimize_stats *st, el_graph **og);
+/* el_test_run_xy of g (fused) and of g2 (kept apart, fetching z) on x, fp32,
+ * at 1 and 2 threads on every ISA the CPU has (el_conv_force_isa, reset
+ * after): fails with "WHAT isa I threads T: fused and separate differ"
+ * unless the two give the same shape and bytes. */
+void el_test_xy_same_bits(const el_graph *g, const el_graph *g2, const el_tensor *x, const char *what);
