@@ -157,6 +157,14 @@ int el_gb_cast(el_gb *b, const char *name, const char *x, el_dtype from, el_dtyp
     return n;
 }
 
+const char *el_gb_image(el_gb *b, bool u8)
+{
+    el_gb_attr_type(b, el_gb_node(b, "x", "Placeholder", EL_NOIN), "dtype", u8 ? EL_DT_UINT8 : EL_DT_FLOAT);
+    if (!u8) return "x";
+    el_gb_cast(b, "tofloat", "x", EL_DT_UINT8, EL_DT_FLOAT);
+    return "tofloat";
+}
+
 void el_gb_hard_swish(el_gb *b, const char *x, const char *y)
 {
     el_gb_scalar_f32(b, "m", 0.16666667f, NULL);

@@ -29,6 +29,9 @@ int el_gb_const_f32_gen(el_gb *b, const char *name, int ndim, const int64_t *dim
 /* el_gb_const_f32_gen with el_test_frand (testutil.h) scaled by 0.1: the
  * fusion tests' weights. */
 int el_gb_const_f32_rand(el_gb *b, const char *name, int ndim, const int64_t *dims);
+/* The fusion tests' image: a Placeholder "x" (uint8 when u8, else float),
+ * through a Cast "tofloat" when uint8; returns the float tensor's name. */
+const char *el_gb_image(el_gb *b, bool u8);
 /* A Cast node `name` of x from SrcT `from` to DstT `to`; returns its index. */
 int el_gb_cast(el_gb *b, const char *name, const char *x, el_dtype from, el_dtype to);
 /* A convolution's attrs: strides [1, stride, stride, 1], padding SAME, T float. */

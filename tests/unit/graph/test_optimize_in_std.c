@@ -39,12 +39,7 @@ static el_graph *el_graph_of(const el_case *c)
     el_rng = 9;
     el_gb b;
     el_gb_init(&b);
-    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", c->u8 ? EL_DT_UINT8 : EL_DT_FLOAT);
-    const char *img = "x";
-    if (c->u8) {
-        el_gb_cast(&b, "tofloat", "x", EL_DT_UINT8, EL_DT_FLOAT);
-        img = "tofloat";
-    }
+    const char *img = el_gb_image(&b, c->u8);
     el_gb_scalar_f32(&b, "s", 0.0039215688f, NULL);
     el_gb_scalar_f32(&b, "c", 2.0f, NULL);
     el_gb_scalar_f32(&b, "d", 1.0f, NULL);

@@ -38,10 +38,8 @@ static el_graph *el_graph_of(const el_case *c, bool split)
     el_test_rand_seed(5);
     el_gb b;
     el_gb_init(&b);
-    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", c->u8 ? EL_DT_UINT8 : EL_DT_FLOAT);
-    const char *img = "x";
+    const char *img = el_gb_image(&b, c->u8);
     if (c->u8) {
-        el_gb_cast(&b, "tofloat", "x", EL_DT_UINT8, EL_DT_FLOAT);
         el_gb_scalar_f32(&b, "c", 0.0078125f, NULL);
         el_gb_scalar_f32(&b, "d", 1.0f, NULL);
         el_gb_node(&b, "m2", "Mul", EL_IN("c", "tofloat"));

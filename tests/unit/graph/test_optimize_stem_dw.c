@@ -40,12 +40,7 @@ static el_graph *el_graph_of(const el_case *c, bool split)
     el_test_rand_seed(5);
     el_gb b;
     el_gb_init(&b);
-    el_gb_attr_type(&b, el_gb_node(&b, "x", "Placeholder", EL_NOIN), "dtype", c->u8 ? EL_DT_UINT8 : EL_DT_FLOAT);
-    const char *img = "x";
-    if (c->u8) {
-        el_gb_cast(&b, "tofloat", "x", EL_DT_UINT8, EL_DT_FLOAT);
-        img = "tofloat";
-    }
+    const char *img = el_gb_image(&b, c->u8);
     if (c->pad) {
         const int32_t p[8] = {0, 0, 1, 2, 3, 1, 0, 0}, shape[2] = {4, 2};
         el_gb_const_i32(&b, "pflat", 8, p, NULL);
