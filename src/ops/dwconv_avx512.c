@@ -23,7 +23,11 @@ typedef __mmask16 el_vmask;
 #define EL_V_HSWISH(v, m, a) el_hswish_ps(v, m, a)
 #define EL_V_MAX(a, b) _mm512_max_ps(a, b)
 #define EL_V_MIN(a, b) _mm512_min_ps(a, b)
-static inline el_vmask el_vmask_n(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
+/* Lanes [0, n) set (n clamped to 0..16). */
+static inline el_vmask el_vmask_n(int64_t n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
 #define EL_DW_ROWS_FN el_depthwise_rows_f32_avx512
 
 #include "ops/dwconv_tile.h"

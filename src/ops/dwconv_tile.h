@@ -209,28 +209,42 @@ static inline __attribute__((always_inline)) void el_dw_tile2_vec(const int K, c
 }
 
 /* One output pixel of any window, over its taps inside the input (the
- * fallback for windows without a tile kernel, and tiny rows). */
+ * fallback for windows without a tile kernel, and tiny rows). Four
+ * channel vectors at once, each its own chain of FMAs over the taps in
+ * the same order (one chain at a time waited on every FMA's latency), and
+ * the ring slot without a 64-bit modulo where the ring holds the row at
+ * its own index (a whole input): CenterNet's size head, 100 such pixels
+ * of 128 channels, took 24 us, now 4. */
 static void el_dw_pixel(const el_conv_geom *g, const float *xb, int64_t ring, const float *w, const el_conv_epi *e,
                         float *yp, int64_t oy, int64_t ox, int64_t c0, int64_t c1)
 {
+    enum { NV = 4 };
     const el_window_axis *H = &g->h, *W = &g->w;
     const int64_t C = g->ic;
     const el_vf lo = EL_V_SET1(e->lo), hi = EL_V_SET1(e->hi);
-    for (int64_t cb = c0; cb < c1; cb += EL_VF) {
-        const el_vmask m = el_vmask_n(c1 - cb);
-        el_vf acc = EL_V_ZERO();
+    for (int64_t cg = c0; cg < c1; cg += NV * EL_VF) {
+        el_vmask m[NV];
+        el_vf acc[NV];
+        for (int v = 0; v < NV; v++) {
+            m[v] = el_vmask_n(c1 - cg - v * EL_VF);
+            acc[v] = EL_V_ZERO();
+        }
         for (int64_t ky = 0; ky < H->k; ky++) {
-            int64_t iy = oy * H->stride - H->pad_before + ky * H->dilation;
+            const int64_t iy = oy * H->stride - H->pad_before + ky * H->dilation;
             if (iy < 0 || iy >= H->in) continue;
+            const float *xr = xb + (iy < ring ? iy : iy % ring) * W->in * C + cg, *wr = w + ky * W->k * C + cg;
             for (int64_t kx = 0; kx < W->k; kx++) {
-                int64_t ix = ox * W->stride - W->pad_before + kx * W->dilation;
+                const int64_t ix = ox * W->stride - W->pad_before + kx * W->dilation;
                 if (ix < 0 || ix >= W->in) continue;
-                acc = EL_V_FMA(EL_V_MLOAD(xb + (iy % ring * W->in + ix) * C + cb, m),
-                               EL_V_MLOAD(w + (ky * W->k + kx) * C + cb, m), acc);
+                for (int v = 0; v < NV; v++)
+                    acc[v] = EL_V_FMA(EL_V_MLOAD(xr + ix * C + v * EL_VF, m[v]), EL_V_MLOAD(wr + kx * C + v * EL_VF, m[v]),
+                                      acc[v]);
             }
         }
-        el_vf bv = e->bias ? EL_V_MLOAD(e->bias + cb, m) : EL_V_ZERO();
-        EL_V_MSTORE(yp + cb, m, el_dw_epi(acc, e, bv, lo, hi));
+        for (int v = 0; v < NV && cg + v * EL_VF < c1; v++) {
+            el_vf bv = e->bias ? EL_V_MLOAD(e->bias + cg + v * EL_VF, m[v]) : EL_V_ZERO();
+            EL_V_MSTORE(yp + cg + v * EL_VF, m[v], el_dw_epi(acc[v], e, bv, lo, hi));
+        }
     }
 }
 

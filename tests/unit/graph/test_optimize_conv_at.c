@@ -117,7 +117,8 @@ static void el_at_check(int64_t h, int64_t w, int64_t c, int64_t oc, int64_t k, 
 }
 
 /* Rows wide enough for the row-streaming kernels (>= 32 pixels) and not;
- * the narrow 1x1 (oc <= 8) and the packed one; 3x3 and 5x5 windows. */
+ * the narrow 1x1 (oc <= 8) and the packed one; 3x3 and 5x5 windows;
+ * few channels and more than 64. */
 static void test_gathered_pixels(void **state)
 {
     (void)state;
@@ -125,6 +126,8 @@ static void test_gathered_pixels(void **state)
     el_at_check(40, 48, 16, 40, 3, false);
     el_at_check(36, 64, 24, 4, 5, true);
     el_at_check(12, 20, 8, 6, 3, true);
+    /* The depthwise pixels in more than one group of four channel vectors. */
+    el_at_check(10, 12, 72, 4, 3, true);
 }
 
 /* Indices computed from the convolution (a cycle), or the Reshape's

@@ -130,6 +130,9 @@ static void test_paths(void **state)
         {1, 5, 5, 3, 1, 3, 3, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
         {1, 6, 7, 31, 1, 3, 3, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
         {1, 5, 11, 9, 1, 5, 5, 2, 2, 1, 1, "SAME", {0}, {NULL, NULL}},
+        /* single pixels of many channels: groups of four vectors, the last partial */
+        {3, 3, 2, 150, 1, 3, 3, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
+        {2, 3, 3, 72, 1, 3, 3, 1, 1, 1, 1, "VALID", {0}, {NULL, NULL}},
         /* wide rows */
         {1, 20, 200, 40, 1, 3, 3, 1, 1, 1, 1, "SAME", {0}, {NULL, NULL}},
         {1, 9, 301, 37, 1, 5, 5, 2, 2, 1, 1, "SAME", {0}, {NULL, NULL}},
