@@ -10,6 +10,7 @@
  * in class order, so the bits do not depend on the thread count. */
 #include <math.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/threadpool.h"
@@ -41,9 +42,17 @@ typedef struct el_mcnms_job {
     int64_t *count;
     float *out_boxes, *out_scores;
     int64_t nk;
+    /* Each class's scores (min(rows, boxes) each); the round's selection
+     * cap and floor (candidates below it are left out; see EL_MCNMS_TOP). */
+    float *columns;
+    int64_t *again; /* NULL, or the classes the round runs (its first nk) */
+    int64_t round_cap;
+    float floor;
     _Atomic int64_t next; /* the first class not claimed yet */
 } el_mcnms_job;
 
+/* Class c: its candidates (score > threshold, clipped area > min_area,
+ * score >= floor) and TF's NMS over them, at most round_cap selected. */
 static void el_mcnms_class(const el_mcnms_job *j, int64_t c, char *mem)
 {
     float *cb = (float *)mem, *cs = cb + 4 * (j->rows + 1);
@@ -52,43 +61,60 @@ static void el_mcnms_class(const el_mcnms_job *j, int64_t c, char *mem)
     float *sel_scores = (float *)(sel + j->cap);
     /* Rows past the boxes fail the filter's Gather if a score takes them. */
     const int64_t rows = j->rows, stride = j->ncols, lim = rows < j->nboxes ? rows : j->nboxes;
-    const float *sp = j->scores + c, *clipped = j->clipped, thr = j->thr;
+    const float *sp = j->scores + c, *clipped = j->clipped, *col = j->columns + lim * c, thr = j->thr,
+                floor = j->floor;
     const uint8_t *keep = j->keep;
     for (int64_t i = lim; i < rows; i++)
         if (sp[i * stride] > thr) {
             j->count[c] = -1 - i;
             return;
         }
-    /* The column out first, counting the rows taken: every row taken is
-     * the OD API's case (its 1e-8 threshold, boxes inside the window), and
-     * the clipped boxes are then the candidates as they are. */
+    /* Counting the rows taken first: every row taken is the OD API's case
+     * (its 1e-8 threshold, boxes inside the window, no floor), and the
+     * column and the clipped boxes are then the candidates as they are. */
     int64_t n = 0;
     for (int64_t i = 0; i < lim; i++) {
-        const float v = sp[i * stride];
-        cs[i] = v;
-        n += (v > thr) & keep[i];
+        const float v = col[i];
+        n += (v > thr) & (v >= floor) & keep[i];
     }
-    const float *boxes = clipped;
-    if (n < lim) { /* compacted in place, branch-free: a row not taken is overwritten */
+    const float *boxes = clipped, *scores = col;
+    if (n < lim) { /* compacted, branch-free: a row not taken is overwritten */
         int32_t *take = (int32_t *)(cs + j->rows + 1);
         n = 0;
         for (int64_t i = 0; i < lim; i++) {
-            const float v = cs[i];
+            const float v = col[i];
             cs[n] = v;
             take[n] = (int32_t)i;
-            n += (v > thr) & keep[i];
+            n += (v > thr) & (v >= floor) & keep[i];
         }
         for (int64_t k = 0; k < n; k++) memcpy(cb + 4 * k, clipped + 4 * (int64_t)take[k], 4 * sizeof(float));
-        boxes = cb;
+        boxes = cb, scores = cs;
     }
-    const int64_t max_out = n < j->max_size ? n : j->max_size; /* Minimum(max_size, boxes) */
-    const int nsel = el_nms_select(boxes, cs, (int)n, j->iou, j->nms_thr, 0.0f, (int)max_out, nms, sel, sel_scores);
+    int64_t max_out = n < j->max_size ? n : j->max_size; /* Minimum(max_size, boxes) */
+    if (max_out > j->round_cap) max_out = j->round_cap;
+    const int nsel = el_nms_select(boxes, scores, (int)n, j->iou, j->nms_thr, 0.0f, (int)max_out, nms, sel, sel_scores);
     float *ob = j->out_boxes + 4 * j->cap * c, *os = j->out_scores + j->cap * c;
     for (int i = 0; i < nsel; i++) {
         memcpy(ob + 4 * i, boxes + 4 * (int64_t)sel[i], 4 * sizeof(float));
-        os[i] = cs[sel[i]];
+        os[i] = scores[sel[i]];
     }
     j->count[c] = nsel;
+}
+
+/* Rows [b0, b1) of blocks of EL_MCNMS_TBLOCK: the score columns of the
+ * classes, one after another (each class then reads its column at unit
+ * stride instead of one float per row's cache line). */
+#define EL_MCNMS_TBLOCK 64
+static void el_mcnms_transpose(void *vj, int64_t b0, int64_t b1)
+{
+    const el_mcnms_job *j = vj;
+    const int64_t lim = j->rows < j->nboxes ? j->rows : j->nboxes;
+    const int64_t i0 = b0 * EL_MCNMS_TBLOCK, i1 = b1 * EL_MCNMS_TBLOCK < lim ? b1 * EL_MCNMS_TBLOCK : lim;
+    for (int64_t c = 0; c < j->nk; c++) {
+        float *col = j->columns + lim * c;
+        const float *sp = j->scores + c;
+        for (int64_t i = i0; i < i1; i++) col[i] = sp[i * j->ncols];
+    }
 }
 
 #if defined(EL_CONV_X86)
@@ -151,10 +177,43 @@ static void el_mcnms_thread(void *vj, int64_t t0, int64_t t1)
     el_mcnms_job *j = vj;
     char *mem = j->thread_mem + j->thread_bytes * (size_t)el_threadpool_thread_index();
     for (int64_t c; (c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->nk;)
-        el_mcnms_class(j, c, mem);
+        el_mcnms_class(j, j->again ? j->again[c] : c, mem);
 }
 
 static size_t el_mcnms_align(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* Every class once, on the pool's threads, at most `cap` selected each,
+ * candidates below `floor` left out. */
+static void el_mcnms_round(el_mcnms_job *j, el_threadpool *pool, int threads, int64_t cap, float floor)
+{
+    j->round_cap = cap;
+    j->floor = floor;
+    atomic_init(&j->next, 0);
+    el_parallel_for(pool, threads, 1, el_mcnms_thread, j);
+}
+
+static int el_mcnms_desc(const void *a, const void *b)
+{
+    const float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* EL_MCNMS_TOP = top: the floor for the second round. A class's first
+ * selections are those of its whole run (TF's NMS takes candidates
+ * greatest score first and never revisits one), so when the first round's
+ * selections number >= top, the top-th greatest of them is <= the top-th
+ * greatest of all: no selection below it is among the rows read. Else
+ * -INFINITY (every class runs in full). `buf` has room for nk * cap
+ * scores. */
+static float el_mcnms_floor(const el_mcnms_job *j, int64_t top, float *buf)
+{
+    int64_t n = 0;
+    for (int64_t c = 0; c < j->nk; c++)
+        for (int64_t i = 0; i < j->count[c]; i++) buf[n++] = j->out_scores[j->cap * c + i];
+    if (n < top) return -INFINITY;
+    qsort(buf, (size_t)n, sizeof *buf, el_mcnms_desc); /* a few hundred at most: nk * ceil(top / nk) */
+    return buf[top - 1];
+}
 
 static el_status el_op_multiclass_nms(el_kctx *ctx)
 {
@@ -170,9 +229,13 @@ static el_status el_op_multiclass_nms(el_kctx *ctx)
     EL_TRY(el_attr_float(ctx->node, EL_MCNMS_AREA, NAN, &area));
     EL_TRY(el_attr_float(ctx->node, EL_MCNMS_IOU, NAN, &iou));
     EL_TRY(el_attr_float(ctx->node, EL_MCNMS_NMS_SCORE, NAN, &nms_thr));
-    if (nk < 0 || nk > INT32_MAX || max_size < 0 || max_size > INT32_MAX || !(iou >= 0.0f && iou <= 1.0f))
-        return el_kerr(ctx, EL_ERR_FORMAT, "invalid attrs (num_classes %lld, max_output_size %lld, iou_threshold %g)",
-                       (long long)nk, (long long)max_size, (double)iou);
+    int64_t top;
+    EL_TRY(el_attr_int(ctx->node, EL_MCNMS_TOP, 0, &top));
+    if (nk < 0 || nk > INT32_MAX || max_size < 0 || max_size > INT32_MAX || !(iou >= 0.0f && iou <= 1.0f) ||
+        top < 0 || top > INT32_MAX)
+        return el_kerr(ctx, EL_ERR_FORMAT,
+                       "invalid attrs (num_classes %lld, max_output_size %lld, iou_threshold %g, %s %lld)",
+                       (long long)nk, (long long)max_size, (double)iou, EL_MCNMS_TOP, (long long)top);
     char s1[160];
     if (sc->ndim != 2)
         return el_kerr(ctx, EL_ERR_RUNTIME, "scores must be 2-D [boxes, classes], got shape %s",
@@ -215,9 +278,17 @@ static el_status el_op_multiclass_nms(el_kctx *ctx)
     j.keep = (uint8_t *)(j.clipped + 4 * nclip);
     el_mcnms_clip(&j, nclip);
     j.nk = nk;
-    atomic_init(&j.next, 0);
-    el_parallel_for(pool, threads, 1, el_mcnms_thread, &j);
-
+    EL_TRY(el_kctx_scratch(ctx, sizeof(float) * (size_t)(nclip * nk + nk * j.cap) + 64, (void **)&j.columns));
+    int64_t *again = NULL;
+    if (top > 0) EL_TRY(el_kctx_scratch(ctx, sizeof(int64_t) * (size_t)nk + 64, (void **)&again));
+    el_parallel_for(pool, (nclip + EL_MCNMS_TBLOCK - 1) / EL_MCNMS_TBLOCK, 1, el_mcnms_transpose, &j);
+    /* With a top: a first round of a few selections per class sets the
+     * floor, a second one runs the classes from their candidates at or
+     * above it (see el_mcnms_floor). Four times the top's share per class:
+     * the floor is then the top-th best score itself unless a class holds
+     * more of the best rows than that. */
+    const int64_t first_cap = top > 0 && nk > 0 ? 4 * ((top + nk - 1) / nk) : j.cap;
+    el_mcnms_round(&j, pool, threads, first_cap < j.cap ? first_cap : j.cap, -INFINITY);
     int64_t total = 0;
     for (int64_t c = 0; c < nk; c++) {
         if (j.count[c] < 0)
@@ -225,6 +296,30 @@ static el_status el_op_multiclass_nms(el_kctx *ctx)
                            (long long)(-1 - j.count[c]), (long long)(-1 - j.count[c]), (long long)j.nboxes,
                            (long long)c);
         total += j.count[c];
+    }
+    if (first_cap < j.cap) {
+        const float floor = el_mcnms_floor(&j, top, j.columns + nclip * nk);
+        /* A class whose first round ended (fewer selections than its cap)
+         * or reached below the floor has every selection >= floor: those
+         * are a prefix (hard NMS selects in score order). The others run
+         * again from their candidates >= floor. */
+        int64_t nagain = 0;
+        for (int64_t c = 0; c < nk; c++) {
+            const float *os = j.out_scores + j.cap * c;
+            if (j.count[c] == first_cap && os[first_cap - 1] >= floor) {
+                again[nagain++] = c;
+                continue;
+            }
+            while (j.count[c] > 0 && !(os[j.count[c] - 1] >= floor)) j.count[c]--;
+        }
+        if (nagain > 0) {
+            j.again = again;
+            j.nk = nagain;
+            el_mcnms_round(&j, pool, threads, j.cap, floor);
+            j.nk = nk;
+        }
+        total = 0;
+        for (int64_t c = 0; c < nk; c++) total += j.count[c];
     }
     el_tensor *ob, *os, *oc;
     const int64_t bdims[2] = {total, 4};

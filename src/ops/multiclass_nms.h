@@ -10,7 +10,15 @@
  * clipped to the window (Maximum(Minimum(v, hi), lo) per coordinate), those
  * whose clipped area (ymax - ymin) * (xmax - xmin) is > min_area, then
  * TF's hard NMS (iou_threshold, nms_score_threshold; -FLT_MAX for
- * NonMaxSuppressionV2) keeping at most max_output_size. */
+ * NonMaxSuppressionV2) keeping at most max_output_size.
+ *
+ * EL_MCNMS_TOP = P > 0 (set by graph/nms_top.c when the graph reads only
+ * the P best rows, by score then position, and the row count only as
+ * min(P, count)): the outputs may leave out rows ranked below the P best.
+ * The rows kept are every selection scoring >= a floor no greater than
+ * the P-th best score (all of them when fewer than P are selected), in
+ * the same order: the P best, their order among themselves and min(P,
+ * count) are those of the full outputs. */
 #ifndef EL_OPS_MULTICLASS_NMS_H
 #define EL_OPS_MULTICLASS_NMS_H
 
@@ -21,5 +29,6 @@
 #define EL_MCNMS_IOU "iou_threshold"
 #define EL_MCNMS_NMS_SCORE "nms_score_threshold"
 #define EL_MCNMS_MAX "max_output_size"
+#define EL_MCNMS_TOP "_el_top"
 
 #endif
