@@ -55,7 +55,9 @@
  *     the TF1 OD API's unrolled per-class NMS chains and their ConcatV2s
  *     become one _ElMultiClassNms (graph/fuse_nms.c), and a TopK whose
  *     readers look at its first rows only orders only those
- *     (graph/topk_prefix.c: SortByField's sort of every detection);
+ *     (graph/topk_prefix.c: SortByField's sort of every detection), and
+ *     the fused NMS then leaves out the rows ranked below those
+ *     (graph/nms_top.c);
  *  7. filter packing: a Conv2D / _FusedConv2D whose filter is a constant
  *     reads it packed in the fast kernel's layout (ops/gemm.h), made once
  *     here instead of on every run; the HWIO constant it replaces is
@@ -2312,7 +2314,8 @@ static el_status el_opt_fuse(el_opt *o)
     for (int n = 0; n < nn; n++)
         if (o->n[n].needed) EL_TRY(el_opt_conv_in_std(o, n));
     EL_TRY(el_opt_fuse_nms(o));
-    return el_opt_topk_prefix(o);
+    EL_TRY(el_opt_topk_prefix(o));
+    return el_opt_nms_top(o);
 }
 
 

@@ -42,6 +42,7 @@ typedef struct el_optimize_stats {
     int pool_relu_fused;     /* Relu reading a MaxPool applied by it */
     int nms_fused;    /* the OD API's unrolled per-class NMS made one _ElMultiClassNms */
     int topk_prefix;  /* TopK whose readers look at its first rows only: only those sorted */
+    int nms_top;      /* _ElMultiClassNms read through such a TopK: rows ranked below left out */
     int identities;   /* Identity nodes bypassed */
     int packed;       /* convolution filters packed for the fast kernel */
     int nodes_before; /* nodes the fetches need, before and after */

@@ -57,5 +57,18 @@ el_status el_opt_fuse_nms(el_opt *o);
 /* A TopK whose readers look at the first rows of its outputs only sorts
  * those (graph/topk_prefix.c). */
 el_status el_opt_topk_prefix(el_opt *o);
+/* Helpers of that pass (graph/topk_prefix.c): input k of node n as a
+ * constant int32 / int64 scalar; node g is Gather(params, indices) or
+ * GatherV2(params, indices, 0) with batch_dims 0; an upper bound on the
+ * indices node n's input k can hold (a Range from >= 0 with a step > 0 to
+ * a constant or to Minimum(constant, anything), or constant indices, all
+ * >= 0), or -1. */
+bool el_opt_int_scalar(const el_opt *o, int n, int k, int64_t *v);
+bool el_opt_is_gather0(const el_opt *o, int g);
+int64_t el_opt_index_bound(const el_opt *o, int n, int k);
+/* An _ElMultiClassNms whose rows are read only through a TopK prefix and
+ * its count only as min(P, count) may leave out the rows ranked below
+ * (graph/nms_top.c). */
+el_status el_opt_nms_top(el_opt *o);
 
 #endif

@@ -18,8 +18,7 @@
 #include "graph/optimize_ir.h"
 #include "ops/topk.h"
 
-/* Input k of node n as a constant int32 / int64 scalar. */
-static bool el_tp_scalar(const el_opt *o, int n, int k, int64_t *v)
+bool el_opt_int_scalar(const el_opt *o, int n, int k, int64_t *v)
 {
     const el_tensor *t = el_opt_const_of(o, n, k, EL_DT_INT32, 0, 1);
     if (t) {
@@ -40,9 +39,7 @@ static int el_tp_input(const el_opt *o, int n, int k, const char *op)
     return in->slot == 0 && s->needed && !s->fed && !strcmp(s->op, op) ? in->node : -1;
 }
 
-/* An upper bound on the indices node n's input k can hold (Range as
- * above, or constant indices, all >= 0), or -1. */
-static int64_t el_tp_index_bound(const el_opt *o, int n, int k)
+int64_t el_opt_index_bound(const el_opt *o, int n, int k)
 {
     const el_tensor *ct = el_opt_const_of(o, n, k, EL_DT_INT32, -1, -1);
     if (!ct) ct = el_opt_const_of(o, n, k, EL_DT_INT64, -1, -1);
@@ -57,26 +54,24 @@ static int64_t el_tp_index_bound(const el_opt *o, int n, int k)
     }
     const int r = el_tp_input(o, n, k, "Range");
     int64_t start, delta, limit, c;
-    if (r < 0 || o->n[r].ndata != 3 || !el_tp_scalar(o, r, 0, &start) || !el_tp_scalar(o, r, 2, &delta) ||
+    if (r < 0 || o->n[r].ndata != 3 || !el_opt_int_scalar(o, r, 0, &start) || !el_opt_int_scalar(o, r, 2, &delta) ||
         start < 0 || delta <= 0)
         return -1;
-    if (el_tp_scalar(o, r, 1, &limit)) return limit;
+    if (el_opt_int_scalar(o, r, 1, &limit)) return limit;
     const int m = el_tp_input(o, r, 1, "Minimum");
     if (m < 0 || o->n[m].ndata != 2) return -1;
-    if (el_tp_scalar(o, m, 0, &c) || el_tp_scalar(o, m, 1, &c)) return c;
+    if (el_opt_int_scalar(o, m, 0, &c) || el_opt_int_scalar(o, m, 1, &c)) return c;
     return -1;
 }
 
-/* Node g is Gather(params, indices) or GatherV2(params, indices, 0) with
- * batch_dims 0. */
-static bool el_tp_is_gather(const el_opt *o, int g)
+bool el_opt_is_gather0(const el_opt *o, int g)
 {
     const el_onode *n = &o->n[g];
     if (!strcmp(n->op, "Gather")) return n->ndata == 2;
     if (strcmp(n->op, "GatherV2") || n->ndata != 3) return false;
     const el_attr *bd = el_onode_attr(n, "batch_dims");
     int64_t axis;
-    return (!bd || (bd->type == EL_ATTR_I && bd->v.i == 0)) && el_tp_scalar(o, g, 2, &axis) && axis == 0;
+    return (!bd || (bd->type == EL_ATTR_I && bd->v.i == 0)) && el_opt_int_scalar(o, g, 2, &axis) && axis == 0;
 }
 
 /* Whether reader r, through its data input k, looks at rows below *bound
@@ -86,8 +81,8 @@ static bool el_tp_prefix_use(const el_opt *o, int r, int k, void *vbound)
     int64_t *bound = vbound;
     const char *op = o->n[r].op;
     if (!strcmp(op, "Shape") || !strcmp(op, "Size") || !strcmp(op, "Rank")) return true;
-    if (k != 0 || !el_tp_is_gather(o, r)) return false;
-    const int64_t b = el_tp_index_bound(o, r, 1);
+    if (k != 0 || !el_opt_is_gather0(o, r)) return false;
+    const int64_t b = el_opt_index_bound(o, r, 1);
     if (b < 0) return false;
     if (b > *bound) *bound = b;
     return true;
@@ -112,7 +107,7 @@ static bool el_tp_readers(const el_opt *o, int n, int slot, bool (*use)(const el
  * readers are. */
 static bool el_tp_index_use(const el_opt *o, int r, int k, void *bound)
 {
-    if (k == 1 && el_tp_is_gather(o, r) && o->n[r].in[0].node != o->n[r].in[1].node)
+    if (k == 1 && el_opt_is_gather0(o, r) && o->n[r].in[0].node != o->n[r].in[1].node)
         return !o->n[r].fed && !o->n[r].fetched && el_tp_readers(o, r, -1, el_tp_prefix_use, bound);
     return el_tp_prefix_use(o, r, k, bound);
 }

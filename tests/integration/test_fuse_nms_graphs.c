@@ -1,7 +1,8 @@
 /* The per-class NMS fusion (graph/fuse_nms.c) on the three real TF1 OD API
  * layouts: the AIY graph (NonMaxSuppressionV2, Gather, 3 classes), the VOC
  * graph (V3, GatherV2, 20 classes) and the generated full-size COCO graph
- * (90 classes). Each is fused, and its Postprocessor, fed what the graph's
+ * (90 classes). Each is fused, its NMS gets a top (graph/nms_top.c: only
+ * the 100 best rows are read), and its Postprocessor, fed what the graph's
  * own front computes on real photos, gives the unoptimized graph's bits at
  * 1 and 2 threads (the Postprocessor's other passes keep the bits too).
  * Skips the graphs and photos that are absent. */
@@ -59,9 +60,11 @@ static void el_check_graph(const char *path, int size)
     el_graph *og = NULL;
     assert_int_equal(el_graph_optimize(g, 1, img_feed, 4, el_outs, &st, &og), EL_OK);
     assert_int_equal(st.nms_fused, 1);
+    assert_int_equal(st.nms_top, 1);
     el_graph_free(og);
     assert_int_equal(el_graph_optimize(g, nmid, mid, 4, el_outs, &st, &og), EL_OK);
     assert_int_equal(st.nms_fused, 1);
+    assert_int_equal(st.nms_top, 1);
     el_graph_free(og);
 
     el_session_opts o1 = {.threads = 1}, o2 = {.threads = 2}, off = {.threads = 1, .no_optimize = 1};

@@ -5,7 +5,11 @@
  * bits at 1 and 2 threads on ordinary, NaN, infinite, tied, clipped-away
  * and empty inputs, and the same failures on malformed ones; a mutated
  * block (a threshold of its own for one class, a missing step, an extra
- * reader, a wrong class index, classes out of order) stays unfused. */
+ * reader, a wrong class index, classes out of order) stays unfused.
+ * With the OD API's SortByField and first-P Gathers after it, the fused
+ * node gets EL_MCNMS_TOP (graph/nms_top.c) and the P rows and min(P,
+ * count) are the unfused graph's bits for several P (fewer and more than
+ * the selections); a tail that shows the count or all rows keeps it whole. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +34,22 @@ enum {
     EL_MUT_KINDS
 };
 
+/* Tails that must leave the NMS whole (no EL_MCNMS_TOP). */
+enum {
+    EL_TM_NONE,
+    EL_TM_FETCH_SIZE, /* SortByField's Size fetched too */
+    EL_TM_FETCH_COUNT, /* the row count (its StridedSlice) fetched */
+    EL_TM_ALL_ROWS,   /* every sorted score fetched: no TopK prefix */
+    EL_TM_EQUAL_CONST, /* the Equal compares the count with a constant */
+    EL_TM_KINDS
+};
+
 typedef struct el_mc_cfg {
     int classes;
     bool v3; /* NonMaxSuppressionV3 and GatherV2, else V2 and Gather */
     int mutate;
+    int tail;  /* > 0: SortByField, then the first `tail` rows fetched */
+    int tmut;  /* EL_TM_* */
 } el_mc_cfg;
 
 static el_gb *el_mc_b;
@@ -178,7 +194,7 @@ static void el_mc_chain(const el_mc_cfg *c, int k)
     el_mc_i(ss, "T");
     el_mc_i(ss, "Index");
     el_gb_attr_int(el_mc_b, ss, "shrink_axis_mask", 1);
-    el_gb_scalar_i32(el_mc_b, N(33, "max_size"), 5, NULL);
+    el_gb_scalar_i32(el_mc_b, N(33, "max_size"), c->tail ? 20 : 5, NULL);
     el_mc_i(el_mc_node("Minimum", N(34, "max_out"), EL_IN(n[33], n[32])), "T");
     el_gb_scalar_f32(el_mc_b, N(35, "iou"), 0.5f, NULL);
     if (c->v3) {
@@ -200,6 +216,44 @@ static void el_mc_chain(const el_mc_cfg *c, int k)
     }
     if (m1 && c->mutate == EL_MUT_CTRL) el_mc_node("Identity", "extra", EL_IN("rows", "^c1/F/Where"));
 #undef N
+}
+
+/* The OD API's tail: SortByField (Size, Shape, the count, Assert(Equal),
+ * TopKV2, a Gather per field), then Gather(g, Range(0, Minimum(P,
+ * count), 1)) per field: top/boxes, top/scores, top/classes and top/min. */
+static void el_mc_tail(const el_mc_cfg *c)
+{
+    el_gb *b = el_mc_b;
+    static const int32_t zero = 0, one = 1;
+    el_gb_scalar_i32(b, "tail/axis", 0, NULL);
+    el_gb_scalar_i32(b, "tail/zero", 0, NULL);
+    el_gb_scalar_i32(b, "tail/one", 1, NULL);
+    el_gb_const_i32(b, "tail/b0", 1, &zero, NULL);
+    el_gb_const_i32(b, "tail/b1", 1, &one, NULL);
+    el_mc_i(el_mc_node("Size", "sbf/Size", EL_IN("out_scores/concat")), "out_type");
+    el_mc_i(el_mc_node("Shape", "sbf/Shape", EL_IN("out_boxes/concat")), "out_type");
+    int ss = el_mc_node("StridedSlice", "sbf/n", EL_IN("sbf/Shape", "tail/b0", "tail/b1", "tail/b1"));
+    el_mc_i(ss, "T");
+    el_mc_i(ss, "Index");
+    el_gb_attr_int(b, ss, "shrink_axis_mask", 1);
+    el_gb_scalar_i32(b, "tail/three", 3, NULL);
+    el_mc_i(el_mc_node("Equal", "sbf/Equal", EL_IN("sbf/n", c->tmut == EL_TM_EQUAL_CONST ? "tail/three" : "sbf/Size")), "T");
+    el_mc_node("Assert", "sbf/Assert", EL_IN("sbf/Equal", "sbf/Size", "sbf/n"));
+    int t = el_mc_node("TopKV2", "sbf/TopKV2", EL_IN("out_scores/concat", "sbf/n", "^sbf/Assert"));
+    el_mc_f(t, "T");
+    el_gb_attr_bool(b, t, "sorted", true);
+    static const char *const in[3] = {"out_boxes/concat", "out_scores/concat", "out_classes/concat"};
+    static const char *const g[3] = {"sbf/gb", "sbf/gs", "sbf/gc"}, *const top[3] = {"top/boxes", "top/scores", "top/classes"};
+    for (int f = 0; f < 3; f++) el_mc_gather(c, g[f], in[f], "sbf/TopKV2:1");
+    el_mc_i(el_mc_node("Shape", "top/Shape", EL_IN("sbf/gb")), "out_type");
+    ss = el_mc_node("StridedSlice", "top/n", EL_IN("top/Shape", "tail/b0", "tail/b1", "tail/b1"));
+    el_mc_i(ss, "T");
+    el_mc_i(ss, "Index");
+    el_gb_attr_int(b, ss, "shrink_axis_mask", 1);
+    el_gb_scalar_i32(b, "top/P", c->tail, NULL);
+    el_mc_i(el_mc_node("Minimum", "top/min", EL_IN("top/P", "top/n")), "T");
+    el_mc_i(el_mc_node("Range", "top/range", EL_IN("tail/zero", "top/min", "tail/one")), "Tidx");
+    for (int f = 0; f < 3; f++) el_mc_gather(c, top[f], g[f], "top/range");
 }
 
 static el_graph *el_mc_graph(const el_mc_cfg *c)
@@ -233,8 +287,9 @@ static el_graph *el_mc_graph(const el_mc_cfg *c)
         el_gb_attr_int(&b, cn, "N", c->classes);
         el_gb_attr_type(&b, cn, "T", EL_DT_FLOAT);
         el_gb_attr_type(&b, cn, "Tidx", EL_DT_INT32);
-        el_gb_node(&b, out[f], "Identity", EL_IN(cat));
+        if (!c->tail) el_gb_node(&b, out[f], "Identity", EL_IN(cat));
     }
+    if (c->tail) el_mc_tail(c);
     el_graph *g;
     assert_int_equal(el_gb_finish(&b, &g), EL_OK);
     return g;
@@ -244,21 +299,30 @@ static const char *const el_mc_feeds[5] = {"scores", "rows", "boxes", "window", 
 
 static int el_mc_fetches(const el_mc_cfg *c, const char **f)
 {
+    if (c->tail) {
+        static const char *const extra[EL_TM_KINDS] = {NULL, "sbf/Size", "sbf/n", "sbf/gs", NULL};
+        f[0] = "top/boxes", f[1] = "top/scores", f[2] = "top/classes", f[3] = "top/min";
+        if (extra[c->tmut]) f[4] = extra[c->tmut];
+        return extra[c->tmut] ? 5 : 4;
+    }
     f[0] = "out_boxes", f[1] = "out_scores", f[2] = "out_classes";
     if (c->mutate == EL_MUT_FETCHED) f[3] = "c1/nms";
     if (c->mutate == EL_MUT_READER || c->mutate == EL_MUT_CTRL) f[3] = "extra";
     return c->mutate == EL_MUT_FETCHED || c->mutate == EL_MUT_READER || c->mutate == EL_MUT_CTRL ? 4 : 3;
 }
 
+static int el_mc_top; /* the last el_mc_fused's count of NMS given a top */
+
 static int el_mc_fused(const el_mc_cfg *c, const el_graph *g, el_graph **og)
 {
-    const char *f[4];
+    const char *f[5];
     int nf = el_mc_fetches(c, f);
     el_optimize_stats st;
     el_graph *out = NULL;
     assert_int_equal(el_graph_optimize(g, 5, el_mc_feeds, nf, f, &st, &out), EL_OK);
     if (og) *og = out;
     else el_graph_free(out);
+    el_mc_top = st.nms_top;
     return st.nms_fused;
 }
 
@@ -315,9 +379,9 @@ static void el_mc_free(el_mc_in *in)
  * unfused on `in`: the same bits, or all of them fail. */
 static void el_mc_compare(const el_mc_cfg *c, const el_graph *g, const el_mc_in *in)
 {
-    const char *f[4];
+    const char *f[5];
     int nf = el_mc_fetches(c, f);
-    el_tensor ref[4], got[4];
+    el_tensor ref[5], got[5];
     el_session *s;
     el_session_opts off = {.threads = 1, .no_optimize = 1};
     assert_int_equal(el_session_create(g, 5, el_mc_feeds, nf, f, &off, &s), EL_OK);
@@ -443,9 +507,53 @@ static void test_hostile_inputs(void **state)
     el_graph_free(g);
 }
 
+/* The SortByField tail: the NMS gets its top, and the first P rows are the
+ * unfused graph's for P below and above the selections' count. */
+static void test_top_tail(void **state)
+{
+    (void)state;
+    static const int tops[4] = {1, 3, 7, 50};
+    for (int v3 = 0; v3 < 2; v3++)
+        for (int classes = 1; classes <= 7; classes += 3)
+            for (int i = 0; i < 4; i++) {
+                el_mc_cfg c = {.classes = classes, .v3 = v3, .tail = tops[i]};
+                el_graph *g = el_mc_graph(&c), *og = NULL;
+                assert_int_equal(el_mc_fused(&c, g, &og), 1);
+                assert_int_equal(el_mc_top, 1);
+                bool found = false;
+                for (int n = 0; n < og->nnodes; n++)
+                    if (!strcmp(og->nodes[n].op, "_ElMultiClassNms")) {
+                        const el_attr *a = el_node_attr(&og->nodes[n], "_el_top");
+                        assert_non_null(a);
+                        assert_int_equal(a->v.i, tops[i]);
+                        found = true;
+                    }
+                assert_true(found);
+                el_graph_free(og);
+                el_mc_check(&c, g);
+                el_graph_free(g);
+            }
+}
+
+/* Tails that show the count or every row keep the NMS whole. */
+static void test_top_tail_mutations(void **state)
+{
+    (void)state;
+    for (int m = EL_TM_FETCH_SIZE; m < EL_TM_KINDS; m++) {
+        el_mc_cfg c = {.classes = 4, .v3 = m % 2 == 0, .tail = 3, .tmut = m};
+        el_graph *g = el_mc_graph(&c);
+        assert_int_equal(el_mc_fused(&c, g, NULL), 1);
+        if (el_mc_top != 0) fail_msg("tail mutation %d got a top", m);
+        el_mc_check(&c, g);
+        el_graph_free(g);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_top_tail),
+        cmocka_unit_test(test_top_tail_mutations),
         cmocka_unit_test(test_fused_layouts),
         cmocka_unit_test(test_mutations_stay),
         cmocka_unit_test(test_hostile_inputs),
