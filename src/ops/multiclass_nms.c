@@ -10,7 +10,6 @@
  * in class order, so the bits do not depend on the thread count. */
 #include <math.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/threadpool.h"
@@ -192,10 +191,28 @@ static void el_mcnms_round(el_mcnms_job *j, el_threadpool *pool, int threads, in
     el_parallel_for(pool, threads, 1, el_mcnms_thread, j);
 }
 
-static int el_mcnms_desc(const void *a, const void *b)
+/* The k-th greatest (k >= 1) of a[0..n): a quickselect, a permuted. */
+static float el_mcnms_kth(float *a, int64_t n, int64_t k)
 {
-    const float x = *(const float *)a, y = *(const float *)b;
-    return x < y ? 1 : x > y ? -1 : 0;
+    int64_t lo = 0, hi = n - 1;
+    const int64_t want = k - 1;
+    while (lo < hi) {
+        const float pivot = a[lo + (hi - lo) / 2];
+        int64_t i = lo, j = hi;
+        while (i <= j) { /* greater values to the front */
+            while (a[i] > pivot) i++;
+            while (a[j] < pivot) j--;
+            if (i <= j) {
+                const float t = a[i];
+                a[i++] = a[j];
+                a[j--] = t;
+            }
+        }
+        if (want <= j) hi = j;
+        else if (want >= i) lo = i;
+        else return a[want];
+    }
+    return a[want];
 }
 
 /* EL_MCNMS_TOP = top: the floor for the second round. A class's first
@@ -210,9 +227,7 @@ static float el_mcnms_floor(const el_mcnms_job *j, int64_t top, float *buf)
     int64_t n = 0;
     for (int64_t c = 0; c < j->nk; c++)
         for (int64_t i = 0; i < j->count[c]; i++) buf[n++] = j->out_scores[j->cap * c + i];
-    if (n < top) return -INFINITY;
-    qsort(buf, (size_t)n, sizeof *buf, el_mcnms_desc); /* a few hundred at most: nk * ceil(top / nk) */
-    return buf[top - 1];
+    return n < top ? -INFINITY : el_mcnms_kth(buf, n, top); /* no NaN: every selection passed > threshold */
 }
 
 static el_status el_op_multiclass_nms(el_kctx *ctx)
