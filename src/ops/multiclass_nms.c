@@ -47,8 +47,78 @@ typedef struct el_mcnms_job {
     int64_t *again; /* NULL, or the classes the round runs (its first nk) */
     int64_t round_cap;
     float floor;
+    /* With a top, the first round: each class's floor raised to a sampled
+     * score of its column (el_mcnms_sampled), kept per class in ran_floor. */
+    bool sample;
+    float *ran_floor;
     _Atomic int64_t next; /* the first class not claimed yet */
 } el_mcnms_job;
+
+#if defined(EL_CONV_X86)
+/* el_mcnms_take sixteen rows per step, with compress stores. */
+__attribute__((target("avx512f"))) static int64_t el_mcnms_take_avx512(const float *col, const uint8_t *keep,
+                                                                      int64_t lim, float thr, float floor, float *cs,
+                                                                      int32_t *take, int64_t *done)
+{
+    const __m512 vt = _mm512_set1_ps(thr), vf = _mm512_set1_ps(floor);
+    const __m512i step = _mm512_set1_epi32(16);
+    __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int64_t n = 0, i = 0;
+    for (; i + 16 <= lim; i += 16, idx = _mm512_add_epi32(idx, step)) {
+        const __m512 v = _mm512_loadu_ps(col + i);
+        const __m512i k = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(keep + i)));
+        const __mmask16 m = _mm512_cmp_ps_mask(v, vt, _CMP_GT_OQ) & _mm512_cmp_ps_mask(v, vf, _CMP_GE_OQ) &
+                            _mm512_test_epi32_mask(k, k);
+        _mm512_mask_compressstoreu_ps(cs + n, m, v);
+        _mm512_mask_compressstoreu_epi32(take + n, m, idx);
+        n += __builtin_popcount(m);
+    }
+    *done = i;
+    return n;
+}
+#endif
+
+/* The candidates of a column: rows i < lim with score > thr, >= floor and
+ * keep[i], their scores into cs and their rows into take (in row order);
+ * returns how many. */
+static int64_t el_mcnms_take(const float *col, const uint8_t *keep, int64_t lim, float thr, float floor, float *cs,
+                             int32_t *take)
+{
+    int64_t n = 0, i = 0;
+#if defined(EL_CONV_X86)
+    if (el_conv_isa() >= EL_ISA_AVX512) n = el_mcnms_take_avx512(col, keep, lim, thr, floor, cs, take, &i);
+#endif
+    for (; i < lim; i++) { /* branch-free: a row not taken is overwritten */
+        const float v = col[i];
+        cs[n] = v;
+        take[n] = (int32_t)i;
+        n += (v > thr) & (v >= floor) & keep[i];
+    }
+    return n;
+}
+
+/* A score of the column below which the first round need not look: the
+ * k-th greatest of every EL_MCNMS_STRIDE-th score, k chosen so that about
+ * 8 * cap scores are at or above it (the OD API's classes pop about 1.7
+ * candidates per box selected); -INFINITY when the column is short or the
+ * sample holds too few numbers. A class that runs out of candidates then
+ * has every selection >= it, not all of them (el_mcnms_widen). */
+#define EL_MCNMS_STRIDE 32
+static float el_mcnms_sampled(const float *col, int64_t lim, int64_t cap)
+{
+    const int64_t k = (8 * cap + EL_MCNMS_STRIDE - 1) / EL_MCNMS_STRIDE;
+    if (k > 8 || lim < 4 * k * EL_MCNMS_STRIDE) return -INFINITY;
+    float top[8]; /* greatest sampled scores, descending */
+    int64_t ntop = 0;
+    for (int64_t i = 0; i < lim; i += EL_MCNMS_STRIDE) {
+        const float v = col[i];
+        if (!(v == v) || (ntop == k && v <= top[k - 1])) continue; /* NaN never leads */
+        int64_t q = ntop < k ? ntop++ : k - 1;
+        for (; q > 0 && top[q - 1] < v; q--) top[q] = top[q - 1];
+        top[q] = v;
+    }
+    return ntop == k ? top[k - 1] : -INFINITY;
+}
 
 /* Class c: its candidates (score > threshold, clipped area > min_area,
  * score >= floor) and TF's NMS over them, at most round_cap selected. */
@@ -60,32 +130,27 @@ static void el_mcnms_class(const el_mcnms_job *j, int64_t c, char *mem)
     float *sel_scores = (float *)(sel + j->cap);
     /* Rows past the boxes fail the filter's Gather if a score takes them. */
     const int64_t rows = j->rows, stride = j->ncols, lim = rows < j->nboxes ? rows : j->nboxes;
-    const float *sp = j->scores + c, *clipped = j->clipped, *col = j->columns + lim * c, thr = j->thr,
-                floor = j->floor;
+    const float *sp = j->scores + c, *clipped = j->clipped, *col = j->columns + lim * c, thr = j->thr;
     const uint8_t *keep = j->keep;
     for (int64_t i = lim; i < rows; i++)
         if (sp[i * stride] > thr) {
             j->count[c] = -1 - i;
             return;
         }
-    /* Counting the rows taken first: every row taken is the OD API's case
-     * (its 1e-8 threshold, boxes inside the window, no floor), and the
-     * column and the clipped boxes are then the candidates as they are. */
-    int64_t n = 0;
-    for (int64_t i = 0; i < lim; i++) {
-        const float v = col[i];
-        n += (v > thr) & (v >= floor) & keep[i];
+    float floor = j->floor;
+    if (j->sample) {
+        const float s = el_mcnms_sampled(col, lim, j->round_cap);
+        if (s > floor) floor = s;
     }
+    if (j->ran_floor) j->ran_floor[c] = floor;
+    /* The rows taken (their scores in cs, their rows in take), and the
+     * boxes: every row taken is the OD API's case (its 1e-8 threshold,
+     * boxes inside the window, no floor), and the column and the clipped
+     * boxes are then the candidates as they are. */
+    int32_t *take = (int32_t *)(cs + j->rows + 1);
+    const int64_t n = el_mcnms_take(col, keep, lim, thr, floor, cs, take);
     const float *boxes = clipped, *scores = col;
-    if (n < lim) { /* compacted, branch-free: a row not taken is overwritten */
-        int32_t *take = (int32_t *)(cs + j->rows + 1);
-        n = 0;
-        for (int64_t i = 0; i < lim; i++) {
-            const float v = col[i];
-            cs[n] = v;
-            take[n] = (int32_t)i;
-            n += (v > thr) & (v >= floor) & keep[i];
-        }
+    if (n < lim) {
         for (int64_t k = 0; k < n; k++) memcpy(cb + 4 * k, clipped + 4 * (int64_t)take[k], 4 * sizeof(float));
         boxes = cb, scores = cs;
     }
@@ -102,13 +167,34 @@ static void el_mcnms_class(const el_mcnms_job *j, int64_t c, char *mem)
 
 /* Rows [b0, b1) of blocks of EL_MCNMS_TBLOCK: the score columns of the
  * classes, one after another (each class then reads its column at unit
- * stride instead of one float per row's cache line). */
+ * stride instead of one float per row's cache line). A block's rows stay
+ * in L1 while every class takes its part. */
 #define EL_MCNMS_TBLOCK 64
+#if defined(EL_CONV_X86)
+/* Sixteen rows of a column per gather; returns the first row not done. */
+__attribute__((target("avx512f"))) static int64_t el_mcnms_transpose_avx512(const el_mcnms_job *j, int64_t lim,
+                                                                           int64_t i0, int64_t i1)
+{
+    const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32((int)j->ncols));
+    int64_t i = i0;
+    for (; i + 16 <= i1; i += 16)
+        for (int64_t c = 0; c < j->nk; c++)
+            _mm512_storeu_ps(j->columns + lim * c + i, _mm512_i32gather_ps(rows, j->scores + i * j->ncols + c, 4));
+    return i;
+}
+#endif
+
 static void el_mcnms_transpose(void *vj, int64_t b0, int64_t b1)
 {
     const el_mcnms_job *j = vj;
     const int64_t lim = j->rows < j->nboxes ? j->rows : j->nboxes;
-    const int64_t i0 = b0 * EL_MCNMS_TBLOCK, i1 = b1 * EL_MCNMS_TBLOCK < lim ? b1 * EL_MCNMS_TBLOCK : lim;
+    const int64_t i1 = b1 * EL_MCNMS_TBLOCK < lim ? b1 * EL_MCNMS_TBLOCK : lim;
+    int64_t i0 = b0 * EL_MCNMS_TBLOCK;
+#if defined(EL_CONV_X86)
+    /* 16 * ncols * 4 bytes apart at most: int32 offsets (ncols < 2^27) */
+    if (el_conv_isa() >= EL_ISA_AVX512 && j->ncols < (1 << 27)) i0 = el_mcnms_transpose_avx512(j, lim, i0, i1);
+#endif
     for (int64_t c = 0; c < j->nk; c++) {
         float *col = j->columns + lim * c;
         const float *sp = j->scores + c;
@@ -230,6 +316,47 @@ static float el_mcnms_floor(const el_mcnms_job *j, int64_t top, float *buf)
     return n < top ? -INFINITY : el_mcnms_kth(buf, n, top); /* no NaN: every selection passed > threshold */
 }
 
+/* EL_MCNMS_TOP: the rounds after the first (every class run with at most
+ * `cap` selections). A class is complete for a floor when its run ended
+ * (fewer selections than its cap) at or below the floor (every selection
+ * >= the floor it ran with is there), reached below the floor, or reached
+ * max_size; the others run again with twice the cap from their candidates
+ * >= the new floor, until none is left. Then each class keeps its
+ * selections >= the last floor: a prefix, as hard NMS selects in score
+ * order. Doubling the cap keeps a class that holds many of the best rows
+ * from making the floor low for all (COCO with random weights: a few
+ * classes score high everywhere). */
+static void el_mcnms_widen(el_mcnms_job *j, el_threadpool *pool, int threads, int64_t top, int64_t cap, int64_t *list,
+                           float *buf)
+{
+    const int64_t nk = j->nk;
+    int64_t *ran = list + nk;
+    for (int64_t c = 0; c < nk; c++) ran[c] = cap;
+    float floor;
+    for (;;) {
+        floor = el_mcnms_floor(j, top, buf);
+        int64_t nopen = 0;
+        for (int64_t c = 0; c < nk; c++) {
+            const int64_t n = j->count[c];
+            const bool more = n == ran[c] ? ran[c] < j->cap && j->out_scores[j->cap * c + n - 1] >= floor
+                                          : j->ran_floor[c] > floor; /* ran out above the floor */
+            if (more) list[nopen++] = c;
+        }
+        if (nopen == 0) break;
+        cap = 2 * cap < j->cap ? 2 * cap : j->cap;
+        for (int64_t i = 0; i < nopen; i++) ran[list[i]] = cap;
+        j->again = list;
+        j->nk = nopen;
+        el_mcnms_round(j, pool, threads, cap, floor);
+        j->again = NULL;
+        j->nk = nk;
+    }
+    for (int64_t c = 0; c < nk; c++) {
+        const float *os = j->out_scores + j->cap * c;
+        while (j->count[c] > 0 && !(os[j->count[c] - 1] >= floor)) j->count[c]--;
+    }
+}
+
 static el_status el_op_multiclass_nms(el_kctx *ctx)
 {
     EL_TRY(el_kctx_need_inputs(ctx, 4));
@@ -294,8 +421,11 @@ static el_status el_op_multiclass_nms(el_kctx *ctx)
     el_mcnms_clip(&j, nclip);
     j.nk = nk;
     EL_TRY(el_kctx_scratch(ctx, sizeof(float) * (size_t)(nclip * nk + nk * j.cap) + 64, (void **)&j.columns));
-    int64_t *again = NULL;
-    if (top > 0) EL_TRY(el_kctx_scratch(ctx, sizeof(int64_t) * (size_t)nk + 64, (void **)&again));
+    int64_t *again = NULL; /* with a top: the classes a round runs, then the cap each ran with */
+    if (top > 0) {
+        EL_TRY(el_kctx_scratch(ctx, 2 * sizeof(int64_t) * (size_t)nk + 64, (void **)&again));
+        EL_TRY(el_kctx_scratch(ctx, sizeof(float) * (size_t)nk + 64, (void **)&j.ran_floor));
+    }
     el_parallel_for(pool, (nclip + EL_MCNMS_TBLOCK - 1) / EL_MCNMS_TBLOCK, 1, el_mcnms_transpose, &j);
     /* With a top: a first round of a few selections per class sets the
      * floor, a second one runs the classes from their candidates at or
@@ -303,7 +433,9 @@ static el_status el_op_multiclass_nms(el_kctx *ctx)
      * the floor is then the top-th best score itself unless a class holds
      * more of the best rows than that. */
     const int64_t first_cap = top > 0 && nk > 0 ? 4 * ((top + nk - 1) / nk) : j.cap;
+    j.sample = first_cap < j.cap;
     el_mcnms_round(&j, pool, threads, first_cap < j.cap ? first_cap : j.cap, -INFINITY);
+    j.sample = false;
     int64_t total = 0;
     for (int64_t c = 0; c < nk; c++) {
         if (j.count[c] < 0)
@@ -313,26 +445,7 @@ static el_status el_op_multiclass_nms(el_kctx *ctx)
         total += j.count[c];
     }
     if (first_cap < j.cap) {
-        const float floor = el_mcnms_floor(&j, top, j.columns + nclip * nk);
-        /* A class whose first round ended (fewer selections than its cap)
-         * or reached below the floor has every selection >= floor: those
-         * are a prefix (hard NMS selects in score order). The others run
-         * again from their candidates >= floor. */
-        int64_t nagain = 0;
-        for (int64_t c = 0; c < nk; c++) {
-            const float *os = j.out_scores + j.cap * c;
-            if (j.count[c] == first_cap && os[first_cap - 1] >= floor) {
-                again[nagain++] = c;
-                continue;
-            }
-            while (j.count[c] > 0 && !(os[j.count[c] - 1] >= floor)) j.count[c]--;
-        }
-        if (nagain > 0) {
-            j.again = again;
-            j.nk = nagain;
-            el_mcnms_round(&j, pool, threads, j.cap, floor);
-            j.nk = nk;
-        }
+        el_mcnms_widen(&j, pool, threads, top, first_cap, again, j.columns + nclip * nk);
         total = 0;
         for (int64_t c = 0; c < nk; c++) total += j.count[c];
     }

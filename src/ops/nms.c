@@ -282,7 +282,10 @@ __attribute__((target("avx512f"))) static bool el_nms_overlaps_avx512(const el_n
  * batch gives the keys in TF's order. Few samples: the sampling's
  * insertions cost more than a batch somewhat larger or smaller than
  * planned (4 of every 32nd key: coco's NMS 1.41 -> 1.20 ms against 16 of
- * every 8th). */
+ * every 8th). Fewer samples when few boxes are still wanted (the fused
+ * NMS's first rounds ask for 8, ops/multiclass_nms.c): about two keys per
+ * box wanted, as the OD API's classes pop about 1.7 per box selected, so
+ * the batch's sort is not 16 times larger than needed. */
 #define EL_NMS_STRIDE 32
 #define EL_NMS_SAMPLE 4
 
@@ -343,14 +346,14 @@ __attribute__((target("avx512f"))) static void el_nms_sort_avx512(const uint64_t
 
 /* Moves the next batch of the rem keys q to `batch` (room for rem + 1) and
  * the others to the front of q; returns its size. */
-static int el_nms_next_batch(uint64_t *q, int rem, uint64_t *batch, bool avx512)
+static int el_nms_next_batch(uint64_t *q, int rem, int samples, uint64_t *batch, bool avx512)
 {
     uint64_t top[EL_NMS_SAMPLE]; /* greatest sampled keys, descending */
     int ntop = 0;
     for (int i = 0; i < rem; i += EL_NMS_STRIDE) {
         const uint64_t k = q[i];
-        if (ntop == EL_NMS_SAMPLE && k <= top[EL_NMS_SAMPLE - 1]) continue;
-        int j = ntop < EL_NMS_SAMPLE ? ntop++ : EL_NMS_SAMPLE - 1;
+        if (ntop == samples && k <= top[samples - 1]) continue;
+        int j = ntop < samples ? ntop++ : samples - 1;
         for (; j > 0 && top[j - 1] < k; j--) top[j] = top[j - 1];
         top[j] = k;
     }
@@ -407,9 +410,11 @@ static inline __attribute__((always_inline)) int el_nms_hard_finite_body(const f
 #endif
     while (nsel < max_out && (hn > 0 || m > 0)) {
         if (hn == 0) {
-            const bool split = m > 4 * EL_NMS_SAMPLE * EL_NMS_STRIDE;
+            const int want = 2 * (max_out - nsel), samples =
+                want >= EL_NMS_SAMPLE * EL_NMS_STRIDE ? EL_NMS_SAMPLE : 1 + want / EL_NMS_STRIDE;
+            const bool split = m > 4 * samples * EL_NMS_STRIDE;
             h = split ? batch : heap;
-            hn = split ? el_nms_next_batch(heap, m, batch, avx512) : m;
+            hn = split ? el_nms_next_batch(heap, m, samples, batch, avx512) : m;
             m -= hn;
             ns = -1;
 #if defined(EL_CONV_X86)

@@ -9,7 +9,8 @@
  * With the OD API's SortByField and first-P Gathers after it, the fused
  * node gets EL_MCNMS_TOP (graph/nms_top.c) and the P rows and min(P,
  * count) are the unfused graph's bits for several P (fewer and more than
- * the selections); a tail that shows the count or all rows keeps it whole. */
+ * the selections) and columns of 0 to 600 rows; a tail that shows the
+ * count or all rows keeps it whole. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -531,6 +532,12 @@ static void test_top_tail(void **state)
                 assert_true(found);
                 el_graph_free(og);
                 el_mc_check(&c, g);
+                /* Columns long enough for the first round's sampled floor. */
+                for (int kind = 0; kind < EL_IN_KINDS; kind++) {
+                    el_mc_in in = el_mc_input(kind, 600, c.classes + 1, -1, 600, 4, 4, true);
+                    el_mc_compare(&c, g, &in);
+                    el_mc_free(&in);
+                }
                 el_graph_free(g);
             }
 }
