@@ -1466,14 +1466,22 @@ static void el_at_windows(void *vc, int64_t p0, int64_t p1)
         const int64_t i = j->idx->dtype == EL_DT_INT32 ? ((const int32_t *)j->idx->data)[p]
                                                          : ((const int64_t *)j->idx->data)[p];
         float *o = j->win + p * kh * kw * ch;
-        memset(o, 0, sizeof(float) * (size_t)(kh * kw * ch));
-        if (i < 0 || i >= n * h * w) continue;
+        if (i < 0 || i >= n * h * w) {
+            memset(o, 0, sizeof(float) * (size_t)(kh * kw * ch));
+            continue;
+        }
         const int64_t b = i / (h * w), y = i / w % h, xx = i % w;
         const int64_t x0 = xx - kw / 2 < 0 ? 0 : xx - kw / 2, x1 = xx + kw / 2 + 1 > w ? w : xx + kw / 2 + 1;
         for (int64_t ky = 0; ky < kh; ky++) {
             const int64_t iy = y + ky - kh / 2;
-            if (iy < 0 || iy >= h) continue;
-            float *d = o + (ky * kw + x0 - (xx - kw / 2)) * ch;
+            float *r = o + ky * kw * ch, *d = r + (x0 - (xx - kw / 2)) * ch;
+            /* Zeros only where the window leaves the input. */
+            if (iy < 0 || iy >= h) {
+                memset(r, 0, sizeof(float) * (size_t)(kw * ch));
+                continue;
+            }
+            memset(r, 0, sizeof(float) * (size_t)(d - r));
+            memset(d + (x1 - x0) * ch, 0, sizeof(float) * (size_t)((kw - (x1 - x0)) * ch - (d - r)));
             if (j->cat) el_concat_rows_span(j->cat, b, iy, x0, x1, d);
             else memcpy(d, (const float *)j->x->data + ((b * h + iy) * w + x0) * ch, sizeof(float) * (size_t)((x1 - x0) * ch));
         }
