@@ -1123,7 +1123,7 @@ static el_status el_rows_bufs_alloc(el_kctx *ctx, const el_rows_plan *p, bool ri
         if (proj) b->rows[t] = el_mem_alloc(sizeof(float) * (size_t)(EL_ROWS_STEP * gd->w.out * gd->oc));
         if (p->pw.wb) b->bscr[t] = el_mem_alloc(p->pw.bf16_scratch);
         if (sfloats) b->sbuf[t] = el_mem_alloc(sizeof(float) * (size_t)sfloats);
-        if (in) b->in_row[t] = el_mem_alloc(sizeof(float) * (size_t)(in->gd.w.out * in->gd.oc));
+        if (in) b->in_row[t] = el_mem_alloc(sizeof(float) * (size_t)(2 * in->gd.w.out * in->gd.oc));
         if ((ring && !b->ring[t]) || (proj && !b->rows[t]) || (p->pw.wb && !b->bscr[t]) || (sfloats && !b->sbuf[t]) ||
             (in && !b->in_row[t]))
             return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row buffers");
@@ -1162,7 +1162,7 @@ struct el_rows_job {
     float *y;
     float *const *ring;         /* per thread: EL_ROWS_RING(kh, stride) expanded rows (with ex, st or cat) */
     float *const *stem_buf;     /* per thread: st's scratch */
-    float *const *in_row;       /* per thread: in's output row (with in) */
+    float *const *in_row;       /* per thread: two of in's output rows (with in) */
     bool res;                   /* the projection's Add reads the ring's rows (EL_PWDW_RES_ATTR) */
     float *const *mid;          /* per thread: EL_ROWS_STEP depthwise output rows (with pw) */
     void *const *bf16;          /* per thread: the bf16 projection's scratch */
@@ -1203,8 +1203,15 @@ static void el_rows_fill(const el_rows_job *j, int t, el_rows_have *hv, el_rows_
         } else if (j->cat) {
             el_concat_rows_span(j->cat, b, r, 0, win, slot);
         } else if (j->in) {
-            el_rows_dw(j->in, t, ihv, NULL, b, r, 1, j->in_row[t]);
-            el_pw_plan_row(j->ex, j->ee, j->in_row[t], slot, 1, NULL);
+            /* Two rows at once where two are wanted: the inner depthwise
+             * rows then take its two-row tiles (the same bits as one row
+             * at a time), and the expansion one call. */
+            const int64_t r0 = down ? r - 1 : r, n = q + 1 < e1 ? 2 : 1, lo = n == 2 ? r0 : r;
+            const int64_t rw = j->in->gd->w.out * j->in->gd->oc; /* floats per inner output row */
+            el_rows_dw(j->in, t, ihv, NULL, b, lo, n, j->in_row[t]);
+            for (int64_t k = 0; k < n; k++)
+                el_pw_plan_row(j->ex, j->ee, j->in_row[t] + k * rw, j->ring[t] + (lo + k) % nring * win * c, 1, NULL);
+            q += n - 1;
         } else {
             el_pw_plan_row(j->ex, j->ee, j->x + (b * gd->h.in + r) * win * j->ex->g.ic, slot, 1, NULL);
         }
