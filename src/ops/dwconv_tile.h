@@ -149,9 +149,12 @@ static inline __attribute__((always_inline)) void el_dw_tile(const int K, const 
  * xp[i], column c at xp[i] + coff[c]. Each input vector is loaded once
  * for the FMAs of both rows (K + S row loads instead of 2 K). Every
  * output sums its taps in (ky, kx) order as el_dw_tile_vec does (input
- * rows ascending), so the bits are those of two one-row tiles. */
+ * rows ascending), so the bits are those of two one-row tiles. Border
+ * tiles (border true): xp[i * NC + c] is column c of input row i, or
+ * zeros, as in el_dw_tile_vec. */
 static inline __attribute__((always_inline)) void el_dw_tile2_vec(const int K, const int S, const int P,
-                                                                  const bool masked, const float *const *xp,
+                                                                  const bool border, const bool masked,
+                                                                  const float *const *xp,
                                                                   const int64_t *coff, const float *w, int64_t C,
                                                                   int64_t cb, el_vmask m, const float *bias,
                                                                   bool clamp, el_vf lo, el_vf hi, const el_dw_hs *hs,
@@ -174,7 +177,8 @@ static inline __attribute__((always_inline)) void el_dw_tile2_vec(const int K, c
         }
 #pragma GCC unroll 19
         for (int c = 0; c < NC; c++) {
-            el_vf xv = EL_DW_LD(xp[i] + coff[c] + cb);
+            const float *src = border ? xp[i * NC + c] : xp[i] + coff[c];
+            el_vf xv = EL_DW_LD(src + cb);
             EL_DW_KEEP(xv);
 #pragma GCC unroll 8
             for (int p = 0; p < P; p++) {
@@ -356,26 +360,49 @@ static inline __attribute__((always_inline)) void el_dw_tile2_at(const int K, co
     const int64_t C = g->ic, Win = g->w.in;
     const int NC = (P - 1) * S + K;
     const int64_t ix0 = ox * S - g->w.pad_before;
-    if (ix0 < 0 || ix0 + NC > Win) {
+    const bool border = ix0 < 0 || ix0 + NC > Win;
+    if (border && C > EL_CONV_ZERO_LEN) {
         EL_DW_PICK(el_dw_t1, K, S, P, (a, ox));
         EL_DW_PICK(el_dw_t1, K, S, P, (b, ox));
         return;
     }
-    const float *xp[EL_DW_KMAX + 2];
-    for (int i = 0; i < K; i++) xp[i] = a->xr[i] + ix0 * C;
-    for (int i = K; i < K + S; i++) xp[i] = b->xr[i - S] + ix0 * C;
+    /* Interior: input row i at the window's first column. Border: every
+     * column's own pointer, zeros outside (a row of 16 or 32 pixels is
+     * mostly border tiles: they took the one-row tiles, a third of
+     * CenterNet's depthwise time). */
+    const float *xp[(EL_DW_KMAX + 2) * EL_DW_NCMAX];
+    for (int i = 0; i < K + S; i++) {
+        const float *row = i < K ? a->xr[i] : b->xr[i - S];
+        if (!border) {
+            xp[i] = row + ix0 * C;
+            continue;
+        }
+        for (int c = 0; c < NC; c++) {
+            const int64_t ix = ix0 + c;
+            xp[i * NC + c] = ix >= 0 && ix < Win ? row + ix * C : el_conv_zero;
+        }
+    }
     const float *const bias = a->e->bias;
     const bool clamp = a->e->clamp;
     const el_vf lo = EL_V_SET1(a->e->lo), hi = EL_V_SET1(a->e->hi);
     const el_dw_hs hs = {a->e->hswish, EL_V_SET1(a->e->hs_mul), EL_V_SET1(a->e->hs_add)};
     float *y0 = a->yr + ox * C, *y1 = b->yr + ox * C;
     int64_t cb = a->c0;
+    if (border) {
+        for (; cb + EL_VF <= a->c1; cb += EL_VF)
+            el_dw_tile2_vec(K, S, P, true, false, xp, NULL, a->w, C, cb, el_vmask_n(EL_VF), bias, clamp, lo, hi, &hs,
+                            y0, y1);
+        if (cb < a->c1)
+            el_dw_tile2_vec(K, S, P, true, true, xp, NULL, a->w, C, cb, el_vmask_n(a->c1 - cb), bias, clamp, lo, hi,
+                            &hs, y0, y1);
+        return;
+    }
     for (; cb + EL_VF <= a->c1; cb += EL_VF)
-        el_dw_tile2_vec(K, S, P, false, xp, a->coff, a->w, C, cb, el_vmask_n(EL_VF), bias, clamp, lo, hi, &hs, y0,
-                        y1);
-    if (cb < a->c1)
-        el_dw_tile2_vec(K, S, P, true, xp, a->coff, a->w, C, cb, el_vmask_n(a->c1 - cb), bias, clamp, lo, hi, &hs,
+        el_dw_tile2_vec(K, S, P, false, false, xp, a->coff, a->w, C, cb, el_vmask_n(EL_VF), bias, clamp, lo, hi, &hs,
                         y0, y1);
+    if (cb < a->c1)
+        el_dw_tile2_vec(K, S, P, false, true, xp, a->coff, a->w, C, cb, el_vmask_n(a->c1 - cb), bias, clamp, lo, hi,
+                        &hs, y0, y1);
 }
 
 #define EL_DW_T2_CALL(K, S, P) el_dw_tile2_at(K, S, P, a, b, ox)
