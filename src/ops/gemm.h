@@ -74,6 +74,11 @@ typedef struct el_gemm_epi {
     const float *bias; /* at the tile's first column, or NULL */
     bool clamp;
     float lo, hi;
+    /* Last K block, after the clamp: add[r * ldadd + j] added (a residual
+     * Add the graph passes fused: the bits of the Add kernel's a + b), or
+     * NULL. */
+    const float *add;
+    int64_t ldadd;
 } el_gemm_epi;
 
 enum {

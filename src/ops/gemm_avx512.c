@@ -82,6 +82,13 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
+        if ((flags & EL_GEMM_EPI) && e->add) {                                                                         \
+            _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
+            {                                                                                                          \
+                c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, e->add + r * e->ldadd));                        \
+                if (WIDE) c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, e->add + r * e->ldadd + 16));         \
+            }                                                                                                          \
+        }                                                                                                              \
         _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                          \
         {                                                                                                              \
             _mm512_mask_storeu_ps(c + r * ldc, m0, c0[r]);                                                             \
