@@ -107,9 +107,10 @@ static void el_cg_tile(const el_cg_job *j, int rows, const float *a, int64_t lda
         const float *ak = a + s0 * sstride + off;
         for (int64_t p = p0; p < p1; p++) {
             int64_t n0 = p * NR;
-            /* The residual Add in registers, as the tile is stored. */
+            /* The residual Add and the hard swish in registers, as the tile is stored. */
             el_gemm_epi ge = {.bias = e->bias ? e->bias + n0 : NULL, .clamp = e->clamp, .lo = e->lo, .hi = e->hi,
-                              .add = e->add ? e->add + (y + n0 - e->y0) : NULL, .ldadd = N};
+                              .add = e->add ? e->add + (y + n0 - e->y0) : NULL, .ldadd = N, .hswish = e->hswish,
+                              .hs_mul = e->hs_mul, .hs_add = e->hs_add};
             int nc = (int)(N - n0 < NR ? N - n0 : NR);
             const void *pa = NULL;
             if (pf->lead) {
@@ -125,11 +126,12 @@ static void el_cg_tile(const el_cg_job *j, int rows, const float *a, int64_t lda
         }
         k0 += kl;
     }
-    /* Hard swish, sigmoid on the tile just stored, while it is in cache
-     * (the residual Add was done in the kernel's registers). */
-    if (e->hswish || e->sigmoid) {
+    /* Sigmoid on the tile just stored, while it is in cache (the residual
+     * Add and the hard swish were done in the kernel's registers). */
+    if (e->sigmoid) {
         el_conv_epi et = *e;
         et.add = NULL;
+        et.hswish = false;
         int64_t c0 = p0 * NR, c1 = p1 * NR < N ? p1 * NR : N;
         el_conv_epi_tile(&et, y + c0, rows, c1 - c0, N);
     }

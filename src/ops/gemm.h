@@ -79,6 +79,9 @@ typedef struct el_gemm_epi {
      * NULL. */
     const float *add;
     int64_t ldadd;
+    /* Then hard swish (ops/hswish_avx512.h: the bits of _ElHardSwish). */
+    bool hswish;
+    float hs_mul, hs_add;
 } el_gemm_epi;
 
 enum {

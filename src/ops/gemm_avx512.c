@@ -14,6 +14,8 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include "ops/hswish_avx512.h"
+
 #define NR EL_GEMM_NR
 #define MRMAX EL_GEMM_MR_AVX512
 
@@ -87,6 +89,14 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
             {                                                                                                          \
                 c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, e->add + r * e->ldadd));                        \
                 if (WIDE) c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, e->add + r * e->ldadd + 16));         \
+            }                                                                                                          \
+        }                                                                                                              \
+        if ((flags & EL_GEMM_EPI) && e->hswish) {                                                                      \
+            const __m512 hm = _mm512_set1_ps(e->hs_mul), ha = _mm512_set1_ps(e->hs_add);                               \
+            _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
+            {                                                                                                          \
+                c0[r] = el_hswish_ps(c0[r], hm, ha);                                                                   \
+                if (WIDE) c1[r] = el_hswish_ps(c1[r], hm, ha);                                                         \
             }                                                                                                          \
         }                                                                                                              \
         _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                          \
