@@ -3,7 +3,8 @@
  * only the gathered pixels (graph/optimize.c el_opt_conv_at, ops/conv.c
  * el_conv_at): the gathered rows have the bits of the whole convolution's
  * on every ISA at 1 and 2 threads, with pixels on every border, repeats,
- * a scalar Mul in between or not, few and many output channels; graphs
+ * a scalar Mul in between or not, few and many output channels, one to
+ * three images; graphs
  * where the convolution is read otherwise, or the indices depend on it,
  * stay as they are. */
 #include <math.h>
@@ -59,7 +60,7 @@ static el_graph *el_at_graph(int64_t c, int64_t oc, int64_t k, bool mul, bool id
     return out;
 }
 
-static void el_at_check(int64_t h, int64_t w, int64_t c, int64_t oc, int64_t k, bool mul)
+static void el_at_check(int64_t n, int64_t h, int64_t w, int64_t c, int64_t oc, int64_t k, bool mul)
 {
     el_graph *g = el_at_graph(c, oc, k, mul, false);
     const char *feeds[2] = {"x", "idx"}, *fetch1[1] = {"g"}, *fetch2[2] = {"g", mul ? "y" : "pw"};
@@ -75,7 +76,7 @@ static void el_at_check(int64_t h, int64_t w, int64_t c, int64_t oc, int64_t k, 
     el_graph_free(og);
 
     el_tensor in[2];
-    const int64_t xd[4] = {1, h, w, c};
+    const int64_t xd[4] = {n, h, w, c};
     el_test_rand_seed(9);
     assert_int_equal(el_tensor_alloc(&in[0], EL_DT_FLOAT, 4, xd), EL_OK);
     for (int64_t i = 0; i < el_tensor_numel(&in[0]); i++) ((float *)in[0].data)[i] = el_test_frand();
@@ -83,10 +84,12 @@ static void el_at_check(int64_t h, int64_t w, int64_t c, int64_t oc, int64_t k, 
     const int32_t fixed[] = {0, (int32_t)(w - 1), (int32_t)((h - 1) * w), (int32_t)(h * w - 1), (int32_t)(w / 2),
                              (int32_t)(w * (h / 2)), (int32_t)(w * (h / 2) + w - 1), (int32_t)((h - 1) * w + 3), 0,
                              (int32_t)(w + 1)};
-    const int64_t nfixed = (int64_t)(sizeof fixed / sizeof fixed[0]), np = nfixed + 20;
+    /* The same pixels in every image, then the rest spread over all. */
+    const int64_t nfixed = (int64_t)(sizeof fixed / sizeof fixed[0]), np = n * nfixed + 20;
     assert_int_equal(el_tensor_alloc(&in[1], EL_DT_INT32, 1, &np), EL_OK);
     int32_t *ix = in[1].data;
-    for (int64_t p = 0; p < np; p++) ix[p] = p < nfixed ? fixed[p] : (int32_t)((p * 7919) % (h * w));
+    for (int64_t p = 0; p < np; p++)
+        ix[p] = p < n * nfixed ? (int32_t)(p / nfixed * h * w + fixed[p % nfixed]) : (int32_t)((p * 7919) % (n * h * w));
     const int isas[3] = {EL_ISA_AVX512, EL_ISA_AVX2, EL_ISA_REF};
     for (int i = 0; i < 3; i++) {
         if ((int)el_isa_available() < isas[i]) continue;
@@ -101,8 +104,8 @@ static void el_at_check(int64_t h, int64_t w, int64_t c, int64_t oc, int64_t k, 
             if (el_session_run(s2, in, want) != EL_OK) fail_msg("%s", el_last_error());
             el_test_assert_shape(&got[0], want[0].ndim, want[0].dims);
             if (memcmp(got[0].data, want[0].data, el_tensor_nbytes(&want[0])))
-                fail_msg("isa %d threads %d %lldx%lldx%lld -> %lld k %lld: gathered rows differ", isas[i], threads,
-                         (long long)h, (long long)w, (long long)c, (long long)oc, (long long)k);
+                fail_msg("isa %d threads %d %lldx%lldx%lldx%lld -> %lld k %lld: gathered rows differ", isas[i], threads,
+                         (long long)n, (long long)h, (long long)w, (long long)c, (long long)oc, (long long)k);
             el_tensor_release(&got[0]);
             el_tensor_release(&want[0]);
             el_tensor_release(&want[1]);
@@ -122,12 +125,16 @@ static void el_at_check(int64_t h, int64_t w, int64_t c, int64_t oc, int64_t k, 
 static void test_gathered_pixels(void **state)
 {
     (void)state;
-    el_at_check(40, 48, 16, 4, 3, true);
-    el_at_check(40, 48, 16, 40, 3, false);
-    el_at_check(36, 64, 24, 4, 5, true);
-    el_at_check(12, 20, 8, 6, 3, true);
+    el_at_check(1, 40, 48, 16, 4, 3, true);
+    el_at_check(1, 40, 48, 16, 40, 3, false);
+    el_at_check(1, 36, 64, 24, 4, 5, true);
+    el_at_check(1, 12, 20, 8, 6, 3, true);
     /* The depthwise pixels in more than one group of four channel vectors. */
-    el_at_check(10, 12, 72, 4, 3, true);
+    el_at_check(1, 10, 12, 72, 4, 3, true);
+    /* Two and three images: the flat indices reach into each. */
+    el_at_check(2, 40, 48, 16, 4, 3, true);
+    el_at_check(3, 12, 20, 8, 6, 5, false);
+    el_at_check(2, 10, 12, 72, 40, 3, true);
 }
 
 /* Indices computed from the convolution (a cycle), or the Reshape's
