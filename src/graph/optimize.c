@@ -2165,18 +2165,20 @@ static el_status el_opt_conv_at(el_opt *o, int g)
     return EL_OK;
 }
 
-/* A ConcatV2 c that takes the Mean (el_opt_concat_mean) whose output 0 is
- * read only as input 0 of depthwise-then-1x1 row fusions (el_opt_dw_pw,
- * with or without el_opt_conv_at): each reader takes c's inputs
- * (EL_CAT_NIN_ATTR, ops/concat.h) and makes the rows it reads itself, and
- * c makes only its Mean (EL_CONCAT_MEAN_ONLY_ATTR): the concatenated map
- * never goes through memory (CenterNet's 128x128x128 head, 8 MB written
- * and read back). c's attrs the readers cannot take keep it as it is. */
+/* A ConcatV2 c whose output 0 is read only as input 0 of
+ * depthwise-then-1x1 row fusions (el_opt_dw_pw, with or without
+ * el_opt_conv_at): each reader takes c's inputs (EL_CAT_NIN_ATTR,
+ * ops/concat.h) and makes the rows it reads itself, and c makes only its
+ * Mean (EL_CONCAT_MEAN_ONLY_ATTR) when it takes one (el_opt_concat_mean),
+ * else nothing reads it and the final prune drops it: the concatenated
+ * map never goes through memory (CenterNet's 128x128x128 head, 8 MB
+ * written and read back, and its upsampling concats). c's attrs the
+ * readers cannot take keep it as it is. */
 static el_status el_opt_concat_rows(el_opt *o, int c)
 {
     el_onode *cn = &o->n[c];
     if (!el_is_float_concat(cn) || cn->fed || cn->fetched || cn->nctrl_readers || cn->nin != cn->ndata ||
-        !el_onode_attr(cn, EL_CONCAT_MEAN_ATTR) || el_onode_attr(cn, EL_CONCAT_MEAN_ONLY_ATTR))
+        el_onode_attr(cn, EL_CONCAT_MEAN_ONLY_ATTR))
         return EL_OK;
     static const char *const known[][2] = {
         {"N", EL_CAT_PREFIX "N"},
@@ -2226,8 +2228,12 @@ static el_status el_opt_concat_rows(el_opt *o, int c)
         r->in[0] = cn->in[0];
         EL_TRY(el_opt_append_data(r, cn->in + 1, cn->ndata - 1, &nin));
     }
-    const el_attr only = {.name = EL_CONCAT_MEAN_ONLY_ATTR, .type = EL_ATTR_B, .v.b = true};
-    EL_TRY(el_set_attr(cn, cn, &only));
+    /* With a Mean the concat makes only that; without one nothing reads
+     * it any more and the final prune drops it. */
+    if (el_onode_attr(cn, EL_CONCAT_MEAN_ATTR)) {
+        const el_attr only = {.name = EL_CONCAT_MEAN_ONLY_ATTR, .type = EL_ATTR_B, .v.b = true};
+        EL_TRY(el_set_attr(cn, cn, &only));
+    }
     o->st.concat_rows_fused++;
     return EL_OK;
 }

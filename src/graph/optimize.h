@@ -37,7 +37,7 @@ typedef struct el_optimize_stats {
     int concat_mean_fused; /* spatial Mean of a ConcatV2 summed by it (its output 1) */
     int conv_mean_fused;   /* spatial Mean of a depthwise convolution summed by it (its output 1) */
     int concat_resize_fused; /* ResizeBilinear feeding a ConcatV2 that takes the Mean, resized by it */
-    int concat_rows_fused;   /* such a ConcatV2's rows made by the row fusions reading it: only its Mean is made */
+    int concat_rows_fused;   /* a ConcatV2 whose rows the row fusions reading it make: only its Mean, if any, is made */
     int pool_concat_fused;   /* channel ConcatV2 read by a MaxPool alone: its inputs pooled side by side */
     int pool_relu_fused;     /* Relu reading a MaxPool applied by it */
     int nms_fused;    /* the OD API's unrolled per-class NMS made one _ElMultiClassNms */

@@ -7,7 +7,8 @@
  * depthwise convolution, which keeps it unfused) on every ISA at 1 and 2
  * threads: with and without the resize, negated input, channel counts that
  * are not multiples of 16, several images, rows too narrow for the row
- * kernels, the size head read at some pixels (el_conv_at). A concat fetched
+ * kernels, the size head read at some pixels (el_conv_at); a concat with no
+ * Mean (the heads read its Relu directly) goes away. A concat fetched
  * stays; inputs that do not concatenate fail as the concat fails. */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ typedef struct rw_case {
     int64_t oc, k;        /* the class head's 1x1 outputs, the depthwise window */
     bool resize, align, half, neg;
     bool at;              /* the size head gathered at fed pixels too (one image only) */
+    bool nomean;          /* no squeeze-excite: the heads read Relu(concat) itself (CenterNet's upsampling concats) */
 } rw_case;
 
 /* The head: y = Relu(ConcatV2(x or Neg(x), Resize(s) or s)), m = Mean(y),
@@ -53,11 +55,15 @@ static el_graph *rw_graph(const rw_case *c, bool extra)
     el_gb_attr_type(&b, k, "T", EL_DT_FLOAT);
     el_gb_attr_int(&b, k, "N", 2);
     el_gb_attr_type(&b, el_gb_node(&b, "y", "Relu", EL_IN("cat")), "T", EL_DT_FLOAT);
-    int m = el_gb_node(&b, "m", "Mean", EL_IN("y", "axes"));
-    el_gb_attr_type(&b, m, "T", EL_DT_FLOAT);
-    el_gb_attr_bool(&b, m, "keep_dims", true);
-    el_gb_attr_type(&b, el_gb_node(&b, "sc", "Sigmoid", EL_IN("m")), "T", EL_DT_FLOAT);
-    el_gb_attr_type(&b, el_gb_node(&b, "ys", "Mul", EL_IN("y", "sc")), "T", EL_DT_FLOAT);
+    if (c->nomean) {
+        el_gb_node(&b, "ys", "Identity", EL_IN("y"));
+    } else {
+        int m = el_gb_node(&b, "m", "Mean", EL_IN("y", "axes"));
+        el_gb_attr_type(&b, m, "T", EL_DT_FLOAT);
+        el_gb_attr_bool(&b, m, "keep_dims", true);
+        el_gb_attr_type(&b, el_gb_node(&b, "sc", "Sigmoid", EL_IN("m")), "T", EL_DT_FLOAT);
+        el_gb_attr_type(&b, el_gb_node(&b, "ys", "Mul", EL_IN("y", "sc")), "T", EL_DT_FLOAT);
+    }
     const int64_t ch = c->cx + c->cs, dwd[4] = {c->k, c->k, ch, 1}, cd[1] = {ch}, pwd[4] = {1, 1, ch, c->oc},
                   od[1] = {c->oc}, whd[4] = {1, 1, ch, 4}, wd[1] = {4};
     el_gb_const_f32_rand(&b, "dw_w", 4, dwd);
@@ -108,7 +114,7 @@ static int rw_fetches(const rw_case *c, bool extra, const char **f)
 {
     int n = 0;
     f[n++] = "cls";
-    f[n++] = "sc";
+    if (!c->nomean) f[n++] = "sc";
     if (c->at) f[n++] = "g";
     if (extra) f[n++] = "e";
     return n;
@@ -133,14 +139,19 @@ static void rw_check(rw_case c)
     el_optimize_stats st;
     el_graph *og;
     int nf = rw_fetches(&c, false, fetches);
+    const int nout = nf;
     assert_int_equal(el_graph_optimize(g, 2 + c.at, feeds, nf, fetches, &st, &og), EL_OK);
     assert_int_equal(st.concat_rows_fused, 1);
     assert_int_equal(st.dw_pw_fused, 1 + c.at);
+    /* Without a Mean nothing is left for the concat to make. */
+    bool concat_left = false;
+    for (int i = 0; i < og->nnodes; i++) concat_left |= !strcmp(og->nodes[i].op, "ConcatV2");
+    assert_int_equal(concat_left, !c.nomean);
     el_graph_free(og);
     nf = rw_fetches(&c, true, fetches);
     assert_int_equal(el_graph_optimize(ge, 2 + c.at, feeds, nf, fetches, &st, &og), EL_OK);
     assert_int_equal(st.concat_rows_fused, 0);
-    assert_int_equal(st.concat_mean_fused, 1);
+    assert_int_equal(st.concat_mean_fused, !c.nomean);
     el_graph_free(og);
 
     el_tensor in[3] = {rw_input(c.n, c.h, c.w, c.cx, 5), rw_input(c.n, c.sh, c.sw, c.cs, 7), {0}};
@@ -159,7 +170,7 @@ static void rw_check(rw_case c)
             el_tensor got[4], want[4];
             rw_run(g, &c, false, in, threads, got);
             rw_run(ge, &c, true, in, threads, want);
-            for (int o = 0; o < 2 + c.at; o++) {
+            for (int o = 0; o < nout; o++) {
                 el_test_assert_shape(&got[o], want[o].ndim, want[o].dims);
                 if (memcmp(got[o].data, want[o].data, el_tensor_nbytes(&want[o])))
                     fail_msg("%lldx%lldx%lld + %lld (from %lldx%lld) -> %lld, k %lld, resize %d neg %d, isa %d "
@@ -167,8 +178,8 @@ static void rw_check(rw_case c)
                              (long long)c.h, (long long)c.w, (long long)c.cx, (long long)c.cs, (long long)c.sh,
                              (long long)c.sw, (long long)c.oc, (long long)c.k, c.resize, c.neg, isas[i], threads, o);
             }
-            for (int o = 0; o < 2 + c.at; o++) el_tensor_release(&got[o]);
-            for (int o = 0; o < 3 + c.at; o++) el_tensor_release(&want[o]);
+            for (int o = 0; o < nout; o++) el_tensor_release(&got[o]);
+            for (int o = 0; o < nout + 1; o++) el_tensor_release(&want[o]);
         }
     }
     el_conv_force_isa(-1);
@@ -194,6 +205,13 @@ static void test_fused(void **state)
                        .resize = true, .neg = true});
     rw_check((rw_case){.n = 1, .h = 12, .w = 10, .cx = 8, .sh = 6, .sw = 5, .cs = 8, .oc = 5, .k = 3, .resize = true,
                         .at = true});
+    /* No Mean (CenterNet's upsampling concats): the concat goes away. */
+    rw_check((rw_case){.n = 1, .h = 40, .w = 48, .cx = 32, .sh = 20, .sw = 24, .cs = 32, .oc = 40, .k = 3,
+                       .resize = true, .nomean = true});
+    rw_check((rw_case){.n = 2, .h = 33, .w = 40, .cx = 24, .sh = 33, .sw = 40, .cs = 20, .oc = 6, .k = 5,
+                       .neg = true, .nomean = true, .at = false});
+    rw_check((rw_case){.n = 1, .h = 34, .w = 36, .cx = 16, .sh = 17, .sw = 18, .cs = 16, .oc = 8, .k = 3,
+                       .resize = true, .half = true, .nomean = true, .at = true});
 }
 
 /* The concat fetched (through its Relu), or the Mean not taken: unfused;
@@ -217,6 +235,14 @@ static void test_not_fused(void **state)
     el_tensor in[2] = {rw_input(1, 39, 48, 32, 5), rw_input(1, 20, 24, 32, 7)}, out[1];
     el_session *s;
     el_session_opts so = {.threads = 1};
+    if (el_session_create(g, 2, feeds, 1, fetch_cls, &so, &s) != EL_OK) fail_msg("%s", el_last_error());
+    assert_int_not_equal(el_session_run(s, in, out), EL_OK);
+    assert_non_null(strstr(el_last_error(), "ConcatOp"));
+    el_session_free(s);
+    /* The same without a Mean: no concat node is left, the reader runs its kernel and fails alike. */
+    el_graph_free(g);
+    c.nomean = true;
+    g = rw_graph(&c, false);
     if (el_session_create(g, 2, feeds, 1, fetch_cls, &so, &s) != EL_OK) fail_msg("%s", el_last_error());
     assert_int_not_equal(el_session_run(s, in, out), EL_OK);
     assert_non_null(strstr(el_last_error(), "ConcatOp"));
