@@ -84,23 +84,19 @@ static inline __mmask16 el_mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : 
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
-        if ((flags & EL_GEMM_EPI) && e->add) {                                                                         \
-            _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
-            {                                                                                                          \
+        /* Then, per row as it is stored: the residual Add, the hard swish. */                                        \
+        const bool add_ = (flags & EL_GEMM_EPI) && e->add, hs_ = (flags & EL_GEMM_EPI) && e->hswish;                  \
+        const __m512 hm = _mm512_set1_ps(e->hs_mul), ha = _mm512_set1_ps(e->hs_add);                                 \
+        _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                          \
+        {                                                                                                              \
+            if (add_) {                                                                                                \
                 c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, e->add + r * e->ldadd));                        \
                 if (WIDE) c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, e->add + r * e->ldadd + 16));         \
             }                                                                                                          \
-        }                                                                                                              \
-        if ((flags & EL_GEMM_EPI) && e->hswish) {                                                                      \
-            const __m512 hm = _mm512_set1_ps(e->hs_mul), ha = _mm512_set1_ps(e->hs_add);                               \
-            _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                      \
-            {                                                                                                          \
+            if (hs_) {                                                                                                 \
                 c0[r] = el_hswish_ps(c0[r], hm, ha);                                                                   \
                 if (WIDE) c1[r] = el_hswish_ps(c1[r], hm, ha);                                                         \
             }                                                                                                          \
-        }                                                                                                              \
-        _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++)                                                          \
-        {                                                                                                              \
             _mm512_mask_storeu_ps(c + r * ldc, m0, c0[r]);                                                             \
             if (WIDE) _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c1[r]);                                              \
         }                                                                                                              \
