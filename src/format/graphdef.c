@@ -917,6 +917,7 @@ static el_status gd_parse(el_graph *g, bool file_backed)
     el_status s = gd_nodes(&gd, g->mapping, g->mapping_size);
     gd_realign_trim(&gd);
     if (s != EL_OK) return el_error_prefix(s, "%s: ", g->source);
+    EL_TRY(el_graph_drop_private(g));
     EL_TRY(el_graph_index(g)); /* its messages already name the file */
     if (file_backed) gd_release_unreferenced(g);
     return EL_OK;

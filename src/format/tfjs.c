@@ -1336,6 +1336,7 @@ static el_status tj_load(const char *path, const cJSON *root, el_graph **out)
 
     el_status s = tj_nodes(&t, tj_field(root, "modelTopology", NULL));
     if (s != EL_OK) s = el_error_prefix(s, "%s: ", path);
+    if (s == EL_OK) s = el_graph_drop_private(g);
     if (s == EL_OK) s = el_graph_index(g); /* names the file itself */
     if (s == EL_OK && !(t.has_weight = calloc((size_t)g->nnodes, sizeof(bool))))
         s = el_error(EL_ERR_NOMEM, "%s: out of memory", path);

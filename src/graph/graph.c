@@ -226,6 +226,37 @@ static el_status el_graph_index_attrs(el_graph *g)
     return EL_OK;
 }
 
+/* An attr's tensors (Const values wrap arena or mapped memory, or own a buffer). */
+static void el_attr_release(el_attr *at)
+{
+    if (at->type == EL_ATTR_TENSOR) el_tensor_release(&at->v.tensor);
+    if (at->type == EL_ATTR_LIST && at->v.list.elem == EL_ATTR_TENSOR)
+        for (int i = 0; i < at->v.list.n; i++) el_tensor_release(&at->v.list.v.tensor[i]);
+}
+
+el_status el_graph_drop_private(el_graph *g)
+{
+    for (int n = 0; n < g->nnodes; n++) {
+        el_node *node = &g->nodes[n];
+        if (node->op && !strncmp(node->op, "_El", 3))
+            return el_error(EL_ERR_UNSUPPORTED,
+                            "%s: node '%s': op '%s' is internal to edgelens (its graph passes make it); "
+                            "a model file cannot use it",
+                            g->source ? g->source : "graph", node->name ? node->name : "", node->op);
+        int k = 0;
+        for (int a = 0; a < node->nattrs; a++) {
+            const char *name = node->attrs[a].name;
+            if (name && !strncmp(name, "_el_", 4)) {
+                el_attr_release(&node->attrs[a]);
+                continue;
+            }
+            node->attrs[k++] = node->attrs[a];
+        }
+        node->nattrs = k;
+    }
+    return EL_OK;
+}
+
 el_status el_graph_index(el_graph *g)
 {
     int cap = 16;
@@ -294,12 +325,7 @@ void el_graph_free(el_graph *g)
     /* Const tensors wrap arena or mapped memory; their buffers are released here. */
     for (int n = 0; n < g->nnodes && g->nodes; n++) {
         el_node *node = &g->nodes[n];
-        for (int a = 0; a < node->nattrs; a++) {
-            el_attr *at = &node->attrs[a];
-            if (at->type == EL_ATTR_TENSOR) el_tensor_release(&at->v.tensor);
-            if (at->type == EL_ATTR_LIST && at->v.list.elem == EL_ATTR_TENSOR)
-                for (int i = 0; i < at->v.list.n; i++) el_tensor_release(&at->v.list.v.tensor[i]);
-        }
+        for (int a = 0; a < node->nattrs; a++) el_attr_release(&node->attrs[a]);
     }
     el_graph_chunk *c = g->chunks;
     while (c) {

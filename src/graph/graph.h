@@ -122,6 +122,15 @@ el_status el_graph_alloc(el_graph *g, size_t size, void *out_ptr);
 /* A NUL-terminated copy of (s, len) in the graph's arena. */
 el_status el_graph_strdup(el_graph *g, const char *s, size_t len, const char **out);
 
+/* For a loader, before el_graph_index: a model file speaks TensorFlow
+ * only. Ops named _El... are edgelens' own (made by its graph passes,
+ * docs/architecture.md): one in a file is an error, as an unregistered op
+ * is in TensorFlow. Attrs named _el_... are a pass's private instructions
+ * to a kernel: a file's are dropped, as TensorFlow's kernels ignore the
+ * "_" attrs they do not know, so a file cannot steer a kernel onto a path
+ * its own passes did not prove. */
+el_status el_graph_drop_private(el_graph *g);
+
 /* After a loader filled nodes[i].name/op/input_names/ninputs/attrs: resolves
  * input names to indices, checks that data inputs precede control inputs,
  * that names are unique and that every referenced node exists, and sets

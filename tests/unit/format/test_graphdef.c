@@ -888,6 +888,41 @@ static void test_lists(void **state)
     e_free(&g);
 }
 
+/* A file speaks TensorFlow only (el_graph_drop_private): an edgelens op is
+ * an error, edgelens' private attrs are dropped with their tensors. */
+static void test_private_names(void **state)
+{
+    (void)state;
+    enc g = {0};
+    enc n = node_begin("p", "_ElPeakTopK");
+    graph_node(&g, n);
+    parse_err(&g, EL_ERR_UNSUPPORTED, "t.pb: node 'p': op '_ElPeakTopK' is internal to edgelens");
+    e_free(&g);
+
+    g = (enc){0};
+    n = node_begin("c", "ConcatV2");
+    node_attr(&n, "_el_relu", av_b(true));
+    node_attr(&n, "N", av_i(2));
+    int64_t dims[1] = {3};
+    const float v[3] = {1, 2, 3};
+    enc t = tensor_begin(EL_DT_FLOAT, 1, dims);
+    e_bytes(&t, 4, v, sizeof v);
+    node_attr(&n, "_el_mean", av_tensor(&t));
+    node_attr(&n, "_class", av_s("kept")); /* TensorFlow's own "_" attrs stay */
+    graph_node(&g, n);
+    el_graph *gr = parse_ok(&g);
+    e_free(&g);
+    const el_node *c = &gr->nodes[el_graph_find(gr, "c")];
+    assert_int_equal(c->nattrs, 2);
+    assert_null(el_node_attr(c, "_el_relu"));
+    assert_null(el_node_attr(c, "_el_mean"));
+    int64_t nv = 0;
+    assert_int_equal(el_attr_int(c, "N", 0, &nv), EL_OK);
+    assert_int_equal(nv, 2);
+    assert_non_null(el_node_attr(c, "_class"));
+    el_graph_free(gr);
+}
+
 static void test_graph_errors(void **state)
 {
     (void)state;
@@ -1278,6 +1313,7 @@ int main(void)
         cmocka_unit_test(test_tensor_errors),
         cmocka_unit_test(test_attr_kinds),
         cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_private_names),
         cmocka_unit_test(test_graph_errors),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_fuzz),

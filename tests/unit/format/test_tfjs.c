@@ -95,7 +95,7 @@ static const char attrs_model[] =
     "  {'name':'w','op':'Const','attr':{'dtype':{'type':'DT_FLOAT'},"
     "     'value':{'tensor':{'dtype':'DT_FLOAT','tensorShape':{'dim':[{'size':'2'},{'size':'2'}]}}}}},"
     "  {'name':'y','op':'Attrs','input':['x','w:0','^u'],'device':'/device:CPU:0','attr':{"
-    "     'i':{'i':'-3'},'inum':{'i':7},'big':{'i':'9223372036854775807'},'small':{'i':'-9223372036854775808'},"
+    "     'i':{'i':'-3'},'_el_relu':{'b':true},'inum':{'i':7},'big':{'i':'9223372036854775807'},'small':{'i':'-9223372036854775808'},"
     "     'f':{'f':0.5},'fnan':{'f':'NaN'},'finf':{'f':'-Infinity'},'fstr':{'f':'2.25'},"
     "     'b':{'b':true},'s':{'s':'U0FNRQ=='},'s_empty':{'s':''},'s_url':{'s':'-_8'},'s_nopad':{'s':'YWI'},"
     "     't':{'type':'DT_INT64'},'tref':{'type':'DT_FLOAT_REF'},'tnum':{'type':3},"
@@ -133,6 +133,7 @@ static void test_attr_forms(void **state)
     assert_int_equal(g->nnodes, 5);
 
     const el_node *y = node(g, "y");
+    assert_null(el_node_attr(y, "_el_relu")); /* dropped (el_graph_drop_private) */
     assert_string_equal(y->op, "Attrs");
     assert_string_equal(y->device, "/device:CPU:0");
     assert_int_equal(y->ninputs, 3);
@@ -450,6 +451,9 @@ static void test_hostile(void **state)
                 "does not exist");
     expect_fail("{'modelTopology':{'node':[{'name':'a','op':'NoOp'},{'name':'a','op':'NoOp'}]}}", EL_ERR_FORMAT,
                 "two nodes are named 'a'");
+    /* edgelens' own ops are not TensorFlow's (el_graph_drop_private) */
+    expect_fail("{'modelTopology':{'node':[{'name':'a','op':'_ElHardSwish'}]}}", EL_ERR_UNSUPPORTED,
+                "node 'a': op '_ElHardSwish' is internal to edgelens");
     expect_fail("{'modelTopology':{'node':[{'name':'a','op':'X','attr':{'k':{'i':true}}}]}}", EL_ERR_FORMAT,
                 "attr 'k'");
     expect_fail("{'modelTopology':{'node':[{'name':'a','op':'X','attr':{'k':{'i':'12x'}}}]}}", EL_ERR_FORMAT,
