@@ -10,6 +10,7 @@
 #include "ops/concat.h"
 #include "ops/conv_fast.h"
 #include "ops/kernel.h"
+#include "ops/reduce_fast.h"
 #include "ops/resize.h"
 #include "ops/unary_fast.h"
 #if defined(EL_CONV_X86)
@@ -129,9 +130,9 @@ static void el_concat_sigmoid_lines(void *ctx, int64_t l0, int64_t l1)
 
 /* EL_CONCAT_MEAN_ATTR: the copy of el_concat_tf_rows by blocks of output
  * channels, each block walking down the pixels of each image and summing
- * what it stores into doubles in pixel order: the order of the Mean
- * kernel (ops/reduce.c, reduce_fast.h), so the same bits whatever the
- * blocks. One thread takes all the channels (128 at most: whole rows
+ * what it stores in pixel order, each row of the map in float and the
+ * rows' sums in double: the order of the Mean kernel (ops/reduce.c,
+ * reduce_fast.h), so the same bits whatever the blocks. One thread takes all the channels (128 at most: whole rows
  * written, the sums in registers); with more, blocks of 64 split over
  * them. */
 #define EL_CM_MAX 128
@@ -149,6 +150,7 @@ typedef struct el_concat_rs {
 typedef struct el_concat_mean_job {
     const el_concat_tf_job *t;
     int64_t images, pixels, cols, width; /* output channels, and per block */
+    int64_t run; /* pixels per float run of the Mean's sums (ops/reduce_fast.h), 0: all in double */
     float *mean;
     bool store;  /* output 0 written (not with EL_CONCAT_MEAN_ONLY_ATTR) */
     bool avx512; /* AVX-512 and every input a multiple of 16 channels, no negation */
@@ -194,28 +196,37 @@ static void el_concat_mean_block(const el_concat_mean_job *j, int64_t b, int64_t
     float *d = j->store ? t->out + b * j->pixels * t->out_row + c0 : row;
     const int64_t dstep = j->store ? t->out_row : 0;
     double acc[EL_CM_MAX] = {0};
+    /* The Mean kernel's order: runs of j->run pixels in float, then into
+     * the doubles (with run 0 every value in double). */
+    float part[EL_CM_MAX] = {0};
     const bool relu = t->relu;
-    for (int64_t p = 0; p < j->pixels; p++, d += dstep)
+    const int64_t run = j->run;
+    for (int64_t p = 0; p < j->pixels; p++, d += dstep) {
         for (int q = 0; q < nseg; q++) {
             const float *restrict s = sp[q] + p * st[q];
             float *restrict o = d + at[q];
+            float *restrict f = part + at[q];
             double *restrict a = acc + at[q];
             const int64_t n = len[q];
-            if (ng[q])
-                for (int64_t k = 0; k < n; k++) {
-                    float v = -s[k];
-                    v = relu && v < 0 ? 0.0f : v;
-                    o[k] = v;
-                    a[k] += (double)v;
-                }
-            else
-                for (int64_t k = 0; k < n; k++) {
-                    float v = s[k];
-                    v = relu && v < 0 ? 0.0f : v;
-                    o[k] = v;
-                    a[k] += (double)v;
-                }
+#define EL_CM_LOOP(V, SUM)                                                                                             \
+    for (int64_t k = 0; k < n; k++) {                                                                                  \
+        float v = V;                                                                                                   \
+        v = relu && v < 0 ? 0.0f : v;                                                                                  \
+        o[k] = v;                                                                                                      \
+        SUM;                                                                                                           \
+    }
+            if (run > 0 && ng[q]) EL_CM_LOOP(-s[k], f[k] += v)
+            else if (run > 0) EL_CM_LOOP(s[k], f[k] += v)
+            else if (ng[q]) EL_CM_LOOP(-s[k], a[k] += (double)v)
+            else EL_CM_LOOP(s[k], a[k] += (double)v)
+#undef EL_CM_LOOP
         }
+        if (run > 0 && (p + 1) % run == 0)
+            for (int64_t k = 0; k < nc; k++) {
+                acc[k] += (double)part[k];
+                part[k] = 0.0f;
+            }
+    }
     float *mo = j->mean + b * t->out_row + c0;
     for (int64_t k = 0; k < nc; k++) mo[k] = (float)(acc[k] / (double)j->pixels);
 }
@@ -255,6 +266,14 @@ __attribute__((target("avx512f"), always_inline)) static inline void el_concat_m
     const __m512 zero = _mm512_setzero_ps();
     const bool relu = t->relu;
     const int64_t pixels = j->pixels, orow = t->out_row, dstep = j->store ? orow : 0;
+    /* The Mean kernel's order (ops/reduce_fast.h): runs of `run` pixels in
+     * float, then into the doubles; with run 0 every value in double. */
+    const int64_t run = j->run;
+    int64_t until = run;
+    __m512 fs[8];
+    double acc[EL_CM_MAX] = {0};
+#pragma GCC unroll 8
+    for (int v = 0; v < nv; v++) fs[v] = zero;
     for (int64_t p = 0; p < pixels; p++, d += dstep) {
         int64_t rl = 0, rh = 0;
         __m512 rxl = _mm512_setzero_ps();
@@ -284,14 +303,33 @@ __attribute__((target("avx512f"), always_inline)) static inline void el_concat_m
             }
             if (relu) f = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(f, zero, _CMP_LT_OQ), f, zero);
             _mm512_mask_storeu_ps(d + v * 16, m[v], f);
-            a[2 * v] = _mm512_add_pd(a[2 * v], _mm512_cvtps_pd(_mm512_castps512_ps256(f)));
-            a[2 * v + 1] = _mm512_add_pd(
-                a[2 * v + 1], _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1))));
+            if (run > 0) {
+                fs[v] = _mm512_add_ps(fs[v], f);
+            } else {
+                a[2 * v] = _mm512_add_pd(a[2 * v], _mm512_cvtps_pd(_mm512_castps512_ps256(f)));
+                a[2 * v + 1] = _mm512_add_pd(
+                    a[2 * v + 1], _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1))));
+            }
+        }
+        /* A run's end: its float sums into the doubles (held in memory in
+         * this mode, once per run). */
+        if (run > 0 && --until == 0) {
+            until = run;
+#pragma GCC unroll 8
+            for (int v = 0; v < nv; v++) {
+                double *q = acc + 16 * v;
+                _mm512_storeu_pd(q, _mm512_add_pd(_mm512_loadu_pd(q), _mm512_cvtps_pd(_mm512_castps512_ps256(fs[v]))));
+                _mm512_storeu_pd(q + 8, _mm512_add_pd(_mm512_loadu_pd(q + 8),
+                                                      _mm512_cvtps_pd(_mm256_castpd_ps(
+                                                          _mm512_extractf64x4_pd(_mm512_castps_pd(fs[v]), 1)))));
+                fs[v] = zero;
+            }
         }
     }
-    double acc[EL_CM_MAX];
+    if (run <= 0) {
 #pragma GCC unroll 16
-    for (int v = 0; v < 2 * nv; v++) _mm512_storeu_pd(acc + 8 * v, a[v]);
+        for (int v = 0; v < 2 * nv; v++) _mm512_storeu_pd(acc + 8 * v, a[v]);
+    }
     float *mo = j->mean + b * orow + c0;
     for (int64_t k = 0; k < nc; k++) mo[k] = (float)(acc[k] / (double)pixels);
 }
@@ -422,7 +460,9 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
             el_tensor *mt;
             EL_TRY(mean == 2 ? el_kctx_output(ctx, 1, EL_DT_FLOAT, 4, mdims, &mt)
                              : el_kctx_output(ctx, 1, EL_DT_FLOAT, 2, (const int64_t[]){dims[0], dims[3]}, &mt));
+            /* The Mean kernel's runs: rows of the map, or its column when a row is one pixel. */
             el_concat_mean_job m = {.t = &j, .images = dims[0], .pixels = dims[1] * dims[2], .cols = dims[3],
+                                    .run = dims[2] > 1 ? el_sum_run(dims[2]) : el_sum_run(dims[1]),
                                     .mean = mt->data, .store = !mean_only};
             el_threadpool *pool = el_threadpool_current();
             m.width = el_threadpool_size(pool) > 1 ? 64 : EL_CM_MAX;

@@ -78,7 +78,8 @@ void el_conv_epi_sum_rows(const el_conv_epi *e, const float *y, int64_t rows, in
                           int64_t c1)
 {
     const int64_t row = (y - e->y0) / (w * oc);
-    for (int64_t r = 0; r < rows; r++) el_sum_rows_f32(y + r * w * oc, w, oc, c0, c1, e->sums + (row + r) * oc);
+    for (int64_t r = 0; r < rows; r++)
+        el_sum_rows_f32(y + r * w * oc, w, oc, c0, c1, el_sum_run(w), e->sums + (row + r) * oc);
 }
 
 void el_conv_sigmoid(float *y, int64_t n)

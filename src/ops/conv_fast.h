@@ -53,7 +53,9 @@ typedef struct el_conv_epi {
     /* Per-row sums (a spatial Mean the convolution takes, ops/conv_mean.h;
      * el_depthwise_fast only): each output row it stores, tile operations
      * applied, is added into sums + row * oc, row counted from y0 (as
-     * `add`), pixels in order, in double (el_conv_epi_sum_rows). */
+     * `add`), pixels in order, in float, then as a double (the Mean
+     * kernel's runs: el_conv_epi_sum_rows, ops/reduce_fast.h); only for
+     * rows of 2 .. EL_SUM_RUN_MAX pixels. */
     double *sums;
 } el_conv_epi;
 

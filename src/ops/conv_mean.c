@@ -31,19 +31,33 @@ el_status el_conv_mean_output(el_kctx *ctx, const double *sums)
         memcpy(mp, yp, sizeof(float) * (size_t)(n * c));
         return EL_OK;
     }
+    double *acc = el_mem_alloc(sizeof(double) * (size_t)c);
+    if (!acc) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for %lld sums", (long long)c);
+    /* The Mean kernel's runs (ops/reduce.c): rows of w pixels, or the
+     * whole column where w is 1. Without row sums to add (w of 1, or rows
+     * past EL_SUM_RUN_MAX, every pixel then in double: the kernels leave
+     * no row sums for them), each image in one pass. */
+    const int64_t run = w > 1 ? el_sum_run(w) : el_sum_run(h);
+    if (run == 0 || w == 1) {
+        for (int64_t b = 0; b < n; b++) {
+            for (int64_t k = 0; k < c; k++) acc[k] = 0.0;
+            el_sum_rows_f32(yp + b * h * w * c, h * w, c, 0, c, run, acc);
+            for (int64_t k = 0; k < c; k++) mp[b * c + k] = (float)(acc[k] / (double)(h * w));
+        }
+        el_mem_free(acc);
+        return EL_OK;
+    }
     double *own = NULL;
     if (!sums && h > 0) {
         own = el_mem_calloc((size_t)(n * h * c), sizeof(double));
-        if (!own) return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for %lld row sums", (long long)(n * h * c));
-        for (int64_t r = 0; r < n * h; r++) el_sum_rows_f32(yp + r * w * c, w, c, 0, c, own + r * c);
+        if (!own) {
+            el_mem_free(acc);
+            return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for %lld row sums", (long long)(n * h * c));
+        }
+        for (int64_t r = 0; r < n * h; r++) el_sum_rows_f32(yp + r * w * c, w, c, 0, c, run, own + r * c);
         sums = own;
     }
     /* Each channel's rows in order from 0, channels innermost (vectorized). */
-    double *acc = el_mem_alloc(sizeof(double) * (size_t)c);
-    if (!acc) {
-        el_mem_free(own);
-        return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for %lld sums", (long long)c);
-    }
     for (int64_t b = 0; b < n; b++) {
         for (int64_t k = 0; k < c; k++) acc[k] = 0.0;
         for (int64_t r = 0; r < h; r++)

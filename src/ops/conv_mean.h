@@ -5,15 +5,16 @@
  * EL_CONV_MEAN_ATTR, an int on a depthwise node: 1 or 2 when the Mean over
  * axes 1 and 2 of its NHWC output is its output 1, as the Mean gives it
  * with keep_dims false ([N, C]) or true ([N, 1, 1, C]). The fast kernels
- * add each output row into per-row sums in double, pixels in order, as
- * they store it, in cache (el_conv_epi's sums, ops/dwconv_tile.h); other
- * paths sum the stored output's rows the same way after. An image's row
- * sums are added in row order from 0, divided by H * W and rounded to
- * float, on the node's thread: the bits do not depend on the ISA or the
- * thread count. The Mean kernel adds all H * W pixels in one chain
- * (ops/reduce.c): the two doubles may differ by rounding (relative 1e-13
- * or less at 4096 pixels of one sign), so the float mean by one ulp in
- * rare cases. */
+ * sum each output row in float, pixels in order, as they store it, in
+ * cache (el_conv_epi's sums, ops/dwconv_tile.h), and keep it as that
+ * row's double; other paths sum the stored output's rows the same way
+ * after. An image's row sums are added in double in row order from 0,
+ * divided by H * W and rounded to float, on the node's thread. That is
+ * the Mean kernel's order (ops/reduce.c: runs along the innermost reduced
+ * axis in float, the runs in double), so the mean has its bits whatever
+ * the ISA or thread count. Rows of one pixel (the runs are then the
+ * columns) or longer than EL_SUM_RUN_MAX (every pixel in double) are
+ * summed from the stored output, in that order. */
 #ifndef EL_OPS_CONV_MEAN_H
 #define EL_OPS_CONV_MEAN_H
 

@@ -6,8 +6,14 @@
  * ReductionHelper::Simplify does); each innermost row is either folded into
  * one accumulator (reduced) or combined elementwise into a row of
  * accumulators (kept). Accumulators are double for floating-point inputs and
- * int64 for integers and bool, then narrowed once: sums of float32 are thus
- * more accurate than TF's float32 tree sums (differences are rounding only),
+ * int64 for integers and bool, then narrowed once. A float32 Sum or Mean
+ * whose innermost reduced axis has at most EL_SUM_RUN_MAX (256) elements
+ * adds each run along that axis (a row of a feature map) in float, from +0
+ * in order, and the runs' sums in double (ops/reduce_fast.h): rounding as
+ * TF's float32 sums over a run, double across runs; fused kernels that
+ * take a spatial Mean (ops/conv_mean.h, ops/concat.c) follow the same order
+ * and so give these bits. Longer runs add each value in double. Either way
+ * the differences from TF's float32 tree sums are rounding only;
  * integer sums and products wrap exactly as TF's do, and Mean of integers
  * divides the int64 sum with truncation, as TF's MeanReducer casting
  * specialisation does. */
@@ -116,6 +122,33 @@ static bool el_redtype_of(el_dtype dt, el_redtype *rt)
     default: return false;
     }
     return true;
+}
+
+/* Float Sum/Mean in runs (see the header): n contiguous reduced floats,
+ * each run of `run` summed in float from +0, then added to *acc. */
+static void el_fold_runs_f32(const void *in, int64_t n, int64_t run, double *acc)
+{
+    const float *p = in;
+    for (int64_t i0 = 0; i0 < n; i0 += run) {
+        const int64_t i1 = n - i0 < run ? n : i0 + run;
+        float f = 0.0f;
+        for (int64_t i = i0; i < i1; i++) f += p[i];
+        *acc += (double)f;
+    }
+}
+
+/* The kept-innermost case: one reduced position of n outputs added to
+ * their runs' float sums; at a run's last position (flush) the sums go to
+ * the double accumulators and start again from +0. */
+static void el_fold_part_f32(const void *in, int64_t n, float *part, double *acc, bool flush)
+{
+    const float *p = in;
+    for (int64_t i = 0; i < n; i++) part[i] += p[i];
+    if (!flush) return;
+    for (int64_t i = 0; i < n; i++) {
+        acc[i] += (double)part[i];
+        part[i] = 0.0f;
+    }
 }
 
 /* Narrows the accumulators into the output; Mean divides by count (float:
@@ -250,12 +283,41 @@ static el_status el_reduce(el_kctx *ctx, el_redop op)
         const size_t es = el_dtype_size(x->dtype);
         const char *in = x->data;
         int64_t ooff = 0;
-        /* A float Sum/Mean over leading axes (a feature map's spatial
-         * mean): the fast column sums, the same bits. */
+        /* A float Sum/Mean: runs along the innermost reduced axis in float
+         * (see the header), when it is at most EL_SUM_RUN_MAX long. */
+        int64_t run = 0;
+        if (x->dtype == EL_DT_FLOAT && comb == EL_C_SUM)
+            for (int d = x->ndim - 1; d >= 0; d--)
+                if (mask[d] && x->dims[d] != 1) {
+                    run = el_sum_run(x->dims[d]);
+                    break;
+                }
+        /* Over leading axes (a feature map's spatial mean): the fast column
+         * sums, the same bits. */
         bool fast = x->dtype == EL_DT_FLOAT && comb == EL_C_SUM && nd == 2 && red[0] && !red[1] &&
-                    el_sum_rows_f32_fast(x->data, sz[0], sz[1], acc);
+                    el_sum_rows_f32_fast(x->data, sz[0], sz[1], run, acc);
+        /* Kept innermost (vec): the runs' float sums per output, and the
+         * collapsed dimension holding the innermost reduced axis. */
+        float *part = NULL;
+        int dr = 0;
+        if (!fast && run > 0 && vec) {
+            part = el_mem_calloc((size_t)onumel, sizeof(float));
+            if (!part) {
+                el_mem_free(acc);
+                return el_kerr(ctx, EL_ERR_NOMEM, "out of memory for %lld partial sums", (long long)onumel);
+            }
+            for (int d = 0; d < nd - 1; d++)
+                if (red[d]) dr = d;
+        }
         for (int64_t r = 0; !fast && r < inumel / n; r++) {
-            rt.fold(comb, in + (size_t)(r * n) * es, n, (char *)acc + ooff * 8, vec);
+            const void *row = in + (size_t)(r * n) * es;
+            if (run > 0 && vec) {
+                el_fold_part_f32(row, n, part + ooff, (double *)acc + ooff, idx[dr] % run == run - 1);
+            } else if (run > 0) {
+                el_fold_runs_f32(row, n, run, (double *)acc + ooff);
+            } else {
+                rt.fold(comb, row, n, (char *)acc + ooff * 8, vec);
+            }
             for (int d = nd - 2; d >= 0; d--) {
                 ooff += ost[d];
                 if (++idx[d] < sz[d]) break;
@@ -263,6 +325,7 @@ static el_status el_reduce(el_kctx *ctx, el_redop op)
                 idx[d] = 0;
             }
         }
+        el_mem_free(part);
     }
     el_finish(x->dtype, acc, out->data, onumel, op == EL_R_MEAN, cnt);
     el_mem_free(acc);

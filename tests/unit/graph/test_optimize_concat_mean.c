@@ -3,7 +3,8 @@
  * el_opt_concat_mean, ops/concat.c): the concat's and the Mean's bits on
  * every ISA, at 1 and 2 threads (other channel blocks), with and without
  * the fused Relu and Neg, keep_dims true and false, several images,
- * channel counts that are and are not multiples of 16 and over 128;
+ * channel counts that are and are not multiples of 16 and over 128, rows
+ * of one pixel and rows longer than EL_SUM_RUN_MAX;
  * a fetched Mean or other axes stay as they are. */
 #include <math.h>
 #include <stdlib.h>
@@ -114,6 +115,13 @@ static void test_fused(void **state)
     const int64_t dims[4] = {1, 64, 64, 64}; /* CenterNet's concat, a quarter of it */
     el_cm_check(dims, false, true, true, false);
     el_cm_check(dims, false, true, true, true); /* NaN and infinities in the sums */
+    /* The Mean kernel's runs: rows of one pixel (the columns), rows longer
+     * than EL_SUM_RUN_MAX (every value in double). */
+    const int64_t col[4] = {2, 37, 1, 32}, wide[4] = {1, 2, 300, 16};
+    el_cm_check(col, false, true, true, false);
+    el_cm_check(col, true, false, false, false);
+    el_cm_check(wide, false, true, true, false);
+    el_cm_check(wide, true, false, false, false);
 }
 
 /* The Mean fetched, or over other axes: not fused (and still the same). */

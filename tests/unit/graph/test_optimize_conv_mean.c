@@ -4,10 +4,12 @@
  * output on the reference path), at 1 and 2 threads, with the expansion
  * run inside the depthwise node (the ring of rows: 64 pixels and wider on
  * AVX-512) or before it, a squeeze-excite projection reading both outputs,
- * keep_dims true and false, several images, one pixel: the mean is the
- * documented order's bits (rows summed in double, pixels in order, then the
- * rows in order), the depthwise output the unfused graph's, and the mean
- * the Mean kernel's to double rounding. A fetched Mean, other axes and a
+ * keep_dims true and false, several images, one pixel, one-pixel rows,
+ * rows longer than EL_SUM_RUN_MAX: the mean is the documented order's bits
+ * (each row's pixels in order into a float from +0, the rows' sums in
+ * order into a double from 0; a column where rows are one pixel; every
+ * pixel in double past EL_SUM_RUN_MAX) and the Mean kernel's, the
+ * depthwise output the unfused graph's. A fetched Mean, other axes and a
  * Mean of a Conv2D stay as they are; an invalid attr is an error. */
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "graph/optimize.h"
 #include "graph_builder.h"
 #include "ops/conv_fast.h"
+#include "ops/reduce_fast.h"
 #include "testutil.h"
 
 typedef enum act { ACT_NONE, ACT_RELU6, ACT_HSWISH } act;
@@ -112,26 +115,33 @@ static int el_run(const el_graph *g, const shape *s, bool unfused, bool with_d, 
     return nf;
 }
 
-/* The documented order over d [n, h, w, c]: each row's pixels in order
- * into a double from 0, the rows in order from 0, / (h * w); one pixel is
+/* The documented order over d [n, h, w, c] (ops/reduce.c): runs of
+ * pixels (a row, or the column where a row is one pixel) each summed in
+ * float from +0, the runs' sums in double from 0 (every pixel in double
+ * where the run is longer than EL_SUM_RUN_MAX), / (h * w); one pixel is
  * the pixel itself. */
 static void el_mean_of(const el_tensor *d, float *want)
 {
     const int64_t n = d->dims[0], h = d->dims[1], w = d->dims[2], c = d->dims[3];
+    const int64_t run = w > 1 ? w : h, px = h * w;
     const float *p = d->data;
     for (int64_t b = 0; b < n; b++)
         for (int64_t k = 0; k < c; k++) {
-            if (h * w == 1) {
+            if (px == 1) {
                 want[b * c + k] = p[b * c + k];
                 continue;
             }
             double s = 0.0;
-            for (int64_t y = 0; y < h; y++) {
-                double r = 0.0;
-                for (int64_t x = 0; x < w; x++) r += (double)p[((b * h + y) * w + x) * c + k];
-                s += r;
+            for (int64_t i0 = 0; i0 < px; i0 += run) {
+                if (run > EL_SUM_RUN_MAX) {
+                    for (int64_t i = i0; i < i0 + run; i++) s += (double)p[(b * px + i) * c + k];
+                    continue;
+                }
+                float r = 0.0f;
+                for (int64_t i = i0; i < i0 + run; i++) r += p[(b * px + i) * c + k];
+                s += (double)r;
             }
-            want[b * c + k] = (float)(s / (double)(h * w));
+            want[b * c + k] = (float)(s / (double)px);
         }
 }
 
@@ -185,8 +195,12 @@ static void el_check(shape s, bool specials)
             for (int64_t k = 0; k < s.n * c; k++)
                 if (!el_same_float(-z[k], want[k]))
                     fail_msg("%s: mean %lld is %.9g, want %.9g", what, (long long)k, (double)-z[k], (double)want[k]);
-            /* The Mean kernel's to rounding, and what reads it too. */
-            el_test_assert_close_rel(&a[1], &b[1], 1e-6f, what);
+            /* The Mean kernel's bits, and what reads it to rounding. */
+            const float *zm = b[1].data;
+            for (int64_t k = 0; k < s.n * c; k++)
+                if (!el_same_float(z[k], zm[k]))
+                    fail_msg("%s: mean %lld is %.9g, the Mean kernel's %.9g", what, (long long)k, (double)-z[k],
+                             (double)-zm[k]);
             if (s.keep) el_test_assert_close_rel(&a[2], &b[2], 1e-5f, what);
             /* Without d fetched: the same bits. */
             for (int o = 0; o < nc; o++) {
@@ -222,6 +236,13 @@ static void test_fused(void **state)
     el_check((shape){.n = 1, .h = 9, .w = 130, .ic = 8, .mc = 21, .k = 3, .stride = 2, .keep = true, .ax0 = 1,
                      .ax1 = 2},
              true);
+    /* Rows of one pixel (the runs are the columns), and rows longer than
+     * EL_SUM_RUN_MAX (every pixel in double). */
+    el_check((shape){.n = 2, .h = 11, .w = 1, .ic = 24, .k = 3, .stride = 1, .keep = true, .ax0 = 1, .ax1 = 2},
+             false);
+    el_check((shape){.n = 1, .h = 3, .w = 300, .ic = 20, .k = 3, .stride = 1, .da = ACT_RELU6, .keep = true,
+                     .ax0 = 1, .ax1 = 2},
+             false);
     /* One pixel (the Mean forwards it), two images. */
     el_check((shape){.n = 2, .h = 1, .w = 1, .ic = 40, .k = 3, .stride = 1, .da = ACT_HSWISH, .keep = true,
                      .ax0 = 1, .ax1 = 2},

@@ -5,9 +5,11 @@
 
 #include "core/threadpool.h"
 #include "ops/conv_fast.h"
+#include "ops/reduce_fast.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static el_status el_reduce_run(const char *op, const el_tensor *x, const el_tensor *axes, bool keep, el_tensor *out)
@@ -492,6 +494,108 @@ static void test_spatial_fast_same_bits(void **state)
     el_threadpool_free(pool);
 }
 
+/* The reference order of a float Sum/Mean, computed independently: every
+ * element in memory order goes to its output's run (the innermost reduced
+ * axis of more than one element), summed in float from +0; a run's sum
+ * goes into the output's double once its last element is in (every
+ * element straight into the double where the run is longer than
+ * EL_SUM_RUN_MAX). Returns how many outputs differ from summing every
+ * element in double, so a case can show it tells the two orders apart. */
+static int el_runs_oracle(const el_tensor *x, const bool *mask, bool mean, float *want)
+{
+    int64_t L = 1, cnt = 1, onumel = 1;
+    for (int d = 0; d < x->ndim; d++) {
+        if (mask[d]) cnt *= x->dims[d];
+        else onumel *= x->dims[d];
+        if (mask[d] && x->dims[d] > 1) L = x->dims[d];
+    }
+    double *acc = calloc((size_t)onumel, sizeof(double)), *dbl = calloc((size_t)onumel, sizeof(double));
+    float *part = calloc((size_t)onumel, sizeof(float));
+    int64_t *seen = calloc((size_t)onumel, sizeof(int64_t));
+    assert_true(acc && dbl && part && seen);
+    const float *v = x->data;
+    int64_t idx[EL_MAX_DIMS] = {0};
+    for (int64_t i = 0; i < el_tensor_numel(x); i++) {
+        int64_t o = 0;
+        for (int d = 0; d < x->ndim; d++)
+            if (!mask[d]) o = o * x->dims[d] + idx[d];
+        dbl[o] += (double)v[i];
+        if (L > EL_SUM_RUN_MAX) {
+            acc[o] += (double)v[i];
+        } else {
+            part[o] += v[i];
+            if (++seen[o] % L == 0) {
+                acc[o] += (double)part[o];
+                part[o] = 0.0f;
+            }
+        }
+        for (int d = x->ndim - 1; d >= 0 && ++idx[d] == x->dims[d]; d--) idx[d] = 0;
+    }
+    int differ = 0;
+    for (int64_t o = 0; o < onumel; o++) {
+        want[o] = (float)(mean ? acc[o] / (double)cnt : acc[o]);
+        const float all = (float)(mean ? dbl[o] / (double)cnt : dbl[o]);
+        differ += memcmp(&all, &want[o], sizeof all) != 0;
+    }
+    free(acc), free(dbl), free(part), free(seen);
+    return differ;
+}
+
+/* Float Sum/Mean sum runs along the innermost reduced axis in float and
+ * the runs in double (ops/reduce.c): the reference kernel's bits against
+ * the oracle above, for a spatial Mean of several images (kept channels
+ * innermost), rows longer than EL_SUM_RUN_MAX, a reduced innermost axis
+ * (short and long), reduced axes around a kept one, and a size-1 axis
+ * inside; the fast path gives the same bits (test_spatial_fast_same_bits). */
+static void test_float_runs(void **state)
+{
+    (void)state;
+    static const struct {
+        int rank;
+        int64_t dims[4];
+        bool mask[4];
+        bool runs; /* the runs change some output against all-double sums */
+    } cases[] = {
+        {4, {2, 6, 5, 7}, {false, true, true, false}, true},
+        {4, {1, 3, 300, 4}, {false, true, true, false}, false},
+        {2, {5, 200}, {false, true}, true},
+        {2, {3, 700}, {false, true}, false},
+        {3, {8, 6, 50}, {true, false, true}, true},
+        {4, {7, 40, 1, 6}, {false, true, true, false}, true},
+    };
+    uint32_t rng = 11;
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        el_tensor x;
+        assert_int_equal(el_tensor_alloc(&x, EL_DT_FLOAT, cases[ci].rank, cases[ci].dims), EL_OK);
+        float *xv = x.data;
+        for (int64_t i = 0; i < el_tensor_numel(&x); i++) {
+            rng = rng * 1664525u + 1013904223u;
+            xv[i] = (float)((int32_t)rng) * 1e-6f;
+        }
+        int32_t ax[4];
+        int na = 0;
+        for (int d = 0; d < cases[ci].rank; d++)
+            if (cases[ci].mask[d]) ax[na++] = d;
+        el_tensor axes = el_axes(na, ax);
+        for (int op = 0; op < 2; op++) {
+            el_tensor got = {0};
+            el_conv_force_isa(EL_ISA_REF);
+            assert_int_equal(el_reduce_run(op ? "Sum" : "Mean", &x, &axes, false, &got), EL_OK);
+            el_conv_force_isa(-1);
+            float want[64];
+            assert_true(el_tensor_numel(&got) <= 64);
+            const int differ = el_runs_oracle(&x, cases[ci].mask, op == 0, want);
+            if (cases[ci].runs ? differ == 0 : differ != 0)
+                fail_msg("case %zu %s: %d outputs differ from all-double sums", ci, op ? "Sum" : "Mean", differ);
+            if (memcmp(got.data, want, el_tensor_nbytes(&got)))
+                fail_msg("case %zu %s: not the documented order's bits", ci, op ? "Sum" : "Mean");
+            el_tensor_release(&got);
+        }
+        el_tensor_release(&axes);
+        el_tensor_release(&x);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -504,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_matches_naive),
         cmocka_unit_test(test_argmax_argmin),
         cmocka_unit_test(test_spatial_fast_same_bits),
+        cmocka_unit_test(test_float_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
