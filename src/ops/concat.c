@@ -132,9 +132,9 @@ static void el_concat_sigmoid_lines(void *ctx, int64_t l0, int64_t l1)
  * channels, each block walking down the pixels of each image and summing
  * what it stores in pixel order, each row of the map in float and the
  * rows' sums in double: the order of the Mean kernel (ops/reduce.c,
- * reduce_fast.h), so the same bits whatever the blocks. One thread takes all the channels (128 at most: whole rows
- * written, the sums in registers); with more, blocks of 64 split over
- * them. */
+ * reduce_fast.h), so the same bits whatever the blocks. One thread takes
+ * all the channels (128 at most: whole rows written, the sums in
+ * registers); with more, blocks of 64 split over them. */
 #define EL_CM_MAX 128
 
 /* An input resized on the fly (EL_CONCAT_RESIZE_ATTR): which, its
