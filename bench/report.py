@@ -125,7 +125,9 @@ def main():
             continue
         for mine in (ours, ours_fp32):
             e = mine.get((r["model"], r["threads"]))
-            if mine is ours_fp32 and not e:
+            # (where auto already ran fp32, the fp32 rows say it again)
+            auto = ours.get((r["model"], r["threads"]))
+            if mine is ours_fp32 and (not e or (auto and auto.get("precision") == "fp32")):
                 continue
             ratio = e["median_ms"] / r["median_ms"] if e and r["median_ms"] > 0 else None
             rmin = e["min_ms"] / r["min_ms"] if e and r["min_ms"] > 0 else None
