@@ -1971,7 +1971,7 @@ static bool el_is_depthwise_op(const char *op)
 /* Mean(d, [1, 2]) of a float depthwise convolution d (MobileNetV3's
  * squeeze-excite Means): d sums its output rows as it stores them and
  * outputs the Mean as its output 1 (EL_CONV_MEAN_ATTR, ops/conv_mean.h:
- * the Mean's bits but for the rounding of its double sums), which the
+ * the Mean kernel's order, so its bits), which the
  * Mean's readers read instead; the map is read once. d then has two
  * readers, and el_opt_dw_pw leaves it apart. */
 static el_status el_opt_conv_mean(el_opt *o, int m)
