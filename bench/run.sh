@@ -186,8 +186,9 @@ for t in $THREADS; do
         if [ ! -f "$pb" ]; then skip "$name: $pb is missing"; continue; fi
         for _round in $(seq "$ROUNDS"); do
             edgelens_time "$dir" "$t" "$name"
-            # the default precision (auto: bf16x3 on AMX) and fp32, both against the peers
-            if [ "$name" = coco ] && [ $HAVE_BENCH = 1 ]; then
+            # the default precision (auto: bf16x3 on AMX) and fp32, both against
+            # the peers (not again where auto just ran fp32)
+            if [ "$name" = coco ] && [ $HAVE_BENCH = 1 ] && ! tail -n 1 "$RESULTS" | grep -q '"precision": "fp32"'; then
                 timed "$name" edgelens-fp32 "$t" "$BIN" bench "$dir" --image "$IMAGE" --threads "$t" --iterations "$ITER" --precision fp32 --json
             fi
             if [ $HAVE_CV = 1 ]; then
