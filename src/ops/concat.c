@@ -462,7 +462,7 @@ static el_status el_concat_impl(el_kctx *ctx, int first, int n, int axis_input, 
                              : el_kctx_output(ctx, 1, EL_DT_FLOAT, 2, (const int64_t[]){dims[0], dims[3]}, &mt));
             /* The Mean kernel's runs: rows of the map, or its column when a row is one pixel. */
             el_concat_mean_job m = {.t = &j, .images = dims[0], .pixels = dims[1] * dims[2], .cols = dims[3],
-                                    .run = dims[2] > 1 ? el_sum_run(dims[2]) : el_sum_run(dims[1]),
+                                    .run = el_sum_map_run(dims[1], dims[2]),
                                     .mean = mt->data, .store = !mean_only};
             el_threadpool *pool = el_threadpool_current();
             m.width = el_threadpool_size(pool) > 1 ? 64 : EL_CM_MAX;

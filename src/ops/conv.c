@@ -818,8 +818,7 @@ static el_status el_conv_common_x(el_kctx *ctx, bool depthwise, bool fused, cons
         if (!done && depthwise) {
             /* A fused Mean (ops/conv_mean.h): the kernel sums the rows it
              * stores when nothing changes them after it. */
-            if (mean && (!fused || in_kernel) && !(e.add && !add_tiles) && g.w.out > 1 &&
-                el_sum_run(g.w.out) > 0) {
+            if (mean && (!fused || in_kernel) && !(e.add && !add_tiles) && el_sum_runs_are_rows(g.w.out)) {
                 sums = el_mem_calloc((size_t)(g.n * g.h.out * g.oc), sizeof(double));
                 if (!sums) {
                     s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row sums");
@@ -1327,7 +1326,7 @@ static bool el_rows_fast(el_kctx *ctx, const el_kctx *ectx, const el_concat_rows
         if (!scaled) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory scaling the depthwise filter");
         wd = scaled;
     }
-    if (s == EL_OK && mean && gd.w.out > 1 && el_sum_run(gd.w.out) > 0) {
+    if (s == EL_OK && mean && el_sum_runs_are_rows(gd.w.out)) {
         sums = el_mem_calloc((size_t)(gd.n * gd.h.out * gd.oc), sizeof(double));
         if (!sums) s = el_kerr(ctx, EL_ERR_NOMEM, "out of memory for the row sums");
     }

@@ -37,8 +37,8 @@ el_status el_conv_mean_output(el_kctx *ctx, const double *sums)
      * whole column where w is 1. Without row sums to add (w of 1, or rows
      * past EL_SUM_RUN_MAX, every pixel then in double: the kernels leave
      * no row sums for them), each image in one pass. */
-    const int64_t run = w > 1 ? el_sum_run(w) : el_sum_run(h);
-    if (run == 0 || w == 1) {
+    const int64_t run = el_sum_map_run(h, w);
+    if (!el_sum_runs_are_rows(w)) {
         for (int64_t b = 0; b < n; b++) {
             for (int64_t k = 0; k < c; k++) acc[k] = 0.0;
             el_sum_rows_f32(yp + b * h * w * c, h * w, c, 0, c, run, acc);

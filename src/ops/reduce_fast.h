@@ -29,6 +29,13 @@
  * past EL_SUM_RUN_MAX. */
 static inline int64_t el_sum_run(int64_t w) { return w > 0 && w <= EL_SUM_RUN_MAX ? w : 0; }
 
+/* The run of a spatial Sum/Mean over an h x w map (the innermost reduced
+ * axis of more than one element: a row, or the column where a row is one
+ * pixel), and whether that run is a row, so that per-row sums made by a
+ * kernel as it stores its rows are the runs' sums. */
+static inline int64_t el_sum_map_run(int64_t h, int64_t w) { return w > 1 ? el_sum_run(w) : el_sum_run(h); }
+static inline bool el_sum_runs_are_rows(int64_t w) { return w > 1 && el_sum_run(w) > 0; }
+
 /* acc[c] += the sums of x[r * cols + c] over r < rows in the order above,
  * for c < cols (rows a multiple of run when run > 0). False (nothing
  * written) when there is no fast path on this CPU. Threads come from
